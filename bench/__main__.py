@@ -1,0 +1,39 @@
+"""Run every benchmark script in this folder and pass its figures through.
+
+Each ``bench_*.py`` is a script that prints lines of the form
+``bench: NAME value=V unit=U target=T [peer=P peer_value=V ratio=R]``.
+A figure that misses its target is reported, never turned into a failure;
+a script that crashes is reported as such and the others still run.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def main(argv: list[str]) -> int:
+    only = set(argv)
+    scripts = sorted(HERE.glob("bench_*.py"))
+    crashed = []
+    for script in scripts:
+        name = script.stem.removeprefix("bench_")
+        if only and name not in only:
+            continue
+        started = time.monotonic()
+        print(f"# {script.name}", flush=True)
+        result = subprocess.run([sys.executable, str(script)], check=False)
+        if result.returncode != 0:
+            crashed.append(script.name)
+            print(f"bench: {name}_crashed value=1 unit=bool target=0 "
+                  f"(exit {result.returncode})", flush=True)
+        print(f"# {script.name} took {time.monotonic() - started:.1f}s", flush=True)
+    return 1 if crashed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""The outbound wire: SMTP, Twilio-compatible SMS and voice, alerts, outbox."""

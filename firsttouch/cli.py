@@ -1,0 +1,270 @@
+"""The ``firsttouch`` command: set up, check, serve, work and operate."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from firsttouch.config import Settings, load_settings
+from firsttouch.errors import FirsttouchError, WorkspaceError
+from firsttouch.logs import configure_logging
+
+app = typer.Typer(help="firsttouch: answer every inbound lead inside five minutes.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Inspect and retry jobs.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys for integrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(apikey_app, name="apikey")
+
+STARTER = Path(__file__).parent / "workspace" / "starter"
+
+# Exit codes, one per kind of failure, so scripts can tell them apart.
+EXIT_INVALID_WORKSPACE = 2
+EXIT_FAILED = 1
+
+
+def _settings(workspace: Path | None = None, database_url: str | None = None) -> Settings:
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    changes: dict[str, object] = {}
+    if workspace is not None:
+        changes["workspace_path"] = workspace
+    if database_url is not None:
+        changes["database_url"] = database_url
+    return settings.with_overrides(**changes) if changes else settings
+
+
+def _fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace file or folder "
+                 "[env FIRSTTOUCH_WORKSPACE, default examples/workspace]"),
+]
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option("--database-url", help="[env FIRSTTOUCH_DATABASE_URL, default "
+                 "sqlite:///var/firsttouch.db]"),
+]
+
+
+@app.command()
+def init(directory: Path) -> None:
+    """Write a starter workspace into DIRECTORY."""
+    target = directory / "firsttouch.yaml"
+    if target.exists():
+        raise _fail(f"{target} already exists; choose an empty folder")
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(STARTER, directory, dirs_exist_ok=True)
+    typer.echo(f"wrote a starter workspace to {directory}/; edit firsttouch.yaml, then "
+               f"run `firsttouch check {directory}`")
+
+
+@app.command()
+def check(path: Path) -> None:
+    """Validate the workspace at PATH and say what is wrong, line by line."""
+    from firsttouch.workspace import load_workspace
+
+    try:
+        workspace = load_workspace(path)
+    except WorkspaceError as exc:
+        for problem in exc.problems or []:
+            typer.secho(str(problem), fg=typer.colors.RED, err=True)
+        if not exc.problems:
+            typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(EXIT_INVALID_WORKSPACE) from None
+    typer.echo(
+        f"ok: {workspace.company.name}, {len(workspace.team.reps)} reps, "
+        f"{len(workspace.icp.criteria)} ICP criteria, {len(workspace.sequences)} "
+        f"sequences, {len(workspace.templates)} templates"
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseOpt = None) -> None:
+    """Create or migrate the database schema to the current version."""
+    from firsttouch.store import migrate
+
+    settings = _settings(database_url=database_url)
+    migrate.upgrade(settings.database_url)
+    typer.echo("database is current")
+
+
+def _runtime(workspace: Path | None, database_url: str | None):  # type: ignore[no-untyped-def]
+    from firsttouch.runtime import build_runtime
+
+    settings = _settings(workspace, database_url)
+    try:
+        return build_runtime(settings)
+    except WorkspaceError as exc:
+        for problem in exc.problems:
+            typer.secho(str(problem), fg=typer.colors.RED, err=True)
+        raise typer.Exit(EXIT_INVALID_WORKSPACE) from None
+
+
+def _require_current_schema(runtime) -> None:  # type: ignore[no-untyped-def]
+    from firsttouch.store import migrate
+
+    if not migrate.is_current(runtime.db.engine, runtime.db.url):
+        raise _fail("the database schema is not current; run `firsttouch db upgrade`")
+
+
+@app.command()
+def serve(
+    workspace: WorkspaceOpt = None,
+    database_url: DatabaseOpt = None,
+    host: Annotated[str | None, typer.Option(help="[env FIRSTTOUCH_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="[env FIRSTTOUCH_PORT]")] = None,
+    no_worker: Annotated[bool, typer.Option("--no-worker",
+                         help="Serve HTTP only; run workers elsewhere.")] = False,
+    smtp: Annotated[str | None, typer.Option(
+        help="Also accept inbound mail over SMTP on HOST:PORT.")] = None,
+) -> None:
+    """Run the web app, and a worker in the same process unless --no-worker."""
+    import uvicorn
+
+    from firsttouch.web import create_app
+    from firsttouch.worker import build_worker
+
+    runtime = _runtime(workspace, database_url)
+    if host or port:
+        runtime.settings = runtime.settings.with_overrides(
+            host=host or runtime.settings.host, port=port or runtime.settings.port)
+    _require_current_schema(runtime)
+
+    worker = None
+    if not no_worker:
+        worker = build_worker(runtime)
+        threading.Thread(target=worker.run_forever, name="worker", daemon=True).start()
+
+    smtp_server = None
+    if smtp:
+        from firsttouch.capture.smtp_listener import start_smtp_listener
+
+        smtp_server = start_smtp_listener(runtime, smtp)
+
+    settings = runtime.settings
+    typer.secho(f"firsttouch is serving: dashboard at http://{settings.host}:"
+                f"{settings.port}/  (API docs at /docs)", fg=typer.colors.GREEN)
+    try:
+        uvicorn.run(create_app(runtime), host=settings.host, port=settings.port,
+                    log_config=None, access_log=False)
+    finally:
+        if worker:
+            worker.stop()
+        if smtp_server:
+            smtp_server.stop()
+
+
+@app.command()
+def worker(
+    workspace: WorkspaceOpt = None,
+    database_url: DatabaseOpt = None,
+    batch: Annotated[int, typer.Option(help="Jobs claimed per round.")] = 20,
+) -> None:
+    """Run a worker process (scale out: as many as you like, on any machine)."""
+    import signal
+
+    from firsttouch.worker import build_worker
+
+    runtime = _runtime(workspace, database_url)
+    _require_current_schema(runtime)
+    job_worker = build_worker(runtime, batch=batch)
+    signal.signal(signal.SIGTERM, lambda *_: job_worker.stop())
+    signal.signal(signal.SIGINT, lambda *_: job_worker.stop())
+    job_worker.run_forever()
+
+
+@jobs_app.command("list")
+def jobs_list(
+    dead: Annotated[bool, typer.Option("--dead", help="Only dead jobs.")] = False,
+    state: Annotated[str | None, typer.Option(help="Only jobs in this state.")] = None,
+    limit: int = 50,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """List jobs, newest first, with their last error."""
+    from firsttouch.jobs.queue import JobQueue
+    from firsttouch.store.db import Database
+
+    settings = _settings(database_url=database_url)
+    queue = JobQueue(Database(settings.database_url))
+    rows = queue.list("dead" if dead else state, limit)
+    counts = queue.counts()
+    typer.echo("  ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "no jobs")
+    for job in rows:
+        error = (job.last_error or "").splitlines()[0][:100] if job.last_error else ""
+        typer.echo(f"{job.id:>8}  {job.state:<8} {job.kind:<28} attempts={job.attempts}"
+                   f"  due={job.due_at:%Y-%m-%d %H:%M:%S}  {error}")
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: int, database_url: DatabaseOpt = None) -> None:
+    """Send a dead job back to the queue."""
+    from firsttouch.jobs.queue import JobQueue
+    from firsttouch.store.db import Database
+
+    settings = _settings(database_url=database_url)
+    try:
+        JobQueue(Database(settings.database_url)).retry(job_id)
+    except FirsttouchError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"job {job_id} is queued again")
+
+
+@apikey_app.command("create")
+def apikey_create(name: str, database_url: DatabaseOpt = None) -> None:
+    """Make an API key for integration NAME; it is shown once, stored hashed."""
+    from firsttouch import clock
+    from firsttouch.store.db import Database
+    from firsttouch.web.apikeys import create_api_key
+
+    settings = _settings(database_url=database_url)
+    key = create_api_key(Database(settings.database_url), name, clock.current())
+    typer.echo(key)
+    typer.echo("keep it now: firsttouch stores only its hash", err=True)
+
+
+@apikey_app.command("list")
+def apikey_list(database_url: DatabaseOpt = None) -> None:
+    """List API keys by name and prefix (never the key)."""
+    from firsttouch.store.db import Database
+    from firsttouch.web.apikeys import list_api_keys
+
+    settings = _settings(database_url=database_url)
+    for key in list_api_keys(Database(settings.database_url)):
+        state = "revoked" if key.revoked_at else "live"
+        typer.echo(f"{key.prefix}  {key.name:<30} {state}")
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(prefix: str, database_url: DatabaseOpt = None) -> None:
+    """Revoke the API key with PREFIX."""
+    from firsttouch import clock
+    from firsttouch.store.db import Database
+    from firsttouch.web.apikeys import revoke_api_key
+
+    settings = _settings(database_url=database_url)
+    try:
+        revoke_api_key(Database(settings.database_url), prefix, clock.current())
+    except FirsttouchError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"revoked {prefix}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except FirsttouchError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(EXIT_FAILED)

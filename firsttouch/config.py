@@ -1,0 +1,136 @@
+"""Process settings, read once from ``FIRSTTOUCH_*`` variables at start-up.
+
+Nothing below this module reads ``os.environ``: the settings object is built
+by an entry point and passed down. Business knowledge (team, ICP, sequences)
+lives in the workspace file, not here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from firsttouch.errors import ConfigError
+
+DEFAULT_DB_PATH = Path("var/firsttouch.db")
+
+
+class Secret:
+    """A string that never shows itself in a repr, a log line or a traceback."""
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process needs to know that is not business knowledge."""
+
+    database_url: str = f"sqlite:///{DEFAULT_DB_PATH}"
+    workspace_path: Path = Path("examples/workspace")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    log_format: str = "console"
+    log_level: str = "INFO"
+    secret_key: Secret = field(default_factory=lambda: Secret("dev-insecure-key"))
+    max_body_bytes: int = 1_000_000
+    raw_payload_cap: int = 256_000
+    outbox_dir: Path = Path("var/outbox")
+    worker_id: str = ""
+    job_lease_seconds: float = 60.0
+    job_max_attempts: int = 8
+    job_poll_seconds: float = 0.2
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """Return a copy with some fields replaced (tests and the CLI use it)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def secret(self, name: str) -> Secret:
+        """Return the secret named by a workspace ``${NAME}`` reference."""
+        value = self.env.get(name)
+        if value is None:
+            raise ConfigError(
+                f"the workspace refers to ${{{name}}} but it is not set; "
+                f"export {name}=... before starting firsttouch"
+            )
+        return Secret(value)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from ``FIRSTTOUCH_*`` variables, with defaults."""
+    env = dict(os.environ if env is None else env)
+    defaults = Settings()
+
+    log_format = env.get("FIRSTTOUCH_LOG_FORMAT", defaults.log_format)
+    if log_format not in ("console", "json"):
+        raise ConfigError(
+            f"FIRSTTOUCH_LOG_FORMAT must be 'console' or 'json', got {log_format!r}"
+        )
+
+    port = _int(env, "FIRSTTOUCH_PORT", defaults.port)
+    host = env.get("FIRSTTOUCH_HOST", defaults.host)
+    return Settings(
+        database_url=env.get("FIRSTTOUCH_DATABASE_URL", defaults.database_url),
+        workspace_path=Path(env.get("FIRSTTOUCH_WORKSPACE", defaults.workspace_path)),
+        host=host,
+        port=port,
+        public_url=env.get("FIRSTTOUCH_PUBLIC_URL", f"http://{host}:{port}"),
+        log_format=log_format,
+        log_level=env.get("FIRSTTOUCH_LOG_LEVEL", defaults.log_level).upper(),
+        secret_key=Secret(env.get("FIRSTTOUCH_SECRET_KEY", "dev-insecure-key")),
+        max_body_bytes=_int(env, "FIRSTTOUCH_MAX_BODY_BYTES", defaults.max_body_bytes),
+        raw_payload_cap=_int(env, "FIRSTTOUCH_RAW_PAYLOAD_CAP", defaults.raw_payload_cap),
+        outbox_dir=Path(env.get("FIRSTTOUCH_OUTBOX_DIR", defaults.outbox_dir)),
+        worker_id=env.get("FIRSTTOUCH_WORKER_ID", ""),
+        job_lease_seconds=_float(
+            env, "FIRSTTOUCH_JOB_LEASE_SECONDS", defaults.job_lease_seconds
+        ),
+        job_max_attempts=_int(
+            env, "FIRSTTOUCH_JOB_MAX_ATTEMPTS", defaults.job_max_attempts
+        ),
+        job_poll_seconds=_float(
+            env, "FIRSTTOUCH_JOB_POLL_SECONDS", defaults.job_poll_seconds
+        ),
+        env=env,
+    )

@@ -1,0 +1,260 @@
+"""Enqueue, claim, complete, fail and retry jobs, on SQLite or PostgreSQL.
+
+Claiming is one statement: pick due jobs (or running jobs whose lease has
+expired, which means their worker died) and take a lease on them. On
+PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim side
+by side; on SQLite the ``BEGIN IMMEDIATE`` write lock serialises claims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from firsttouch import clock as clock_module
+from firsttouch.clock import Clock
+from firsttouch.errors import JobError, NotFoundError
+from firsttouch.jobs.backoff import retry_delay
+from firsttouch.jobs.waker import CHANNEL, mark_enqueued
+from firsttouch.store.db import Database
+from firsttouch.store.models import Job
+
+DEFAULT_MAX_ATTEMPTS = 8
+ERROR_TEXT_CAP = 4000
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job this worker holds a lease on."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    due_at: datetime
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    due_at: datetime | None = None,
+    key: str | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    now: datetime | None = None,
+) -> None:
+    """Add a job inside the caller's transaction; it exists only if that commits.
+
+    A job with an idempotency ``key`` that is already queued (or ran) is not
+    added again, so a retried webhook or timer never doubles its work.
+    """
+    now = now or clock_module.now()
+    values = {
+        "kind": kind,
+        "payload": payload or {},
+        "state": "queued",
+        "due_at": due_at or now,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "idempotency_key": key,
+        "created_at": now,
+    }
+
+    dialect = session.get_bind().dialect.name
+    if key is None:
+        session.execute(insert(Job).values(**values))
+    elif dialect == "postgresql":
+        stmt = postgresql.insert(Job).values(**values)
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]))
+    else:
+        stmt = sqlite.insert(Job).values(**values)
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]))
+
+    if dialect == "postgresql":
+        # Delivered at commit only; PostgreSQL folds repeats within one transaction.
+        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+    mark_enqueued(session)
+
+
+def enqueue_many(session: Session, jobs: Sequence[dict[str, Any]]) -> None:
+    """Add many key-less jobs in one statement (imports and benchmarks)."""
+    if not jobs:
+        return
+    now = clock_module.now()
+    rows = [
+        {
+            "kind": job["kind"],
+            "payload": job.get("payload", {}),
+            "state": "queued",
+            "due_at": job.get("due_at", now),
+            "attempts": 0,
+            "max_attempts": job.get("max_attempts", DEFAULT_MAX_ATTEMPTS),
+            "idempotency_key": job.get("key"),
+            "created_at": now,
+        }
+        for job in jobs
+    ]
+    session.execute(insert(Job), rows)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+    mark_enqueued(session)
+
+
+class JobQueue:
+    """The operations workers and operators run on the job table."""
+
+    def __init__(self, db: Database, clock: Clock | None = None):
+        self.db = db
+        self.clock = clock or clock_module.current()
+
+    def claim(self, worker_id: str, limit: int, lease_seconds: float) -> list[ClaimedJob]:
+        """Lease up to ``limit`` due jobs for ``worker_id``; return them."""
+        now = self.clock.now()
+        claimable = or_(
+            and_(Job.state == "queued", Job.due_at <= now),
+            and_(Job.state == "running", Job.lease_expires_at < now),
+        )
+        candidates = (
+            select(Job.id)
+            .where(claimable)
+            .order_by(Job.due_at, Job.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+
+        with self.db.transaction() as session:
+            rows = session.execute(
+                update(Job)
+                .where(Job.id.in_(candidates.scalar_subquery()))
+                .values(
+                    state="running",
+                    lease_owner=worker_id,
+                    lease_expires_at=now + timedelta(seconds=lease_seconds),
+                    attempts=Job.attempts + 1,
+                    started_at=now,
+                )
+                .returning(
+                    Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts,
+                    Job.due_at,
+                )
+                .execution_options(synchronize_session=False)
+            ).all()
+
+            # A job whose workers keep dying never finishes: stop it at the cap.
+            over = [r.id for r in rows if r.attempts > r.max_attempts]
+            if over:
+                session.execute(
+                    update(Job)
+                    .where(Job.id.in_(over))
+                    .values(
+                        state="dead",
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        finished_at=now,
+                        last_error="lease expired on every attempt: the worker "
+                        "died or hung while running this job",
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+
+        return [
+            ClaimedJob(r.id, r.kind, dict(r.payload or {}), r.attempts, r.max_attempts,
+                       r.due_at)
+            for r in sorted(rows, key=lambda r: (r.due_at, r.id))
+            if r.attempts <= r.max_attempts
+        ]
+
+    def complete(self, job_ids: Sequence[int], worker_id: str) -> int:
+        """Mark jobs done, if this worker still holds their lease."""
+        if not job_ids:
+            return 0
+        with self.db.transaction() as session:
+            result = session.execute(
+                update(Job)
+                .where(Job.id.in_(list(job_ids)), Job.lease_owner == worker_id,
+                       Job.state == "running")
+                .values(state="done", finished_at=self.clock.now(), lease_owner=None,
+                        lease_expires_at=None, last_error=None)
+                .execution_options(synchronize_session=False)
+            )
+            return int(result.rowcount or 0)
+
+    def fail(self, job: ClaimedJob, worker_id: str, error: str, *,
+             permanent: bool = False) -> str:
+        """Record a failure: retry later with backoff, or mark dead. Return state."""
+        now = self.clock.now()
+        dead = permanent or job.attempts >= job.max_attempts
+        values: dict[str, Any] = {
+            "last_error": error[:ERROR_TEXT_CAP],
+            "lease_owner": None,
+            "lease_expires_at": None,
+        }
+        if dead:
+            values.update(state="dead", finished_at=now)
+        else:
+            values.update(state="queued", due_at=now + retry_delay(job.attempts))
+
+        with self.db.transaction() as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.lease_owner == worker_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+        return "dead" if dead else "queued"
+
+    def retry(self, job_id: int) -> None:
+        """Send a dead job back to the queue, due now, with a fresh attempt count."""
+        with self.db.transaction() as session:
+            job = session.get(Job, job_id)
+            if job is None:
+                raise NotFoundError(f"no job with id {job_id}")
+            if job.state != "dead":
+                raise JobError(
+                    f"job {job_id} is {job.state}, not dead; only dead jobs are retried"
+                )
+            job.state = "queued"
+            job.attempts = 0
+            job.due_at = self.clock.now()
+            job.finished_at = None
+            mark_enqueued(session)
+
+    def list(self, state: str | None = None, limit: int = 100) -> list[Job]:
+        """Return jobs, newest first, optionally only those in ``state``."""
+        with self.db.sessions() as session:
+            query = select(Job).order_by(Job.id.desc()).limit(limit)
+            if state:
+                query = query.where(Job.state == state)
+            return list(session.scalars(query))
+
+    def counts(self) -> dict[str, int]:
+        """Return how many jobs are in each state."""
+        with self.db.sessions() as session:
+            rows = session.execute(select(Job.state, func.count()).group_by(Job.state))
+            return {state: int(n) for state, n in rows}
+
+    def lag_seconds(self) -> float:
+        """How late the oldest due, unclaimed job is (0 when none waits)."""
+        now = self.clock.now()
+        with self.db.sessions() as session:
+            oldest = session.scalar(
+                select(func.min(Job.due_at)).where(Job.state == "queued",
+                                                   Job.due_at <= now)
+            )
+        if oldest is None:
+            return 0.0
+        return max(0.0, (now - clock_module.ensure_utc(oldest)).total_seconds())
+
+    def next_due(self) -> datetime | None:
+        """When the next queued job falls due, if any."""
+        with self.db.sessions() as session:
+            due = session.scalar(select(func.min(Job.due_at)).where(Job.state == "queued"))
+        return clock_module.ensure_utc(due) if due else None

@@ -1,0 +1,197 @@
+"""The worker loop: claim due jobs, run each kind's handler, record the outcome.
+
+Handlers own their transactions. A handler may run more than once (a worker
+can die after the effect and before ``complete``), so every handler is
+idempotent and every outbound effect goes through the ``Ledger``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import structlog
+
+from firsttouch.clock import Clock
+from firsttouch.errors import DeliveryError, FirsttouchError, UnknownJobKindError
+from firsttouch.jobs.queue import ClaimedJob, JobQueue
+from firsttouch.jobs.waker import Waker, libpq_dsn, listen_forever, local_waker
+from firsttouch.store.db import Database
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class JobContext:
+    """What a handler is given: the job, the database, the clock and services."""
+
+    job: ClaimedJob
+    db: Database
+    clock: Clock
+    services: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.job.payload
+
+
+class Handler(Protocol):
+    def __call__(self, ctx: JobContext) -> None: ...
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    """Runs jobs from the queue with a handler per kind, until told to stop."""
+
+    def __init__(
+        self,
+        db: Database,
+        handlers: Mapping[str, Handler],
+        clock: Clock,
+        *,
+        worker_id: str | None = None,
+        batch: int = 20,
+        lease_seconds: float = 60.0,
+        poll_seconds: float = 0.2,
+        services: Mapping[str, Any] | None = None,
+        waker: Waker | None = None,
+        on_job: Callable[[ClaimedJob, str, float], None] | None = None,
+    ):
+        self.db = db
+        self.queue = JobQueue(db, clock)
+        self.handlers = dict(handlers)
+        self.clock = clock
+        self.worker_id = worker_id or default_worker_id()
+        self.batch = batch
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self.services = services or {}
+        self.waker = waker or local_waker
+        self.on_job = on_job
+        self.stop_event = threading.Event()
+
+    def run_job(self, job: ClaimedJob) -> str:
+        """Run one claimed job's handler; return 'done', 'queued' or 'dead'."""
+        bound = structlog.contextvars.bind_contextvars(
+            job_id=job.id, job_kind=job.kind, attempt=job.attempts
+        )
+        started = time.perf_counter()
+        try:
+            handler = self.handlers.get(job.kind)
+            if handler is None:
+                raise UnknownJobKindError(
+                    f"no handler for job kind {job.kind!r}; is the worker older "
+                    "than the code that enqueued it?"
+                )
+            handler(JobContext(job, self.db, self.clock, self.services))
+            outcome = "done"
+        except DeliveryError as exc:
+            outcome = self.queue.fail(job, self.worker_id, f"{type(exc).__name__}: {exc}",
+                                      permanent=exc.permanent)
+            self._log_failure(job, exc, outcome)
+        except UnknownJobKindError as exc:
+            outcome = self.queue.fail(job, self.worker_id, str(exc), permanent=True)
+            self._log_failure(job, exc, outcome)
+        except Exception as exc:  # noqa: BLE001 - the edge of one job: record, go on
+            outcome = self.queue.fail(job, self.worker_id, f"{type(exc).__name__}: {exc}")
+            self._log_failure(job, exc, outcome)
+        finally:
+            structlog.contextvars.reset_contextvars(**bound)
+
+        elapsed = time.perf_counter() - started
+        if self.on_job:
+            self.on_job(job, outcome, elapsed)
+        return outcome
+
+    def _log_failure(self, job: ClaimedJob, exc: BaseException, outcome: str) -> None:
+        level = "error" if outcome == "dead" else "warning"
+        expected = isinstance(exc, FirsttouchError)
+        getattr(log, level)(
+            "job.failed",
+            job_id=job.id,
+            kind=job.kind,
+            attempt=job.attempts,
+            outcome=outcome,
+            error=f"{type(exc).__name__}: {exc}",
+            exc_info=not expected,
+        )
+
+    def run_once(self) -> int:
+        """Claim one batch and run it; return how many jobs were claimed."""
+        jobs = self.queue.claim(self.worker_id, self.batch, self.lease_seconds)
+        done: list[int] = []
+        for job in jobs:
+            if self.stop_event.is_set():
+                break
+            if self.run_job(job) == "done":
+                done.append(job.id)
+        self.queue.complete(done, self.worker_id)
+        return len(jobs)
+
+    def _sleep_until_work(self, seen: int) -> None:
+        # Sleep no longer than the poll interval, and not past the next due job
+        # (on a virtual clock the wall-time wait is only an upper bound).
+        timeout = self.poll_seconds
+        due = self.queue.next_due()
+        if due is not None:
+            wait = (due - self.clock.now()).total_seconds()
+            timeout = max(0.0, min(timeout, wait))
+        if timeout > 0:
+            self.waker.wait(seen, timeout)
+
+    def run_forever(self) -> None:
+        """Work until ``stop()`` is called; survive database hiccups."""
+        log.info("worker.started", worker_id=self.worker_id, kinds=sorted(self.handlers))
+        listener = self._start_listener()
+        try:
+            while not self.stop_event.is_set():
+                seen = self.waker.generation()
+                try:
+                    claimed = self.run_once()
+                except Exception as exc:  # noqa: BLE001 - keep the worker alive
+                    log.error("worker.claim_failed", error=str(exc))
+                    self.stop_event.wait(1.0)
+                    continue
+                if claimed < self.batch:
+                    self._sleep_until_work(seen)
+        finally:
+            self.stop_event.set()
+            if listener:
+                listener.join(timeout=3)
+            log.info("worker.stopped", worker_id=self.worker_id)
+
+    def _start_listener(self) -> threading.Thread | None:
+        if not self.db.is_postgres:
+            return None
+        dsn = libpq_dsn(self.db.engine.url)
+        thread = threading.Thread(
+            target=listen_forever, args=(dsn, self.waker, self.stop_event),
+            name="job-listener", daemon=True,
+        )
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.waker.notify()
+
+
+def run_until_idle(worker: Worker, until: datetime | None = None, max_rounds: int = 10_000) -> int:
+    """Run due jobs until none is due (tests and the demo use it); return the count."""
+    total = 0
+    for _ in range(max_rounds):
+        claimed = worker.run_once()
+        total += claimed
+        if claimed == 0:
+            break
+    return total

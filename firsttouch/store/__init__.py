@@ -1,0 +1,1 @@
+"""The database: models, sessions and migrations, on SQLite or PostgreSQL."""

@@ -1,0 +1,27 @@
+"""All models, imported here so ``Base.metadata`` knows every table."""
+
+from firsttouch.store.models.accounts import ApiKey, User
+from firsttouch.store.models.base import Base
+from firsttouch.store.models.contacts import Company, Contact, ContactMerge
+from firsttouch.store.models.crm import Activity, Deal, Task
+from firsttouch.store.models.inbound import Inbound, RoutingDecision
+from firsttouch.store.models.jobs import Job
+from firsttouch.store.models.outreach import LedgerEntry, OptOut, Touch
+
+__all__ = [
+    "Activity",
+    "ApiKey",
+    "Base",
+    "Company",
+    "Contact",
+    "ContactMerge",
+    "Deal",
+    "Inbound",
+    "Job",
+    "LedgerEntry",
+    "OptOut",
+    "RoutingDecision",
+    "Task",
+    "Touch",
+    "User",
+]

@@ -1,0 +1,43 @@
+"""The FastAPI app factory: one app per runtime, routers from every area."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from firsttouch import __version__
+from firsttouch.runtime import Runtime
+from firsttouch.web import health
+from firsttouch.web.errors import install_error_handlers
+from firsttouch.web.metrics import Metrics
+from firsttouch.web.middleware import RequestContextMiddleware
+from firsttouch.web.routers import include_routers
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    """Build the web app around ``runtime`` (tests pass their own)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    app = FastAPI(
+        title="firsttouch",
+        version=__version__,
+        description="Capture, answer, qualify, nurture and log every inbound lead.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.metrics = Metrics()
+
+    install_error_handlers(app)
+    app.include_router(health.router)
+    include_routers(app)
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=app.state.metrics,
+        max_body_bytes=runtime.settings.max_body_bytes,
+    )
+    return app

@@ -1,0 +1,107 @@
+"""ASGI middleware: request ids, one canonical log line, body cap, metrics.
+
+Written as plain ASGI rather than ``BaseHTTPMiddleware`` because the latter
+adds a task and a copy per request, which shows at webhook rates.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from firsttouch.web.metrics import Metrics
+
+log = structlog.get_logger("firsttouch.web.request")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class RequestContextMiddleware:
+    """Bind a request id, cap the body, count and log each request once."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, max_body_bytes: int):
+        self.app = app
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        declared = headers.get(b"content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(send, request_id)
+            self._finish(scope, 413, started)
+            return
+
+        received = 0
+
+        async def capped_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLarge()
+            return message
+
+        async def tagged_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + [
+                    (b"x-request-id", request_id.encode())
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, capped_receive, tagged_send)
+        except BodyTooLarge:
+            await self._too_large(send, request_id)
+            status["code"] = 413
+        finally:
+            self._finish(scope, status["code"], started)
+
+    async def _too_large(self, send: Send, request_id: str) -> None:
+        body = json.dumps({"error": {
+            "code": "payload_too_large",
+            "message": f"request body is over {self.max_body_bytes} bytes",
+        }}).encode()
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", request_id.encode()),
+        ]})
+        await send({"type": "http.response.body", "body": body})
+
+    def _finish(self, scope: Scope, status: int, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        route: Any = scope.get("route")
+        template = getattr(route, "path", None) or "unmatched"
+        self.metrics.requests.labels(scope["method"], template, str(status)).inc()
+        self.metrics.latency.labels(template).observe(elapsed)
+        level = "warning" if status >= 500 else "info"
+        if template in ("/healthz", "/metrics") and status < 400:
+            level = "debug"
+        getattr(log, level)(
+            "request.finished",
+            method=scope["method"],
+            route=template,
+            status=status,
+            ms=round(elapsed * 1000, 2),
+        )

@@ -1,0 +1,55 @@
+"""The worker entry point: maps each job kind to the layer that handles it."""
+
+from __future__ import annotations
+
+import time
+
+import structlog
+
+from firsttouch import capture, crm, nurture, qualify, respond  # noqa: F401
+from firsttouch.capture import handlers as capture_handlers
+from firsttouch.crm import handlers as crm_handlers
+from firsttouch.jobs.runner import Handler, JobContext, Worker
+from firsttouch.nurture import handlers as nurture_handlers
+from firsttouch.qualify import handlers as qualify_handlers
+from firsttouch.respond import handlers as respond_handlers
+from firsttouch.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+
+def _noop(ctx: JobContext) -> None:
+    """Do nothing: benchmarks and health checks measure the queue itself."""
+
+
+def _sleep(ctx: JobContext) -> None:
+    """Wait for ``payload['seconds']``: tests use it to kill a worker mid-job."""
+    time.sleep(float(ctx.payload.get("seconds", 1.0)))
+
+
+def build_handlers(runtime: Runtime) -> dict[str, Handler]:
+    """Collect every layer's handlers; a kind claimed twice is a start-up error."""
+    handlers: dict[str, Handler] = {"system.noop": _noop, "system.sleep": _sleep}
+    for module in (capture_handlers, respond_handlers, qualify_handlers,
+                   nurture_handlers, crm_handlers):
+        for kind, handler in module.handlers(runtime).items():
+            if kind in handlers:
+                raise RuntimeError(f"job kind {kind!r} has two handlers")
+            handlers[kind] = handler
+    return handlers
+
+
+def build_worker(runtime: Runtime, *, worker_id: str | None = None,
+                 batch: int = 20) -> Worker:
+    """Return a worker for this runtime with every layer's handlers."""
+    settings = runtime.settings
+    return Worker(
+        runtime.db,
+        build_handlers(runtime),
+        runtime.clock,
+        worker_id=worker_id or settings.worker_id or None,
+        batch=batch,
+        lease_seconds=settings.job_lease_seconds,
+        poll_seconds=settings.job_poll_seconds,
+        services={"runtime": runtime},
+    )

@@ -1,0 +1,129 @@
+"""Read a workspace from disk and validate it, with errors that point at lines.
+
+A workspace is either one YAML file or a folder holding ``firsttouch.yaml``
+and a ``templates/`` folder whose files become ``templates[name]``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from firsttouch.errors import WorkspaceError, WorkspaceProblem
+from firsttouch.workspace.schema import Workspace
+
+MAIN_FILE = "firsttouch.yaml"
+TEMPLATE_SUFFIXES = (".j2", ".txt", ".html", ".md")
+
+LineMap = dict[tuple[str | int, ...], int]
+
+
+def _line_map(node: yaml.Node, path: tuple[str | int, ...], out: LineMap) -> None:
+    # Walk the composed YAML so each field path knows its 1-based line.
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            out[path + (key,)] = key_node.start_mark.line + 1
+            _line_map(value_node, path + (key,), out)
+            out[path + (key,)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _line_map(item, path + (index,), out)
+
+
+def _nearest_line(lines: LineMap, loc: tuple[str | int, ...]) -> int | None:
+    for end in range(len(loc), -1, -1):
+        line = lines.get(tuple(loc[:end]))
+        if line is not None:
+            return line
+    return None
+
+
+def _field_name(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "(top level)"
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], LineMap]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise WorkspaceError(
+            f"cannot read workspace file {path}: {exc.strerror}",
+            [WorkspaceProblem(str(path), None, "(file)", str(exc.strerror))],
+        ) from exc
+
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = WorkspaceProblem(
+            str(path), line, "(syntax)", f"not valid YAML: {getattr(exc, 'problem', exc)}"
+        )
+        raise WorkspaceError(str(problem), [problem]) from exc
+
+    if not isinstance(data, dict) or node is None:
+        problem = WorkspaceProblem(
+            str(path), 1, "(top level)", "expected a mapping of sections (team:, icp:, ...)"
+        )
+        raise WorkspaceError(str(problem), [problem])
+
+    lines: LineMap = {}
+    _line_map(node, (), lines)
+    return data, lines
+
+
+def _read_templates(folder: Path) -> dict[str, str]:
+    templates: dict[str, str] = {}
+    if not folder.is_dir():
+        return templates
+    for file in sorted(folder.rglob("*")):
+        if file.is_file() and file.suffix in TEMPLATE_SUFFIXES:
+            name = file.relative_to(folder).with_suffix("").as_posix()
+            templates[name] = file.read_text(encoding="utf-8")
+    return templates
+
+
+def load_workspace(path: str | Path) -> Workspace:
+    """Load and validate the workspace at ``path`` (a file or a folder)."""
+    path = Path(path)
+    main = path / MAIN_FILE if path.is_dir() else path
+    if not main.exists():
+        problem = WorkspaceProblem(
+            str(main), None, "(file)", "no workspace here; run `firsttouch init DIR`"
+        )
+        raise WorkspaceError(str(problem), [problem])
+
+    data, lines = _read_yaml(main)
+
+    # Templates in the folder fill in; ones written inline in the YAML win.
+    folder_templates = _read_templates(main.parent / "templates")
+    inline = data.get("templates") or {}
+    if isinstance(inline, dict):
+        data["templates"] = {**folder_templates, **inline}
+
+    try:
+        workspace = Workspace.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            WorkspaceProblem(
+                str(main),
+                _nearest_line(lines, tuple(err["loc"])),
+                _field_name(tuple(err["loc"])),
+                err["msg"].removeprefix("Value error, "),
+            )
+            for err in exc.errors()
+        ]
+        summary = "; ".join(str(p) for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise WorkspaceError(f"invalid workspace: {summary}{more}", problems) from None
+
+    return workspace.model_copy(update={"source_path": main})

@@ -1,0 +1,47 @@
+"""Liveness, readiness, metrics and the request id."""
+
+from __future__ import annotations
+
+from firsttouch.store.db import Database
+
+
+def test_healthz_answers_ok(client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_is_ready_when_database_is_migrated(client) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.text
+    assert response.json()["checks"] == {"database": "ok", "migrations": "ok"}
+
+
+def test_readyz_says_run_upgrade_when_schema_is_missing(runtime, tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from firsttouch.web import create_app
+
+    runtime.db = Database(f"sqlite:///{tmp_path / 'empty.db'}")
+    response = TestClient(create_app(runtime)).get("/readyz")
+    assert response.status_code == 503
+    assert "firsttouch db upgrade" in response.json()["checks"]["migrations"]
+
+
+def test_metrics_expose_requests_and_jobs(client) -> None:
+    client.get("/healthz")
+    body = client.get("/metrics").text
+    assert "firsttouch_http_requests_total" in body
+    assert 'firsttouch_jobs{state="queued"}' in body
+    assert "firsttouch_job_lag_seconds" in body
+
+
+def test_every_response_carries_a_request_id(client) -> None:
+    response = client.get("/healthz", headers={"X-Request-Id": "abc123"})
+    assert response.headers["x-request-id"] == "abc123"
+
+
+def test_oversized_body_is_refused_with_413(client) -> None:
+    response = client.post("/healthz", content=b"x" * 2_000_000)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
