@@ -1,0 +1,193 @@
+"""The job queue: due times, retries with backoff, dead jobs, leases and
+idempotent enqueue, on both engines."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from firsttouch.clock import SystemClock, VirtualClock
+from firsttouch.errors import DeliveryError, JobError
+from firsttouch.jobs.backoff import retry_delay
+from firsttouch.jobs.queue import JobQueue, enqueue
+from firsttouch.jobs.runner import JobContext, Worker
+from firsttouch.store.db import Database
+
+
+def _worker(db: Database, clock, handlers) -> Worker:  # type: ignore[no-untyped-def]
+    return Worker(db, handlers, clock, worker_id="w1", lease_seconds=30)
+
+
+def test_job_due_in_the_future_is_not_run_early(any_db: Database,
+                                                 clock: VirtualClock) -> None:
+    ran: list[int] = []
+    with any_db.transaction() as session:
+        enqueue(session, "k", {"n": 1}, due_at=clock.now() + timedelta(minutes=10))
+    worker = _worker(any_db, clock, {"k": lambda ctx: ran.append(ctx.payload["n"])})
+
+    clock.advance(timedelta(minutes=9, seconds=59))
+    assert worker.run_once() == 0
+    clock.advance(timedelta(seconds=1))
+    assert worker.run_once() == 1
+    assert ran == [1]
+
+
+def test_job_runs_within_a_second_of_its_due_time(any_db: Database) -> None:
+    real = SystemClock()
+    ran_at: list[datetime] = []
+    worker = Worker(any_db, {"k": lambda ctx: ran_at.append(real.now())}, real,
+                    poll_seconds=0.2)
+    thread = threading.Thread(target=worker.run_forever, daemon=True)
+    thread.start()
+    try:
+        due = real.now() + timedelta(seconds=0.5)
+        with any_db.transaction() as session:
+            enqueue(session, "k", due_at=due, now=real.now())
+        deadline = time.monotonic() + 5
+        while not ran_at and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        worker.stop()
+        thread.join(timeout=5)
+
+    assert ran_at, "the job never ran"
+    assert due <= ran_at[0] < due + timedelta(seconds=1)
+
+
+def test_a_key_already_enqueued_is_not_enqueued_again(any_db: Database,
+                                                       clock: VirtualClock) -> None:
+    with any_db.transaction() as session:
+        enqueue(session, "k", {"n": 1}, key="first_touch:1")
+    with any_db.transaction() as session:
+        enqueue(session, "k", {"n": 2}, key="first_touch:1")
+    jobs = JobQueue(any_db, clock).list()
+    assert [j.payload for j in jobs] == [{"n": 1}]
+
+
+def test_enqueue_rolls_back_with_the_transaction_that_caused_it(
+    any_db: Database, clock: VirtualClock
+) -> None:
+    with pytest.raises(RuntimeError), any_db.transaction() as session:
+        enqueue(session, "k", {})
+        raise RuntimeError("the state change failed")
+    assert JobQueue(any_db, clock).counts() == {}
+
+
+def test_failed_job_retries_with_backoff_then_dies_after_max_attempts(
+    any_db: Database, clock: VirtualClock
+) -> None:
+    def boom(ctx: JobContext) -> None:
+        raise RuntimeError("provider down")
+
+    with any_db.transaction() as session:
+        enqueue(session, "k", max_attempts=3)
+    worker = _worker(any_db, clock, {"k": boom})
+    queue = JobQueue(any_db, clock)
+
+    assert worker.run_once() == 1
+    job = queue.list()[0]
+    assert job.state == "queued" and job.attempts == 1
+    assert job.due_at > clock.now()
+    assert "provider down" in (job.last_error or "")
+
+    for _ in range(2):
+        clock.advance(timedelta(hours=2))
+        worker.run_once()
+    job = queue.list()[0]
+    assert job.state == "dead" and job.attempts == 3
+    assert queue.list("dead")[0].id == job.id
+
+
+def test_permanent_delivery_error_kills_the_job_at_once(any_db: Database,
+                                                        clock: VirtualClock) -> None:
+    def reject(ctx: JobContext) -> None:
+        raise DeliveryError("550 no such user", permanent=True)
+
+    with any_db.transaction() as session:
+        enqueue(session, "k")
+    _worker(any_db, clock, {"k": reject}).run_once()
+    assert JobQueue(any_db, clock).list()[0].state == "dead"
+
+
+def test_unknown_kind_dies_with_a_message_that_says_why(any_db: Database,
+                                                        clock: VirtualClock) -> None:
+    with any_db.transaction() as session:
+        enqueue(session, "nobody.handles.this")
+    _worker(any_db, clock, {}).run_once()
+    job = JobQueue(any_db, clock).list()[0]
+    assert job.state == "dead"
+    assert "no handler for job kind 'nobody.handles.this'" in (job.last_error or "")
+
+
+def test_dead_job_can_be_retried(any_db: Database, clock: VirtualClock) -> None:
+    with any_db.transaction() as session:
+        enqueue(session, "k", max_attempts=1)
+    outcomes: list[str] = []
+
+    def flaky(ctx: JobContext) -> None:
+        outcomes.append("ran")
+        if len(outcomes) == 1:
+            raise RuntimeError("first time fails")
+
+    worker = _worker(any_db, clock, {"k": flaky})
+    worker.run_once()
+    queue = JobQueue(any_db, clock)
+    dead = queue.list("dead")[0]
+    queue.retry(dead.id)
+    worker.run_once()
+    assert queue.counts() == {"done": 1}
+    with pytest.raises(JobError):
+        queue.retry(dead.id)
+
+
+def test_expired_lease_returns_the_job_of_a_crashed_worker(
+    any_db: Database, clock: VirtualClock
+) -> None:
+    with any_db.transaction() as session:
+        enqueue(session, "k")
+    queue = JobQueue(any_db, clock)
+    assert len(queue.claim("crashed", 10, lease_seconds=30)) == 1
+    assert queue.claim("other", 10, lease_seconds=30) == []
+
+    clock.advance(timedelta(seconds=31))
+    again = queue.claim("other", 10, lease_seconds=30)
+    assert [j.attempts for j in again] == [2]
+    # The crashed worker's late completion is ignored: it no longer holds the lease.
+    assert queue.complete([again[0].id], "crashed") == 0
+    assert queue.complete([again[0].id], "other") == 1
+
+
+def test_a_job_whose_worker_always_dies_ends_dead(any_db: Database,
+                                                  clock: VirtualClock) -> None:
+    with any_db.transaction() as session:
+        enqueue(session, "k", max_attempts=2)
+    queue = JobQueue(any_db, clock)
+    for _ in range(2):
+        assert queue.claim("dies", 10, lease_seconds=5)
+        clock.advance(timedelta(seconds=6))
+    assert queue.claim("dies", 10, lease_seconds=5) == []
+    job = queue.list()[0]
+    assert job.state == "dead"
+    assert "lease expired" in (job.last_error or "")
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    import random
+
+    rng = random.Random(7)
+    delays = [retry_delay(n, rng).total_seconds() for n in range(1, 20)]
+    assert delays[0] <= 2 and delays[5] > delays[0]
+    assert max(delays) <= 3600
+
+
+def test_lag_counts_only_due_unclaimed_jobs(any_db: Database,
+                                            clock: VirtualClock) -> None:
+    queue = JobQueue(any_db, clock)
+    with any_db.transaction() as session:
+        enqueue(session, "k", due_at=clock.now() - timedelta(seconds=30))
+        enqueue(session, "k", due_at=clock.now() + timedelta(hours=1))
+    assert queue.lag_seconds() == pytest.approx(30)
+    assert queue.next_due() == datetime(2026, 3, 10, 13, 59, 30, tzinfo=UTC)

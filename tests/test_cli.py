@@ -1,0 +1,75 @@
+"""The command line: init, check, db upgrade, jobs and API keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from firsttouch.cli import EXIT_INVALID_WORKSPACE, app
+
+runner = CliRunner()
+
+
+def test_init_writes_a_workspace_that_check_accepts(tmp_path: Path) -> None:
+    target = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(target)]).exit_code == 0
+    result = runner.invoke(app, ["check", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "4 reps" in result.output
+
+
+def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
+    runner.invoke(app, ["init", str(tmp_path)])
+    result = runner.invoke(app, ["init", str(tmp_path)])
+    assert result.exit_code == 1
+
+
+def test_check_reports_line_and_field(tmp_path: Path) -> None:
+    runner.invoke(app, ["init", str(tmp_path)])
+    main = tmp_path / "firsttouch.yaml"
+    main.write_text(main.read_text().replace("capacity: 40", "capacity: lots", 1))
+    result = runner.invoke(app, ["check", str(tmp_path)])
+    assert result.exit_code == EXIT_INVALID_WORKSPACE
+    assert "team.reps[0].capacity" in result.output
+    assert "firsttouch.yaml:" in result.output
+
+
+def test_db_upgrade_then_apikey_lifecycle(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("FIRSTTOUCH_DATABASE_URL", url)
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+
+    created = runner.invoke(app, ["apikey", "create", "zapier"])
+    assert created.exit_code == 0
+    key = created.stdout.strip().splitlines()[0]
+    assert key.startswith("ft_")
+
+    listed = runner.invoke(app, ["apikey", "list"])
+    prefix = key.split("_")[1]
+    assert prefix in listed.stdout and "live" in listed.stdout
+    assert key.split("_", 2)[2] not in listed.stdout
+
+    assert runner.invoke(app, ["apikey", "revoke", prefix]).exit_code == 0
+    assert "revoked" in runner.invoke(app, ["apikey", "list"]).stdout
+
+
+def test_jobs_list_and_retry_a_dead_job(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from firsttouch.jobs.queue import enqueue
+    from firsttouch.store.db import Database
+    from firsttouch.store.models import Job
+
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    monkeypatch.setenv("FIRSTTOUCH_DATABASE_URL", url)
+    runner.invoke(app, ["db", "upgrade"])
+    db = Database(url)
+    with db.transaction() as session:
+        enqueue(session, "respond.first_touch", {"inbound_id": 1})
+    with db.transaction() as session:
+        job = session.query(Job).one()
+        job.state, job.last_error = "dead", "DeliveryError: 550 no such user"
+
+    listed = runner.invoke(app, ["jobs", "list", "--dead"])
+    assert "550 no such user" in listed.stdout
+    assert runner.invoke(app, ["jobs", "retry", "1"]).exit_code == 0
+    assert runner.invoke(app, ["jobs", "retry", "1"]).exit_code == 1

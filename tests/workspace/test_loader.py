@@ -1,0 +1,106 @@
+"""Workspace loading: the example is valid, and every mistake is reported
+with its file, line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from firsttouch.errors import WorkspaceError
+from firsttouch.workspace import load_workspace
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "workspace"
+STARTER = ROOT / "firsttouch" / "workspace" / "starter"
+
+
+def _broken(tmp_path: Path, old: str, new: str) -> Path:
+    text = (EXAMPLE / "firsttouch.yaml").read_text()
+    assert old in text, old
+    target = tmp_path / "firsttouch.yaml"
+    target.write_text(text.replace(old, new, 1))
+    return target
+
+
+def _line_of(path: Path, needle: str) -> int:
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(needle)
+
+
+def test_example_workspace_is_valid_with_four_reps_in_three_zones() -> None:
+    workspace = load_workspace(EXAMPLE)
+    assert len(workspace.team.reps) == 4
+    assert len({r.timezone for r in workspace.team.reps}) == 3
+    assert "first_touch_email" in workspace.templates
+
+
+def test_starter_workspace_is_valid() -> None:
+    load_workspace(STARTER)
+
+
+def test_bad_time_zone_names_line_and_field(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "timezone: Europe/London", "timezone: Europe/Lndon")
+    with pytest.raises(WorkspaceError) as caught:
+        load_workspace(path)
+    problem = caught.value.problems[0]
+    assert problem.field == "team.reps[2].timezone"
+    assert problem.line == _line_of(path, "Europe/Lndon")
+    assert "unknown time zone 'Europe/Lndon'" in problem.message
+    assert str(path) in str(caught.value)
+
+
+def test_unknown_key_is_an_error_not_ignored(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "      capacity: 40\n", "      capacity: 40\n      capcity: 3\n")
+    with pytest.raises(WorkspaceError) as caught:
+        load_workspace(path)
+    problem = caught.value.problems[0]
+    assert problem.field == "team.reps[0].capcity"
+    assert problem.line == _line_of(path, "capcity")
+
+
+def test_literal_secret_is_refused(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "auth_token: ${TWILIO_AUTH_TOKEN}", "auth_token: abc123")
+    with pytest.raises(WorkspaceError) as caught:
+        load_workspace(path)
+    problem = caught.value.problems[0]
+    assert problem.field == "channels.twilio.auth_token"
+    assert "${" in problem.message
+    assert "abc123" not in str(caught.value)
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "firsttouch.yaml"
+    path.write_text("version: 1\nteam:\n  name: [unclosed\n")
+    with pytest.raises(WorkspaceError) as caught:
+        load_workspace(path)
+    assert caught.value.problems[0].field == "(syntax)"
+    assert caught.value.problems[0].line is not None
+
+
+def test_territory_naming_an_unknown_rep_is_refused(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "reps: [hannah]", "reps: [hanna]")
+    with pytest.raises(WorkspaceError, match="hanna"):
+        load_workspace(path)
+
+
+def test_missing_workspace_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="firsttouch init"):
+        load_workspace(tmp_path)
+
+
+def test_rep_working_hours_follow_their_own_zone() -> None:
+    from datetime import UTC, datetime
+
+    workspace = load_workspace(EXAMPLE)
+    maya = workspace.team.rep("maya")
+    hannah = workspace.team.rep("hannah")
+    assert maya and hannah
+    # Tuesday 16:00 UTC: 08:00 in Los Angeles, 16:00 in London.
+    moment = datetime(2026, 3, 10, 16, 0, tzinfo=UTC)
+    assert maya.is_working(moment)
+    assert hannah.is_working(moment)
+    # Sunday: nobody.
+    assert not maya.is_working(datetime(2026, 3, 8, 18, 0, tzinfo=UTC))
