@@ -7,20 +7,32 @@ from firsttouch.store.models.crm import Activity, Deal, Task
 from firsttouch.store.models.inbound import Inbound, RoutingDecision
 from firsttouch.store.models.jobs import Job
 from firsttouch.store.models.outreach import LedgerEntry, OptOut, Touch
+from firsttouch.store.models.respond import (
+    ConsentEvent,
+    Meeting,
+    OutboxMessage,
+    SendCounter,
+    SlaEvent,
+)
 
 __all__ = [
     "Activity",
     "ApiKey",
     "Base",
     "Company",
+    "ConsentEvent",
     "Contact",
     "ContactMerge",
     "Deal",
     "Inbound",
     "Job",
     "LedgerEntry",
+    "Meeting",
     "OptOut",
+    "OutboxMessage",
     "RoutingDecision",
+    "SendCounter",
+    "SlaEvent",
     "Task",
     "Touch",
     "User",

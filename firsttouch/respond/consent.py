@@ -1,0 +1,304 @@
+"""The one gate every send passes: opt-outs, quiet hours, caps and limits.
+
+``check_send`` answers ``Allowed``, ``Deferred(until, reason)`` or
+``Blocked(reason)``. It reads the session it is given and, for an allowed
+email, counts the send against the sending mailbox's minute and day limits
+in that same session, so the caller's commit is what spends the allowance.
+
+Opt-outs are keyed on the normalised address or number (``OptOut``), never
+on the contact, so they survive the contact's deletion. Consent comes back
+only through ``record_opt_in``: an explicit act with its source, time and
+form, kept as a ``ConsentEvent``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import phonenumbers
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from firsttouch.respond.quiet_hours import (
+    Placement,
+    attempt_cap,
+    describe,
+    next_allowed,
+)
+from firsttouch.store.models import ConsentEvent, OptOut, SendCounter, Touch
+from firsttouch.workspace.respond import Limits
+
+# CTIA and carrier guidance: these words end all texts from a sender.
+STOP_WORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+)
+START_WORDS = frozenset({"START", "UNSTOP"})
+HELP_WORDS = frozenset({"HELP", "INFO"})
+PHONE_CHANNELS = ("sms", "call")
+COUNTED_STATES = ("queued", "sending", "sent", "delivered")
+
+
+@dataclass(frozen=True)
+class Allowed:
+    pass
+
+
+@dataclass(frozen=True)
+class Deferred:
+    until: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class Blocked:
+    reason: str
+
+
+Decision = Allowed | Deferred | Blocked
+
+
+@dataclass(frozen=True)
+class MailboxLimits:
+    sender: str
+    per_minute: int
+    per_day: int
+
+
+def normalise_address(channel: str, address: str, region: str = "US") -> str:
+    """Return the key an opt-out is stored under: lower-case mail, E.164 phone."""
+    if channel == "email":
+        return address.strip().lower()
+    try:
+        parsed = phonenumbers.parse(address, region)
+    except phonenumbers.NumberParseException:
+        return address.strip()
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _opt_out_channels(channel: str) -> tuple[str, ...]:
+    # A STOP by text revokes consent to automated calls from us as well.
+    return PHONE_CHANNELS if channel in PHONE_CHANNELS else (channel,)
+
+
+def is_opted_out(session: Session, channel: str, address: str) -> bool:
+    """True when ``address`` has a standing opt-out for ``channel``."""
+    key = normalise_address("email" if channel == "email" else "sms", address)
+    found = session.scalar(
+        select(OptOut.id).where(
+            OptOut.channel.in_(_opt_out_channels(channel)),
+            OptOut.address == key,
+            OptOut.active.is_(True),
+        )
+    )
+    return found is not None
+
+
+def record_opt_out(
+    session: Session,
+    channel: str,
+    address: str,
+    *,
+    source: str,
+    now: datetime,
+    evidence: str | None = None,
+    contact_id: int | None = None,
+) -> None:
+    """Record that ``address`` wants no more ``channel`` messages."""
+    key = normalise_address(channel, address)
+    existing = session.scalar(
+        select(OptOut).where(OptOut.channel == channel, OptOut.address == key)
+    )
+    if existing is None:
+        session.add(
+            OptOut(
+                channel=channel,
+                address=key,
+                source=source,
+                evidence=evidence,
+                active=True,
+                created_at=now,
+            )
+        )
+    else:
+        existing.active = True
+        existing.source = source
+        existing.evidence = evidence
+        existing.revoked_at = None
+        existing.revoked_by = None
+    session.add(
+        ConsentEvent(
+            channel=channel,
+            address=key,
+            action="opt_out",
+            source=source,
+            evidence=evidence,
+            contact_id=contact_id,
+            occurred_at=now,
+            created_at=now,
+        )
+    )
+
+
+def record_opt_in(
+    session: Session,
+    channel: str,
+    address: str,
+    *,
+    source: str,
+    form: str | None,
+    now: datetime,
+    evidence: str | None = None,
+    contact_id: int | None = None,
+) -> None:
+    """Record an explicit act of consent; lift a standing opt-out if any."""
+    key = normalise_address(channel, address)
+    for opt_out in session.scalars(
+        select(OptOut).where(
+            OptOut.channel.in_(_opt_out_channels(channel)),
+            OptOut.address == key,
+            OptOut.active.is_(True),
+        )
+    ):
+        opt_out.active = False
+        opt_out.revoked_at = now
+        opt_out.revoked_by = f"{source}: {evidence or form or 'explicit opt-in'}"
+    session.add(
+        ConsentEvent(
+            channel=channel,
+            address=key,
+            action="opt_in",
+            source=source,
+            form=form,
+            evidence=evidence,
+            contact_id=contact_id,
+            occurred_at=now,
+            created_at=now,
+        )
+    )
+
+
+def sms_keyword(body: str | None) -> str | None:
+    """Classify an inbound text as 'stop', 'start', 'help' or None."""
+    word = (body or "").strip().strip(".!").upper()
+    if word in STOP_WORDS:
+        return "stop"
+    if word in START_WORDS:
+        return "start"
+    if word in HELP_WORDS:
+        return "help"
+    return None
+
+
+def _recent_touches(
+    session: Session, contact_id: int, channels: tuple[str, ...], since: datetime
+) -> list[datetime]:
+    rows = session.scalars(
+        select(Touch.created_at)
+        .where(
+            Touch.contact_id == contact_id,
+            Touch.channel.in_(channels),
+            Touch.status.in_(COUNTED_STATES),
+            Touch.created_at >= since,
+        )
+        .order_by(Touch.created_at)
+    )
+    return list(rows)
+
+
+def _reserve_mailbox(
+    session: Session, limits: MailboxLimits, now: datetime
+) -> Deferred | None:
+    minute = f"m:{now:%Y-%m-%dT%H:%M}"
+    day = f"d:{now:%Y-%m-%d}"
+    counts = dict(
+        session.execute(
+            select(SendCounter.bucket, SendCounter.count).where(
+                SendCounter.sender == limits.sender,
+                SendCounter.bucket.in_((minute, day)),
+            )
+        ).all()
+    )
+
+    if counts.get(day, 0) >= limits.per_day:
+        tomorrow = (now + timedelta(days=1)).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        return Deferred(tomorrow, "mailbox_daily_limit")
+    if counts.get(minute, 0) >= limits.per_minute:
+        next_minute = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
+        return Deferred(next_minute, "mailbox_minute_limit")
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    for bucket in (minute, day):
+        stmt = dialect.insert(SendCounter).values(
+            sender=limits.sender, bucket=bucket, count=1
+        )
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["sender", "bucket"],
+                set_={"count": SendCounter.count + 1},
+            )
+        )
+    return None
+
+
+def check_send(
+    session: Session,
+    *,
+    channel: str,
+    address: str | None,
+    contact_id: int | None,
+    now: datetime,
+    limits: Limits,
+    placement: Placement | None = None,
+    mailbox: MailboxLimits | None = None,
+) -> Decision:
+    """Decide whether a message may go to ``address`` on ``channel`` now."""
+    if not address:
+        return Blocked(f"no_{'email' if channel == 'email' else 'phone'}_address")
+    if is_opted_out(session, channel, address):
+        return Blocked("opted_out")
+
+    # Quiet hours and state attempt caps bind texts and calls, not email.
+    if channel in PHONE_CHANNELS and placement is not None:
+        allowed_at = next_allowed(now, placement)
+        if allowed_at > now:
+            return Deferred(allowed_at, f"quiet_hours:{describe(placement)}")
+        cap = attempt_cap(placement)
+        if cap is not None and contact_id is not None:
+            recent = _recent_touches(
+                session, contact_id, PHONE_CHANNELS, now - timedelta(hours=24)
+            )
+            if len(recent) >= cap:
+                until = next_allowed(recent[-cap] + timedelta(hours=24), placement)
+                return Deferred(until, f"attempt_cap:{describe(placement)}")
+
+    if contact_id is not None:
+        window = timedelta(hours=limits.window_hours)
+        recent = _recent_touches(
+            session, contact_id, ("email", "sms", "call"), now - window
+        )
+        if len(recent) >= limits.touches_per_contact:
+            return Deferred(
+                recent[-limits.touches_per_contact] + window, "contact_frequency_cap"
+            )
+
+    if channel == "email" and mailbox is not None:
+        deferred = _reserve_mailbox(session, mailbox, now)
+        if deferred is not None:
+            return deferred
+    return Allowed()
+
+
+def count_consent_events(session: Session, address: str) -> int:
+    """Return how many consent acts are on record for ``address``."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(ConsentEvent)
+            .where(ConsentEvent.address == address)
+        )
+        or 0
+    )
