@@ -1,0 +1,322 @@
+"""A week of inbound: each lead becomes a person, a moment and a channel.
+
+The lead data set says where a lead came from and how keen it was; it does
+not say who the person is or when they wrote. The demo fills those gaps with
+seeded choices, so the same seed always gives the same week: names and
+companies from fixed lists, arrival times weighted towards working hours in
+the buyer's own zone (with evenings, nights and a weekend in the mix), and a
+channel that follows the data set's lead source. A few events that only a
+live team sees are added on top: a provider retrying a form post, a buyer
+writing again on another channel, a missed call followed by its voicemail,
+and an SMS STOP.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from firsttouch.capture.events import InboundEvent, PersonFacts
+from firsttouch.demo.profiles import LeadProfile
+
+WEEK_START = datetime(2026, 3, 9, tzinfo=UTC)  # a Monday
+WEEK = timedelta(days=7)
+
+_FIRST = ["Amara", "Ben", "Chloe", "Darius", "Elena", "Farid", "Grace", "Hiro",
+          "Ines", "Jonas", "Kavya", "Liam", "Mei", "Nora", "Omar", "Priya",
+          "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera", "Wen", "Yusuf", "Zoe"]
+_LAST = ["Adeyemi", "Brennan", "Castillo", "Dubois", "Eriksen", "Fischer",
+         "Gupta", "Haddad", "Ivanova", "Jensen", "Kowalski", "Lindqvist",
+         "Moreau", "Nakamura", "O'Neill", "Patel", "Quispe", "Rossi", "Schmidt",
+         "Tanaka", "Usman", "Varga", "Walsh", "Xu", "Young", "Zimmer"]
+
+# Invented companies: (name, domain, industry, employees). The .example
+# domains never resolve, so no enrichment ever leaves the machine.
+_COMPANIES = [
+    ("Brightwave Analytics", "brightwave.example", "software", 240),
+    ("Cobalt Freight", "cobaltfreight.example", "logistics", 1300),
+    ("Delta Dental Group", "deltadentalgroup.example", "healthcare", 620),
+    ("Evergreen Outfitters", "evergreenoutfitters.example", "e-commerce", 180),
+    ("Fernhill Consulting", "fernhill.example", "professional services", 85),
+    ("Granite Works", "graniteworks.example", "manufacturing", 950),
+    ("Harbor Health Clinics", "harborhealth.example", "healthcare", 410),
+    ("Ionic Cloud", "ioniccloud.example", "saas", 130),
+    ("Juniper Legal", "juniperlegal.example", "legal services", 60),
+    ("Kestrel Retail", "kestrelretail.example", "retail", 3400),
+    ("Lumen Robotics", "lumenrobotics.example", "manufacturing", 75),
+    ("Meridian Accounting", "meridianacct.example", "accounting", 150),
+    ("Northstar Media", "northstarmedia.example", "media", 30),
+    ("Orchid Labs", "orchidlabs.example", "software", 12),
+    ("Pinecone Supply", "pineconesupply.example", "wholesale", 520),
+]
+_SMALL_FIRMS = [("Wright & Daughters", "wrightdaughters.example", "professional services", 8),
+                ("Tiny Tiger Studio", "tinytiger.example", "media", 4)]
+_FREE_MAIL = ["gmail.com", "outlook.com", "yahoo.com"]
+
+_FINANCE_TITLES = ["VP Finance", "Controller", "CFO", "Director of Finance",
+                   "Accounts Payable Manager", "Head of Finance Operations",
+                   "Finance Manager", "Director of Operations"]
+
+# Where buyers sit: (country, region, zone, phone prefix, weight). Mostly the
+# team's own markets, a share from places it serves less well.
+_PLACES = [
+    ("US", "NY", "America/New_York", "+1212555", 18),
+    ("US", "MA", "America/New_York", "+1617555", 8),
+    ("US", "IL", "America/Chicago", "+1312555", 10),
+    ("US", "CO", "America/Denver", "+1303555", 5),
+    ("US", "CA", "America/Los_Angeles", "+1415555", 14),
+    ("US", "WA", "America/Los_Angeles", "+1206555", 5),
+    ("CA", "ON", "America/Toronto", "+1416555", 6),
+    ("GB", None, "Europe/London", "+4420755", 12),
+    ("IE", None, "Europe/Dublin", "+35315", 3),
+    ("DE", None, "Europe/Berlin", "+4930555", 5),
+    ("NL", None, "Europe/Amsterdam", "+3120555", 3),
+    ("IN", None, "Asia/Kolkata", "+9122555", 8),
+    ("AE", None, "Asia/Dubai", "+9714555", 3),
+]
+
+# Relative arrival weight by local hour and by weekday (Monday first):
+# busy in working hours, a real evening tail, a little at night.
+_HOUR_WEIGHT = [1, 1, 1, 1, 1, 2, 3, 5, 8, 10, 10, 10, 9, 10, 10, 9, 8, 7,
+                6, 6, 5, 4, 3, 2]
+_DAY_WEIGHT = [12, 11, 10, 10, 8, 4, 3]
+
+_INTENT_MESSAGES = {
+    "high": ["We need to replace our accounts payable process this quarter. Can we get a demo and pricing?",
+             "Invoice volume doubled; looking for AP automation asap. Could someone walk us through it?",
+             "Evaluating tools to replace manual invoice approval before our audit. Pricing please."],
+    "medium": ["Could you send more information about how approvals work?",
+               "Interested in how you handle multi-entity invoices.",
+               "What does onboarding look like for a team like ours?"],
+    "low": ["Just browsing, what is this?", "Do you have a newsletter?",
+            "Saw your ad, curious."],
+}
+
+
+@dataclass
+class Arrival:
+    """One event the replay delivers at ``at``, and the lead it belongs to."""
+
+    at: datetime
+    event: InboundEvent
+    profile: LeadProfile | None
+    note: str = ""
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Persona:
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    title: str | None
+    company: str | None
+    employees: int | None
+    industry: str | None
+    website: str | None
+    country: str
+    region: str | None
+    zone: str
+
+
+def _intent(profile: LeadProfile) -> str:
+    if profile.engagement_seconds >= 900:
+        return "high"
+    if profile.engagement_seconds >= 250:
+        return "medium"
+    return "low"
+
+
+def _persona(profile: LeadProfile, rng: random.Random, index: int) -> Persona:
+    """Turn a data-set row into a person; the occupation decides the kind of buyer."""
+    country, region, zone, prefix, _ = rng.choices(_PLACES, weights=[p[4] for p in _PLACES])[0]
+    first, last = rng.choice(_FIRST), rng.choice(_LAST)
+    local = f"{first}.{last}".lower().replace("'", "") + (str(index) if index % 3 else "")
+    phone = f"{prefix}{index % 10000:04d}"
+    occupation = profile.occupation.lower()
+
+    if occupation in ("working professional", "businessman"):
+        pool = _COMPANIES if occupation == "working professional" else _SMALL_FIRMS
+        name, domain, industry, employees = rng.choice(pool)
+        title = rng.choice(_FINANCE_TITLES) if occupation == "working professional" else "Owner"
+        return Persona(first, last, f"{local}@{domain}", phone, title, name, employees,
+                       industry, f"https://{domain}", country, region, zone)
+    if occupation == "student":
+        return Persona(first, last, f"{local}@{rng.choice(_FREE_MAIL)}", phone, "Student",
+                       None, None, None, None, country, region, zone)
+    if occupation == "unemployed":
+        return Persona(first, last, f"{local}@{rng.choice(_FREE_MAIL)}", phone,
+                       rng.choice(["Finance Analyst", "Bookkeeper", None]), None, None, None,
+                       None, country, region, zone)
+    # Unanswered or other occupations: half write from a company address.
+    if rng.random() < 0.5:
+        name, domain, industry, employees = rng.choice(_COMPANIES)
+        return Persona(first, last, f"{local}@{domain}", phone, None, name, employees,
+                       industry, f"https://{domain}", country, region, zone)
+    return Persona(first, last, f"{local}@{rng.choice(_FREE_MAIL)}", phone, None, None, None,
+                   None, None, country, region, zone)
+
+
+def _arrival_time(rng: random.Random, zone: str) -> datetime:
+    """A moment inside the demo week, drawn by the buyer's local hour and day."""
+    tz = ZoneInfo(zone)
+    local_start = WEEK_START.astimezone(tz).replace(hour=0, minute=0, second=0)
+    while True:
+        day = rng.choices(range(7), weights=_DAY_WEIGHT)[0]
+        hour = rng.choices(range(24), weights=_HOUR_WEIGHT)[0]
+        local = (local_start + timedelta(days=day)).replace(
+            hour=hour, minute=rng.randrange(60), second=rng.randrange(60))
+        at = local.astimezone(UTC)
+        if WEEK_START <= at < WEEK_START + WEEK:
+            return at
+
+
+def _channel(profile: LeadProfile, rng: random.Random) -> str:
+    """Follow the data set's source; spread plain web traffic over live channels."""
+    source = profile.source.lower()
+    if "chat" in source:
+        return "chat"
+    if source in ("facebook",) or profile.origin == "Lead Add Form" and source != "reference":
+        return "lead_ad"
+    if source in ("reference", "referral sites"):
+        return "referral"
+    if "click2call" in source:
+        return "call"
+    roll = rng.random()
+    if roll < 0.12:
+        return "email"
+    if roll < 0.20:
+        return "sms"
+    if roll < 0.26:
+        return "call"
+    if roll < 0.31:
+        return "meeting"
+    return "web_form"
+
+
+def _facts(person: Persona) -> PersonFacts:
+    return PersonFacts(email=person.email, phone=person.phone, first_name=person.first_name,
+                       last_name=person.last_name, title=person.title, company=person.company,
+                       website=person.website, country=person.country, region=person.region,
+                       timezone=person.zone, employees=person.employees,
+                       industry=person.industry)
+
+
+def _event(channel: str, person: Persona, profile: LeadProfile, message: str,
+           at: datetime, index: int) -> InboundEvent:
+    """Build the event each channel's adapter would produce for this lead."""
+    facts = _facts(person)
+    utm = {"utm_source": profile.source.lower().replace(" ", "_") or "unknown",
+           "utm_medium": "organic" if "organic" in profile.source.lower() else "referral"}
+    common = {"occurred_at": at, "fields": {"dataset_row": profile.row_id,
+                                             "dataset_source": profile.source}}
+    if channel == "web_form":
+        form = "pricing" if "pricing" in message.lower() else "demo-request"
+        body = {"First Name": person.first_name, "Last Name": person.last_name,
+                "Email": person.email, "Company": person.company or "", "Message": message}
+        return InboundEvent(dedupe_key=f"form:demo:{index}", channel="web_form", kind="form",
+                            source="website", provider="form", campaign=form, utm=utm,
+                            person=facts, body_text=message, raw=json.dumps(body), **common)
+    if channel == "email":
+        message_id = f"<demo-{index}@{person.email.split('@')[1]}>"
+        return InboundEvent(dedupe_key=f"email:{message_id}", channel="email", kind="message",
+                            source="email", provider="smtp", person=facts,
+                            subject="Question about Northwind Ledger", body_text=message,
+                            message_id=message_id, **common)
+    if channel == "sms":
+        sid = f"SM{index:032d}"
+        return InboundEvent(dedupe_key=f"twilio:{sid}", channel="sms", kind="message",
+                            source="sms", provider="twilio", provider_event_id=sid,
+                            person=PersonFacts(phone=person.phone, timezone=person.zone,
+                                               country=person.country),
+                            body_text=message, **common)
+    if channel == "call":
+        sid = f"CA{index:032d}"
+        return InboundEvent(dedupe_key=f"twilio:{sid}:no-answer", channel="call",
+                            kind="missed_call", source="phone", provider="twilio",
+                            provider_event_id=sid,
+                            person=PersonFacts(phone=person.phone, timezone=person.zone,
+                                               country=person.country),
+                            **common)
+    if channel == "chat":
+        return InboundEvent(dedupe_key=f"chat:demo:{index}", channel="chat", kind="chat",
+                            source="chat", provider="generic_chat", person=facts,
+                            body_text=message, **common)
+    if channel == "lead_ad":
+        return InboundEvent(dedupe_key=f"meta:lead:{900000 + index}", channel="lead_ad",
+                            kind="lead_ad", source="facebook", provider="meta",
+                            provider_event_id=str(900000 + index), campaign="q1-ap-automation",
+                            person=facts, body_text=message, utm=utm, **common)
+    if channel == "meeting":
+        return InboundEvent(dedupe_key=f"calcom:demo-{index}", channel="meeting", kind="meeting",
+                            source="booking", provider="calcom", person=facts,
+                            subject="Northwind Ledger intro call", body_text=message, **common)
+    return InboundEvent(dedupe_key=f"referral:demo:{index}", channel="referral", kind="referral",
+                        source="referral", provider="api", person=facts, body_text=message,
+                        **common)
+
+
+def build_week(profiles: list[LeadProfile], seed: int) -> list[Arrival]:
+    """Every arrival of the demo week, in time order."""
+    rng = random.Random(seed)
+    arrivals: list[Arrival] = []
+    sms_leads: list[Arrival] = []
+    for index, profile in enumerate(profiles):
+        person = _persona(profile, rng, index)
+        at = _arrival_time(rng, person.zone)
+        channel = _channel(profile, rng)
+        message = rng.choice(_INTENT_MESSAGES[_intent(profile)])
+        arrival = Arrival(at, _event(channel, person, profile, message, at, index), profile)
+        arrivals.append(arrival)
+        if channel == "sms":
+            sms_leads.append(arrival)
+        arrivals.extend(_live_extras(arrival, person, profile, rng, index))
+
+    if sms_leads:
+        arrivals.append(_stop_message(sms_leads[len(sms_leads) // 2]))
+    arrivals.sort(key=lambda item: (item.at, item.event.dedupe_key))
+    return arrivals
+
+
+def _live_extras(arrival: Arrival, person: Persona, profile: LeadProfile,
+                 rng: random.Random, index: int) -> list[Arrival]:
+    """Events a live inbox sees around a lead: retries, voicemail, a second channel."""
+    event = arrival.event
+    extras = []
+    if event.kind == "missed_call":
+        voicemail = event.model_copy(update={
+            "dedupe_key": f"{event.provider_event_id}:voicemail", "kind": "voicemail",
+            "body_text": "Hi, this is " + person.first_name + ", calling about invoice "
+                         "automation. Please call me back.",
+            "fields": {**event.fields, "call_sid": event.provider_event_id,
+                       "recording_duration": 21}})
+        extras.append(Arrival(arrival.at + timedelta(seconds=70), voicemail, profile,
+                              note="voicemail after a missed call"))
+    if event.channel == "web_form" and rng.random() < 0.05:
+        extras.append(Arrival(arrival.at + timedelta(seconds=3), event, profile,
+                              note="the form provider retried the same post"))
+    if event.channel in ("web_form", "lead_ad") and rng.random() < 0.04:
+        follow = InboundEvent(
+            dedupe_key=f"email:<demo-again-{index}@mail.example>", channel="email",
+            kind="message", source="email", provider="smtp", person=_facts(person),
+            subject="Following up on my request", body_text="Just checking you got my form.",
+            message_id=f"<demo-again-{index}@mail.example>",
+            occurred_at=arrival.at + timedelta(hours=2))
+        extras.append(Arrival(arrival.at + timedelta(hours=2), follow, profile,
+                              note="the same buyer writes again on another channel"))
+    return extras
+
+
+def _stop_message(arrival: Arrival) -> Arrival:
+    """The buyer who texted earlier answers our text-back with STOP."""
+    event = arrival.event
+    stop = event.model_copy(update={
+        "dedupe_key": f"{event.dedupe_key}:stop", "kind": "opt_out", "body_text": "STOP",
+        "provider_event_id": f"{event.provider_event_id}STOP", "creates_lead": False,
+        "fields": {**event.fields, "keyword": "STOP", "opt_out": True}})
+    return Arrival(arrival.at + timedelta(minutes=42), stop, arrival.profile,
+                   note="SMS STOP to our text-back")
