@@ -120,20 +120,24 @@ def test_slots_follow_the_wall_clock_across_the_european_change(
     window = Interval(now, datetime(2026, 4, 5, tzinfo=UTC))
     busy = busy_intervals(calendar, window, hannah.timezone)
 
-    slots = free_slots(hannah, Booking(), busy, now)
+    slots = free_slots(hannah, Booking(buffer_minutes=0), busy, now)
 
-    before = [s for s in slots if s.start.astimezone(LONDON).date() == date(2026, 3, 27)]
+    before = [
+        s for s in slots if s.start.astimezone(LONDON).date() == date(2026, 3, 27)
+    ]
     after = [s for s in slots if s.start.astimezone(LONDON).date() == date(2026, 3, 30)]
     assert before[0].start == datetime(2026, 3, 27, 8, 30, tzinfo=UTC)  # GMT
     assert after[0].start == datetime(2026, 3, 30, 7, 30, tzinfo=UTC)  # BST
     # The stand-up is 09:00-09:30 London on both sides of the change.
     for day in (date(2026, 3, 27), date(2026, 3, 30)):
-        assert local_starts(slots, LONDON, day)[:2] == ["08:30", "10:00"]
+        assert local_starts(slots, LONDON, day)[:2] == ["08:30", "09:30"]
 
 
 def test_wall_times_in_the_spring_forward_gap_are_skipped() -> None:
     night_owl = Rep(
-        id="owl", name="Night Owl", email="owl@example.test",
+        id="owl",
+        name="Night Owl",
+        email="owl@example.test",
         timezone="America/Los_Angeles",
         working_hours={"sun": ["01:00-04:00"]},
     )
@@ -179,12 +183,15 @@ def test_calendar_is_read_from_a_url(calendar_server: str) -> None:
 
     busy = busy_intervals(calendar, window, "Europe/London")
 
-    assert busy[0] == Interval(datetime(2026, 3, 10, 9, 0, tzinfo=UTC),
-                               datetime(2026, 3, 10, 9, 30, tzinfo=UTC))
+    assert busy[0] == Interval(
+        datetime(2026, 3, 11, 9, 0, tzinfo=UTC),
+        datetime(2026, 3, 11, 9, 30, tzinfo=UTC),
+    )
 
 
-def test_unreadable_calendars_say_which_source(calendar_server: str,
-                                               tmp_path: Path) -> None:
+def test_unreadable_calendars_say_which_source(
+    calendar_server: str, tmp_path: Path
+) -> None:
     with pytest.raises(CalendarError, match="missing.ics"):
         read_calendar(f"{calendar_server}/cal/missing.ics")
     with pytest.raises(CalendarError, match="nowhere.ics"):
