@@ -1,0 +1,91 @@
+"""Bytes to text for mail, whatever the message claims its charset is.
+
+Mail lies about charsets: a part labelled Big5 that is really UTF-8, a
+Korean part labelled ks_c_5601-1987, a header in raw 8-bit with no label
+at all. The order here: valid UTF-8 wins (a false positive on other
+charsets is rare, because UTF-8's byte patterns are strict), then the
+declared charset, then a statistical guess, then a lossless fallback.
+"""
+
+from __future__ import annotations
+
+import codecs
+
+from charset_normalizer import from_bytes
+
+# Labels mail clients use that Python's codec registry does not know, or
+# knows as a narrower charset than the one senders really mean (WHATWG
+# Encoding Standard: iso-8859-1 and us-ascii are decoded as windows-1252).
+ALIASES = {
+    "ks_c_5601-1987": "cp949",
+    "ks_c_5601": "cp949",
+    "euc-kr": "cp949",
+    "x-sjis": "shift_jis",
+    "shift-jis": "shift_jis",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "big5": "big5hkscs",
+    "iso-8859-8-i": "iso-8859-8",
+    "windows-874": "cp874",
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "utf8": "utf-8",
+    "unicode-1-1-utf-7": "utf-7",
+    "x-mac-roman": "mac_roman",
+    "macintosh": "mac_roman",
+}
+
+
+def codec_for(label: str | None) -> str | None:
+    """The Python codec for a MIME charset label, or None if unknown."""
+    if not label:
+        return None
+    name = label.strip().strip('"').strip("'").lower()
+    name = ALIASES.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
+    """Decode ``data``; return the text and the charset actually used."""
+    if not data:
+        return "", "empty"
+    try:
+        text = data.decode("utf-8")
+        return text, "utf-8"
+    except UnicodeDecodeError:
+        pass
+
+    codec = codec_for(declared)
+    if codec and codec != "utf-8":
+        try:
+            return data.decode(codec), codec
+        except UnicodeDecodeError:
+            pass
+
+    guess = from_bytes(data[:200_000]).best()
+    if guess is not None and guess.encoding:
+        try:
+            return data.decode(guess.encoding), guess.encoding
+        except (UnicodeDecodeError, LookupError):
+            pass
+
+    # Nothing fits: keep every byte readable rather than drop the text.
+    return data.decode(codec or "cp1252", errors="replace"), (codec or "cp1252") + "?"
+
+
+def raw_to_text(raw: bytes) -> tuple[str, str]:
+    """Store raw bytes as text losslessly: UTF-8 if valid, else Latin-1.
+
+    Latin-1 maps every byte to one code point, so ``text.encode('latin-1')``
+    gives back the exact bytes received.
+    """
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return raw.decode("latin-1"), "latin-1"

@@ -1,0 +1,434 @@
+"""One contact per person: find the contact an inbound belongs to, or make one.
+
+Order of evidence: the normalised email, then the phone number in E.164
+(with a numbering plan's variants), then first + last name at the same
+company. A shared role address (info@) or two keys pointing at different
+people is never merged silently: a contact is made and flagged for review.
+
+``merge_contacts`` re-parents every row that points at a contact, records
+what moved in ``ContactMerge`` and ``undo_merge`` puts it all back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, func, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from firsttouch.capture.events import PersonFacts
+from firsttouch.capture.identity import (
+    company_domain,
+    company_key,
+    is_role_address,
+    name_key,
+    normalise_email,
+    normalise_phone,
+    phone_variants,
+    split_full_name,
+)
+from firsttouch.errors import InputError, NotFoundError
+from firsttouch.store.models import Base, Company, Contact, ContactMerge
+
+# Contact fields an inbound may fill in when they are still empty.
+FILLABLE = (
+    "email", "phone", "first_name", "last_name", "title", "company_name",
+    "country", "region", "timezone",
+)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The contact an inbound was tied to, and on what evidence."""
+
+    contact: Contact
+    created: bool
+    matched_by: str | None
+    needs_review: bool = False
+    review_reason: str | None = None
+
+
+def resolve_contact(
+    session: Session,
+    facts: PersonFacts,
+    *,
+    default_region: str | None,
+    now: datetime,
+) -> Resolution:
+    """Return the one contact ``facts`` describe, creating it when new.
+
+    Runs inside the caller's transaction and flushes; commits nothing.
+    """
+    facts = _complete_names(facts)
+    email_norm = normalise_email(facts.email)
+    phone = normalise_phone(facts.phone, facts.country or default_region)
+    _lock_keys(session, email_norm, phone)
+
+    by_email = _find_by_email(session, email_norm)
+    by_phone = _find_by_phone(session, phone)
+    by_name = [] if (by_email or by_phone) else _find_by_name(session, facts)
+
+    resolution = _decide(facts, email_norm, by_email, by_phone, by_name)
+    if resolution is not None:
+        _fill_in(resolution.contact, facts, email_norm, phone, now)
+        if resolution.needs_review:
+            _flag(resolution.contact, resolution.review_reason)
+        _attach_company(session, resolution.contact, facts)
+        return resolution
+
+    return _create(session, facts, email_norm, phone, now, matched_by=None)
+
+
+def _decide(
+    facts: PersonFacts,
+    email_norm: str | None,
+    by_email: list[Contact],
+    by_phone: list[Contact],
+    by_name: list[Contact],
+) -> Resolution | None:
+    """Pick the existing contact, or None to make a new one (maybe flagged)."""
+    if by_email:
+        contact = by_email[0]
+        if is_role_address(email_norm) and not _same_person(contact, facts):
+            return None  # a new contact, flagged by _create's caller below
+        others = [c for c in by_phone if c.id != contact.id]
+        if others:
+            return Resolution(
+                contact, False, "email", True,
+                f"phone also matches contact {others[0].id}; confirm or merge",
+            )
+        return Resolution(contact, False, "email")
+
+    if by_phone:
+        contact = by_phone[0]
+        if email_norm and contact.email_norm and contact.email_norm != email_norm:
+            if not _same_person(contact, facts):
+                return None
+            return Resolution(
+                contact, False, "phone", True,
+                "same phone and name but a different email; confirm it is one person",
+            )
+        return Resolution(contact, False, "phone")
+
+    if len(by_name) == 1:
+        contact = by_name[0]
+        if not (email_norm and contact.email_norm):
+            return Resolution(contact, False, "name_company")
+    return None
+
+
+def review_reason_for_new(
+    facts: PersonFacts,
+    email_norm: str | None,
+    by_email: list[Contact],
+    by_phone: list[Contact],
+    by_name: list[Contact],
+) -> str | None:
+    """Why a freshly made contact needs a person to look, if it does."""
+    if by_email and is_role_address(email_norm):
+        return (f"shared address {email_norm} is also used by contact "
+                f"{by_email[0].id}; not merged")
+    if by_phone:
+        return (f"phone matches contact {by_phone[0].id} with a different email "
+                "and name; not merged")
+    if len(by_name) > 1:
+        ids = ", ".join(str(c.id) for c in by_name[:5])
+        return f"name and company match several contacts ({ids}); not merged"
+    if len(by_name) == 1:
+        return (f"same name and company as contact {by_name[0].id} but a "
+                "different email; not merged")
+    return None
+
+
+def _create(
+    session: Session,
+    facts: PersonFacts,
+    email_norm: str | None,
+    phone: str | None,
+    now: datetime,
+    *,
+    matched_by: str | None,
+) -> Resolution:
+    by_email = _find_by_email(session, email_norm)
+    by_phone = _find_by_phone(session, phone)
+    by_name = _find_by_name(session, facts)
+    reason = review_reason_for_new(facts, email_norm, by_email, by_phone, by_name)
+
+    contact = Contact(
+        email=facts.email.strip() if facts.email else None,
+        email_norm=email_norm,
+        phone=facts.phone,
+        phone_e164=phone,
+        first_name=facts.first_name,
+        last_name=facts.last_name,
+        title=facts.title,
+        company_name=facts.company,
+        country=(facts.country or "").upper()[:2] or None,
+        region=facts.region,
+        timezone=facts.timezone,
+        status="new",
+        needs_review=reason is not None,
+        review_reason=reason,
+        attributes=_attributes(facts),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(contact)
+    session.flush()
+    _attach_company(session, contact, facts)
+    return Resolution(contact, True, matched_by, reason is not None, reason)
+
+
+def _complete_names(facts: PersonFacts) -> PersonFacts:
+    if facts.first_name or facts.last_name or not facts.full_name:
+        return facts
+    first, last = split_full_name(facts.full_name)
+    return facts.model_copy(update={"first_name": first, "last_name": last})
+
+
+def _same_person(contact: Contact, facts: PersonFacts) -> bool:
+    ours = name_key(contact.first_name, contact.last_name)
+    theirs = name_key(facts.first_name, facts.last_name)
+    return ours is not None and ours == theirs
+
+
+def _lock_keys(session: Session, email_norm: str | None, phone: str | None) -> None:
+    # Two inbounds from one new person at the same moment would both see no
+    # contact and make two. On PostgreSQL a transaction lock on each key
+    # serialises them; SQLite's BEGIN IMMEDIATE already does.
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(k for k in (email_norm, phone) if k):
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"contact:{key}"}
+        )
+
+
+def _live() -> Any:
+    return Contact.merged_into_id.is_(None)
+
+
+def _find_by_email(session: Session, email_norm: str | None) -> list[Contact]:
+    if not email_norm:
+        return []
+    stmt = select(Contact).where(Contact.email_norm == email_norm, _live())
+    return list(session.scalars(stmt.order_by(Contact.id)))
+
+
+def _find_by_phone(session: Session, phone: str | None) -> list[Contact]:
+    if not phone:
+        return []
+    stmt = select(Contact).where(
+        Contact.phone_e164.in_(phone_variants(phone)), _live()
+    )
+    return list(session.scalars(stmt.order_by(Contact.id)))
+
+
+def _find_by_name(session: Session, facts: PersonFacts) -> list[Contact]:
+    key = company_key(facts.company)
+    if not (facts.first_name and facts.last_name and key):
+        return []
+    stmt = select(Contact).where(
+        func.lower(Contact.first_name) == facts.first_name.strip().lower(),
+        func.lower(Contact.last_name) == facts.last_name.strip().lower(),
+        Contact.company_name.is_not(None),
+        _live(),
+    )
+    return [c for c in session.scalars(stmt.order_by(Contact.id))
+            if company_key(c.company_name) == key]
+
+
+def _fill_in(
+    contact: Contact, facts: PersonFacts, email_norm: str | None,
+    phone: str | None, now: datetime,
+) -> None:
+    # An inbound adds what we did not know; it never overwrites what we did.
+    values: dict[str, Any] = {
+        "email": facts.email.strip() if facts.email else None,
+        "phone": facts.phone,
+        "first_name": facts.first_name,
+        "last_name": facts.last_name,
+        "title": facts.title,
+        "company_name": facts.company,
+        "country": (facts.country or "").upper()[:2] or None,
+        "region": facts.region,
+        "timezone": facts.timezone,
+    }
+    for name, value in values.items():
+        if value and not getattr(contact, name):
+            setattr(contact, name, value)
+    if email_norm and not contact.email_norm:
+        contact.email_norm = email_norm
+    if phone and not contact.phone_e164:
+        contact.phone_e164 = phone
+    extra = _attributes(facts)
+    if extra:
+        contact.attributes = {**extra, **(contact.attributes or {})}
+    contact.updated_at = now
+
+
+def _flag(contact: Contact, reason: str | None) -> None:
+    contact.needs_review = True
+    contact.review_reason = reason
+
+
+def _attributes(facts: PersonFacts) -> dict[str, Any]:
+    extra = {"website": facts.website, "industry": facts.industry,
+             "employees": facts.employees}
+    return {k: v for k, v in extra.items() if v is not None}
+
+
+def _attach_company(session: Session, contact: Contact, facts: PersonFacts) -> None:
+    """Tie the contact to a company by email domain, else by company name."""
+    if contact.company_id is not None:
+        return
+    domain = company_domain(contact.email_norm)
+    key = company_key(facts.company or contact.company_name)
+    company = None
+    if domain:
+        company = session.scalar(select(Company).where(Company.domain == domain))
+    if company is None and key:
+        company = session.scalar(
+            select(Company).where(Company.name_key == key).order_by(Company.id)
+        )
+        if company is not None and domain and company.domain not in (None, domain):
+            company = None
+    if company is None and (domain or key):
+        company = _insert_company(session, domain, facts, key)
+    if company is not None:
+        _fill_company(company, facts)
+        contact.company_id = company.id
+
+
+def _insert_company(
+    session: Session, domain: str | None, facts: PersonFacts, key: str | None
+) -> Company:
+    # The domain is unique: a concurrent insert of the same company loses
+    # the race inside a savepoint and reads the winner's row instead.
+    company = Company(
+        domain=domain, name=facts.company or domain, name_key=key or company_key(domain)
+    )
+    try:
+        with session.begin_nested():
+            session.add(company)
+            session.flush()
+    except IntegrityError:
+        existing = session.scalar(select(Company).where(Company.domain == domain))
+        if existing is None:
+            raise
+        return existing
+    return company
+
+
+def _fill_company(company: Company, facts: PersonFacts) -> None:
+    if facts.industry and not company.industry:
+        company.industry = facts.industry
+    if facts.employees and not company.employee_count:
+        company.employee_count = facts.employees
+    if facts.country and not company.country:
+        company.country = facts.country.upper()[:2]
+    if facts.company and (not company.name or company.name == company.domain):
+        company.name = facts.company
+        company.name_key = company_key(facts.company)
+
+
+def _contact_tables() -> list[Table]:
+    """Every table with a ``contact_id`` column, whichever area owns it."""
+    return [t for t in Base.metadata.sorted_tables
+            if "contact_id" in t.c and t.name != "contact_merges"]
+
+
+def merge_contacts(
+    session: Session, survivor_id: int, merged_id: int, *,
+    actor: str, reason: str, now: datetime,
+) -> ContactMerge:
+    """Fold ``merged_id`` into ``survivor_id``; every pointing row moves.
+
+    What moved (row ids per table, fields filled in) is recorded so that
+    ``undo_merge`` can restore both contacts exactly. Commits nothing.
+    """
+    if survivor_id == merged_id:
+        raise InputError("a contact cannot be merged into itself", field="merged_id")
+    survivor = session.get(Contact, survivor_id)
+    merged = session.get(Contact, merged_id)
+    if survivor is None or merged is None:
+        missing = survivor_id if survivor is None else merged_id
+        raise NotFoundError(f"contact {missing} does not exist")
+    if merged.merged_into_id is not None or survivor.merged_into_id is not None:
+        raise InputError("one of these contacts is already merged; undo that first")
+
+    moved: dict[str, Any] = {"rows": {}, "filled": {}}
+    for table in _contact_tables():
+        ids = list(session.scalars(
+            select(table.c.id).where(table.c.contact_id == merged_id)
+        ))
+        if ids:
+            session.execute(
+                update(table).where(table.c.id.in_(ids)).values(contact_id=survivor_id)
+            )
+            moved["rows"][table.name] = ids
+
+    for name in (*FILLABLE, "email_norm", "phone_e164", "owner_id", "company_id"):
+        if getattr(survivor, name) is None and getattr(merged, name) is not None:
+            moved["filled"][name] = getattr(merged, name)
+            setattr(survivor, name, getattr(merged, name))
+
+    merged.merged_into_id = survivor_id
+    merged.updated_at = survivor.updated_at = now
+    record = ContactMerge(
+        survivor_id=survivor_id, merged_id=merged_id, actor=actor,
+        reason=reason, moved=moved, created_at=now,
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def undo_merge(session: Session, merge_id: int, *, now: datetime) -> ContactMerge:
+    """Put back every row and field a merge moved; commits nothing."""
+    record = session.get(ContactMerge, merge_id)
+    if record is None:
+        raise NotFoundError(f"merge {merge_id} does not exist")
+    if record.undone_at is not None:
+        raise InputError(f"merge {merge_id} was already undone")
+
+    tables = {t.name: t for t in _contact_tables()}
+    for name, ids in (record.moved or {}).get("rows", {}).items():
+        table = tables[name]
+        session.execute(
+            update(table)
+            .where(table.c.id.in_(ids), table.c.contact_id == record.survivor_id)
+            .values(contact_id=record.merged_id)
+        )
+
+    survivor = session.get(Contact, record.survivor_id)
+    merged = session.get(Contact, record.merged_id)
+    assert survivor is not None and merged is not None  # FKs guarantee both
+    for name, value in (record.moved or {}).get("filled", {}).items():
+        if getattr(survivor, name) == value:
+            setattr(survivor, name, None)
+    merged.merged_into_id = None
+    merged.updated_at = survivor.updated_at = now
+    record.undone_at = now
+    session.flush()
+    return record
+
+
+def live_contact(session: Session, contact_id: int) -> Contact | None:
+    """Follow merges to the contact that stands for ``contact_id`` today."""
+    contact = session.get(Contact, contact_id)
+    seen = set()
+    while contact is not None and contact.merged_into_id is not None:
+        if contact.id in seen:
+            break
+        seen.add(contact.id)
+        contact = session.get(Contact, contact.merged_into_id)
+    return contact
+
+
+__all__ = [
+    "Resolution", "live_contact", "merge_contacts", "resolve_contact", "undo_merge",
+]

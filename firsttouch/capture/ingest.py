@@ -1,0 +1,250 @@
+"""Store one inbound event, durably and exactly once, whatever its channel.
+
+``ingest`` is the one door every adapter (form, email, SMS, call, chat, lead
+ad, API, import) goes through, so a lead from email gets exactly what a lead
+from a form gets: the same contact resolution, the same owner rules, the
+same follow-up jobs.
+
+Contract: on return, the ``Inbound`` row (raw payload kept, capped), its
+contact, its routing decision and its jobs are committed in one transaction
+(or, when the caller passes ``session``, flushed into the caller's, which
+then owns the commit). Ingesting an event whose ``dedupe_key`` is already
+stored changes nothing and returns ``duplicate=True``; the guard is the
+unique constraint on ``inbounds.dedupe_key``, so concurrent deliveries of
+one event also store it once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from firsttouch.capture.contacts import live_contact, resolve_contact
+from firsttouch.capture.events import InboundEvent
+from firsttouch.capture.owners import choose_owner, lead_facts, record_decision
+from firsttouch.jobs.queue import enqueue
+from firsttouch.logs import get_logger, mask_email, mask_phone
+from firsttouch.store.models import Inbound, Touch
+
+if TYPE_CHECKING:
+    from firsttouch.runtime import Runtime
+
+log = get_logger(__name__)
+
+# Whole-message references kept per inbound; longer chains are the sender's.
+MAX_REFERENCES = 20
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What happened to one event: where it is stored and who owns it."""
+
+    inbound_id: int
+    contact_id: int | None
+    owner_id: str | None
+    duplicate: bool
+    created_lead: bool
+
+
+def ingest(
+    runtime: Runtime, event: InboundEvent, *, session: Session | None = None
+) -> IngestResult:
+    """Store ``event`` with its contact, owner and jobs; commit before returning.
+
+    With ``session`` the work joins the caller's transaction (the caller
+    commits; an import uses this to keep a file all-or-nothing).
+    """
+    if session is not None:
+        return _ingest_in(runtime, session, event)
+
+    try:
+        with runtime.db.transaction() as own:
+            result = _ingest_in(runtime, own, event)
+    except IntegrityError:
+        # Another delivery of the same event committed between our check
+        # and our insert; its row is the answer.
+        with runtime.db.sessions() as fresh:
+            existing = _existing(fresh, event.dedupe_key)
+        if existing is None:
+            raise
+        return _duplicate(existing)
+
+    if not result.duplicate:
+        log.info(
+            "inbound.captured", inbound_id=result.inbound_id, channel=event.channel,
+            source=event.source, provider=event.provider, kind=event.kind,
+            contact_id=result.contact_id, owner=result.owner_id,
+            email=mask_email(event.person.email), phone=mask_phone(event.person.phone),
+        )
+    return result
+
+
+def _ingest_in(runtime: Runtime, session: Session, event: InboundEvent) -> IngestResult:
+    existing = _existing(session, event.dedupe_key)
+    if existing is not None:
+        return _duplicate(existing)
+
+    now = runtime.clock.now()
+    inbound = _new_inbound(runtime, event, now)
+    _insert_once(session, inbound)
+
+    parent = find_parent(session, event)
+    if parent is not None:
+        return _attach_reply(session, inbound, parent)
+    if not event.creates_lead:
+        return IngestResult(inbound.id, None, None, False, False)
+
+    return _create_lead(runtime, session, inbound, event, now)
+
+
+def _insert_once(session: Session, inbound: Inbound) -> None:
+    # A savepoint keeps a caller's transaction usable when the insert loses
+    # a race; the IntegrityError still reaches ``ingest`` to answer with the
+    # winner's row. PostgreSQL makes the loser wait for the winner's commit.
+    with session.begin_nested():
+        session.add(inbound)
+        session.flush()
+
+
+def _create_lead(
+    runtime: Runtime, session: Session, inbound: Inbound, event: InboundEvent,
+    now: datetime,
+) -> IngestResult:
+    workspace = runtime.workspace
+    region = event.default_region or workspace.routing.default_region
+    resolution = resolve_contact(session, event.person, default_region=region, now=now)
+    contact = resolution.contact
+
+    choice = choose_owner(session, workspace, lead_facts(session, contact), now)
+    if contact.owner_id is None:
+        contact.owner_id = choice.owner_id
+    inbound.contact_id = contact.id
+    inbound.owner_id = choice.owner_id
+    inbound.status = "new"
+    inbound.first_touch_due_at = now + timedelta(
+        minutes=workspace.respond.sla.first_touch_minutes
+    )
+    record_decision(session, choice, inbound_id=inbound.id, contact_id=contact.id,
+                    now=now)
+
+    enqueue_followups(runtime, session, inbound, now)
+    session.flush()
+    return IngestResult(inbound.id, contact.id, choice.owner_id, False, True)
+
+
+def enqueue_followups(
+    runtime: Runtime, session: Session, inbound: Inbound, now: datetime
+) -> None:
+    """Queue what follows a new lead, in the same transaction as the lead."""
+    payload = {"inbound_id": inbound.id}
+    enqueue(session, "qualify.inbound", payload, key=f"qualify:{inbound.id}", now=now)
+    enqueue(session, "respond.first_touch", payload,
+            key=f"first_touch:{inbound.id}", now=now)
+    enqueue(session, "respond.sla_check", payload, key=f"sla:{inbound.id}",
+            due_at=inbound.first_touch_due_at, now=now)
+    reassign_at = now + timedelta(minutes=runtime.workspace.routing.reassign_after_minutes)
+    enqueue(session, "capture.reassign_check", payload,
+            key=f"reassign:{inbound.id}:1", due_at=reassign_at, now=now)
+
+
+def find_parent(session: Session, event: InboundEvent) -> Inbound | None:
+    """The earlier inbound this event replies to, through an inbound or a touch."""
+    ids = [i for i in [event.in_reply_to, *reversed(event.references)] if i]
+    ids = list(dict.fromkeys(_bare_id(i) for i in ids))[:MAX_REFERENCES]
+    if not ids:
+        return None
+
+    for message_id in ids:
+        forms = (message_id, f"<{message_id}>")
+        parent = session.scalar(
+            select(Inbound).where(Inbound.message_id.in_(forms),
+                                  Inbound.dedupe_key != event.dedupe_key)
+            .order_by(Inbound.id).limit(1)
+        )
+        if parent is not None:
+            return _root(session, parent)
+        touch = session.scalar(
+            select(Touch).where(Touch.message_id.in_(forms),
+                                Touch.inbound_id.is_not(None))
+            .order_by(Touch.id).limit(1)
+        )
+        if touch is not None and touch.inbound_id is not None:
+            found = session.get(Inbound, touch.inbound_id)
+            if found is not None:
+                return _root(session, found)
+    return None
+
+
+def _bare_id(message_id: str) -> str:
+    return message_id.strip().strip("<>").strip()
+
+
+def _root(session: Session, inbound: Inbound) -> Inbound:
+    seen: set[int] = set()
+    while inbound.parent_id is not None and inbound.id not in seen:
+        seen.add(inbound.id)
+        parent = session.get(Inbound, inbound.parent_id)
+        if parent is None:
+            break
+        inbound = parent
+    return inbound
+
+
+def _attach_reply(session: Session, inbound: Inbound, parent: Inbound) -> IngestResult:
+    contact = live_contact(session, parent.contact_id) if parent.contact_id else None
+    inbound.parent_id = parent.id
+    inbound.kind = "reply"
+    inbound.contact_id = contact.id if contact else parent.contact_id
+    inbound.owner_id = parent.owner_id
+    inbound.status = "reply"
+    inbound.sla_state = "not_applicable"
+    session.flush()
+    return IngestResult(inbound.id, inbound.contact_id, inbound.owner_id, False, False)
+
+
+def _new_inbound(runtime: Runtime, event: InboundEvent, now: datetime) -> Inbound:
+    raw, truncated = cap_raw(event.raw, runtime.settings.raw_payload_cap)
+    return Inbound(
+        dedupe_key=event.dedupe_key,
+        received_at=now,
+        occurred_at=event.occurred_at,
+        channel=event.channel,
+        kind=event.kind,
+        source=event.source,
+        provider=event.provider,
+        provider_event_id=event.provider_event_id,
+        campaign=event.campaign or event.utm.get("utm_campaign"),
+        utm=dict(event.utm),
+        subject=event.subject,
+        body_text=event.body_text,
+        fields=dict(event.fields),
+        raw=raw,
+        raw_truncated=truncated,
+        message_id=_bare_id(event.message_id) if event.message_id else None,
+        in_reply_to=_bare_id(event.in_reply_to) if event.in_reply_to else None,
+        status="new" if event.creates_lead else "recorded",
+        sla_state="waiting" if event.creates_lead else "not_applicable",
+    )
+
+
+def cap_raw(raw: str | None, cap: int) -> tuple[str | None, bool]:
+    """Keep the raw payload verbatim up to ``cap`` bytes of UTF-8."""
+    if raw is None:
+        return None, False
+    encoded = raw.encode("utf-8", errors="surrogatepass")
+    if len(encoded) <= cap:
+        return raw, False
+    return encoded[:cap].decode("utf-8", errors="ignore"), True
+
+
+def _existing(session: Session, dedupe_key: str) -> Inbound | None:
+    return session.scalar(select(Inbound).where(Inbound.dedupe_key == dedupe_key))
+
+
+def _duplicate(inbound: Inbound) -> IngestResult:
+    return IngestResult(inbound.id, inbound.contact_id, inbound.owner_id, True, False)

@@ -1,0 +1,326 @@
+"""A provisional owner for every lead, and the reason it was chosen.
+
+Rules, in order, first one that yields a rep wins:
+
+1. ``existing_owner``: the contact's owner, else its company's owner, while
+   that rep is still on the team and not away.
+2. ``territory``: the most specific territories that match the contact's
+   country, region, industry and company size; weighted round-robin among
+   their reps who are working now.
+3. ``round_robin``: weighted round-robin among every rep working now.
+4. ``on_call`` / ``manager``: nobody is working, so the on-call rep (or a
+   manager) takes it; the first response still goes out automatically.
+
+Round-robin is by load: each rep's share of recent assignments divided by
+their weight, lowest first. A rep who was away or off shift keeps a low
+load and so gets the next lead when back (their turn is not lost). A rep
+who joined recently starts at the team's average load rather than zero,
+so they do not take every lead until the counts even out. A rep whose open
+leads reach their capacity is skipped. Every skip is recorded with why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from firsttouch.store.models import Company, Contact, Inbound, RoutingDecision
+from firsttouch.workspace import Workspace
+from firsttouch.workspace.routing import Territory
+from firsttouch.workspace.team import Rep
+
+# How far back assignment counts reach when balancing round-robin.
+BALANCE_WINDOW = timedelta(days=7)
+# Inbound states that still occupy a rep's capacity.
+OPEN_STATES = ("new", "open", "working")
+# Rules whose assignments count towards round-robin balance.
+BALANCED_RULES = ("territory", "round_robin", "reassigned")
+
+
+@dataclass
+class RoutingChoice:
+    """The chosen rep, the rule that chose, and who was passed over and why."""
+
+    owner_id: str
+    rule: str
+    reason: str
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Lead:
+    """What routing needs to know about a lead."""
+
+    country: str | None = None
+    region: str | None = None
+    industry: str | None = None
+    employees: int | None = None
+    contact_owner: str | None = None
+    company_owner: str | None = None
+
+
+def lead_facts(session: Session, contact: Contact | None) -> Lead:
+    """Collect the routing facts for ``contact`` and its company."""
+    if contact is None:
+        return Lead()
+    company = session.get(Company, contact.company_id) if contact.company_id else None
+    attributes = contact.attributes or {}
+    employees = company.employee_count if company else None
+    return Lead(
+        country=(contact.country or (company.country if company else None)),
+        region=contact.region,
+        industry=(company.industry if company and company.industry
+                  else attributes.get("industry")),
+        employees=employees or attributes.get("employees"),
+        contact_owner=contact.owner_id,
+        company_owner=company.owner_id if company else None,
+    )
+
+
+def choose_owner(
+    session: Session,
+    workspace: Workspace,
+    lead: Lead,
+    now: datetime,
+    *,
+    exclude: frozenset[str] = frozenset(),
+) -> RoutingChoice:
+    """Apply the routing rules and return a choice; never leaves a lead unowned."""
+    team = workspace.team
+    skipped: list[dict[str, Any]] = []
+
+    existing = _existing_owner(workspace, lead, exclude, skipped)
+    if existing is not None:
+        return RoutingChoice(*existing, skipped=skipped)
+
+    territories = matching_territories(workspace.routing.territories, lead)
+    if territories:
+        ids = list(dict.fromkeys(r for t in territories for r in t.reps))
+        reps = [r for r in team.reps if r.id in ids and r.id not in exclude]
+        rep = _balanced_pick(session, workspace, reps, now, skipped)
+        if rep is not None:
+            names = ", ".join(t.name for t in territories)
+            return RoutingChoice(rep.id, "territory",
+                                 f"territory {names}; least loaded rep working now",
+                                 skipped)
+
+    if workspace.routing.round_robin:
+        reps = [r for r in team.reps if r.id not in exclude]
+        rep = _balanced_pick(session, workspace, reps, now, skipped)
+        if rep is not None:
+            return RoutingChoice(rep.id, "round_robin",
+                                 "weighted round-robin among reps working now", skipped)
+
+    return _fallback(workspace, exclude, skipped)
+
+
+def _existing_owner(
+    workspace: Workspace, lead: Lead, exclude: frozenset[str],
+    skipped: list[dict[str, Any]],
+) -> tuple[str, str, str] | None:
+    for owner, whose in ((lead.contact_owner, "contact"),
+                         (lead.company_owner, "company")):
+        if not owner:
+            continue
+        rep = workspace.team.rep(owner)
+        if rep is None:
+            skipped.append({"rep": owner, "why": f"{whose} owner is no longer on the team"})
+        elif rep.away:
+            skipped.append({"rep": owner, "why": f"{whose} owner is marked away"})
+        elif owner in exclude:
+            skipped.append({"rep": owner, "why": f"{whose} owner did not act in time"})
+        else:
+            return owner, "existing_owner", f"the {whose} is already owned by {owner}"
+    return None
+
+
+def matching_territories(territories: list[Territory], lead: Lead) -> list[Territory]:
+    """The territories ``lead`` falls in, keeping only the most specific ones."""
+    scored: list[tuple[int, Territory]] = []
+    for territory in territories:
+        score = _territory_score(territory, lead)
+        if score is not None:
+            scored.append((score, territory))
+    if not scored:
+        return []
+    best = max(score for score, _ in scored)
+    return [t for score, t in scored if score == best]
+
+
+def _territory_score(territory: Territory, lead: Lead) -> int | None:
+    # Each condition a territory sets must hold; the more it sets, the more
+    # specific it is (na-west with regions beats na-east for a Californian).
+    score = 0
+    if territory.countries:
+        if not lead.country or lead.country.upper() not in territory.countries:
+            return None
+        score += 1
+    if territory.regions:
+        if not lead.region or lead.region.upper() not in territory.regions:
+            return None
+        score += 1
+    if territory.industries:
+        industries = {i.lower() for i in territory.industries}
+        if not lead.industry or lead.industry.lower() not in industries:
+            return None
+        score += 1
+    if territory.min_employees is not None or territory.max_employees is not None:
+        if lead.employees is None:
+            return None
+        low = territory.min_employees or 0
+        high = territory.max_employees if territory.max_employees is not None else 10**9
+        if not low <= lead.employees <= high:
+            return None
+        score += 1
+    return score
+
+
+def is_available(workspace: Workspace, rep: Rep, now: datetime) -> str | None:
+    """None when ``rep`` can take a lead now, else the reason they cannot."""
+    if rep.away:
+        return "marked away"
+    if rep.weight <= 0:
+        return "weight 0 (takes no round-robin leads)"
+    local_day = now.astimezone(ZoneInfo(rep.timezone)).date()
+    if local_day in workspace.team.holidays:
+        return f"team holiday {local_day.isoformat()}"
+    if not rep.is_working(now):
+        return "outside working hours in " + rep.timezone
+    return None
+
+
+def _balanced_pick(
+    session: Session, workspace: Workspace, reps: list[Rep], now: datetime,
+    skipped: list[dict[str, Any]],
+) -> Rep | None:
+    available: list[Rep] = []
+    for rep in reps:
+        why = is_available(workspace, rep, now)
+        if why:
+            _skip(skipped, rep.id, why)
+        else:
+            available.append(rep)
+    if not available:
+        return None
+
+    open_counts = _open_counts(session, [r.id for r in available])
+    within: list[Rep] = []
+    for rep in available:
+        held = open_counts.get(rep.id, 0)
+        if rep.capacity is not None and held >= rep.capacity:
+            _skip(skipped, rep.id, f"at capacity ({held}/{rep.capacity} open leads)")
+        else:
+            within.append(rep)
+    if not within:
+        return None
+
+    loads = _loads(session, workspace, within, now)
+    order = {r.id: i for i, r in enumerate(workspace.team.reps)}
+    return min(within, key=lambda r: (loads[r.id], order[r.id]))
+
+
+def _skip(skipped: list[dict[str, Any]], rep_id: str, why: str) -> None:
+    if not any(s["rep"] == rep_id and s["why"] == why for s in skipped):
+        skipped.append({"rep": rep_id, "why": why})
+
+
+def _open_counts(session: Session, rep_ids: list[str]) -> dict[str, int]:
+    stmt = (
+        select(Inbound.owner_id, func.count())
+        .where(Inbound.owner_id.in_(rep_ids), Inbound.status.in_(OPEN_STATES),
+               Inbound.parent_id.is_(None), Inbound.contact_id.is_not(None))
+        .group_by(Inbound.owner_id)
+    )
+    return {owner: count for owner, count in session.execute(stmt) if owner}
+
+
+def _loads(
+    session: Session, workspace: Workspace, reps: list[Rep], now: datetime
+) -> dict[str, float]:
+    """Each rep's weighted share of recent balanced assignments."""
+    since = now - BALANCE_WINDOW
+    rows = session.execute(
+        select(RoutingDecision.owner_id, RoutingDecision.created_at)
+        .where(RoutingDecision.created_at >= since,
+               RoutingDecision.rule.in_(BALANCED_RULES))
+    ).all()
+
+    def count(rep_id: str, start: datetime) -> int:
+        return sum(1 for owner, at in rows if owner == rep_id and _utc(at) >= start)
+
+    loads: dict[str, float] = {}
+    for rep in reps:
+        start = _joined_at(rep, workspace) or since
+        loads[rep.id] = count(rep.id, max(start, since)) / rep.weight
+
+    # A newcomer starts from the average load the others built before they
+    # joined, so they share the flow instead of taking all of it.
+    for rep in reps:
+        joined = _joined_at(rep, workspace)
+        if joined is None or joined <= since:
+            continue
+        others = [r for r in reps if r.id != rep.id]
+        if others:
+            before = [
+                (count(o.id, since) - count(o.id, joined)) / o.weight for o in others
+            ]
+            loads[rep.id] += sum(before) / len(before)
+    return loads
+
+
+def _joined_at(rep: Rep, workspace: Workspace) -> datetime | None:
+    if rep.joined is None:
+        return None
+    zone = ZoneInfo(rep.timezone or workspace.team.timezone)
+    return datetime.combine(rep.joined, time(0), zone).astimezone(UTC)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _fallback(
+    workspace: Workspace, exclude: frozenset[str], skipped: list[dict[str, Any]]
+) -> RoutingChoice:
+    team = workspace.team
+    on_call = workspace.routing.on_call
+    candidates: list[tuple[str, str]] = []
+    if on_call:
+        candidates.append((on_call, "on_call"))
+    candidates += [(r.id, "on_call") for r in team.reps if r.on_call]
+    candidates += [(r.id, "manager") for r in team.managers()]
+    candidates += [(r.id, "manager") for r in team.reps]
+
+    for rep_id, rule in candidates:
+        rep = team.rep(rep_id)
+        if rep is None or rep.away or rep_id in exclude:
+            continue
+        who = "on-call rep" if rule == "on_call" else "manager"
+        return RoutingChoice(rep_id, rule,
+                             f"nobody eligible is working now; the {who} takes it",
+                             skipped)
+    # Everyone is away or excluded: the first rep still owns it, so no lead
+    # is ever without an owner.
+    first = team.reps[0].id
+    return RoutingChoice(first, "last_resort",
+                         "every rep is away or excluded; assigned to the first rep",
+                         skipped)
+
+
+def record_decision(
+    session: Session, choice: RoutingChoice, *, inbound_id: int | None,
+    contact_id: int | None, now: datetime, previous_owner_id: str | None = None,
+) -> RoutingDecision:
+    """Store the routing audit row for ``choice``; commits nothing."""
+    decision = RoutingDecision(
+        inbound_id=inbound_id, contact_id=contact_id, owner_id=choice.owner_id,
+        previous_owner_id=previous_owner_id, rule=choice.rule, reason=choice.reason,
+        skipped=choice.skipped, created_at=now,
+    )
+    session.add(decision)
+    return decision

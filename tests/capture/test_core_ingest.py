@@ -1,0 +1,133 @@
+"""ingest: one durable inbound per event, with contact, owner and jobs."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from firsttouch.capture.events import InboundEvent, PersonFacts
+from firsttouch.capture.ingest import ingest
+from firsttouch.runtime import Runtime
+from firsttouch.store.db import Database
+from firsttouch.store.models import Contact, Inbound, Job, RoutingDecision, Touch
+
+
+@pytest.fixture
+def rt(runtime: Runtime, any_db: Database) -> Runtime:
+    """The test runtime on each engine in turn."""
+    runtime.db = any_db
+    return runtime
+
+
+def form_event(key: str = "form:1", **person: object) -> InboundEvent:
+    facts = {"email": "ada@lovelace-analytics.example", "first_name": "Ada",
+             "last_name": "Lovelace", "country": "GB", **person}
+    return InboundEvent(
+        dedupe_key=key, channel="web_form", kind="form", source="website",
+        provider="form", person=PersonFacts(**facts), body_text="Need a demo",
+        utm={"utm_source": "google", "utm_campaign": "spring"}, raw='{"a": 1}',
+    )
+
+
+def count(db: Database, model: type) -> int:
+    with db.sessions() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_new_lead_commits_inbound_contact_owner_and_jobs(rt: Runtime) -> None:
+    result = ingest(rt, form_event())
+
+    assert result.created_lead and not result.duplicate
+    with rt.db.sessions() as session:
+        inbound = session.get(Inbound, result.inbound_id)
+        assert inbound is not None
+        assert inbound.received_at == rt.clock.now()
+        assert inbound.raw == '{"a": 1}'
+        assert inbound.campaign == "spring"
+        assert inbound.owner_id == result.owner_id == "hannah"
+        assert inbound.first_touch_due_at == rt.clock.now() + timedelta(minutes=5)
+        jobs = {j.idempotency_key: j for j in session.scalars(select(Job))}
+        assert {f"qualify:{inbound.id}", f"first_touch:{inbound.id}",
+                f"sla:{inbound.id}"} <= set(jobs)
+        assert jobs[f"sla:{inbound.id}"].due_at == inbound.first_touch_due_at
+        decision = session.scalar(select(RoutingDecision))
+        assert decision is not None and decision.rule == "territory"
+
+
+def test_same_dedupe_key_again_changes_nothing(rt: Runtime) -> None:
+    first = ingest(rt, form_event())
+    jobs_before = count(rt.db, Job)
+
+    again = ingest(rt, form_event())
+
+    assert again.duplicate and not again.created_lead
+    assert again.inbound_id == first.inbound_id
+    assert count(rt.db, Inbound) == 1
+    assert count(rt.db, Job) == jobs_before
+
+
+def test_reply_to_a_touch_attaches_to_its_inbound(rt: Runtime) -> None:
+    first = ingest(rt, form_event())
+    with rt.db.transaction() as session:
+        session.add(Touch(inbound_id=first.inbound_id, contact_id=first.contact_id,
+                          channel="email", message_id="<touch-1@ft.example>"))
+
+    reply = InboundEvent(
+        dedupe_key="email:reply-1", channel="email", kind="message", source="email",
+        provider="smtp", person=PersonFacts(email="ada@lovelace-analytics.example"),
+        in_reply_to="<touch-1@ft.example>",
+    )
+    result = ingest(rt, reply)
+
+    assert not result.created_lead
+    assert result.contact_id == first.contact_id
+    with rt.db.sessions() as session:
+        inbound = session.get(Inbound, result.inbound_id)
+        assert inbound is not None and inbound.parent_id == first.inbound_id
+    assert count(rt.db, Contact) == 1
+
+
+@pytest.mark.postgres
+def test_concurrent_duplicate_deliveries_store_one_inbound(
+    runtime: Runtime, pg_db: Database
+) -> None:
+    runtime.db = pg_db
+    results = []
+    barrier = threading.Barrier(2)
+
+    def deliver() -> None:
+        barrier.wait()
+        results.append(ingest(runtime, form_event("meta:leadgen:42")))
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert len(results) == 2
+    assert sorted(r.duplicate for r in results) == [False, True]
+    assert len({r.inbound_id for r in results}) == 1
+    assert count(pg_db, Inbound) == 1
+
+
+def test_idle_lead_is_reassigned_and_recorded(rt: Runtime) -> None:
+    from firsttouch.capture.handlers import reassign_if_idle
+
+    first = ingest(rt, form_event(country="US", region="NY"))
+    assert first.owner_id == "luis"
+    rt.clock.advance(timedelta(minutes=31))  # type: ignore[attr-defined]
+
+    new_owner = reassign_if_idle(rt, first.inbound_id)
+
+    assert new_owner not in (None, "luis")
+    with rt.db.sessions() as session:
+        decisions = list(session.scalars(
+            select(RoutingDecision).order_by(RoutingDecision.id)))
+        assert decisions[-1].rule == "reassigned"
+        assert decisions[-1].previous_owner_id == "luis"
+        inbound = session.get(Inbound, first.inbound_id)
+        assert inbound is not None and inbound.owner_id == new_owner
