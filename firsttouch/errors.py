@@ -11,7 +11,9 @@
     │   └── SignatureError         (status 401)
     ├── NotFoundError          (status 404)
     ├── DeliveryError          an outbound send failed; ``permanent`` says retry or stop
-    └── CrmError               a CRM write failed; ``permanent`` as above
+    ├── CrmError               a CRM write failed; ``permanent`` as above
+    └── EnrichmentError        a fact source failed or timed out; scoring goes on
+        └── UnsafeAddressError     a fetch was refused by the SSRF guard
 
 Adapters convert vendor exceptions into these at one point and chain them
 with ``raise ... from``; nothing above ``channels/`` or ``crm/`` sees a
@@ -136,3 +138,15 @@ class CrmError(FirsttouchError):
     def __init__(self, message: str, *, permanent: bool):
         super().__init__(message)
         self.permanent = permanent
+
+
+class EnrichmentError(FirsttouchError):
+    """A fact source failed or timed out; the lead is scored with what is known."""
+
+    code = "enrichment_failed"
+
+
+class UnsafeAddressError(EnrichmentError):
+    """A fetch would reach a private, loopback, link-local or metadata address."""
+
+    code = "address_refused"
