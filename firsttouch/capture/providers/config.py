@@ -1,0 +1,68 @@
+"""Where each provider adapter finds its secrets and endpoints.
+
+Secrets are named environment variables read through ``Settings.env`` (the
+same ``${NAME}`` convention the workspace uses), never literals in code:
+
+================================  ============================================
+``TWILIO_AUTH_TOKEN``             Twilio signature (or the workspace's
+                                  ``channels.twilio.auth_token`` reference)
+``META_APP_SECRET``               Meta ``X-Hub-Signature-256`` and
+                                  ``appsecret_proof``
+``META_VERIFY_TOKEN``             Meta's GET ``hub.verify_token`` challenge
+``META_PAGE_ACCESS_TOKEN``        Graph API lead retrieval
+``META_GRAPH_URL``                Graph base URL (not a secret)
+``LINKEDIN_CLIENT_SECRET``        LinkedIn ``X-LI-Signature`` and challenge
+``CALENDLY_WEBHOOK_SIGNING_KEY``  Calendly ``Calendly-Webhook-Signature``
+``CALCOM_WEBHOOK_SECRET``         Cal.com ``X-Cal-Signature-256``
+``INTERCOM_CLIENT_SECRET``        Intercom ``X-Hub-Signature``
+``GENERIC_CHAT_SECRET``           the generic chat webhook's signature
+``MAILGUN_WEBHOOK_SIGNING_KEY``   Mailgun's timestamp+token HMAC
+``SENDGRID_INBOUND_AUTH``         ``user:password`` of SendGrid's Basic auth
+``POSTMARK_INBOUND_AUTH``         ``user:password`` of Postmark's Basic auth
+================================  ============================================
+"""
+
+from __future__ import annotations
+
+from firsttouch.config import Secret, Settings
+from firsttouch.errors import ConfigError
+from firsttouch.workspace import Workspace
+from firsttouch.workspace.channels import ref_name
+
+DEFAULT_GRAPH_URL = "https://graph.facebook.com/v21.0"
+
+
+class ProviderNotConfiguredError(ConfigError):
+    """A webhook arrived for a provider whose secret is not set."""
+
+    code = "provider_not_configured"
+    status = 503
+
+
+def provider_secret(settings: Settings, name: str, provider: str) -> Secret:
+    """Return the secret ``name`` or say clearly which variable to set."""
+    value = settings.env.get(name)
+    if not value:
+        raise ProviderNotConfiguredError(
+            f"{provider} webhooks are not configured: set {name} in the "
+            "environment of firsttouch and restart it"
+        )
+    return Secret(value)
+
+
+def optional_secret(settings: Settings, name: str) -> Secret | None:
+    """Return the secret ``name`` if it is set, else None."""
+    value = settings.env.get(name)
+    return Secret(value) if value else None
+
+
+def twilio_auth_token(settings: Settings, workspace: Workspace) -> Secret:
+    """Return the Twilio auth token the workspace names (or TWILIO_AUTH_TOKEN)."""
+    twilio = workspace.channels.twilio
+    name = ref_name(twilio.auth_token) if twilio else "TWILIO_AUTH_TOKEN"
+    return provider_secret(settings, name, "Twilio")
+
+
+def graph_url(settings: Settings) -> str:
+    """Return the Graph API base URL (tests point it at a loopback server)."""
+    return settings.env.get("META_GRAPH_URL") or DEFAULT_GRAPH_URL

@@ -1,0 +1,66 @@
+"""Rebuild one RFC 5322 message from an inbound-parse provider's fields.
+
+Mailgun, SendGrid and Postmark can post either the raw MIME or the message
+already taken apart (headers, text, HTML). Putting the parts back together
+lets every email, whichever way it arrived, go through the same
+``email_to_event`` (charsets, forwarded leads, auto-reply detection).
+The boundary is derived from the content, so a provider's retry rebuilds
+byte-identical mail and de-duplicates even without a Message-ID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from email import encoders
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+
+# Headers that describe the provider's body, not the one rebuilt here.
+_BODY_HEADERS = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
+
+
+def rebuild_mime(
+    headers: Iterable[tuple[str, str]],
+    text: str | None,
+    html: str | None,
+    attachments: Iterable[tuple[str, str, bytes]] = (),
+) -> bytes:
+    """Return the raw bytes of a message with these headers and bodies."""
+    files = list(attachments)
+    seed = hashlib.sha256(
+        "\0".join([text or "", html or "", *[f[0] for f in files]]).encode()
+    ).hexdigest()[:24]
+
+    body: Message
+    if text is not None and html is not None:
+        body = MIMEMultipart("alternative", boundary=f"alt-{seed}")
+        body.attach(MIMEText(text, "plain", "utf-8"))
+        body.attach(MIMEText(html, "html", "utf-8"))
+    elif html is not None:
+        body = MIMEText(html, "html", "utf-8")
+    else:
+        body = MIMEText(text or "", "plain", "utf-8")
+
+    if files:
+        mixed = MIMEMultipart("mixed", boundary=f"mix-{seed}")
+        mixed.attach(body)
+        for name, content_type, data in files:
+            maintype, _, subtype = (
+                content_type or "application/octet-stream"
+            ).partition("/")
+            part = MIMEBase(maintype or "application", subtype or "octet-stream")
+            part.set_payload(data)
+            encoders.encode_base64(part)
+            part.add_header("Content-Disposition", "attachment", filename=name)
+            mixed.attach(part)
+        body = mixed
+
+    for name, value in headers:
+        if name.lower() in _BODY_HEADERS:
+            continue
+        body[name] = value
+    return body.as_bytes(policy=compat32)

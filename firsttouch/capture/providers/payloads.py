@@ -1,0 +1,129 @@
+"""Reading request bodies into Python values, with 400s that say why.
+
+Kept separate from the adapters so every provider fails the same way on an
+unreadable body: ``InputError`` naming the provider and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from firsttouch.errors import InputError
+
+
+class FormFields:
+    """An urlencoded body: first value by name, every value by ``getall``.
+
+    ``getall`` is the method Twilio's ``RequestValidator`` looks for, so a
+    repeated field is signed the way Twilio signs it.
+    """
+
+    def __init__(self, pairs: list[tuple[str, str]]):
+        self.pairs = pairs
+        self._first: dict[str, str] = {}
+        for name, value in pairs:
+            self._first.setdefault(name, value)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._first)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._first
+
+    def __getitem__(self, name: str) -> str:
+        return self._first[name]
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        value = self._first.get(name)
+        return default if value is None or value == "" else value
+
+    def getall(self, name: str) -> list[str]:
+        return [value for key, value in self.pairs if key == name]
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self._first)
+
+
+def read_form(body: bytes, provider: str) -> FormFields:
+    """Parse an ``application/x-www-form-urlencoded`` body."""
+    try:
+        text = body.decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{provider} body is not a readable form: {exc}") from exc
+    if body.strip() and not pairs:
+        raise InputError(f"{provider} body has no form fields")
+    return FormFields(pairs)
+
+
+def read_json_object(body: bytes, provider: str) -> dict[str, Any]:
+    """Parse a JSON body that must be an object."""
+    try:
+        value = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{provider} body is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise InputError(
+            f"{provider} body must be a JSON object, got {type(value).__name__}"
+        )
+    return value
+
+
+def raw_text(body: bytes) -> str:
+    """The body as text for ``InboundEvent.raw`` (undecodable bytes replaced)."""
+    return body.decode("utf-8", errors="replace")
+
+
+def from_epoch(value: Any) -> datetime | None:
+    """Turn seconds or milliseconds since the epoch into an aware UTC time."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    # LinkedIn sends milliseconds; anything past year 33658 in seconds is ms.
+    if number > 1e12:
+        number /= 1000
+    try:
+        return datetime.fromtimestamp(number, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def from_iso(value: Any) -> datetime | None:
+    """Parse an ISO 8601 time (``Z`` or ``+0000`` offsets); None if unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    # Graph writes offsets without a colon (+0000), which 3.11 accepts.
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def text_or_none(value: Any) -> str | None:
+    """Return a stripped non-empty string, or None."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def iana_zone(value: Any) -> str | None:
+    """Return ``value`` if it names a real IANA time zone, else None."""
+    if not isinstance(value, str) or "/" not in value:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return value
