@@ -53,11 +53,11 @@ def run_procrastinate(dsn: str) -> None:
 
 def run_pgqueuer(dsn: str) -> None:
     import psycopg
-    from pgqueuer import PsycopgDriver, QueueManager
+    from pgqueuer import PsycopgDriver, Queries, QueueManager
 
     async def main() -> None:
         conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
-        manager = QueueManager(PsycopgDriver(conn))
+        manager = QueueManager(Queries(PsycopgDriver(conn)))
 
         @manager.entrypoint("noop")
         async def noop(job: object) -> None:

@@ -185,6 +185,57 @@ def worker(
     job_worker.run_forever()
 
 
+@app.command()
+def demo(
+    workspace: WorkspaceOpt = None,
+    database_url: Annotated[str, typer.Option(
+        "--database-url", help="SQLite file the demo recreates.")] = "sqlite:///var/demo.db",
+    corpus: Annotated[Path, typer.Option(
+        help="Shared corpus with the real lead data set; stand-ins without it.")]
+        = Path("../shared/corpus"),
+    leads: Annotated[int, typer.Option(min=1, max=9240, help="Leads in the week.")] = 300,
+    seed: Annotated[int, typer.Option(help="Same seed, same week, same figures.")] = 7,
+    speed: Annotated[float, typer.Option(
+        min=0, help="Virtual seconds per real second while waiting; 0 = as fast as possible.")]
+        = 0.0,
+    report_json: Annotated[Path, typer.Option(
+        "--json", help="Where to write the figures as JSON.")] = Path("var/demo-report.json"),
+    serve_after: Annotated[bool, typer.Option(
+        "--serve", help="Then serve the dashboard on the demo's database.")] = False,
+) -> None:
+    """Replay a week of real-shaped inbound through every layer and report it."""
+    from rich.progress import Progress
+
+    from firsttouch.demo.report import render_text
+    from firsttouch.demo.run import DemoOptions, run_demo, save_report
+
+    settings = _settings(workspace, database_url)
+    configure_logging(settings.log_format, "WARNING")
+    options = DemoOptions(settings=settings, corpus=corpus, leads=leads, seed=seed,
+                          speed=speed)
+    try:
+        with Progress(transient=True) as bar:
+            task = bar.add_task("replaying the week", total=None)
+            report = run_demo(options, progress=lambda done, total: bar.update(
+                task, completed=done, total=total))
+    except WorkspaceError as exc:
+        for problem in exc.problems:
+            typer.secho(str(problem), fg=typer.colors.RED, err=True)
+        raise typer.Exit(EXIT_INVALID_WORKSPACE) from None
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+    typer.echo(render_text(report))
+    save_report(report, report_json)
+    typer.echo(f"\nfigures saved to {report_json}")
+    if serve_after:
+        serve(workspace=workspace, database_url=database_url, host=None, port=None,
+              no_worker=True, smtp=None)
+    else:
+        typer.echo(f"see it in the dashboard: firsttouch serve --no-worker "
+                   f"--database-url {database_url}")
+
+
 @jobs_app.command("list")
 def jobs_list(
     dead: Annotated[bool, typer.Option("--dead", help="Only dead jobs.")] = False,

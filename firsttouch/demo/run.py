@@ -1,0 +1,99 @@
+"""Run the demo end to end: build the week, replay it, report it."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from firsttouch.clock import VirtualClock
+from firsttouch.config import Settings
+from firsttouch.demo import report as figures
+from firsttouch.demo.profiles import sample_profiles
+from firsttouch.demo.replay import replay
+from firsttouch.demo.week import WEEK_START, build_week
+from firsttouch.runtime import build_runtime
+from firsttouch.store import migrate
+
+DEFAULT_CORPUS = Path("../shared/corpus")
+
+
+@dataclass
+class DemoOptions:
+    settings: Settings
+    corpus: Path | None = DEFAULT_CORPUS
+    leads: int = 300
+    seed: int = 7
+    speed: float = 0.0
+    fresh: bool = True
+
+
+def reset_database(url: str) -> None:
+    """Start the demo from an empty SQLite file; refuse to wipe anything else."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite"):
+        raise ValueError(
+            f"the demo recreates its database and only does so for SQLite files; "
+            f"got {parsed.drivername}. Pass --database-url sqlite:///var/demo.db")
+    path = Path(parsed.database or "")
+    if path.name and path.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    if path.parent:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def run_demo(options: DemoOptions, progress=None) -> figures.DemoReport:  # type: ignore[no-untyped-def]
+    """Replay the week into ``options.settings.database_url`` and report it."""
+    settings = options.settings
+    if options.fresh:
+        reset_database(settings.database_url)
+    migrate.upgrade(settings.database_url)
+
+    # The example workspace names a Twilio token by reference; the demo
+    # sends nothing over the wire (the outbox takes every send), so a
+    # stand-in keeps the workspace loadable on a machine without one.
+    env = dict(settings.env)
+    env.setdefault("TWILIO_AUTH_TOKEN", "demo-not-a-secret")
+    settings = settings.with_overrides(env=env)
+
+    clock = VirtualClock(WEEK_START)
+    runtime = build_runtime(settings, clock=clock)
+    corpus = options.corpus if options.corpus and options.corpus.is_dir() else None
+    profiles, note = sample_profiles(corpus, options.leads, options.seed)
+    arrivals = build_week(profiles, options.seed)
+
+    started = time.monotonic()
+    stats = replay(runtime, arrivals, speed=options.speed, progress=progress)
+    report = figures.build_report(runtime, seed=options.seed, leads_note=note,
+                                  profiles={p.row_id: p for p in profiles})
+    report.replay = {"arrivals": len(arrivals), "delivered": stats.delivered,
+                     "duplicates": stats.duplicates, "rejected": len(stats.rejected),
+                     "jobs_run": stats.jobs_run, "worker_passes": stats.passes,
+                     "work_seconds": round(stats.work_seconds, 2),
+                     "replay_seconds": round(time.monotonic() - started, 2),
+                     "notes": dict(stats.by_note)}
+    runtime.close()
+    return report
+
+
+def save_report(report: figures.DemoReport, path: Path) -> None:
+    """Write the figures as JSON (the dashboard and reviewers read this)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report.as_dict(), indent=2, default=str) + "\n")
+
+
+def deterministic_view(report: figures.DemoReport) -> dict[str, object]:
+    """The figures that must match run to run (wall-clock timings removed)."""
+    data = report.as_dict()
+    data["replay"] = {k: v for k, v in data["replay"].items()
+                      if k not in ("work_seconds", "replay_seconds")}
+    return data
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")
