@@ -55,7 +55,9 @@ class ChunkContext:
     score_is_words: bool = False
 
 
-def normalise_chunk(raw: pd.DataFrame, first_row: int, context: ChunkContext) -> pd.DataFrame:
+def normalise_chunk(
+    raw: pd.DataFrame, first_row: int, context: ChunkContext
+) -> pd.DataFrame:
     """Return records for ``raw``, whose first row is spreadsheet row ``first_row``."""
     out: dict[str, pd.Series] = {}
     for name, column in context.mapping.by_field.items():
@@ -115,11 +117,15 @@ def _parse_time_column(
     header = context.mapping.by_field[name].header
     times, failed = _parse_distinct(name, "time", values, context)
     present = values.notna()
-    if present.any() and int(failed.sum()) / int(present.sum()) > _WRONG_COLUMN_SHARE:
-        if first_row <= 2:
-            context.dropped.add(name)
-            context.notes.append(f"column {header!r} does not hold a date; not used")
-            return None
+    wrong = (
+        present.any() and int(failed.sum()) / int(present.sum()) > _WRONG_COLUMN_SHARE
+    )
+    # Judged on the first chunk only: later chunks must not drop a column
+    # that earlier ones already filled.
+    if wrong and first_row <= 2:
+        context.dropped.add(name)
+        context.notes.append(f"column {header!r} does not hold a date; not used")
+        return None
 
     _record_problems(failed, values, header, "time", first_row, context)
     return times
@@ -190,8 +196,8 @@ def fold_helpers(records: pd.DataFrame) -> pd.DataFrame:
     if "replied_on" in records and "replied" not in records:
         records["replied"] = records["replied_on"].notna().astype("boolean")
 
-    won = records["won"] if "won" in records else None
-    closed = records["closed"] if "closed" in records else None
+    won: pd.Series | None = records.get("won")
+    closed: pd.Series | None = records.get("closed")
     for helper in ("status", "stage", "lifecycle"):
         if helper not in records:
             continue
@@ -210,8 +216,13 @@ def fold_helpers(records: pd.DataFrame) -> pd.DataFrame:
             closed = helper_closed if closed is None else closed.fillna(helper_closed)
 
         if helper == "status" and "disqualified" not in records:
+            # Only a status vocabulary that has a "disqualified" word says
+            # anything about disqualification; otherwise leave it unknown.
             ruled_out = pd.Series(words.str.contains(_DISQUALIFIED), dtype="boolean")
-            records["disqualified"] = distinct.spread(ruled_out, records.index, False)
+            if ruled_out.any():
+                records["disqualified"] = distinct.spread(
+                    ruled_out, records.index, False
+                )
 
     if won is not None:
         records["won"] = won

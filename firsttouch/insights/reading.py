@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
 import pandas as pd
 
 from firsttouch.insights.columns import ColumnMapping, Source, map_columns
@@ -49,7 +50,9 @@ def read_export(
     mapping = map_columns(shape.headers, source)
     if not mapping.by_field:
         shown = ", ".join(shape.headers[:12])
-        raise ExportReadError(str(path), f"no column matches a known CRM field ({shown})")
+        raise ExportReadError(
+            str(path), f"no column matches a known CRM field ({shown})"
+        )
 
     context = ChunkContext(file=str(path), tz=tz, dayfirst=dayfirst, mapping=mapping)
     parts: list[pd.DataFrame] = []
@@ -75,7 +78,9 @@ def read_export(
     return ExportRead(records, summary, frozenset(context.date_only))
 
 
-def _chunks(path: Path, shape: FileShape, progress: Progress | None) -> Iterator[pd.DataFrame]:
+def _chunks(
+    path: Path, shape: FileShape, progress: Progress | None
+) -> Iterator[pd.DataFrame]:
     with path.open("rb") as binary:
         reader = pd.read_csv(
             binary,
@@ -96,24 +101,19 @@ def _chunks(path: Path, shape: FileShape, progress: Progress | None) -> Iterator
                     progress(min(binary.tell(), shape.size), shape.size)
                 yield chunk
         except pd.errors.ParserError as exc:
-            raise ExportReadError(str(path), _parser_message(exc), row=_parser_line(exc)) from exc
+            raise ExportReadError(
+                str(path), _parser_message(exc), row=_parser_line(exc)
+            ) from exc
         except UnicodeDecodeError as exc:
-            raise ExportReadError(str(path), f"undecodable bytes ({exc.reason})") from exc
+            raise ExportReadError(
+                str(path), f"undecodable bytes ({exc.reason})"
+            ) from exc
 
 
 def _blank_rows(raw: pd.DataFrame, records: pd.DataFrame) -> pd.Series:
-    # Checking the few rows empty in every used field is far cheaper than
-    # checking every raw cell of every row.
-    if records.columns.empty:
-        candidates = pd.Series(True, index=raw.index)
-    else:
-        candidates = records.isna().all(axis=1)
-
-    blank = pd.Series(False, index=raw.index)
-    if candidates.any():
-        blank[candidates] = raw[candidates].isna().all(axis=1)
-
-    return blank
+    # Judged on the raw cells: derived flags (closed, won) are filled in
+    # even on an empty row.
+    return raw.isna().all(axis=1)
 
 
 def _parser_line(exc: Exception) -> int | None:
@@ -140,7 +140,9 @@ def _drop_duplicates(records: pd.DataFrame) -> tuple[pd.DataFrame, int, int]:
     # Only rows sharing an id can be duplicates; comparing just those keeps
     # a million-row export from paying for a full-row hash.
     if "lead_id" in records:
-        candidates = records["lead_id"].notna() & records["lead_id"].duplicated(keep=False)
+        candidates = records["lead_id"].notna() & records["lead_id"].duplicated(
+            keep=False
+        )
         if not candidates.any():
             return records, 0, 0
 
@@ -179,7 +181,9 @@ def _summarise(
     )
     notes = list(mapping.notes) + list(context.notes)
     if context.score_is_words:
-        notes.append("scores are words (Hot, Warm, Cold): only whether one is set is used")
+        notes.append(
+            "scores are words (Hot, Warm, Cold): only whether one is set is used"
+        )
 
     columns = ColumnReport(
         detected_source=mapping.source,

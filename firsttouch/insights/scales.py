@@ -16,7 +16,7 @@ from firsttouch.insights.results import ScorePart
 def linear(metric: float, leaking: float, healthy: float) -> float:
     """Score ``metric`` on a line from ``leaking`` (0) to ``healthy`` (100)."""
     fraction = (metric - leaking) / (healthy - leaking)
-    return round(100.0 * min(max(fraction, 0.0), 1.0), 1)
+    return round(100.0 * min(max(0.0, fraction), 1.0), 1)
 
 
 def logarithmic(metric: float, healthy: float, leaking: float) -> float:
@@ -42,7 +42,9 @@ def combine(parts: list[ScorePart]) -> int | None:
     return round(total / weight)
 
 
-def missing_part(key: str, label: str, weight: float, scale: str, needs: list[str]) -> ScorePart:
+def missing_part(
+    key: str, label: str, weight: float, scale: str, needs: list[str]
+) -> ScorePart:
     """A part that cannot be scored, naming the record fields it lacks."""
     return ScorePart(
         key=key,

@@ -1,7 +1,8 @@
 """The knobs of the leak score: working hours, patience, and estimate inputs.
 
-Defaults are stated in docs/leak-score.md; every one can be changed from the
-CLI (``--assume key=value``) or by the caller of ``report_from_records``.
+Defaults are shown in every report beside the figures they shape; every one
+can be changed from the CLI (``--assume key=value``) or by the caller of
+``report_from_records``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class LeakSettings(BaseModel):
     default_stage_age_days: float | None = Field(None, gt=0)
     minutes_per_touch: float = Field(6.0, gt=0)
     lift_within_hour: float = Field(7.0, ge=1)
-    effect_reaching_revenue: float = Field(0.25, ge=0, le=1)
+    effect_reaching_revenue: float = Field(0.1, ge=0, le=1)
     conversion_rate: float | None = Field(None, ge=0, le=1)
     average_deal_value: float | None = Field(None, ge=0)
 

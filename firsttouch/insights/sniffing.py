@@ -106,7 +106,10 @@ def _detect_encoding(path: Path) -> tuple[str, list[str]]:
 
 def _detect_delimiter(head: str) -> str:
     first_record = _first_record(head)
-    counts = {delimiter: _count_outside_quotes(first_record, delimiter) for delimiter in DELIMITERS}
+    counts = {
+        delimiter: _count_outside_quotes(first_record, delimiter)
+        for delimiter in DELIMITERS
+    }
     best = max(DELIMITERS, key=lambda delimiter: counts[delimiter])
     return best if counts[best] > 0 else ","
 
@@ -149,4 +152,6 @@ def _read_headers(name: str, head: str, delimiter: str) -> list[str]:
 
 
 def _delimiter_name(delimiter: str) -> str:
-    return {";": "semicolons", "\t": "tabs", "|": "pipes"}.get(delimiter, repr(delimiter))
+    return {";": "semicolons", "\t": "tabs", "|": "pipes"}.get(
+        delimiter, repr(delimiter)
+    )

@@ -35,7 +35,9 @@ class ParsedValues:
 def parse_flags(raw: pd.Series) -> ParsedValues:
     """Parse yes/no words into a nullable boolean column."""
     words = raw.astype("object").where(raw.notna(), None)
-    lowered = words.map(lambda value: None if value is None else str(value).strip().lower())
+    lowered = words.map(
+        lambda value: None if value is None else str(value).strip().lower()
+    )
     flags = pd.Series(pd.NA, index=raw.index, dtype="boolean")
     flags[lowered.isin(TRUE_WORDS)] = True
     flags[lowered.isin(FALSE_WORDS)] = False

@@ -15,7 +15,9 @@ from firsttouch.insights.sniffing import ExportReadError
 from firsttouch.insights.values import parse_flags, parse_numbers
 
 
-def write(tmp_path: Path, text: str, encoding: str = "utf-8", name: str = "x.csv") -> Path:
+def write(
+    tmp_path: Path, text: str, encoding: str = "utf-8", name: str = "x.csv"
+) -> Path:
     path = tmp_path / name
     path.write_bytes(text.encode(encoding))
     return path
@@ -70,7 +72,7 @@ def test_missing_file_and_headerless_file_raise_clear_errors(tmp_path: Path) -> 
 
 
 def test_unreadable_values_are_reported_with_row_and_column(tmp_path: Path) -> None:
-    text = "Deal ID,Amount\n1,100\n2,lots\n3,\"1,250.50\"\n"
+    text = 'Deal ID,Amount\n1,100\n2,lots\n3,"1,250.50"\n'
     read = read_export(write(tmp_path, text))
 
     assert read.records["deal_value"].tolist()[0] == 100.0
@@ -84,10 +86,18 @@ def test_dates_in_several_formats_and_zones_become_utc() -> None:
     raw = pd.Series(["03/10/2026 9:15 AM", "03/11/2026 5:00 PM"])
     times = parse_times(raw, tz="America/New_York").times
     # 10 March 2026 is after the US DST change (8 March): UTC-4.
-    assert list(times) == [pd.Timestamp("2026-03-10 13:15"), pd.Timestamp("2026-03-11 21:00")]
+    assert list(times) == [
+        pd.Timestamp("2026-03-10 13:15"),
+        pd.Timestamp("2026-03-11 21:00"),
+    ]
 
-    iso = parse_times(pd.Series(["2026-03-10T09:15:00+01:00", "2026-03-10 09:15"])).times
-    assert list(iso) == [pd.Timestamp("2026-03-10 08:15"), pd.Timestamp("2026-03-10 09:15")]
+    iso = parse_times(
+        pd.Series(["2026-03-10T09:15:00+01:00", "2026-03-10 09:15"])
+    ).times
+    assert list(iso) == [
+        pd.Timestamp("2026-03-10 08:15"),
+        pd.Timestamp("2026-03-10 09:15"),
+    ]
 
     dotted = parse_times(pd.Series(["31.12.2025 23:00", "01.01.2026 08:00"])).times
     assert dotted.iloc[0] == pd.Timestamp("2025-12-31 23:00")
@@ -106,7 +116,10 @@ def test_ambiguous_day_month_defaults_to_month_first_with_a_note() -> None:
 
 
 def test_sources_are_detected_from_their_headers() -> None:
-    assert detect_source(["Person - Name", "Deal - Value", "Deal - Owner"])[0] == "pipedrive"
+    assert (
+        detect_source(["Person - Name", "Deal - Value", "Deal - Owner"])[0]
+        == "pipedrive"
+    )
     assert detect_source(["Lead ID", "Lead Owner", "Lead Source"])[0] == "salesforce"
     assert detect_source(["Record ID", "Create Date", "Contact owner"])[0] == "hubspot"
 
