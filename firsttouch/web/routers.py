@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from firsttouch.web import booking_routes
+from firsttouch.web.dashboard import router as dashboard_router
+
 
 def include_routers(app: FastAPI) -> None:
     """Mount the routers of capture, respond, the dashboard and the API."""
+    app.include_router(booking_routes.router)
+    from firsttouch.web import capture_api, capture_forms
+
+    app.include_router(capture_forms.router)
+    app.include_router(capture_api.router)
+    app.include_router(dashboard_router)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from firsttouch.workspace.channels import secret_ref
 from firsttouch.workspace.team import Strict
 
 
@@ -38,3 +39,5 @@ class Form(Strict):
     thank_you_url: str | None = None
     hmac_secret: str | None = None
     rate_limit_per_minute: int = Field(default=30, ge=1)
+
+    _secret = field_validator("hmac_secret")(secret_ref)

@@ -1,0 +1,80 @@
+"""``POST /api/inbounds``: referrals and manual leads from integrations (API key).
+
+The body names the person and, ideally, the caller's own id for the lead
+(``external_id``) or an ``Idempotency-Key`` header: sending it again is a
+duplicate, not a second lead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from firsttouch.capture.events import InboundEvent, PersonFacts
+from firsttouch.capture.ingest import ingest
+from firsttouch.errors import InputError
+from firsttouch.store.models import ApiKey
+from firsttouch.web.deps import get_runtime, require_api_key
+
+router = APIRouter(tags=["capture"])
+
+
+class ApiInbound(BaseModel):
+    """A lead handed over by another system or a person."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person: PersonFacts
+    channel: Literal["api", "referral"] = "api"
+    source: str = Field(default="api", max_length=120)
+    external_id: str | None = Field(default=None, max_length=200)
+    subject: str | None = None
+    message: str | None = None
+    campaign: str | None = None
+    utm: dict[str, str] = Field(default_factory=dict)
+    fields: dict[str, Any] = Field(default_factory=dict)
+    occurred_at: datetime | None = None
+    default_region: str | None = Field(default=None, min_length=2, max_length=2)
+
+
+@router.post("/api/inbounds", status_code=202)
+async def create_inbound(
+    payload: ApiInbound, request: Request, key: ApiKey = Depends(require_api_key)
+) -> JSONResponse:
+    """Capture one lead; 202 with its id once it is committed."""
+    runtime = get_runtime(request)
+    if not (payload.person.email or payload.person.phone):
+        raise InputError("person needs an email or a phone", field="person.email")
+
+    body = await request.body()
+    idempotency = request.headers.get("idempotency-key") or payload.external_id
+    token = idempotency or hashlib.sha256(body).hexdigest()[:40]
+    event = InboundEvent(
+        dedupe_key=f"api:{key.prefix}:{token}"[:255],
+        channel=payload.channel,
+        kind="referral" if payload.channel == "referral" else "form",
+        source=payload.source,
+        provider=f"api:{key.name}"[:64],
+        provider_event_id=payload.external_id,
+        occurred_at=payload.occurred_at,
+        person=payload.person,
+        subject=payload.subject,
+        body_text=payload.message,
+        fields=payload.fields,
+        campaign=payload.campaign,
+        utm=payload.utm,
+        raw=body.decode("utf-8", errors="replace"),
+        default_region=payload.default_region,
+    )
+    result = await run_in_threadpool(ingest, runtime, event)
+    return JSONResponse(
+        {"inbound_id": result.inbound_id, "contact_id": result.contact_id,
+         "owner_id": result.owner_id, "duplicate": result.duplicate},
+        status_code=202,
+    )

@@ -1,0 +1,255 @@
+"""``POST /capture/forms/{form_key}``: the endpoint a team's web forms post to.
+
+Takes JSON, urlencoded and multipart bodies. Answers 202 with the inbound
+id once the inbound is committed, or 303 to the form's thank-you URL when
+a plain HTML form posted (the browser then lands on the team's page). A
+filled honeypot gets the same answer and stores nothing, so bots learn
+nothing. Per-IP rate limit, CORS for the form's allowed origins, and an
+optional HMAC signature (``X-Firsttouch-Signature: sha256=<hex>``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.datastructures import UploadFile
+
+from firsttouch.capture.forms import (
+    double_submit_key,
+    form_to_event,
+    honeypot_tripped,
+    submission_digest,
+    verify_signature,
+)
+from firsttouch.capture.ingest import ingest
+from firsttouch.errors import FirsttouchError, InputError, NotFoundError
+from firsttouch.logs import get_logger
+from firsttouch.runtime import Runtime
+from firsttouch.web.deps import get_runtime
+from firsttouch.web.errors import error_body
+from firsttouch.workspace.channels import SECRET_REF, ref_name
+from firsttouch.workspace.routing import Form
+
+router = APIRouter(tags=["capture"])
+log = get_logger(__name__)
+
+RATE_WINDOW = timedelta(minutes=1)
+CORS_HEADERS = "Content-Type, X-Firsttouch-Signature, Idempotency-Key"
+
+
+class RateLimitedError(FirsttouchError):
+    code = "rate_limited"
+    status = 429
+
+
+class OriginRefusedError(FirsttouchError):
+    code = "origin_refused"
+    status = 403
+
+
+class RateLimiter:
+    """A sliding one-minute window of submissions per (form, client address)."""
+
+    def __init__(self) -> None:
+        self._hits: dict[tuple[str, str], deque[datetime]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: tuple[str, str], limit: int, now: datetime) -> bool:
+        with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            while hits and now - hits[0] >= RATE_WINDOW:
+                hits.popleft()
+            if len(hits) >= limit:
+                return False
+            hits.append(now)
+            if len(self._hits) > 50_000:  # bound memory under a spray of addresses
+                self._hits = {k: v for k, v in self._hits.items() if v}
+            return True
+
+
+def _limiter(request: Request) -> RateLimiter:
+    state = request.app.state
+    if not hasattr(state, "form_rate_limiter"):
+        state.form_rate_limiter = RateLimiter()
+    limiter: RateLimiter = state.form_rate_limiter
+    return limiter
+
+
+def _form(runtime: Runtime, form_key: str) -> Form:
+    form = runtime.workspace.forms.get(form_key)
+    if form is None:
+        raise NotFoundError(f"no form {form_key!r} in the workspace (forms: section)")
+    return form
+
+
+def _cors_headers(form: Form, origin: str | None) -> dict[str, str]:
+    if not origin or origin not in form.allowed_origins:
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+
+
+def _check_origin(form: Form, origin: str | None) -> None:
+    # Browsers send Origin on cross-site posts; a server-side post has none.
+    if origin and form.allowed_origins and origin not in form.allowed_origins:
+        raise OriginRefusedError(
+            f"origin {origin} may not post this form; add it to allowed_origins"
+        )
+
+
+@router.options("/capture/forms/{form_key}")
+async def form_preflight(form_key: str, request: Request) -> Response:
+    """Answer the browser's CORS preflight for an allowed origin."""
+    form = _form(get_runtime(request), form_key)
+    origin = request.headers.get("origin")
+    _check_origin(form, origin)
+    headers = _cors_headers(form, origin)
+    headers.update({"Access-Control-Allow-Methods": "POST, OPTIONS",
+                    "Access-Control-Allow-Headers": CORS_HEADERS,
+                    "Access-Control-Max-Age": "600"})
+    return Response(status_code=204, headers=headers)
+
+
+@router.post("/capture/forms/{form_key}", status_code=202)
+async def submit_form(form_key: str, request: Request) -> Response:
+    """Capture one form submission; 202 (or 303) only after it is committed."""
+    runtime = get_runtime(request)
+    form = _form(runtime, form_key)
+    origin = request.headers.get("origin")
+    cors = _cors_headers(form, origin)
+    try:
+        _check_origin(form, origin)
+        return await _submit(runtime, request, form_key, form, cors)
+    except FirsttouchError as exc:
+        field = exc.field if isinstance(exc, InputError) else None
+        headers = dict(cors)
+        if isinstance(exc, RateLimitedError):
+            headers["Retry-After"] = "60"
+        return JSONResponse(error_body(exc.code, str(exc), field),
+                            status_code=exc.status, headers=headers)
+
+
+async def _submit(
+    runtime: Runtime, request: Request, form_key: str, form: Form,
+    cors: dict[str, str],
+) -> Response:
+    body = await request.body()
+    if form.hmac_secret:
+        verify_signature(_secret(runtime, form.hmac_secret), body,
+                         request.headers.get("x-firsttouch-signature"))
+
+    client = request.client.host if request.client else "unknown"
+    now = runtime.clock.now()
+    if not _limiter(request).allow((form_key, client), form.rate_limit_per_minute, now):
+        log.warning("form.rate_limited", form=form_key, client=client)
+        raise RateLimitedError(
+            f"more than {form.rate_limit_per_minute} submissions a minute from "
+            "this address; try again in a minute"
+        )
+
+    data, files, is_html_form = await _read_body(request, body)
+    if honeypot_tripped(form, data):
+        log.info("form.honeypot_tripped", form=form_key, client=client)
+        return _answer(form, is_html_form, None, False, cors)
+
+    digest = request.headers.get("idempotency-key") or submission_digest(
+        form_key, data, client)
+    result = await run_in_threadpool(
+        _capture, runtime, form_key, form, data, files, body, digest,
+        request.headers.get("referer"),
+    )
+    return _answer(form, is_html_form, result.inbound_id, result.duplicate, cors)
+
+
+def _capture(
+    runtime: Runtime, form_key: str, form: Form, data: dict[str, Any],
+    files: list[dict[str, Any]], body: bytes, digest: str, referrer: str | None,
+) -> Any:
+    with runtime.db.sessions() as session:
+        key = double_submit_key(session, digest, runtime.clock.now())
+    event = form_to_event(
+        form_key, form, data, default_region=runtime.workspace.routing.default_region,
+        referrer=referrer, files=files, dedupe_key=key,
+        raw=body.decode("utf-8", errors="replace"),
+    )
+    return ingest(runtime, event)
+
+
+def _secret(runtime: Runtime, value: str) -> str:
+    if SECRET_REF.match(value):
+        return runtime.settings.secret(ref_name(value)).reveal()
+    return value
+
+
+async def _read_body(
+    request: Request, body: bytes
+) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
+    """Parse by content type; return (fields, file metadata, plain HTML form?)."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype in ("application/json", "text/json") or ctype.endswith("+json"):
+        try:
+            data = json.loads(body or b"null")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"body is not valid JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise InputError("JSON body must be an object of field names to values")
+        return data, [], False
+
+    if ctype == "application/x-www-form-urlencoded":
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError("form body is not UTF-8; set accept-charset=utf-8") from exc
+        return _fold(parse_qsl(text, keep_blank_values=True)), [], True
+
+    if ctype == "multipart/form-data":
+        try:
+            parsed = await request.form()
+        except Exception as exc:  # noqa: BLE001 - any multipart parser failure is a 400
+            raise InputError(f"multipart body cannot be read: {exc}") from exc
+        pairs: list[tuple[str, Any]] = []
+        files: list[dict[str, Any]] = []
+        for name, value in parsed.multi_items():
+            if isinstance(value, UploadFile):
+                files.append({"field": name, "filename": value.filename,
+                              "content_type": value.content_type, "size": value.size})
+            else:
+                pairs.append((name, value))
+        return _fold(pairs), files, True
+
+    raise InputError(
+        f"unsupported content type {ctype or '(none)'}; send application/json, "
+        "application/x-www-form-urlencoded or multipart/form-data"
+    )
+
+
+def _fold(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A repeated name (checkboxes) keeps every value, in order.
+    data: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in data:
+            existing = data[name]
+            data[name] = [*existing, value] if isinstance(existing, list) else [
+                existing, value]
+        else:
+            data[name] = value
+    return data
+
+
+def _answer(
+    form: Form, is_html_form: bool, inbound_id: int | None, duplicate: bool,
+    cors: dict[str, str],
+) -> Response:
+    if is_html_form and form.thank_you_url:
+        return RedirectResponse(form.thank_you_url, status_code=303, headers=cors)
+    body: dict[str, Any] = {"status": "accepted"}
+    if inbound_id is not None:
+        body.update({"inbound_id": inbound_id, "duplicate": duplicate})
+    return JSONResponse(body, status_code=202, headers=cors)
