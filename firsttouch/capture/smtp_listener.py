@@ -1,0 +1,86 @@
+"""Inbound mail over SMTP (aiosmtpd): ``firsttouch serve --smtp 127.0.0.1:2525``.
+
+The listener answers ``250`` to DATA only after the message is committed as
+an inbound; any failure answers ``451`` so the sending server keeps the
+message and tries again later (RFC 5321 section 4.2.5), which is safe
+because the Message-ID makes a retry a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiosmtpd.controller import Controller
+
+from firsttouch.capture.email_parse import email_to_event
+from firsttouch.capture.ingest import IngestResult, ingest
+from firsttouch.logs import get_logger
+
+if TYPE_CHECKING:
+    from firsttouch.runtime import Runtime
+
+log = get_logger(__name__)
+
+# Mail with attachments runs larger than webhook bodies; past this, 552.
+MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+
+
+class InboundMailHandler:
+    """aiosmtpd handler: every accepted message becomes one inbound."""
+
+    def __init__(self, runtime: Runtime, source: str = "email"):
+        self.runtime = runtime
+        self.source = source
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        raw: bytes = envelope.original_content or envelope.content or b""
+        recipients = [str(r) for r in envelope.rcpt_tos]
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(
+                None, self.capture, raw, recipients, envelope.mail_from)
+        except Exception:  # noqa: BLE001 - the edge: one message, tell the sender to retry
+            log.exception("smtp.capture_failed", size=len(raw))
+            return "451 4.3.0 Could not store the message; try again later"
+        return f"250 2.0.0 OK inbound {result.inbound_id}"
+
+    def capture(self, raw: bytes, recipients: list[str], mail_from: str | None) -> IngestResult:
+        """Parse and store one message (runs in a worker thread)."""
+        event = email_to_event(raw, provider="smtp", source=self.source)
+        fields = {**event.fields, "envelope_to": recipients,
+                  "envelope_from": mail_from or None}
+        return ingest(self.runtime, event.model_copy(update={"fields": fields}))
+
+
+@dataclass
+class SmtpListener:
+    """A running listener; ``stop()`` closes it."""
+
+    controller: Controller
+    host: str
+    port: int
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+def start_smtp_listener(
+    runtime: Runtime, host: str, port: int | None = None, *, source: str = "email"
+) -> SmtpListener:
+    """Start listening on ``host:port`` (or ``host`` given as "HOST:PORT")."""
+    if port is None:
+        host, _, port_text = host.rpartition(":")
+        if not port_text.isdigit():
+            raise ValueError(f"--smtp wants HOST:PORT such as 127.0.0.1:2525, got {host!r}")
+        port = int(port_text)
+    host = host.strip("[]") or "127.0.0.1"
+    controller = Controller(
+        InboundMailHandler(runtime, source), hostname=host, port=port,
+        data_size_limit=MAX_MESSAGE_BYTES, decode_data=False,
+        server_hostname="firsttouch",
+    )
+    controller.start()
+    log.info("smtp.listening", host=host, port=port)
+    return SmtpListener(controller, host, port)

@@ -1,0 +1,66 @@
+"""The SMTP listener stores each message once and answers 250 only after commit."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import func, select
+
+from firsttouch.capture.smtp_listener import start_smtp_listener
+from firsttouch.store.models import Contact, Inbound
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def listener(runtime):  # type: ignore[no-untyped-def]
+    running = start_smtp_listener(runtime, f"127.0.0.1:{free_port()}")
+    yield running
+    running.stop()
+
+
+def lead_mail() -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = "Priya Raman <priya@fernhill-clinics.example>"
+    msg["To"] = "sales@northwindledger.example"
+    msg["Subject"] = "Invoice automation for 12 clinics"
+    msg["Message-ID"] = "<lead-1@fernhill-clinics.example>"
+    msg.set_content("Hi, we process 4,000 invoices a month. Can we see a demo?")
+    return msg
+
+
+def test_mail_over_smtp_becomes_one_lead(runtime, listener) -> None:  # type: ignore[no-untyped-def]
+    with smtplib.SMTP(listener.host, listener.port, timeout=10) as smtp:
+        refused = smtp.send_message(lead_mail())
+        code, _ = smtp.noop()
+    assert refused == {} and code == 250
+
+    with smtplib.SMTP(listener.host, listener.port, timeout=10) as smtp:
+        smtp.send_message(lead_mail())  # the sender's retry
+
+    with runtime.db.sessions() as session:
+        inbounds = list(session.scalars(select(Inbound)))
+        contacts = session.scalar(select(func.count()).select_from(Contact))
+    assert len(inbounds) == 1 and contacts == 1
+    inbound = inbounds[0]
+    assert inbound.channel == "email" and inbound.provider == "smtp"
+    assert inbound.subject == "Invoice automation for 12 clinics"
+    assert "4,000 invoices" in (inbound.body_text or "")
+    assert inbound.fields["envelope_to"] == ["sales@northwindledger.example"]
+    assert inbound.owner_id is not None
+
+
+def test_listener_accepts_host_and_port_separately(runtime) -> None:  # type: ignore[no-untyped-def]
+    running = start_smtp_listener(runtime, "127.0.0.1", free_port())
+    try:
+        with smtplib.SMTP(running.host, running.port, timeout=10) as smtp:
+            assert smtp.noop()[0] == 250
+    finally:
+        running.stop()
