@@ -7,6 +7,7 @@ from firsttouch.store.models.crm import Activity, Deal, Task
 from firsttouch.store.models.inbound import Inbound, RoutingDecision
 from firsttouch.store.models.jobs import Job
 from firsttouch.store.models.outreach import LedgerEntry, OptOut, Touch
+from firsttouch.store.models.qualify import EnrichmentCacheEntry, Qualification
 from firsttouch.store.models.respond import (
     ConsentEvent,
     Meeting,
@@ -24,12 +25,14 @@ __all__ = [
     "Contact",
     "ContactMerge",
     "Deal",
+    "EnrichmentCacheEntry",
     "Inbound",
     "Job",
     "LedgerEntry",
     "Meeting",
     "OptOut",
     "OutboxMessage",
+    "Qualification",
     "RoutingDecision",
     "SendCounter",
     "SlaEvent",
