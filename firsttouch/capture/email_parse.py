@@ -148,7 +148,8 @@ def _collect(
         filename = _filename(part)
         disposition = header_text(part, "Content-Disposition").split(";")[0].lower()
         data = _payload_bytes(part)
-        is_text = ctype in ("text/plain", "text/html") or ctype.startswith("text/")
+        # A delivery-status part is plain "Field: value" text (RFC 3464).
+        is_text = ctype.startswith("text/") or ctype == "message/delivery-status"
         if disposition == "attachment" or filename or not is_text:
             attachments.append(Attachment(
                 filename=filename, content_type=ctype, size=len(data),
