@@ -15,4 +15,7 @@ def include_routers(app: FastAPI) -> None:
 
     app.include_router(capture_forms.router)
     app.include_router(capture_api.router)
+    from firsttouch.web import capture_webhooks
+
+    app.include_router(capture_webhooks.router)
     app.include_router(dashboard_router)

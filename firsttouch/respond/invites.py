@@ -1,0 +1,372 @@
+"""Meeting invites: an iCalendar REQUEST emailed to the buyer and the owner.
+
+The invite follows iTIP and iMIP (RFC 5546, RFC 6047): a VCALENDAR with
+``METHOD:REQUEST`` whose VEVENT names the owner as ORGANIZER and both people
+as ATTENDEEs, carried as a ``text/calendar; method=REQUEST`` alternative so
+mail clients show accept and decline buttons, and attached as ``invite.ics``
+for those that do not.
+
+Each copy is one outbound effect with its own ledger key
+(``invite:<uid>:buyer`` and ``invite:<uid>:owner``), so a retried job sends
+neither twice.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import time
+from datetime import datetime
+from email.message import EmailMessage as MimeMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import parseaddr
+from functools import partial
+from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo
+
+import icalendar
+import structlog
+from markupsafe import escape
+from sqlalchemy import select
+
+from firsttouch.channels.messages import EmailMessage, Result
+from firsttouch.channels.outbox.store import OutboxEmail
+from firsttouch.channels.smtp.sender import SmtpEmail, build_mime, make_message_id
+from firsttouch.clock import Clock
+from firsttouch.errors import DeliveryError, JobError
+from firsttouch.jobs.ledger import Ledger
+from firsttouch.logs import mask_email
+from firsttouch.store.db import Database
+from firsttouch.store.models import Contact, Meeting, OutboxMessage, Touch
+from firsttouch.workspace import Workspace
+from firsttouch.workspace.channels import ref_name
+from firsttouch.workspace.team import Rep
+
+if TYPE_CHECKING:
+    from firsttouch.jobs.runner import Handler, JobContext
+    from firsttouch.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+PRODID = "-//firsttouch//booking//EN"
+
+
+class InviteMailer(Protocol):
+    """Sends a finished MIME message; ``find_mime`` finds an earlier send."""
+
+    def send_mime(self, mime: MimeMessage, key: str) -> Result: ...
+
+    def find_mime(self, key: str, message_id: str) -> Result | None: ...
+
+
+def invite_calendar(
+    meeting: Meeting,
+    owner: Rep,
+    buyer: Contact | None,
+    workspace: Workspace,
+    stamp: datetime,
+) -> bytes:
+    """Return the ICS (METHOD:REQUEST) for ``meeting``."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", "REQUEST")
+
+    event = icalendar.Event()
+    event.add("uid", meeting.uid)
+    event.add("dtstamp", stamp)
+    event.add("dtstart", meeting.starts_at)
+    event.add("dtend", meeting.ends_at)
+    event.add("sequence", 0)
+    event.add("status", "CONFIRMED")
+    event.add("summary", meeting_title(workspace, buyer))
+    event.add("description", f"Booked on {workspace.company.name}'s booking page.")
+
+    organizer = icalendar.vCalAddress(f"mailto:{owner.email}")
+    organizer.params["cn"] = owner.name
+    event.add("organizer", organizer)
+    event.add("attendee", _attendee(owner.email, owner.name, "CHAIR", "ACCEPTED"))
+    if buyer is not None and buyer.email:
+        name = buyer.display_name
+        event.add(
+            "attendee", _attendee(buyer.email, name, "REQ-PARTICIPANT", "NEEDS-ACTION")
+        )
+    calendar.add_component(event)
+    return bytes(calendar.to_ical())
+
+
+def _attendee(email: str, name: str, role: str, state: str) -> icalendar.vCalAddress:
+    address = icalendar.vCalAddress(f"mailto:{email}")
+    address.params["cn"] = name
+    address.params["role"] = role
+    address.params["partstat"] = state
+    address.params["rsvp"] = "TRUE" if state == "NEEDS-ACTION" else "FALSE"
+    return address
+
+
+def meeting_title(workspace: Workspace, buyer: Contact | None) -> str:
+    who = buyer.company_name or buyer.display_name if buyer else None
+    company = workspace.company.name
+    return f"{company} and {who}" if who else f"Meeting with {company}"
+
+
+def invite_mime(message: EmailMessage, calendar: bytes) -> MimeMessage:
+    """Return ``message`` with the invite as a calendar alternative and a file."""
+    mime = build_mime(message)
+    ics = calendar.decode()
+    mime.add_alternative(ics, subtype="calendar", params={"method": "REQUEST"})
+    mime.add_attachment(
+        calendar, maintype="application", subtype="ics", filename="invite.ics"
+    )
+    return mime
+
+
+def _when(meeting: Meeting, zone: str) -> str:
+    local = meeting.starts_at.astimezone(ZoneInfo(zone))
+    end = meeting.ends_at.astimezone(ZoneInfo(zone))
+    return f"{local:%A %d %B %Y, %H:%M}-{end:%H:%M} ({zone})"
+
+
+def invite_message(
+    meeting: Meeting,
+    owner: Rep,
+    buyer: Contact | None,
+    workspace: Workspace,
+    role: str,
+) -> EmailMessage:
+    """Return the email that carries one side's copy of the invite."""
+    smtp = workspace.channels.smtp
+    sender = smtp.from_address if smtp else owner.email
+    title = meeting_title(workspace, buyer)
+    if role == "buyer":
+        assert buyer is not None and buyer.email
+        to, to_name, zone = buyer.email, buyer.display_name, meeting.buyer_timezone
+        greeting = f"You are booked with {owner.name} of {workspace.company.name}."
+    else:
+        to, to_name, zone = owner.email, owner.name, owner.timezone
+        who = buyer.display_name if buyer else "a buyer"
+        greeting = f"{who} booked a meeting with you on the booking page."
+
+    when = _when(meeting, zone)
+    text = f"{greeting}\n\nWhen: {when}\n\nThe calendar invite is attached.\n"
+    html = (
+        f"<p>{_escape(greeting)}</p><p><strong>When:</strong> {_escape(when)}</p>"
+        "<p>The calendar invite is attached.</p>"
+    )
+    key = f"invite:{meeting.uid}:{role}"
+    return EmailMessage(
+        to=to,
+        to_name=to_name,
+        from_address=sender,
+        from_name=owner.name,
+        reply_to=owner.email,
+        subject=f"Invitation: {title}, {when}",
+        text=text,
+        html=html,
+        message_id=make_message_id(key, sender),
+    )
+
+
+def _escape(value: str) -> str:
+    return str(escape(value))
+
+
+class SmtpInviteMailer(SmtpEmail):
+    """SMTP submission of a finished MIME message, on the same pooled client."""
+
+    def send_mime(self, mime: MimeMessage, key: str) -> Result:
+        envelope_from = _address(str(mime["From"]))
+        recipient = _address(str(mime["To"]))
+        # SMTP wants CRLF line ends (RFC 5321 section 2.3.8); smtplib leaves the
+        # bare LF of a bytes message alone, and servers refuse the long "line".
+        raw = self._sign(mime.as_bytes(policy=SMTP_POLICY), envelope_from)
+        started = time.perf_counter()
+        try:
+            self._transmit(envelope_from, recipient, raw)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()))
+            raise DeliveryError(
+                f"recipient refused: {code} {reply!r}",
+                permanent=code >= 500,
+                provider_code=str(code),
+            ) from exc
+        except smtplib.SMTPResponseException as exc:
+            self._drop()
+            raise DeliveryError(
+                f"server answered {exc.smtp_code}: {exc.smtp_error!r}",
+                permanent=exc.smtp_code >= 500,
+                provider_code=str(exc.smtp_code),
+            ) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            raise DeliveryError(
+                f"cannot reach {self.host}:{self.port}: {exc}", permanent=False
+            ) from exc
+        log.info("invite.accepted", to=mask_email(recipient), host=self.host)
+        return {
+            "message_id": str(mime["Message-ID"]),
+            "provider": "smtp",
+            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+
+    def find_mime(self, key: str, message_id: str) -> Result | None:
+        # SMTP cannot be asked whether it took a message; the Message-ID is
+        # stable, so a rare second copy threads with the first.
+        return None
+
+
+class OutboxInviteMailer(OutboxEmail):
+    """Keeps the invite, MIME source and all, in the local outbox."""
+
+    def send_mime(self, mime: MimeMessage, key: str) -> Result:
+        self._keep(
+            key,
+            channel="email",
+            to_address=_address(str(mime["To"])),
+            from_address=_address(str(mime["From"])),
+            subject=str(mime["Subject"]),
+            body="calendar invite",
+            raw=mime.as_string(),
+            message_id=str(mime["Message-ID"]),
+            meta={"kind": "meeting_invite"},
+        )
+        return {"message_id": str(mime["Message-ID"]), "provider": "outbox"}
+
+    def find_mime(self, key: str, message_id: str) -> Result | None:
+        with self.db.sessions() as session:
+            found = session.scalar(
+                select(OutboxMessage.id).where(OutboxMessage.key == key)
+            )
+        return (
+            None if found is None else {"message_id": message_id, "provider": "outbox"}
+        )
+
+
+def _address(header: str) -> str:
+    return parseaddr(header)[1]
+
+
+def send_invites(
+    meeting_id: int,
+    *,
+    db: Database,
+    workspace: Workspace,
+    clock: Clock,
+    ledger: Ledger,
+    mailer: InviteMailer,
+) -> list[Result]:
+    """Send the buyer's and the owner's copy of a meeting's invite, once each."""
+    with db.sessions() as session:
+        meeting = session.get(Meeting, meeting_id)
+        if meeting is None:
+            raise JobError(f"meeting {meeting_id} does not exist; nothing to invite")
+        buyer = session.get(Contact, meeting.contact_id) if meeting.contact_id else None
+        session.expunge_all()
+
+    owner = workspace.team.rep(meeting.owner_id)
+    if owner is None:
+        raise DeliveryError(
+            f"meeting {meeting.uid} names unknown rep {meeting.owner_id!r}",
+            permanent=True,
+        )
+
+    calendar = invite_calendar(meeting, owner, buyer, workspace, clock.now())
+    roles = ["owner"]
+    if buyer is not None and buyer.email:
+        roles.insert(0, "buyer")
+    else:
+        log.warning(
+            "invite.buyer_skipped",
+            meeting_uid=meeting.uid,
+            reason="the contact has no email address",
+        )
+
+    results = []
+    for role in roles:
+        message = invite_message(meeting, owner, buyer, workspace, role)
+        key = f"invite:{meeting.uid}:{role}"
+        mime = invite_mime(message, calendar)
+        outcome = ledger.perform(
+            key,
+            "email.invite",
+            partial(mailer.send_mime, mime, key),
+            lookup=partial(mailer.find_mime, key, message.message_id),
+        )
+        _record_touch(db, meeting, message, role, key, outcome.result, clock)
+        results.append(outcome.result)
+    return results
+
+
+def _record_touch(
+    db: Database,
+    meeting: Meeting,
+    message: EmailMessage,
+    role: str,
+    key: str,
+    result: Result,
+    clock: Clock,
+) -> None:
+    """Keep the send as a touch row, once, even when a retry finds it done."""
+    with db.transaction() as session:
+        if session.scalar(select(Touch.id).where(Touch.idempotency_key == key)):
+            return
+        session.add(
+            Touch(
+                inbound_id=meeting.inbound_id,
+                contact_id=meeting.contact_id if role == "buyer" else None,
+                owner_id=meeting.owner_id,
+                channel="email",
+                purpose="meeting_invite",
+                status="sent",
+                to_address=message.to,
+                from_address=message.from_address,
+                subject=message.subject,
+                message_id=message.message_id,
+                idempotency_key=key,
+                sent_at=clock.now(),
+                latency_ms=result.get("latency_ms"),
+                meta={"meeting_uid": meeting.uid, "role": role},
+                created_at=clock.now(),
+            )
+        )
+
+
+def invite_mailer(runtime: Runtime) -> InviteMailer:
+    """Return the mailer the workspace asks for: the outbox, or SMTP."""
+    given = runtime.services.get("invite_mailer")
+    if given is not None:
+        return given  # type: ignore[no-any-return]
+    channels = runtime.workspace.channels
+    if channels.outbox or channels.smtp is None:
+        return OutboxInviteMailer(runtime.db, runtime.clock)
+    smtp = channels.smtp
+    settings = runtime.settings
+    return SmtpInviteMailer(
+        smtp.host,
+        smtp.port,
+        security=smtp.security,
+        username=smtp.username,
+        password=settings.secret(ref_name(smtp.password)) if smtp.password else None,
+        dkim_selector=smtp.dkim_selector,
+        dkim_private_key=(
+            settings.secret(ref_name(smtp.dkim_private_key))
+            if smtp.dkim_private_key
+            else None
+        ),
+    )
+
+
+def send_invite_handler(runtime: Runtime) -> Handler:
+    """Return the handler of ``respond.send_invite`` (payload ``{"meeting_id"}``)."""
+    ledger = Ledger(runtime.db, runtime.clock)
+
+    def handle(ctx: JobContext) -> None:
+        send_invites(
+            int(ctx.payload["meeting_id"]),
+            db=ctx.db,
+            workspace=runtime.workspace,
+            clock=ctx.clock,
+            ledger=ledger,
+            mailer=invite_mailer(runtime),
+        )
+
+    return handle

@@ -1,0 +1,317 @@
+"""The booking page: ``GET /book/{token}`` lists slots, ``POST`` confirms one.
+
+Server-rendered with Jinja2 and autoescaping on, so a lead's own name or
+company can never inject markup. The page works without JavaScript: radio
+buttons grouped by day in fieldsets, a time-zone chooser, alerts announced
+through ``role="alert"``.
+
+The form is protected against cross-site submission twice over: a signed
+double-submit token (the same value in a ``SameSite=Lax`` cookie and a
+hidden field, bound to this booking link), and, when the browser sends one,
+an ``Origin`` that must be our own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import structlog
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse
+from itsdangerous import BadSignature, URLSafeSerializer
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from firsttouch.respond.availability import CalendarError, Slot
+from firsttouch.respond.booking import (
+    BookingClaims,
+    BookingError,
+    BookingLinkError,
+    BusySource,
+    SlotTakenError,
+    buyer_zone,
+    calendar_busy,
+    confirm_slot,
+    existing_meeting,
+    open_slots,
+    read_token,
+    resolve_owner,
+)
+from firsttouch.runtime import Runtime
+from firsttouch.store.models import Contact, Meeting
+from firsttouch.web.deps import get_runtime
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(tags=["booking"])
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates" / "booking"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+)
+CSRF_COOKIE = "ft_book_csrf"
+CSRF_SALT = "firsttouch.booking.csrf.v1"
+COMMON_ZONES = (
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Chicago",
+    "America/New_York",
+    "America/Toronto",
+    "America/Sao_Paulo",
+    "Europe/London",
+    "Europe/Dublin",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Madrid",
+    "Europe/Stockholm",
+    "Africa/Johannesburg",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "UTC",
+)
+
+
+def _render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = TEMPLATES.get_template(name).render(**context)
+    response = HTMLResponse(html, status_code=status)
+    # The page holds a personal link: keep it out of caches and other frames.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _problem(runtime: Runtime, status: int, heading: str, message: str) -> HTMLResponse:
+    return _render(
+        "problem.html",
+        status,
+        company=runtime.workspace.company.name,
+        heading=heading,
+        message=message,
+    )
+
+
+def _busy(runtime: Runtime) -> BusySource:
+    given: BusySource | None = runtime.services.get("busy_source")
+    return given or calendar_busy(runtime.workspace)
+
+
+def _csrf_serializer(runtime: Runtime) -> URLSafeSerializer:
+    return URLSafeSerializer(runtime.settings.secret_key.reveal(), salt=CSRF_SALT)
+
+
+def _link_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def _new_csrf(runtime: Runtime, token: str) -> str:
+    return str(
+        _csrf_serializer(runtime).dumps(
+            [secrets.token_urlsafe(16), _link_digest(token)]
+        )
+    )
+
+
+def _csrf_ok(runtime: Runtime, request: Request, token: str, form_value: str) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not cookie or not secrets.compare_digest(cookie, form_value):
+        return False
+    try:
+        _, digest = _csrf_serializer(runtime).loads(form_value)
+    except (BadSignature, ValueError):
+        return False
+    return bool(digest == _link_digest(token))
+
+
+def _origin_ok(runtime: Runtime, request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin is None
+    allowed = {urlsplit(runtime.settings.public_url).netloc, request.url.netloc}
+    return urlsplit(origin).netloc in allowed
+
+
+def _days(slots: list[Slot], zone: str) -> list[dict[str, Any]]:
+    """Group slots by the buyer's local day, labelled in the buyer's zone."""
+    local = ZoneInfo(zone)
+    days: dict[str, dict[str, Any]] = {}
+    for slot in slots:
+        start = slot.start.astimezone(local)
+        day = days.setdefault(
+            start.date().isoformat(), {"label": f"{start:%A %d %B}", "slots": []}
+        )
+        day["slots"].append(
+            {
+                "value": slot.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "label": f"{start:%H:%M}",
+            }
+        )
+    return list(days.values())
+
+
+def _load(
+    runtime: Runtime, token: str
+) -> tuple[BookingClaims, Contact | None, Meeting | None]:
+    claims = read_token(runtime.settings.secret_key, runtime.clock, token)
+    resolve_owner(runtime.workspace, claims)
+    with runtime.db.sessions() as session:
+        contact = session.get(Contact, claims.contact_id) if claims.contact_id else None
+        meeting = existing_meeting(session, claims)
+        session.expunge_all()
+    return claims, contact, meeting
+
+
+def _slots_page(
+    runtime: Runtime,
+    token: str,
+    claims: BookingClaims,
+    contact: Contact | None,
+    zone_asked: str | None,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    workspace = runtime.workspace
+    owner = resolve_owner(workspace, claims)
+    zone = buyer_zone(zone_asked, contact, owner)
+    with runtime.db.sessions() as session:
+        slots = open_slots(
+            session, workspace, owner, runtime.clock.now(), _busy(runtime)
+        )
+
+    csrf = _new_csrf(runtime, token)
+    zones = sorted({zone, owner.timezone, *COMMON_ZONES})
+    response = _render(
+        "slots.html",
+        status,
+        company=workspace.company.name,
+        owner_name=owner.name,
+        buyer_name=contact.first_name if contact else None,
+        minutes=workspace.respond.booking.meeting_minutes,
+        horizon=workspace.respond.booking.horizon_days,
+        zone=zone,
+        zones=zones,
+        days=_days(slots, zone),
+        page_url=f"/book/{token}",
+        csrf=csrf,
+        error=error,
+    )
+    secure = runtime.settings.public_url.startswith("https://")
+    response.set_cookie(
+        CSRF_COOKIE, csrf, path="/book", httponly=True, samesite="lax", secure=secure
+    )
+    return response
+
+
+def _booked_page(runtime: Runtime, meeting: Meeting) -> HTMLResponse:
+    owner = runtime.workspace.team.rep(meeting.owner_id)
+    zone = ZoneInfo(meeting.buyer_timezone)
+    start = meeting.starts_at.astimezone(zone)
+    when = f"{start:%A %d %B %Y at %H:%M} ({meeting.buyer_timezone})"
+    return _render(
+        "booked.html",
+        company=runtime.workspace.company.name,
+        owner_name=owner.name if owner else "us",
+        when=when,
+    )
+
+
+@router.get("/book/{token}", response_class=HTMLResponse)
+def booking_page(
+    token: str,
+    request: Request,
+    runtime: RuntimeDep,
+    tz: str | None = None,
+) -> HTMLResponse:
+    """Show the free slots of the link's owner in the buyer's time zone."""
+    try:
+        claims, contact, meeting = _load(runtime, token)
+        if meeting is not None:
+            return _booked_page(runtime, meeting)
+        return _slots_page(runtime, token, claims, contact, tz)
+    except BookingLinkError as exc:
+        return _problem(runtime, exc.status, "This link does not work", str(exc))
+    except CalendarError as exc:
+        log.warning("booking.calendar_unavailable", error=str(exc))
+        return _problem(
+            runtime,
+            503,
+            "Booking is paused",
+            "We cannot read the calendar right now; please try again in a few minutes.",
+        )
+
+
+@router.post("/book/{token}", response_class=HTMLResponse)
+def confirm_booking(
+    token: str,
+    request: Request,
+    runtime: RuntimeDep,
+    slot: Annotated[str, Form()] = "",
+    tz: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """Book the chosen slot and show the confirmation."""
+    if not _origin_ok(runtime, request) or not _csrf_ok(runtime, request, token, csrf):
+        log.warning("booking.csrf_rejected", path="/book/{token}")
+        return _problem(
+            runtime,
+            403,
+            "Please try again",
+            "This form expired or came from another site. Reload the "
+            "booking page and pick your time again.",
+        )
+    try:
+        claims, contact, meeting = _load(runtime, token)
+        if meeting is not None:
+            return _booked_page(runtime, meeting)
+        owner = resolve_owner(runtime.workspace, claims)
+        zone = buyer_zone(tz, contact, owner)
+        try:
+            start = datetime.fromisoformat(slot.replace("Z", "+00:00"))
+        except ValueError:
+            return _slots_page(
+                runtime,
+                token,
+                claims,
+                contact,
+                tz,
+                error="Please pick one of the times below.",
+                status=400,
+            )
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        try:
+            meeting = confirm_slot(
+                runtime.db,
+                runtime.workspace,
+                runtime.clock,
+                claims,
+                start.astimezone(UTC),
+                zone,
+                _busy(runtime),
+            )
+        except SlotTakenError as exc:
+            return _slots_page(
+                runtime, token, claims, contact, tz, error=str(exc), status=exc.status
+            )
+        return _booked_page(runtime, meeting)
+    except BookingError as exc:
+        return _problem(runtime, exc.status, "This link does not work", str(exc))
+    except CalendarError as exc:
+        log.warning("booking.calendar_unavailable", error=str(exc))
+        return _problem(
+            runtime,
+            503,
+            "Booking is paused",
+            "We cannot read the calendar right now; please try again in a few minutes.",
+        )
