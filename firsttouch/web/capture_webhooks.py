@@ -1,0 +1,460 @@
+"""Provider webhooks: verify the signature, parse, store, then acknowledge.
+
+Every route follows the same order, so a provider's 2xx always means the
+inbound is committed: read the raw body, check the provider's signature
+(401, nothing stored, when it fails), parse the wire format (400 with the
+reason when unreadable), ``ingest`` it, answer. A provider's retry of an
+event already stored is answered 2xx again and changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+from collections.abc import Callable
+from typing import Annotated, Any
+from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import quoteattr
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from firsttouch.capture.events import InboundEvent
+from firsttouch.capture.ingest import IngestResult, ingest
+from firsttouch.capture.providers import (
+    calcom,
+    calendly,
+    generic_chat,
+    intercom,
+    linkedin,
+    mailgun,
+    meta_leads,
+    postmark,
+    sendgrid,
+    twilio_sms,
+    twilio_voice,
+)
+from firsttouch.capture.providers.config import (
+    graph_url,
+    provider_secret,
+    twilio_auth_token,
+)
+from firsttouch.capture.providers.meta_graph import GraphClient, GraphError
+from firsttouch.capture.providers.payloads import FormFields, read_form
+from firsttouch.capture.providers.twilio_signature import (
+    HEADER as TWILIO_HEADER,
+)
+from firsttouch.capture.providers.twilio_signature import (
+    SIGNATURE_SETTINGS_HEADER,
+    public_request_url,
+    verify_twilio_signature,
+)
+from firsttouch.errors import InputError, SignatureError
+from firsttouch.logs import get_logger
+from firsttouch.runtime import Runtime
+from firsttouch.store.models import Inbound
+from firsttouch.web.deps import get_runtime
+
+log = get_logger(__name__)
+router = APIRouter(prefix="/capture", tags=["capture webhooks"])
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+# -- shared steps -------------------------------------------------------------
+
+
+async def _store(runtime: Runtime, events: list[InboundEvent]) -> list[IngestResult]:
+    """Commit each event (a duplicate is a no-op) before the route answers."""
+    results = []
+    for event in events:
+        results.append(await run_in_threadpool(ingest, runtime, event))
+    return results
+
+
+def _accepted(results: list[IngestResult], **extra: Any) -> JSONResponse:
+    body = {
+        "accepted": True,
+        "inbound_ids": [r.inbound_id for r in results],
+        "duplicates": sum(r.duplicate for r in results),
+        **extra,
+    }
+    return JSONResponse(body, status_code=200)
+
+
+def _twiml(xml: str = EMPTY_TWIML) -> Response:
+    return Response(xml, media_type="application/xml")
+
+
+def _check_basic_auth(
+    request: Request, runtime: Runtime, name: str, provider: str
+) -> None:
+    """Check the ``user:password`` a provider puts in its webhook URL."""
+    expected = provider_secret(runtime.settings, name, provider).reveal()
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    try:
+        presented = (
+            base64.b64decode(value).decode() if scheme.lower() == "basic" else ""
+        )
+    except (ValueError, UnicodeDecodeError):
+        presented = ""
+    if not presented or not hmac.compare_digest(presented.encode(), expected.encode()):
+        raise SignatureError(
+            f"{provider} inbound post without the Basic auth set in {name}; put "
+            "https://user:password@your-host/... as the webhook URL"
+        )
+
+
+async def _form_fields(request: Request) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """A multipart or urlencoded post: its text fields and its files' metadata."""
+    try:
+        form = await request.form()
+    except Exception as exc:  # noqa: BLE001 - python-multipart raises several kinds
+        raise InputError(f"the form body could not be read: {exc}") from exc
+    fields: dict[str, str] = {}
+    files: list[dict[str, Any]] = []
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            files.append(
+                {
+                    "field": key,
+                    "filename": value.filename,
+                    "content_type": value.content_type,
+                    "size": value.size,
+                }
+            )
+        else:
+            fields.setdefault(key, value)
+    return fields, files
+
+
+# -- Twilio -------------------------------------------------------------------
+
+
+def _twilio_form(request: Request, runtime: Runtime, body: bytes) -> FormFields:
+    """Check ``X-Twilio-Signature`` against the public URL, then read the form."""
+    token = twilio_auth_token(runtime.settings, runtime.workspace)
+    url = public_request_url(
+        runtime.settings.public_url, request.url.path, request.url.query
+    )
+    # Messaging and Voice webhooks are always form posts (JSON-bodied
+    # webhooks are signed through a bodySHA256 URL parameter instead).
+    form = read_form(body, "Twilio")
+    verify_twilio_signature(
+        token,
+        url,
+        form,
+        request.headers.get(TWILIO_HEADER),
+        request.headers.get(SIGNATURE_SETTINGS_HEADER),
+    )
+    return form
+
+
+@router.post("/twilio/sms")
+async def twilio_sms_webhook(request: Request, runtime: RuntimeDep) -> Response:
+    """An inbound SMS/MMS/WhatsApp message or a message status callback."""
+    body = await request.body()
+    form = _twilio_form(request, runtime, body)
+    await _store(runtime, [twilio_sms.parse_twilio_sms(body, form)])
+    return _twiml()
+
+
+@router.post("/twilio/sms/status")
+async def twilio_sms_status_webhook(request: Request, runtime: RuntimeDep) -> Response:
+    """A delivery status callback of a message we sent (21610 = opted out)."""
+    return await twilio_sms_webhook(request, runtime)
+
+
+def _voicemail_twiml(runtime: Runtime) -> str:
+    """Answer an incoming call with a voicemail prompt that calls us back."""
+    base = runtime.settings.public_url.rstrip("/")
+    company = xml_escape(runtime.workspace.company.name)
+    recording = quoteattr(f"{base}/capture/twilio/voice/recording")
+    transcription = quoteattr(f"{base}/capture/twilio/voice/transcription")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><Response>'
+        f"<Say>Thanks for calling {company}. Please leave your name, number and "
+        "what you need after the tone, and we will call you right back.</Say>"
+        f'<Record maxLength="120" playBeep="true" '
+        f'recordingStatusCallback={recording} transcribe="true" '
+        f"transcribeCallback={transcription}/>"
+        "</Response>"
+    )
+
+
+@router.post("/twilio/voice")
+async def twilio_voice_webhook(request: Request, runtime: RuntimeDep) -> Response:
+    """An incoming call: store it, then take a voicemail."""
+    body = await request.body()
+    form = _twilio_form(request, runtime, body)
+    await _store(runtime, [twilio_voice.parse_twilio_voice(body, form, "incoming")])
+    return _twiml(_voicemail_twiml(runtime))
+
+
+@router.post("/twilio/voice/status")
+async def twilio_voice_status_webhook(
+    request: Request, runtime: RuntimeDep
+) -> Response:
+    """A call status callback; an unanswered inbound call is a missed call."""
+    body = await request.body()
+    form = _twilio_form(request, runtime, body)
+    await _store(runtime, [twilio_voice.parse_twilio_voice(body, form, "status")])
+    return _twiml()
+
+
+@router.post("/twilio/voice/recording")
+async def twilio_voice_recording_webhook(
+    request: Request, runtime: RuntimeDep
+) -> Response:
+    """A voicemail recording: stored and attached to its call's inbound."""
+    return await _voicemail(request, runtime, "recording")
+
+
+@router.post("/twilio/voice/transcription")
+async def twilio_voice_transcription_webhook(
+    request: Request, runtime: RuntimeDep
+) -> Response:
+    """A voicemail transcription: stored and attached to its call's inbound."""
+    return await _voicemail(request, runtime, "transcription")
+
+
+async def _voicemail(
+    request: Request, runtime: Runtime, callback: twilio_voice.Callback
+) -> Response:
+    body = await request.body()
+    form = _twilio_form(request, runtime, body)
+    event = twilio_voice.parse_twilio_voice(body, form, callback)
+    await run_in_threadpool(attach_voicemail, runtime, event)
+    return _twiml()
+
+
+def attach_voicemail(runtime: Runtime, event: InboundEvent) -> IngestResult:
+    """Store a recording/transcription and hang it on its call's inbound.
+
+    The call's inbound is the incoming-call one, or its missed-call status
+    when only the status callback was configured. Its ``fields`` gain the
+    recording URL and transcript, so whoever opens the lead sees them.
+    """
+    try:
+        with runtime.db.transaction() as session:
+            result = ingest(runtime, event, session=session)
+            if not result.duplicate:
+                _hang_on_call(session, event, result.inbound_id)
+    except IntegrityError:
+        # A concurrent delivery of the same callback won; it did the work.
+        return ingest(runtime, event)
+    return result
+
+
+def _hang_on_call(session: Any, event: InboundEvent, inbound_id: int) -> None:
+    key = str(event.fields["parent_dedupe_key"])
+    parent = session.scalar(select(Inbound).where(Inbound.dedupe_key == key))
+    if parent is None:
+        parent = session.scalar(
+            select(Inbound)
+            .where(
+                Inbound.dedupe_key.like(f"{key}:status:%"),
+                Inbound.kind == "missed_call",
+            )
+            .order_by(Inbound.id)
+            .limit(1)
+        )
+    if parent is None:
+        log.warning("voicemail.unattached", call_sid=event.fields.get("call_sid"))
+        return
+
+    child = session.get(Inbound, inbound_id)
+    child.parent_id = parent.id
+    child.contact_id = parent.contact_id
+    child.owner_id = parent.owner_id
+
+    # A new dict, so the JSON column sees the change.
+    voicemail = dict((parent.fields or {}).get("voicemail") or {})
+    for name in ("recording_url", "recording_sid", "recording_duration_s"):
+        if event.fields.get(name):
+            voicemail[name] = event.fields[name]
+    if event.body_text:
+        voicemail["transcript"] = event.body_text
+        if not parent.body_text:
+            parent.body_text = event.body_text
+    parent.fields = {**(parent.fields or {}), "voicemail": voicemail}
+    session.flush()
+
+
+# -- Meta lead ads ------------------------------------------------------------
+
+
+@router.get("/meta/leads")
+async def meta_verify(request: Request, runtime: RuntimeDep) -> PlainTextResponse:
+    """Meta's subscription handshake: echo ``hub.challenge`` for our token."""
+    token = provider_secret(runtime.settings, "META_VERIFY_TOKEN", "Meta")
+    challenge = meta_leads.answer_challenge(dict(request.query_params), token)
+    return PlainTextResponse(challenge)
+
+
+@router.post("/meta/leads")
+async def meta_leads_webhook(request: Request, runtime: RuntimeDep) -> Response:
+    """A signed leadgen notice: fetch each lead from Graph, then store it.
+
+    When Graph cannot give a lead now, the route answers 503 so Meta
+    delivers the notice again (it retries for up to 36 hours); leads of the
+    same notice already stored are de-duplicated on the retry.
+    """
+    body = await request.body()
+    secret = provider_secret(runtime.settings, "META_APP_SECRET", "Meta")
+    meta_leads.verify_meta_signature(
+        request.headers.get(meta_leads.SIGNATURE_HEADER), body, secret
+    )
+    notices = meta_leads.parse_leadgen_notification(body)
+    if not notices:
+        return _accepted([], ignored="no leadgen change in this notification")
+
+    page_token = provider_secret(runtime.settings, "META_PAGE_ACCESS_TOKEN", "Meta")
+    raw = body.decode("utf-8", "replace")
+    results = []
+    with GraphClient(
+        graph_url(runtime.settings), page_token, app_secret=secret
+    ) as graph:
+        for notice in notices:
+            try:
+                lead = await run_in_threadpool(graph.fetch_lead, notice.leadgen_id)
+            except GraphError as exc:
+                log.error(
+                    "meta.lead_fetch_failed",
+                    leadgen_id=notice.leadgen_id,
+                    retryable=exc.retryable,
+                    graph_code=exc.graph_code,
+                    reason=str(exc),
+                )
+                headers = {"Retry-After": str(int(exc.retry_after or 60))}
+                return JSONResponse(
+                    {"error": {"code": exc.code, "message": str(exc)}},
+                    status_code=503,
+                    headers=headers,
+                )
+            event = meta_leads.lead_event(notice, lead, raw)
+            results += await _store(runtime, [event])
+    return _accepted(results)
+
+
+# -- LinkedIn -----------------------------------------------------------------
+
+
+@router.get("/linkedin")
+async def linkedin_validate(request: Request, runtime: RuntimeDep) -> JSONResponse:
+    """LinkedIn's endpoint validation: answer the ``challengeCode`` HMAC."""
+    secret = provider_secret(runtime.settings, "LINKEDIN_CLIENT_SECRET", "LinkedIn")
+    code = request.query_params.get("challengeCode", "")
+    return JSONResponse(linkedin.answer_challenge(code, secret))
+
+
+@router.post("/linkedin")
+async def linkedin_webhook(request: Request, runtime: RuntimeDep) -> Response:
+    """A Lead Sync notification; DELETED is recorded, never a lead."""
+    body = await request.body()
+    secret = provider_secret(runtime.settings, "LINKEDIN_CLIENT_SECRET", "LinkedIn")
+    linkedin.verify_linkedin_signature(
+        request.headers.get(linkedin.SIGNATURE_HEADER), body, secret
+    )
+    return _accepted(await _store(runtime, [linkedin.parse_linkedin(body)]))
+
+
+# -- bookings and chat --------------------------------------------------------
+
+
+def _signed_json_route(
+    path: str,
+    secret_name: str,
+    provider: str,
+    verify: Callable[[Request, bytes, Any, Runtime], None],
+    parse: Callable[[bytes], InboundEvent],
+    summary: str,
+) -> None:
+    """Register a POST route for a provider that signs its JSON body."""
+
+    async def route(request: Request, runtime: RuntimeDep) -> Response:
+        body = await request.body()
+        secret = provider_secret(runtime.settings, secret_name, provider)
+        verify(request, body, secret, runtime)
+        return _accepted(await _store(runtime, [parse(body)]))
+
+    route.__doc__ = summary
+    router.add_api_route(path, route, methods=["POST"], name=f"{provider} webhook")
+
+
+_signed_json_route(
+    "/calendly",
+    "CALENDLY_WEBHOOK_SIGNING_KEY",
+    "Calendly",
+    lambda r, b, s, rt: calendly.verify_calendly_signature(
+        r.headers.get(calendly.SIGNATURE_HEADER), b, s, rt.clock.now()
+    ),
+    calendly.parse_calendly,
+    "A Calendly invitee webhook; invitee.created is a meeting.",
+)
+_signed_json_route(
+    "/calcom",
+    "CALCOM_WEBHOOK_SECRET",
+    "Cal.com",
+    lambda r, b, s, rt: calcom.verify_calcom_signature(
+        r.headers.get(calcom.SIGNATURE_HEADER), b, s
+    ),
+    calcom.parse_calcom,
+    "A Cal.com booking webhook; BOOKING_CREATED is a meeting.",
+)
+_signed_json_route(
+    "/chat/intercom",
+    "INTERCOM_CLIENT_SECRET",
+    "Intercom",
+    lambda r, b, s, rt: intercom.verify_intercom_signature(
+        r.headers.get(intercom.SIGNATURE_HEADER), b, s
+    ),
+    intercom.parse_intercom,
+    "An Intercom notification; new contacts and visitor messages are chat leads.",
+)
+_signed_json_route(
+    "/chat/generic",
+    "GENERIC_CHAT_SECRET",
+    "Generic chat",
+    lambda r, b, s, rt: generic_chat.verify_generic_chat_signature(
+        r.headers.get(generic_chat.SIGNATURE_HEADER), b, s
+    ),
+    generic_chat.parse_generic_chat,
+    "firsttouch's documented chat webhook.",
+)
+
+
+# -- inbound email ------------------------------------------------------------
+
+
+@router.post("/email/mailgun")
+async def mailgun_webhook(request: Request, runtime: RuntimeDep) -> Response:
+    """A Mailgun route's forward (parsed fields or ``body-mime``)."""
+    fields, files = await _form_fields(request)
+    key = provider_secret(runtime.settings, "MAILGUN_WEBHOOK_SIGNING_KEY", "Mailgun")
+    mailgun.verify_mailgun_signature(fields, key, runtime.clock.now())
+    event = mailgun.parse_mailgun(fields, files or None)
+    return _accepted(await _store(runtime, [event]))
+
+
+@router.post("/email/sendgrid")
+async def sendgrid_webhook(request: Request, runtime: RuntimeDep) -> Response:
+    """A SendGrid Inbound Parse post (parsed fields or raw ``email``)."""
+    _check_basic_auth(request, runtime, "SENDGRID_INBOUND_AUTH", "SendGrid")
+    fields, files = await _form_fields(request)
+    event = sendgrid.parse_sendgrid(fields, files or None)
+    return _accepted(await _store(runtime, [event]))
+
+
+@router.post("/email/postmark")
+async def postmark_webhook(request: Request, runtime: RuntimeDep) -> Response:
+    """A Postmark inbound JSON post."""
+    _check_basic_auth(request, runtime, "POSTMARK_INBOUND_AUTH", "Postmark")
+    body = await request.body()
+    return _accepted(await _store(runtime, [postmark.parse_postmark(body)]))
