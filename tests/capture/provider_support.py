@@ -36,8 +36,9 @@ SECRETS = {
 
 def with_provider_secrets(settings: Settings, **extra: str) -> Settings:
     """The test settings with every provider's secret and a public URL."""
-    return settings.with_overrides(env={**settings.env, **SECRETS, **extra},
-                                   public_url=PUBLIC_URL)
+    return settings.with_overrides(
+        env={**settings.env, **SECRETS, **extra}, public_url=PUBLIC_URL
+    )
 
 
 def fixture_bytes(name: str) -> bytes:

@@ -15,7 +15,10 @@ from firsttouch.capture.providers.twilio_signature import (
     verify_twilio_signature,
 )
 from firsttouch.capture.providers.twilio_sms import parse_twilio_sms
-from firsttouch.capture.providers.twilio_voice import detect_callback, parse_twilio_voice
+from firsttouch.capture.providers.twilio_voice import (
+    detect_callback,
+    parse_twilio_voice,
+)
 from firsttouch.config import Secret, Settings
 from firsttouch.errors import InputError, SignatureError
 from firsttouch.runtime import Runtime
@@ -37,15 +40,24 @@ def settings(settings: Settings) -> Settings:
     return with_provider_secrets(settings)
 
 
-def signed_post(client: TestClient, path: str, body: bytes,
-                base: str = PUBLIC_URL, token: str = TWILIO_TOKEN):  # type: ignore[no-untyped-def]
+def signed_post(
+    client: TestClient,
+    path: str,
+    body: bytes,
+    base: str = PUBLIC_URL,
+    token: str = TWILIO_TOKEN,
+):  # type: ignore[no-untyped-def]
     """POST ``body`` signed the way Twilio signs it, by the SDK's own code."""
     params = dict(parse_qsl(body.decode(), keep_blank_values=True))
     signature = RequestValidator(token).compute_signature(base + path, params)
-    return client.post(path, content=body, headers={
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Twilio-Signature": signature,
-    })
+    return client.post(
+        path,
+        content=body,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature,
+        },
+    )
 
 
 def parse_sms(name: str):  # type: ignore[no-untyped-def]
@@ -59,7 +71,11 @@ def parse_sms(name: str):  # type: ignore[no-untyped-def]
 def test_inbound_sms_becomes_an_sms_lead_keyed_on_message_sid() -> None:
     event = parse_sms("twilio_sms_inbound.form")
     assert (event.channel, event.kind, event.source, event.provider) == (
-        "sms", "message", "sms", "twilio")
+        "sms",
+        "message",
+        "sms",
+        "twilio",
+    )
     assert event.dedupe_key == f"twilio:sms:{SMS_SID}"
     assert event.person.phone == "+15125550147"
     assert "pricing for 300 staff" in (event.body_text or "")
@@ -74,15 +90,27 @@ def test_mms_keeps_every_media_url_and_type() -> None:
     assert all(m["url"].startswith("https://api.twilio.com/") for m in media)
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ("STOP", ("STOP", "opt_out")), ("stop", ("STOP", "opt_out")),
-    (" Stop. ", ("STOP", "opt_out")), ("unsubscribe", ("UNSUBSCRIBE", "opt_out")),
-    ("STOP ALL", ("STOP ALL", "opt_out")), ("Arret", ("ARRET", "opt_out")),
-    ("start", ("START", "opt_in")), ("UNSTOP", ("UNSTOP", "opt_in")),
-    ("help", ("HELP", "help")), ("stop please", None), ("please stop", None),
-    ("Stopwatch", None), ("", None),
-])
-def test_sms_keywords_match_only_a_whole_single_word(body: str, expected: object) -> None:
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("STOP", ("STOP", "opt_out")),
+        ("stop", ("STOP", "opt_out")),
+        (" Stop. ", ("STOP", "opt_out")),
+        ("unsubscribe", ("UNSUBSCRIBE", "opt_out")),
+        ("STOP ALL", ("STOP ALL", "opt_out")),
+        ("Arret", ("ARRET", "opt_out")),
+        ("start", ("START", "opt_in")),
+        ("UNSTOP", ("UNSTOP", "opt_in")),
+        ("help", ("HELP", "help")),
+        ("stop please", None),
+        ("please stop", None),
+        ("Stopwatch", None),
+        ("", None),
+    ],
+)
+def test_sms_keywords_match_only_a_whole_single_word(
+    body: str, expected: object
+) -> None:
     assert sms_keyword(body) == expected
 
 
@@ -109,8 +137,10 @@ def test_each_message_status_is_its_own_event() -> None:
     for status in ("sent", "delivered", "delivered"):
         body = urlencode({"MessageSid": SMS_SID, "MessageStatus": status}).encode()
         keys.add(parse_twilio_sms(body, read_form(body, "Twilio")).dedupe_key)
-    assert keys == {f"twilio:sms:{SMS_SID}:status:sent",
-                    f"twilio:sms:{SMS_SID}:status:delivered"}
+    assert keys == {
+        f"twilio:sms:{SMS_SID}:status:sent",
+        f"twilio:sms:{SMS_SID}:status:delivered",
+    }
 
 
 def test_message_without_sid_is_refused_with_the_field_named() -> None:
@@ -120,10 +150,12 @@ def test_message_without_sid_is_refused_with_the_field_named() -> None:
 
 
 def test_voice_callbacks_are_told_apart_by_their_fields() -> None:
-    for name, expected in [("twilio_voice_incoming.form", "incoming"),
-                           ("twilio_voice_status_no_answer.form", "status"),
-                           ("twilio_voice_recording.form", "recording"),
-                           ("twilio_voice_transcription.form", "transcription")]:
+    for name, expected in [
+        ("twilio_voice_incoming.form", "incoming"),
+        ("twilio_voice_status_no_answer.form", "status"),
+        ("twilio_voice_recording.form", "recording"),
+        ("twilio_voice_transcription.form", "transcription"),
+    ]:
         assert detect_callback(read_form(fixture_bytes(name), "t")) == expected
 
 
@@ -138,7 +170,8 @@ def test_unanswered_call_is_a_missed_call_lead() -> None:
 
 def test_answered_call_status_is_recorded_but_not_a_lead() -> None:
     body = fixture_bytes("twilio_voice_status_no_answer.form").replace(
-        b"no-answer", b"completed")
+        b"no-answer", b"completed"
+    )
     event = parse_twilio_voice(body, read_form(body, "Twilio"), "status")
     assert event.kind == "status" and not event.creates_lead
 
@@ -153,8 +186,7 @@ def test_signature_uses_the_sdk_validator_with_repeated_fields() -> None:
     good = validator.compute_signature(url, FormFields(pairs))
     verify_twilio_signature(Secret(TWILIO_TOKEN), url, FormFields(pairs), good)
     with pytest.raises(SignatureError, match="does not match"):
-        verify_twilio_signature(Secret(TWILIO_TOKEN), url,
-                                FormFields(pairs[:2]), good)
+        verify_twilio_signature(Secret(TWILIO_TOKEN), url, FormFields(pairs[:2]), good)
 
 
 def test_missing_signature_header_is_refused() -> None:
@@ -163,17 +195,21 @@ def test_missing_signature_header_is_refused() -> None:
 
 
 def test_public_url_keeps_path_and_query() -> None:
-    assert public_request_url("https://h.example/", "/capture/twilio/sms", "a=1") == \
-        "https://h.example/capture/twilio/sms?a=1"
+    assert (
+        public_request_url("https://h.example/", "/capture/twilio/sms", "a=1")
+        == "https://h.example/capture/twilio/sms?a=1"
+    )
 
 
 # -- the web routes ------------------------------------------------------------
 
 
 def test_signed_sms_is_stored_with_contact_and_owner_before_2xx(
-        client: TestClient, runtime: Runtime) -> None:
-    response = signed_post(client, "/capture/twilio/sms",
-                           fixture_bytes("twilio_sms_inbound.form"))
+    client: TestClient, runtime: Runtime
+) -> None:
+    response = signed_post(
+        client, "/capture/twilio/sms", fixture_bytes("twilio_sms_inbound.form")
+    )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/xml")
     stored = inbound_by_key(runtime, f"twilio:sms:{SMS_SID}")
@@ -182,7 +218,8 @@ def test_signed_sms_is_stored_with_contact_and_owner_before_2xx(
 
 
 def test_twilio_retry_of_the_same_message_stores_it_once(
-        client: TestClient, runtime: Runtime) -> None:
+    client: TestClient, runtime: Runtime
+) -> None:
     body = fixture_bytes("twilio_sms_inbound.form")
     for _ in range(3):
         assert signed_post(client, "/capture/twilio/sms", body).status_code == 200
@@ -190,38 +227,54 @@ def test_twilio_retry_of_the_same_message_stores_it_once(
 
 
 def test_bad_signature_is_401_and_nothing_is_stored(
-        client: TestClient, runtime: Runtime) -> None:
-    response = signed_post(client, "/capture/twilio/sms",
-                           fixture_bytes("twilio_sms_inbound.form"), token="wrong")
+    client: TestClient, runtime: Runtime
+) -> None:
+    response = signed_post(
+        client,
+        "/capture/twilio/sms",
+        fixture_bytes("twilio_sms_inbound.form"),
+        token="wrong",
+    )
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "signature_invalid"
     assert inbounds(runtime) == []
 
 
 def test_signature_is_checked_against_the_public_url_not_the_internal_one(
-        client: TestClient, runtime: Runtime) -> None:
+    client: TestClient, runtime: Runtime
+) -> None:
     # Signed for the address the app sees behind the proxy: Twilio never
     # signs that one, so it must not pass.
-    response = signed_post(client, "/capture/twilio/sms",
-                           fixture_bytes("twilio_sms_inbound.form"),
-                           base="http://testserver")
+    response = signed_post(
+        client,
+        "/capture/twilio/sms",
+        fixture_bytes("twilio_sms_inbound.form"),
+        base="http://testserver",
+    )
     assert response.status_code == 401
     assert inbounds(runtime) == []
 
 
 def test_stop_reply_is_stored_for_the_consent_gate_without_a_lead(
-        client: TestClient, runtime: Runtime) -> None:
-    assert signed_post(client, "/capture/twilio/sms",
-                       fixture_bytes("twilio_sms_stop.form")).status_code == 200
+    client: TestClient, runtime: Runtime
+) -> None:
+    assert (
+        signed_post(
+            client, "/capture/twilio/sms", fixture_bytes("twilio_sms_stop.form")
+        ).status_code
+        == 200
+    )
     [stored] = inbounds(runtime)
     assert stored.kind == "opt_out" and stored.fields["sms_keyword"] == "stop"
     assert stored.contact_id is None and stored.sla_state == "not_applicable"
 
 
 def test_incoming_call_is_stored_and_answered_with_a_voicemail_prompt(
-        client: TestClient, runtime: Runtime) -> None:
-    response = signed_post(client, "/capture/twilio/voice",
-                           fixture_bytes("twilio_voice_incoming.form"))
+    client: TestClient, runtime: Runtime
+) -> None:
+    response = signed_post(
+        client, "/capture/twilio/voice", fixture_bytes("twilio_voice_incoming.form")
+    )
     assert response.status_code == 200
     assert "<Record" in response.text
     assert f"{PUBLIC_URL}/capture/twilio/voice/recording" in response.text
@@ -230,7 +283,8 @@ def test_incoming_call_is_stored_and_answered_with_a_voicemail_prompt(
 
 
 def test_missed_call_with_voicemail_and_transcript_attached(
-        client: TestClient, runtime: Runtime) -> None:
+    client: TestClient, runtime: Runtime
+) -> None:
     for path, name in [
         ("/capture/twilio/voice/status", "twilio_voice_status_no_answer.form"),
         ("/capture/twilio/voice/recording", "twilio_voice_recording.form"),
@@ -250,20 +304,30 @@ def test_missed_call_with_voicemail_and_transcript_attached(
 
 
 def test_voicemail_attaches_to_the_incoming_call_when_there_is_one(
-        client: TestClient, runtime: Runtime) -> None:
-    signed_post(client, "/capture/twilio/voice",
-                fixture_bytes("twilio_voice_incoming.form"))
-    signed_post(client, "/capture/twilio/voice/recording",
-                fixture_bytes("twilio_voice_recording.form"))
+    client: TestClient, runtime: Runtime
+) -> None:
+    signed_post(
+        client, "/capture/twilio/voice", fixture_bytes("twilio_voice_incoming.form")
+    )
+    signed_post(
+        client,
+        "/capture/twilio/voice/recording",
+        fixture_bytes("twilio_voice_recording.form"),
+    )
     call, recording = inbounds(runtime)
     assert recording.parent_id == call.id
-    assert call.fields["voicemail"]["recording_sid"] == "RE5678efab5678efab5678efab5678efab"
+    assert (
+        call.fields["voicemail"]["recording_sid"]
+        == "RE5678efab5678efab5678efab5678efab"
+    )
 
 
 def test_unconfigured_twilio_token_answers_503_naming_the_variable(
-        client: TestClient, runtime: Runtime) -> None:
+    client: TestClient, runtime: Runtime
+) -> None:
     runtime.settings = runtime.settings.with_overrides(env={})
-    response = signed_post(client, "/capture/twilio/sms",
-                           fixture_bytes("twilio_sms_inbound.form"))
+    response = signed_post(
+        client, "/capture/twilio/sms", fixture_bytes("twilio_sms_inbound.form")
+    )
     assert response.status_code == 503
     assert "TWILIO_AUTH_TOKEN" in response.json()["error"]["message"]
