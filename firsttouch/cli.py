@@ -312,6 +312,45 @@ def apikey_revoke(prefix: str, database_url: DatabaseOpt = None) -> None:
     typer.echo(f"revoked {prefix}")
 
 
+LEAK_SOURCES = ("auto", "hubspot", "salesforce", "pipedrive")
+
+
+@app.command("leak-score")
+def leak_score(
+    export: Path,
+    source: Annotated[str, typer.Option(help="auto, hubspot, salesforce or pipedrive")]
+    = "auto",
+    html: Annotated[Path | None, typer.Option(
+        help="Write a self-contained HTML report, charts beside it.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
+    = False,
+    csv_out: Annotated[Path | None, typer.Option(
+        "--csv", help="Write every score and figure as CSV (formula-safe).")] = None,
+    tz: Annotated[str, typer.Option(
+        "--tz", help="Zone of times written without one, and of business hours.")]
+    = "UTC",
+    dayfirst: Annotated[bool, typer.Option(
+        "--dayfirst", help="Read 03/04/2026 as 3 April.")] = False,
+    assume: Annotated[list[str] | None, typer.Option(
+        "--assume", help="Change a setting or estimate input: key=value (repeat).")]
+    = None,
+) -> None:
+    """Score where a CRM export's inbound leaks, layer by layer."""
+    from rich.console import Console
+
+    from firsttouch.insights.command import LeakScoreRun, run_leak_score
+
+    if source not in LEAK_SOURCES:
+        raise _fail(f"--source must be one of {', '.join(LEAK_SOURCES)}")
+    run = LeakScoreRun(export=export, source=source, html=html,  # type: ignore[arg-type]
+                       csv=csv_out, json=json_out, timezone=tz,
+                       dayfirst=True if dayfirst else None, assume=assume or [])
+    try:
+        run_leak_score(run, Console(), Console(stderr=True))
+    except (FirsttouchError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -26,6 +26,11 @@ from firsttouch.insights.results import Charts, InputSummary, LeakReport
 from firsttouch.insights.schema import TIME_COLUMNS, coerce_records
 from firsttouch.insights.settings import LeakSettings
 
+# Times that record something that already happened; a next step is planned.
+PAST_COLUMNS = tuple(
+    name for name in TIME_COLUMNS if name not in ("next_step_at", "closed_at")
+)
+
 MEASURES = (
     measure_capture,
     measure_respond,
@@ -78,7 +83,10 @@ def _as_of(records: pd.DataFrame, as_of: datetime | None) -> tuple[datetime, str
     if as_of is not None:
         return clock.ensure_utc(as_of), "as of the moment given"
 
-    latest = [records[name].max() for name in TIME_COLUMNS if name in records]
+    latest = [records[name].max() for name in PAST_COLUMNS if name in records]
+    if "closed_at" in records and "closed" in records:
+        # An open deal's close date is a forecast, not something that happened.
+        latest.append(records.loc[records["closed"].fillna(False), "closed_at"].max())
     latest = [value for value in latest if not pd.isna(value)]
     if latest:
         moment = max(latest).to_pydatetime().replace(tzinfo=UTC)
