@@ -137,13 +137,14 @@ def _collect(
     except Exception:  # noqa: BLE001 - a broken tree still has a root part
         parts = [msg]
     for part in parts:
-        if part.is_multipart():
-            continue
         ctype = _content_type(part)
         if ctype == "message/rfc822":
+            # The walk goes on into the attached message's own parts.
             payload = part.get_payload()
             if isinstance(payload, list):
                 inner.extend(p for p in payload if isinstance(p, Message))
+            continue
+        if part.is_multipart():
             continue
         filename = _filename(part)
         disposition = header_text(part, "Content-Disposition").split(";")[0].lower()
@@ -338,7 +339,7 @@ def email_to_event(raw: bytes, *, provider: str, source: str) -> InboundEvent:
     raw_text, raw_encoding = raw_to_text(raw)
 
     return InboundEvent(
-        dedupe_key=email_dedupe_key(parsed.message_id, raw),
+        dedupe_key=email_dedupe_key(parsed, raw),
         channel="email",
         kind="status" if parsed.is_delivery_report else "message",
         source=source,
@@ -359,11 +360,20 @@ def email_to_event(raw: bytes, *, provider: str, source: str) -> InboundEvent:
     )
 
 
-def email_dedupe_key(message_id: str | None, raw: bytes) -> str:
-    """``email:<message-id>``, or a digest when the id is missing or huge."""
-    if message_id and len(message_id) <= 240:
-        return f"email:{message_id.strip('<>')}"
-    return "email:sha256:" + hashlib.sha256(raw).hexdigest()
+def email_dedupe_key(parsed: ParsedEmail, raw: bytes) -> str:
+    """``email:<message-id>:<digest of sender and subject>``.
+
+    The Message-ID alone is not enough: some mailers stamp one constant id
+    on every message. A retry of the same message (or the same message by
+    SMTP and by webhook) repeats sender and subject too. Without a usable
+    Message-ID the key is a digest of the bytes.
+    """
+    message_id = parsed.message_id
+    if not message_id or len(message_id) > 200:
+        return "email:sha256:" + hashlib.sha256(raw).hexdigest()
+    who = f"{normalise_email(parsed.from_address) or ''}|{parsed.subject.strip().lower()}"
+    digest = hashlib.sha256(who.encode("utf-8", errors="replace")).hexdigest()[:12]
+    return f"email:{message_id.strip('<>')}:{digest}"
 
 
 def _fields(parsed: ParsedEmail, raw_encoding: str) -> dict[str, Any]:
