@@ -1,0 +1,127 @@
+"""One contact per person: normalised keys, review flags, audited merges."""
+
+from __future__ import annotations
+
+import pytest
+
+from firsttouch.capture.contacts import merge_contacts, resolve_contact, undo_merge
+from firsttouch.capture.events import PersonFacts
+from firsttouch.capture.identity import (
+    company_key,
+    normalise_email,
+    normalise_phone,
+    phone_variants,
+)
+from firsttouch.errors import InputError
+from firsttouch.store.db import Database
+from firsttouch.store.models import Company, Contact, Inbound
+
+
+def resolve(db: Database, clock, **facts: object):  # type: ignore[no-untyped-def]
+    with db.transaction() as session:
+        found = resolve_contact(session, PersonFacts(**facts), default_region="US",
+                                now=clock.now())
+        return found.contact.id, found.created, found.needs_review, found.review_reason
+
+
+def test_email_normalisation_folds_gmail_only() -> None:
+    assert normalise_email("  Ada.Love+crm@GoogleMail.com ") == "adalove@gmail.com"
+    assert normalise_email("ada.love+crm@fastmail.example") == "ada.love+crm@fastmail.example"
+    assert normalise_email("not an address") is None
+    assert normalise_email("ＡＤＡ@example.com") == "ada@example.com"
+
+
+def test_phone_numbers_become_e164_with_the_default_region() -> None:
+    assert normalise_phone("(415) 555-0142", "US") == "+14155550142"
+    assert normalise_phone("020 7946 0018", "GB") == "+442079460018"
+    assert normalise_phone("call me", "US") is None
+
+
+def test_brazilian_mobile_ninth_digit_matches_but_landlines_do_not() -> None:
+    assert "+551187654321" in phone_variants("+5511987654321")
+    assert phone_variants("+551134567890") == ["+551134567890"]
+
+
+def test_company_names_compare_without_suffixes() -> None:
+    assert company_key("Acme, Inc.") == company_key("ACME") == "acme"
+    assert company_key("Müller & Söhne GmbH") == "muller and sohne"
+
+
+def test_same_email_from_any_channel_is_one_contact(any_db, clock) -> None:  # type: ignore[no-untyped-def]
+    first = resolve(any_db, clock, email="ada@analytical.example", first_name="Ada")
+    again = resolve(any_db, clock, email="ADA@analytical.example", phone="+14155550142")
+    by_phone = resolve(any_db, clock, phone="(415) 555-0142")
+
+    assert first[1] and not again[1] and not by_phone[1]
+    assert first[0] == again[0] == by_phone[0]
+    with any_db.sessions() as session:
+        contact = session.get(Contact, first[0])
+        company = session.get(Company, contact.company_id)
+    assert contact.phone_e164 == "+14155550142"
+    assert company.domain == "analytical.example"
+
+
+def test_free_mail_never_names_a_company(db, clock) -> None:  # type: ignore[no-untyped-def]
+    contact_id, *_ = resolve(db, clock, email="someone@gmail.com")
+    with db.sessions() as session:
+        assert session.get(Contact, contact_id).company_id is None
+
+
+def test_shared_role_address_is_not_merged_silently(db, clock) -> None:  # type: ignore[no-untyped-def]
+    first = resolve(db, clock, email="info@bakery.example", first_name="Tom",
+                    last_name="Baker")
+    second = resolve(db, clock, email="info@bakery.example", first_name="Jane",
+                     last_name="Roll")
+
+    assert first[0] != second[0]
+    assert second[2] and "shared address" in second[3]
+
+
+def test_email_and_phone_pointing_at_two_people_is_flagged(db, clock) -> None:  # type: ignore[no-untyped-def]
+    a = resolve(db, clock, email="a@one.example")
+    b = resolve(db, clock, email="b@two.example", phone="+14155550100")
+    mixed = resolve(db, clock, email="a@one.example", phone="+14155550100")
+
+    assert mixed[0] == a[0] != b[0]
+    assert mixed[2] and "phone also matches" in mixed[3]
+
+
+def test_name_and_company_match_only_without_conflicting_email(db, clock) -> None:  # type: ignore[no-untyped-def]
+    base = resolve(db, clock, email="li@harbor.example", first_name="Li",
+                   last_name="Wong", company="Harbor Co")
+    same = resolve(db, clock, first_name="li", last_name="WONG", company="Harbor",
+                   phone="+14155550177")
+    other = resolve(db, clock, email="li.wong@elsewhere.example", first_name="Li",
+                    last_name="Wong", company="Harbor Co.")
+
+    assert same[0] == base[0]
+    assert other[0] != base[0] and other[2]
+
+
+def test_merge_reparents_everything_and_undo_restores_it(any_db, clock) -> None:  # type: ignore[no-untyped-def]
+    keep = resolve(any_db, clock, email="rosa@parks.example")[0]
+    drop = resolve(any_db, clock, phone="+14155550199", first_name="Rosa")[0]
+    with any_db.transaction() as session:
+        session.add(Inbound(dedupe_key="x:1", received_at=clock.now(), channel="sms",
+                            source="sms", contact_id=drop))
+
+    with any_db.transaction() as session:
+        merge = merge_contacts(session, keep, drop, actor="dana", reason="same person",
+                               now=clock.now())
+        merge_id = merge.id
+    with any_db.sessions() as session:
+        inbound = session.query(Inbound).one()
+        survivor = session.get(Contact, keep)
+        assert inbound.contact_id == keep
+        assert survivor.phone_e164 == "+14155550199"
+        assert session.get(Contact, drop).merged_into_id == keep
+
+    with any_db.transaction() as session:
+        undo_merge(session, merge_id, now=clock.now())
+    with any_db.sessions() as session:
+        assert session.query(Inbound).one().contact_id == drop
+        assert session.get(Contact, keep).phone_e164 is None
+        assert session.get(Contact, drop).merged_into_id is None
+
+    with any_db.transaction() as session, pytest.raises(InputError):
+        undo_merge(session, merge_id, now=clock.now())
