@@ -1,0 +1,18 @@
+"""The dashboard: server-rendered pages for reps, managers and admins.
+
+Routes live beside their concern (``login``, ``leads``, ``pages``); reads in
+``queries`` and ``timeline``; writes in ``actions``; who sees what in
+``visibility``. Templates autoescape everything; the only script is our own
+``static/dashboard.js``.
+"""
+
+from fastapi import APIRouter
+
+from firsttouch.web.dashboard import leads, login, pages
+
+router = APIRouter(include_in_schema=False)
+router.include_router(login.router)
+router.include_router(leads.router)
+router.include_router(pages.router)
+
+__all__ = ["router"]

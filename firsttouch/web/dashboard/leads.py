@@ -1,0 +1,232 @@
+"""The queue, a lead's page, the live feed of new hot leads, and the actions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from firsttouch.clock import ensure_utc
+from firsttouch.errors import InputError, NotFoundError
+from firsttouch.web.dashboard import queries
+from firsttouch.web.dashboard.actions import (
+    DISQUALIFY_REASONS,
+    SNOOZE_CHOICES,
+    LeadActions,
+)
+from firsttouch.web.dashboard.rendering import countdown, render
+from firsttouch.web.dashboard.scores import qualify_available
+from firsttouch.web.dashboard.timeline import contact_timeline
+from firsttouch.web.dashboard.visibility import assignable_reps
+from firsttouch.web.sessions import CurrentUser, require_csrf
+
+router = APIRouter(include_in_schema=False)
+
+# How far back the live feed looks for leads that turned hot after the page loaded.
+LIVE_WINDOW = timedelta(hours=1)
+
+ACTION_MESSAGES = {
+    "claimed": "Lead claimed: it is yours now.",
+    "reassigned": "Lead reassigned.",
+    "called": "Call logged.",
+    "snoozed": "Lead snoozed.",
+    "disqualified": "Lead disqualified.",
+}
+
+
+@router.get("/")
+def queue_page(request: Request, user: CurrentUser, done: str = "") -> Response:
+    runtime = request.app.state.runtime
+    now = runtime.clock.now()
+    with runtime.db.sessions() as session:
+        sections = queries.queue_sections(session, user, runtime.workspace, now)
+        snoozed = queries.snoozed_leads(session, user, runtime.workspace, now)
+    return render(
+        request,
+        "queue.html",
+        title="Queue",
+        sections=sections,
+        snoozed=snoozed,
+        since=now - LIVE_WINDOW,
+        reps=assignable_reps(user, runtime.workspace),
+        message=ACTION_MESSAGES.get(done),
+        scored=qualify_available(),
+        disqualify_reasons=DISQUALIFY_REASONS,
+    )
+
+
+@router.get("/queue/updates")
+def queue_updates(request: Request, user: CurrentUser, since: str = "") -> JSONResponse:
+    """Hot leads received since ``since``, as data for the page's script."""
+    runtime = request.app.state.runtime
+    now = runtime.clock.now()
+    try:
+        start = ensure_utc(datetime.fromisoformat(since))
+    except ValueError:
+        start = now - LIVE_WINDOW
+    with runtime.db.sessions() as session:
+        rows = queries.hot_since(session, user, runtime.workspace, now, start)
+    return JSONResponse(
+        {"now": now.isoformat(), "leads": [_lead_json(r, now) for r in rows]},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _lead_json(row: queries.LeadRow, now: Any) -> dict[str, Any]:
+    return {
+        "id": row.inbound_id,
+        "url": f"/leads/{row.inbound_id}",
+        "name": row.name,
+        "company": row.company,
+        "title": row.title,
+        "score": row.score.score,
+        "route": row.score.route,
+        "brief": row.score.brief or "",
+        "reasons": [r.label for r in row.score.reasons[:3]],
+        "owner": row.owner_name,
+        "source": row.source,
+        "channel": row.channel,
+        "due": row.due_at.isoformat() if row.due_at else None,
+        "countdown": countdown(row.due_at, now),
+    }
+
+
+@router.get("/leads/{inbound_id}")
+def lead_page(
+    request: Request, inbound_id: int, user: CurrentUser, done: str = ""
+) -> Response:
+    runtime = request.app.state.runtime
+    try:
+        with runtime.db.sessions() as session:
+            lead = queries.get_lead(session, user, runtime.workspace, inbound_id)
+            timeline = contact_timeline(session, lead.contact_id, inbound_id)
+            facts = _contact_facts(session, lead.contact_id)
+    except NotFoundError:
+        return not_found(request)
+    return render(
+        request,
+        "lead.html",
+        title=lead.name,
+        lead=lead,
+        timeline=timeline,
+        facts=facts,
+        reps=assignable_reps(user, runtime.workspace),
+        snooze_choices=list(SNOOZE_CHOICES),
+        disqualify_reasons=DISQUALIFY_REASONS,
+        message=ACTION_MESSAGES.get(done),
+        crm=_crm_state(runtime),
+    )
+
+
+def _contact_facts(session: Any, contact_id: int | None) -> list[tuple[str, str, str]]:
+    """Enrichment the contact and its company carry, with their sources."""
+    from firsttouch.store.models import Company, Contact
+
+    if contact_id is None:
+        return []
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        return []
+    facts = []
+    for key, value in sorted((contact.attributes or {}).items()):
+        facts.append((key, _fact_text(value), _fact_source(value, "contact")))
+    company = session.get(Company, contact.company_id) if contact.company_id else None
+    if company is not None:
+        for key, value in (
+            ("company", company.name),
+            ("domain", company.domain),
+            ("industry", company.industry),
+            ("employees", company.employee_count),
+        ):
+            if value:
+                facts.append((key, str(value), "company record"))
+        for key, value in sorted((company.facts or {}).items()):
+            facts.append((key, _fact_text(value), _fact_source(value, "company")))
+    return facts
+
+
+def _fact_text(value: Any) -> str:
+    if isinstance(value, dict) and "value" in value:
+        return str(value["value"])
+    return str(value)
+
+
+def _fact_source(value: Any, default: str) -> str:
+    if isinstance(value, dict) and value.get("source"):
+        return str(value["source"])
+    return default
+
+
+def _crm_state(runtime: Any) -> str:
+    crm = getattr(runtime.workspace, "crm", None)
+    if not crm:
+        return "Built-in CRM only: no outside CRM is connected in the workspace."
+    return f"Synced with {getattr(crm, 'provider', crm)}."
+
+
+def not_found(request: Request) -> Response:
+    return render(
+        request,
+        "error.html",
+        status_code=404,
+        title="Not found",
+        heading="Lead not found",
+        detail="There is no lead with that number that you can see.",
+    )
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: str(v) for k, v in form.items()}
+
+
+def _back(form: dict[str, str], inbound_id: int, done: str) -> RedirectResponse:
+    # Back to where the click came from: the queue or the lead's page.
+    target = f"/leads/{inbound_id}" if form.get("back") == "lead" else "/"
+    return RedirectResponse(f"{target}?done={done}", status_code=303)
+
+
+def _bad_input(request: Request, exc: InputError) -> Response:
+    return render(
+        request,
+        "error.html",
+        status_code=400,
+        title="Not done",
+        heading="That did not work",
+        detail=str(exc),
+    )
+
+
+@router.post("/leads/{inbound_id}/{action}", dependencies=[Depends(require_csrf)])
+async def lead_action(
+    request: Request, inbound_id: int, action: str, user: CurrentUser
+) -> Response:
+    """Claim, call, snooze, reassign or disqualify: one click, one log entry."""
+    runtime = request.app.state.runtime
+    form = await _form(request)
+    actions = LeadActions(runtime.db, runtime.workspace, runtime.clock, user)
+    try:
+        if action == "claim":
+            actions.claim(inbound_id)
+            done = "claimed"
+        elif action == "reassign":
+            actions.reassign(inbound_id, form.get("rep_id", ""))
+            done = "reassigned"
+        elif action == "call":
+            actions.log_call(inbound_id, form.get("note", ""))
+            done = "called"
+        elif action == "snooze":
+            actions.snooze(inbound_id, form.get("until", ""))
+            done = "snoozed"
+        elif action == "disqualify":
+            actions.disqualify(inbound_id, form.get("reason", ""), form.get("note", ""))
+            done = "disqualified"
+        else:
+            return not_found(request)
+    except NotFoundError:
+        return not_found(request)
+    except InputError as exc:
+        return _bad_input(request, exc)
+    return _back(form, inbound_id, done)

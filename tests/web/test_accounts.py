@@ -1,0 +1,160 @@
+"""Accounts: argon2 hashes, lock-out, session cookies and the login form."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from firsttouch.errors import InputError
+from firsttouch.store.models import User
+from firsttouch.web import accounts
+from tests.web.dashboard_data import (
+    PASSWORD,
+    cheap_hashing,  # noqa: F401, E402 - fixture
+    csrf_of,
+    log_in,
+    make_users,
+)
+
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
+
+
+def test_password_is_stored_only_as_an_argon2_hash(db, clock) -> None:  # type: ignore[no-untyped-def]
+    accounts.create_user(db, "Rep@Example.test", PASSWORD, clock=clock)
+    with db.sessions() as session:
+        user = session.scalars(select(User)).one()
+    assert user.email == "rep@example.test"
+    assert user.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in user.password_hash
+    assert accounts.authenticate(db, "REP@example.test", PASSWORD, clock).id == user.id
+
+
+@pytest.mark.parametrize(
+    "email, password, role, field",
+    [
+        ("not-an-email", PASSWORD, "rep", "email"),
+        ("a@example.test", "short", "rep", "password"),
+        ("a@example.test", PASSWORD, "owner", "role"),
+    ],
+)
+def test_bad_user_input_names_the_field(
+    db,
+    clock,
+    email,
+    password,
+    role,  # type: ignore[no-untyped-def]
+    field,
+) -> None:
+    with pytest.raises(InputError) as caught:
+        accounts.create_user(db, email, password, role=role, clock=clock)
+    assert caught.value.field == field
+
+
+def test_a_second_user_with_the_same_email_is_refused(db, clock) -> None:  # type: ignore[no-untyped-def]
+    accounts.create_user(db, "a@example.test", PASSWORD, clock=clock)
+    with pytest.raises(InputError, match="already exists"):
+        accounts.create_user(db, "A@example.test", PASSWORD, clock=clock)
+
+
+def test_repeated_failures_lock_the_account_even_for_the_right_password(
+    db, clock
+) -> None:  # type: ignore[no-untyped-def]
+    accounts.create_user(db, "a@example.test", PASSWORD, clock=clock)
+    for _ in range(accounts.MAX_FAILED_LOGINS - 1):
+        with pytest.raises(accounts.LoginRefusedError):
+            accounts.authenticate(db, "a@example.test", "wrong password", clock)
+    with pytest.raises(accounts.AccountLockedError):
+        accounts.authenticate(db, "a@example.test", "wrong password", clock)
+    with pytest.raises(accounts.AccountLockedError):
+        accounts.authenticate(db, "a@example.test", PASSWORD, clock)
+
+    clock.advance(timedelta(minutes=accounts.LOCK_MINUTES, seconds=1))
+    assert accounts.authenticate(db, "a@example.test", PASSWORD, clock)
+
+
+def test_unknown_email_is_refused_like_a_wrong_password(db, clock) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(accounts.LoginRefusedError, match="do not match"):
+        accounts.authenticate(db, "nobody@example.test", PASSWORD, clock)
+
+
+def test_login_sets_a_signed_httponly_cookie_and_logout_ends_it(
+    client, runtime
+) -> None:  # type: ignore[no-untyped-def]
+    make_users(runtime.db, runtime.clock)
+    answer = log_in(client, "maya")
+    assert answer.status_code == 303
+    cookie = answer.headers["set-cookie"]
+    assert "ft_session=" in cookie and "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie or "samesite=lax" in cookie.lower()
+    assert client.get("/").status_code == 200
+
+    tampered = client.cookies.get("ft_session")[:-4] + "AAAA"
+    client.cookies.set("ft_session", tampered)
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+    client.cookies.clear()
+    log_in(client, "maya")
+    token = csrf_of(client.get("/").text)
+    client.post("/logout", data={"csrf_token": token})
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_wrong_password_is_shown_and_lockout_answers_429(client, runtime) -> None:  # type: ignore[no-untyped-def]
+    make_users(runtime.db, runtime.clock)
+    answers = [
+        log_in(client, "maya", "nope nope nope")
+        for _ in range(accounts.MAX_FAILED_LOGINS)
+    ]
+    assert [a.status_code for a in answers[:-1]] == [401] * 4
+    assert "do not match" in answers[0].text
+    assert answers[-1].status_code == 429
+    assert "locked" in answers[-1].text
+    assert log_in(client, "maya").status_code == 429
+
+
+def test_login_without_csrf_token_is_refused(client, runtime) -> None:  # type: ignore[no-untyped-def]
+    make_users(runtime.db, runtime.clock)
+    answer = client.post(
+        "/login", data={"email": "maya@example.test", "password": PASSWORD}
+    )
+    assert answer.status_code == 403
+
+
+def test_changing_a_password_ends_existing_sessions(client, runtime) -> None:  # type: ignore[no-untyped-def]
+    make_users(runtime.db, runtime.clock)
+    log_in(client, "maya")
+    assert client.get("/").status_code == 200
+    with runtime.db.transaction() as session:
+        user = session.scalars(select(User).where(User.rep_id == "maya")).one()
+        user.password_hash = accounts.hash_password("a brand new password")
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_login_only_redirects_within_the_site(client, runtime) -> None:  # type: ignore[no-untyped-def]
+    make_users(runtime.db, runtime.clock)
+    page = client.get("/login")
+    answer = client.post(
+        "/login",
+        data={
+            "email": "maya@example.test",
+            "password": PASSWORD,
+            "csrf_token": csrf_of(page.text),
+            "next": "//evil.example/",
+        },
+        follow_redirects=False,
+    )
+    assert answer.headers["location"] == "/"
+
+
+def test_cookie_is_secure_when_served_over_https(runtime) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from firsttouch.web import create_app
+
+    runtime.settings = runtime.settings.with_overrides(
+        public_url="https://leads.example.test"
+    )
+    with TestClient(create_app(runtime)) as client:
+        assert "Secure" in client.get("/login").headers["set-cookie"]

@@ -1,0 +1,261 @@
+"""The dashboard's pages, actions and who may see what."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from firsttouch.store.models import Activity, Inbound, RoutingDecision, Task
+from tests.web.dashboard_data import (
+    cheap_hashing,  # noqa: F401, E402 - fixture
+    csrf_of,
+    fake_scores,
+    hot,
+    log_in,
+    make_lead,
+    make_users,
+)
+
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
+
+
+@pytest.fixture
+def staffed(runtime):  # type: ignore[no-untyped-def]
+    make_users(runtime.db, runtime.clock)
+    return runtime
+
+
+def test_pages_need_a_login(client, staffed) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/", "/sla", "/jobs", "/workspace", "/leads/1"):
+        answer = client.get(path, follow_redirects=False)
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/login")
+
+
+def test_queue_shows_hot_leads_first_with_brief_and_reasons(
+    client, staffed, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    now = staffed.clock.now()
+    cold = make_lead(staffed.db, now, first="Cole", owner=None)
+    warm = make_lead(staffed.db, now, first="Hattie", owner="maya")
+    with fake_scores(
+        monkeypatch, {warm: hot(), cold: {"score": 20, "route": "nurture"}}
+    ):
+        assert log_in(client, "maya").status_code == 303
+        page = client.get("/").text
+
+    hot_part = page.split('id="section-hot"')[1].split('id="section-replies"')[0]
+    assert "Hattie" in hot_part and "Cole" not in hot_part
+    assert "CFO at a 400-person freight firm." in hot_part
+    assert "company size (+30)" in hot_part
+    assert "due in" in hot_part
+    sequences_part = page.split('id="section-sequences"')[1]
+    assert "Cole" in sequences_part
+
+
+def test_rep_sees_own_and_unassigned_but_not_a_colleagues_lead(client, staffed) -> None:  # type: ignore[no-untyped-def]
+    now = staffed.clock.now()
+    mine = make_lead(staffed.db, now, first="Mine", owner="maya")
+    theirs = make_lead(staffed.db, now, first="Theirs", owner="luis")
+    nobody = make_lead(staffed.db, now, first="Nobody", owner=None)
+    log_in(client, "maya")
+
+    page = client.get("/").text
+    assert "Mine" in page and "Nobody" in page and "Theirs" not in page
+    assert client.get(f"/leads/{mine}").status_code == 200
+    assert client.get(f"/leads/{nobody}").status_code == 200
+    assert client.get(f"/leads/{theirs}").status_code == 404
+    assert client.get("/leads/999999").status_code == 404
+
+    # Acting on a hidden lead is refused the same way, and changes nothing.
+    token = csrf_of(page)
+    answer = client.post(f"/leads/{theirs}/claim", data={"csrf_token": token})
+    assert answer.status_code == 404
+    with staffed.db.sessions() as session:
+        assert session.get(Inbound, theirs).owner_id == "luis"
+
+
+def test_manager_sees_the_team_and_admin_everything(client, staffed) -> None:  # type: ignore[no-untyped-def]
+    now = staffed.clock.now()
+    lead = make_lead(staffed.db, now, first="Teamlead", owner="luis")
+    log_in(client, "dana")
+    assert client.get(f"/leads/{lead}").status_code == 200
+    client.cookies.clear()
+    log_in(client, "admin")
+    assert client.get(f"/leads/{lead}").status_code == 200
+
+
+def test_claim_and_reassign_are_logged_on_the_timeline(client, staffed) -> None:  # type: ignore[no-untyped-def]
+    lead = make_lead(staffed.db, staffed.clock.now(), first="Claimable", owner=None)
+    log_in(client, "maya")
+    token = csrf_of(client.get(f"/leads/{lead}").text)
+
+    claimed = client.post(
+        f"/leads/{lead}/claim",
+        data={"csrf_token": token, "back": "lead"},
+        follow_redirects=False,
+    )
+    assert claimed.status_code == 303
+    assert claimed.headers["location"] == f"/leads/{lead}?done=claimed"
+    client.post(
+        f"/leads/{lead}/reassign",
+        data={"csrf_token": token, "rep_id": "luis", "back": "lead"},
+    )
+
+    with staffed.db.sessions() as session:
+        inbound = session.get(Inbound, lead)
+        assert inbound.owner_id == "luis"
+        rules = [r.rule for r in session.scalars(select(RoutingDecision))]
+        kinds = [a.kind for a in session.scalars(select(Activity))]
+    assert rules == ["dashboard:claimed", "dashboard:reassigned"]
+    assert kinds == ["owner.claimed", "owner.reassigned"]
+
+    # Maya handed it to Luis, so it is no longer hers to see; the manager sees both.
+    assert client.get(f"/leads/{lead}").status_code == 404
+    client.cookies.clear()
+    log_in(client, "dana")
+    timeline = client.get(f"/leads/{lead}").text.split('id="timeline"')[1]
+    assert "claimed by Maya" in timeline
+    assert "reassigned to Luis Ortega by Maya" in timeline
+
+
+def test_call_snooze_and_disqualify_take_the_lead_out_of_the_queue(
+    client, staffed
+) -> None:  # type: ignore[no-untyped-def]
+    now = staffed.clock.now()
+    called = make_lead(staffed.db, now, first="Called")
+    snoozed = make_lead(staffed.db, now, first="Snoozed")
+    dropped = make_lead(staffed.db, now, first="Dropped")
+    log_in(client, "maya")
+    token = csrf_of(client.get("/").text)
+
+    client.post(f"/leads/{called}/call", data={"csrf_token": token})
+    client.post(f"/leads/{snoozed}/snooze", data={"csrf_token": token, "until": "1d"})
+    refused = client.post(
+        f"/leads/{dropped}/disqualify", data={"csrf_token": token, "reason": ""}
+    )
+    assert refused.status_code == 400
+    client.post(
+        f"/leads/{dropped}/disqualify",
+        data={"csrf_token": token, "reason": "competitor"},
+    )
+
+    page = client.get("/").text
+    open_part = page.split('id="h-snoozed"')[0]
+    assert "Called" not in open_part and "Dropped" not in open_part
+    assert "Snoozed Byron" not in open_part
+    assert "Snoozed Byron</a> until" in page
+    with staffed.db.sessions() as session:
+        assert session.get(Inbound, called).human_touch_at == now
+        assert session.get(Inbound, dropped).status == "disqualified"
+        task = session.scalars(select(Task)).one()
+        assert task.due_at == now + timedelta(days=1)
+        reasons = [
+            a.details.get("reason")
+            for a in session.scalars(
+                select(Activity).where(Activity.kind == "stage.disqualified")
+            )
+        ]
+    assert reasons == ["competitor"]
+
+    # A day later the snoozed lead is back.
+    staffed.clock.advance(timedelta(days=1, minutes=1))
+    assert "Snoozed Byron" in client.get("/").text.split('id="h-snoozed"')[0]
+
+
+def test_a_form_post_without_its_csrf_token_is_refused(client, staffed) -> None:  # type: ignore[no-untyped-def]
+    lead = make_lead(staffed.db, staffed.clock.now(), owner=None)
+    log_in(client, "maya")
+    assert client.post(f"/leads/{lead}/claim", data={}).status_code == 403
+    assert (
+        client.post(f"/leads/{lead}/claim", data={"csrf_token": "forged"}).status_code
+        == 403
+    )
+    with staffed.db.sessions() as session:
+        assert session.get(Inbound, lead).owner_id is None
+
+
+def test_lead_supplied_markup_is_shown_as_text(client, staffed, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    evil = "<img src=x onerror=alert(1)>"
+    lead = make_lead(
+        staffed.db,
+        staffed.clock.now(),
+        first=evil,
+        last="",
+        company='"><script>alert(2)</script>',
+        message=evil,
+    )
+    with fake_scores(monkeypatch, {lead: hot(brief=evil)}):
+        log_in(client, "maya")
+        pages = [client.get("/").text, client.get(f"/leads/{lead}").text]
+        feed = client.get("/queue/updates").json()
+    for page in pages:
+        assert evil not in page and "<script>alert(2)" not in page
+        assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert feed["leads"][0]["name"] == evil  # data for textContent, never HTML
+
+
+def test_live_feed_returns_hot_leads_since_a_time(client, staffed, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    now = staffed.clock.now()
+    old = make_lead(staffed.db, now, first="Old", received_ago=timedelta(hours=3))
+    new = make_lead(staffed.db, now, first="New")
+    with fake_scores(monkeypatch, {old: hot(), new: hot()}):
+        log_in(client, "maya")
+        since = (now - timedelta(minutes=10)).isoformat()
+        feed = client.get("/queue/updates", params={"since": since}).json()
+    assert [lead["name"] for lead in feed["leads"]] == ["New Byron"]
+    assert feed["leads"][0]["url"] == f"/leads/{new}"
+
+
+def test_operating_pages_render(client, staffed) -> None:  # type: ignore[no-untyped-def]
+    make_lead(
+        staffed.db,
+        staffed.clock.now(),
+        first="Waiting",
+        received_ago=timedelta(minutes=20),
+    )
+    log_in(client, "dana")
+    sla = client.get("/sla").text
+    assert "Waiting" in sla and "overdue" in sla
+    assert "Breaches this week" in sla
+    assert "Sequences" in client.get("/sequences").text
+    assert client.get("/leak").status_code == 200
+    assert client.get("/outbox").status_code == 200
+    workspace = client.get("/workspace").text
+    assert "Maya Chen" in workspace and "validates" in workspace
+    assert "Dead jobs" in client.get("/jobs").text
+
+
+def test_dead_job_can_be_retried_by_a_manager(client, staffed) -> None:  # type: ignore[no-untyped-def]
+    from firsttouch.jobs.queue import enqueue
+    from firsttouch.store.models import Job
+
+    with staffed.db.transaction() as session:
+        enqueue(session, "system.noop", {}, key="dead-one")
+    with staffed.db.transaction() as session:
+        job = session.scalars(select(Job)).one()
+        job.state, job.last_error = "dead", "boom: the provider said no"
+        job_id = job.id
+
+    log_in(client, "maya")
+    page = client.get("/jobs").text
+    assert "boom: the provider said no" in page and "Retry job" not in page
+    assert (
+        client.post(
+            f"/jobs/{job_id}/retry", data={"csrf_token": csrf_of(page)}
+        ).status_code
+        == 403
+    )
+    client.cookies.clear()
+    log_in(client, "dana")
+    page = client.get("/jobs").text
+    answer = client.post(
+        f"/jobs/{job_id}/retry",
+        data={"csrf_token": csrf_of(page)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    with staffed.db.sessions() as session:
+        assert session.get(Job, job_id).state == "queued"
