@@ -1,0 +1,309 @@
+"""Qualify one inbound: gather facts, enrich, score, brief, route, store.
+
+The database is touched in short transactions only: one to read the lead
+and the cached answers, one to write the result. Enrichment (which may wait
+on the network) runs between them, holding no lock, so a slow website never
+blocks another writer. The result and the owner alert it calls for commit
+together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from firsttouch.jobs.queue import enqueue
+from firsttouch.qualify.brief import write_brief
+from firsttouch.qualify.enrichment import CachedAnswer, Enrichment, cache_expiry, enrich
+from firsttouch.qualify.facts import FactSheet, website_domain
+from firsttouch.qualify.llm_brief import LlmBriefWriter
+from firsttouch.qualify.providers.base import Provider
+from firsttouch.qualify.providers.countries import country_code
+from firsttouch.qualify.scoring import Score, score_lead
+from firsttouch.store.db import Database
+from firsttouch.store.models import (
+    Company,
+    Contact,
+    EnrichmentCacheEntry,
+    Inbound,
+    Qualification,
+)
+from firsttouch.workspace import Workspace
+
+log = structlog.get_logger(__name__)
+
+# Inbound form fields that are the person, not extra facts about them.
+_PERSON_KEYS = frozenset({"form", "form_name", "files"})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What qualifying one inbound decided; ``created`` is False on a repeat."""
+
+    qualification_id: int
+    score: Score
+    brief: str
+    brief_source: str
+    created: bool
+
+
+def lead_facts(
+    inbound: Inbound, contact: Contact | None, company: Company | None
+) -> FactSheet:
+    """The facts the lead itself and our own records state, before enrichment."""
+    facts = FactSheet()
+    if contact is not None:
+        facts.merge(
+            {
+                "email": contact.email_norm or contact.email,
+                "first_name": contact.first_name,
+                "last_name": contact.last_name,
+                "title": contact.title,
+                "company": contact.company_name,
+                "country": country_code(contact.country),
+                "region": contact.region,
+            },
+            "lead",
+        )
+        attributes = contact.attributes or {}
+        facts.add("website_domain", website_domain(attributes.get("website")), "lead")
+        facts.add("industry", attributes.get("industry"), "lead")
+        facts.add("employees", attributes.get("employees"), "lead")
+    facts.merge(
+        {
+            "message": inbound.body_text,
+            "subject": inbound.subject,
+            "source": inbound.source,
+            "channel": inbound.channel,
+            "campaign": inbound.campaign,
+        },
+        "lead",
+    )
+    for name, value in (inbound.fields or {}).items():
+        if name not in _PERSON_KEYS and isinstance(value, str | int | float):
+            facts.add(str(name).strip().lower().replace(" ", "_"), value, "lead")
+    if company is not None:
+        facts.merge(
+            {
+                "company": company.name,
+                "industry": company.industry,
+                "employees": company.employee_count,
+                "country": country_code(company.country),
+                "website_domain": company.domain,
+            },
+            "crm",
+        )
+    return facts
+
+
+def _load_lead(
+    session: Session, inbound_id: int
+) -> tuple[Inbound, Contact | None, Company | None] | None:
+    inbound = session.get(Inbound, inbound_id)
+    if inbound is None:
+        return None
+    contact = session.get(Contact, inbound.contact_id) if inbound.contact_id else None
+    company = (
+        session.get(Company, contact.company_id)
+        if contact is not None and contact.company_id
+        else None
+    )
+    return inbound, contact, company
+
+
+def load_cache(
+    session: Session, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], CachedAnswer]:
+    """Cached answers for these (provider, key) pairs, expired ones included."""
+    if not keys:
+        return {}
+    providers = {p for p, _ in keys}
+    wanted = {k for _, k in keys}
+    rows = session.scalars(
+        select(EnrichmentCacheEntry).where(
+            EnrichmentCacheEntry.provider.in_(providers),
+            EnrichmentCacheEntry.key.in_(wanted),
+        )
+    )
+    return {
+        (r.provider, r.key): CachedAnswer(dict(r.facts or {}), r.expires_at)
+        for r in rows
+    }
+
+
+def save_cache(
+    session: Session,
+    fresh: dict[tuple[str, str], dict[str, Any]],
+    now: datetime,
+    ttl_hours: float,
+) -> None:
+    """Store new answers, replacing any expired entry for the same key."""
+    for (provider, key), found in fresh.items():
+        row = session.scalar(
+            select(EnrichmentCacheEntry).where(
+                EnrichmentCacheEntry.provider == provider,
+                EnrichmentCacheEntry.key == key,
+            )
+        )
+        if row is None:
+            row = EnrichmentCacheEntry(provider=provider, key=key)
+            session.add(row)
+        row.facts = found
+        row.fetched_at = now
+        row.expires_at = cache_expiry(now, ttl_hours)
+
+
+def latest_qualification(session: Session, inbound_id: int) -> Qualification | None:
+    """The most recent qualification of an inbound, or None if it has none yet."""
+    return session.scalar(
+        select(Qualification)
+        .where(Qualification.inbound_id == inbound_id)
+        .order_by(Qualification.id.desc())
+        .limit(1)
+    )
+
+
+def qualify_inbound(
+    db: Database,
+    workspace: Workspace,
+    inbound_id: int,
+    *,
+    providers: list[Provider],
+    now: datetime,
+    llm: LlmBriefWriter | None = None,
+    rescore: bool = False,
+) -> Outcome | None:
+    """Qualify one inbound and store the result; None if the inbound is gone.
+
+    Commits one ``Qualification`` and, for route ``rep_now``, the
+    ``respond.alert_owner`` job in the same transaction. Without ``rescore``
+    an inbound already qualified under the current ICP version is left as
+    it is (a retried job changes nothing).
+    """
+    icp = workspace.icp
+    with db.transaction() as session:
+        if not rescore:
+            done = session.scalar(
+                select(Qualification)
+                .where(
+                    Qualification.inbound_id == inbound_id,
+                    Qualification.icp_version == icp.version,
+                )
+                .order_by(Qualification.id.desc())
+                .limit(1)
+            )
+            if done is not None:
+                return _outcome(done, icp.version, created=False)
+        lead = _load_lead(session, inbound_id)
+        if lead is None:
+            log.warning("qualify.inbound_missing", inbound_id=inbound_id)
+            return None
+        inbound, contact, company = lead
+        facts = lead_facts(inbound, contact, company)
+        contact_id = contact.id if contact is not None else None
+
+    def read_cache(keys: list[tuple[str, str]]) -> dict[tuple[str, str], CachedAnswer]:
+        with db.transaction() as session:
+            return load_cache(session, keys)
+
+    enrichment = enrich(
+        facts,
+        providers,
+        now=now,
+        read_cache=read_cache,
+        budget_seconds=icp.enrichment.budget_seconds,
+    )
+    score = score_lead(icp, enrichment.facts)
+    brief = write_brief(enrichment.facts, score, workspace.company.product)
+    brief_source = "template"
+    if llm is not None:
+        rewritten = llm.rewrite(brief, enrichment.facts)
+        brief, brief_source = rewritten.text, rewritten.source
+
+    with db.transaction() as session:
+        save_cache(session, enrichment.fresh, now, icp.enrichment.cache_ttl_hours)
+        row = _store(
+            session, inbound_id, contact_id, score, brief, brief_source, enrichment, now
+        )
+        if score.route == "rep_now":
+            enqueue(
+                session,
+                "respond.alert_owner",
+                {"inbound_id": inbound_id, "qualification_id": row.id},
+                key=f"alert:{inbound_id}",
+                now=now,
+            )
+        qualification_id = row.id
+
+    log.info(
+        "lead.scored",
+        inbound_id=inbound_id,
+        score=score.total,
+        route=score.route,
+        icp_version=icp.version,
+        failed_sources=[r.provider for r in enrichment.failures()],
+    )
+    return Outcome(qualification_id, score, brief, brief_source, created=True)
+
+
+def _store(
+    session: Session,
+    inbound_id: int,
+    contact_id: int | None,
+    score: Score,
+    brief: str,
+    brief_source: str,
+    enrichment: Enrichment,
+    now: datetime,
+) -> Qualification:
+    row = Qualification(
+        inbound_id=inbound_id,
+        contact_id=contact_id,
+        icp_version=score.icp_version,
+        score=score.total,
+        route=score.route,
+        intent=score.intent,
+        reasons=score.reasons_json(),
+        brief=brief,
+        brief_source=brief_source,
+        facts=enrichment.facts.as_json(),
+        sources=[r.as_json() for r in enrichment.runs],
+        disqualified_reason=score.disqualified_reason,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _outcome(row: Qualification, version: str, *, created: bool) -> Outcome:
+    from firsttouch.qualify.scoring import CriterionResult
+
+    criteria = tuple(
+        CriterionResult(
+            c["name"],
+            c["kind"],
+            c["weight"],
+            c["share"],
+            c["points"],
+            c["reason"],
+            tuple(c.get("sources", ())),
+        )
+        for c in (row.reasons or {}).get("criteria", [])
+    )
+    score = Score(
+        total=row.score,
+        route=row.route,
+        criteria=criteria,
+        disqualified_reason=row.disqualified_reason,
+        disqualifiers=tuple((row.reasons or {}).get("disqualifiers", [])),
+        intent=row.intent,
+        intent_words=tuple((row.reasons or {}).get("intent_words", [])),
+        icp_version=version,
+    )
+    return Outcome(row.id, score, row.brief, row.brief_source, created=created)
