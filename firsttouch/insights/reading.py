@@ -167,12 +167,24 @@ def _summarise(
     rows_read: int,
     blank_rows: int,
 ) -> InputSummary:
+    summary = summarise_mapping(str(path), mapping, context, rows_read, blank_rows)
+    summary.notes = list(shape.notes)
+    return summary
+
+
+def summarise_mapping(
+    origin: str,
+    mapping: ColumnMapping,
+    context: ChunkContext,
+    rows_read: int,
+    blank_rows: int = 0,
+) -> InputSummary:
+    """Account for a read: rows, problems, and which columns fed which field."""
     mapped = {
         name: column.header
         for name, column in mapping.by_field.items()
         if name not in context.dropped
     }
-    measured = tuple(COLUMN_KINDS)
     kept_mapping = ColumnMapping(
         mapping.source,
         mapping.detection_note,
@@ -189,17 +201,16 @@ def _summarise(
         detected_source=mapping.source,
         detection_note=mapping.detection_note,
         mapped=mapped,
-        missing=kept_mapping.missing(measured),
+        missing=kept_mapping.missing(tuple(COLUMN_KINDS)),
         unmapped=mapping.unmapped,
         notes=notes,
     )
     return InputSummary(
-        origin=str(path),
+        origin=origin,
         rows_read=rows_read,
         rows_used=rows_read - blank_rows,
         blank_rows=blank_rows,
         problem_count=context.problem_count,
         problems=list(context.problems),
         columns=columns,
-        notes=list(shape.notes),
     )
