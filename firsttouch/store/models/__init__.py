@@ -4,6 +4,7 @@ from firsttouch.store.models.accounts import ApiKey, User
 from firsttouch.store.models.base import Base
 from firsttouch.store.models.contacts import Company, Contact, ContactMerge
 from firsttouch.store.models.crm import Activity, Deal, Task
+from firsttouch.store.models.imap import ImapCursor
 from firsttouch.store.models.inbound import Inbound, RoutingDecision
 from firsttouch.store.models.jobs import Job
 from firsttouch.store.models.outreach import LedgerEntry, OptOut, Touch
@@ -26,6 +27,7 @@ __all__ = [
     "ContactMerge",
     "Deal",
     "EnrichmentCacheEntry",
+    "ImapCursor",
     "Inbound",
     "Job",
     "LedgerEntry",
