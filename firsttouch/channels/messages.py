@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 Result = dict[str, Any]
@@ -30,6 +31,7 @@ class EmailMessage:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
+    date: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,136 @@
-"""Job handlers of this layer, by job kind; the worker entry point maps them."""
+"""Job handlers of this layer, by job kind; the worker entry point maps them.
+
+- ``respond.first_touch`` {inbound_id}: plan, write and send the first touch.
+- ``respond.send_touch`` {key}: send a staged touch whose time has come.
+- ``respond.sla_check`` {inbound_id}: check the first-touch deadline.
+- ``respond.sla_escalate`` {inbound_id}: tell the manager if still unanswered.
+- ``respond.consent`` {inbound_id}: act on an SMS STOP / START / HELP.
+- ``respond.alert_owner`` and ``respond.call_bridge`` come from the alerts
+  and call bridge modules when they are installed.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from firsttouch.respond.delivery import apply_sms_keyword
+from firsttouch.respond.first_touch import run_first_touch
+from firsttouch.respond.sla import check_first_touch_sla, escalate_to_manager
+from firsttouch.respond.touches import Draft, deliver_touch, stage_touch
+from firsttouch.store.models import Contact, Inbound
 
 if TYPE_CHECKING:
-    from firsttouch.jobs.runner import Handler
+    from firsttouch.jobs.runner import Handler, JobContext
     from firsttouch.runtime import Runtime
+
+# Job kinds whose handlers live in modules of their own: (kind, module, factory).
+DELEGATED = (
+    ("respond.alert_owner", "firsttouch.respond.alerts", "alert_owner_handler"),
+    ("respond.call_bridge", "firsttouch.respond.call_bridge", "call_bridge_handler"),
+)
 
 
 def handlers(runtime: Runtime) -> dict[str, Handler]:
     """Return this layer's handlers, keyed by the job kinds it owns."""
-    return {}
+
+    def first_touch(ctx: JobContext) -> None:
+        run_first_touch(runtime, int(ctx.payload["inbound_id"]))
+
+    def send_touch(ctx: JobContext) -> None:
+        deliver_touch(runtime, str(ctx.payload["key"]))
+
+    def sla_check(ctx: JobContext) -> None:
+        check_first_touch_sla(runtime, int(ctx.payload["inbound_id"]))
+
+    def sla_escalate(ctx: JobContext) -> None:
+        escalate_to_manager(runtime, int(ctx.payload["inbound_id"]))
+
+    def consent(ctx: JobContext) -> None:
+        handle_sms_keyword(runtime, int(ctx.payload["inbound_id"]))
+
+    found: dict[str, Handler] = {
+        "respond.first_touch": first_touch,
+        "respond.send_touch": send_touch,
+        "respond.sla_check": sla_check,
+        "respond.sla_escalate": sla_escalate,
+        "respond.consent": consent,
+    }
+    for kind, module_name, factory in DELEGATED:
+        handler = _delegated(runtime, module_name, factory)
+        if handler is not None:
+            found[kind] = handler
+    return found
+
+
+def _delegated(runtime: Runtime, module_name: str, factory: str) -> Handler | None:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        return None
+    make = getattr(module, factory, None)
+    return make(runtime) if make is not None else None  # type: ignore[no-any-return]
+
+
+def _sender_of(inbound: Inbound, contact: Contact | None) -> str | None:
+    if contact is not None and contact.phone_e164:
+        return contact.phone_e164
+    fields: dict[str, Any] = inbound.fields or {}
+    if fields.get("from"):
+        return str(fields["from"])
+    # Twilio's webhook body is form-encoded and kept verbatim as ``raw``.
+    sender = parse_qs(inbound.raw or "").get("From", [None])[0]
+    return sender.split(":", 1)[-1] if sender else None
+
+
+def handle_sms_keyword(runtime: Runtime, inbound_id: int) -> str | None:
+    """Act on the keyword an SMS inbound carries; return its meaning."""
+    now = runtime.clock.now()
+    with runtime.db.transaction() as session:
+        inbound = session.get(Inbound, inbound_id)
+        if inbound is None:
+            return None
+        meaning = (inbound.fields or {}).get("consent")
+        contact = (
+            session.get(Contact, inbound.contact_id) if inbound.contact_id else None
+        )
+        phone = _sender_of(inbound, contact)
+        if meaning not in ("opt_out", "opt_in", "help") or not phone:
+            return None
+        if meaning != "help":
+            word = (inbound.fields or {}).get("sms_keyword", meaning)
+            apply_sms_keyword(
+                session,
+                phone,
+                meaning,
+                now=now,
+                evidence=f"inbound {inbound_id}: {word}",
+                contact_id=inbound.contact_id,
+            )
+            return str(meaning)
+        key = f"help:{inbound_id}"
+        stage_touch(session, _help_draft(runtime, key, phone, inbound), now)
+
+    deliver_touch(runtime, key)
+    return "help"
+
+
+def _help_draft(runtime: Runtime, key: str, phone: str, inbound: Inbound) -> Draft:
+    company = runtime.workspace.company
+    contact_line = company.website or company.name
+    text = (
+        f"{company.name}: we answer questions by text here, or see "
+        f"{contact_line}. Reply STOP to opt out."
+    )
+    return Draft(
+        key=key,
+        channel="sms",
+        to=phone,
+        text=text,
+        purpose="help",
+        inbound_id=inbound.id,
+        contact_id=inbound.contact_id,
+    )

@@ -17,8 +17,8 @@ import ssl
 import subprocess
 import threading
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -34,14 +34,33 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def openssl(*args: str) -> bytes:
+    """Run the system openssl with fixed arguments (test keys and certificates)."""
+    # S603/S607: fixed arguments of ours, and the system's own openssl.
+    command = ["openssl", *args]
+    done = subprocess.run(command, check=True, capture_output=True)  # noqa: S603
+    return done.stdout
+
+
 def self_signed_cert(folder: Path) -> tuple[Path, Path]:
-    """Write a throwaway certificate for 127.0.0.1 with the openssl tool."""
+    """Write a throwaway certificate for 127.0.0.1."""
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        str(key),
+        "-out",
+        str(cert),
     )
     return cert, key
 
@@ -53,8 +72,16 @@ class Received:
     raw: bytes
 
     @property
-    def message(self) -> Message:
-        return message_from_bytes(self.raw)
+    def message(self) -> EmailMessage:
+        parsed = message_from_bytes(self.raw, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+    def text(self) -> str:
+        """The plain-text part."""
+        part = self.message.get_body(("plain",))
+        assert part is not None
+        return str(part.get_content())
 
 
 @dataclass
@@ -63,29 +90,43 @@ class _Handler:
     refuse: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_RCPT(self, server: Any, session: Session, envelope: Envelope,
-                          address: str, options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        server: Any,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        options: list[str],
+    ) -> str:
         if address in self.refuse:
             return self.refuse[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Session,
-                          envelope: Envelope) -> str:
+    async def handle_DATA(
+        self, server: Any, session: Session, envelope: Envelope
+    ) -> str:
         with self.lock:
-            self.received.append(Received(
-                envelope.mail_from or "", list(envelope.rcpt_tos),
-                bytes(envelope.original_content or envelope.content or b""),
-            ))
+            self.received.append(
+                Received(
+                    envelope.mail_from or "",
+                    list(envelope.rcpt_tos),
+                    bytes(envelope.original_content or envelope.content or b""),
+                )
+            )
         return "250 Message accepted for delivery"
 
 
 class SmtpSink:
     """An aiosmtpd server on loopback that keeps every message it accepts."""
 
-    def __init__(self, *, tls_context: ssl.SSLContext | None = None,
-                 implicit_tls: bool = False,
-                 credentials: tuple[str, str] | None = None):
+    def __init__(
+        self,
+        *,
+        tls_context: ssl.SSLContext | None = None,
+        implicit_tls: bool = False,
+        credentials: tuple[str, str] | None = None,
+    ):
         self.handler = _Handler()
         self.port = free_port()
         kwargs: dict[str, Any] = {}
@@ -96,17 +137,24 @@ class SmtpSink:
         if credentials is not None:
             user, password = credentials
 
-            def authenticate(server: Any, session: Any, envelope: Any, mechanism: str,
-                             auth_data: Any) -> AuthResult:
-                ok = (isinstance(auth_data, LoginPassword)
-                      and auth_data.login.decode() == user
-                      and auth_data.password.decode() == password)
+            def authenticate(
+                server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+            ) -> AuthResult:
+                ok = (
+                    isinstance(auth_data, LoginPassword)
+                    and auth_data.login.decode() == user
+                    and auth_data.password.decode() == password
+                )
                 return AuthResult(success=ok, handled=False)
 
             kwargs.update(authenticator=authenticate, auth_require_tls=True)
-        self.controller = Controller(self.handler, hostname="127.0.0.1",
-                                     port=self.port, server_hostname="127.0.0.1",
-                                     **kwargs)
+        self.controller = Controller(
+            self.handler,
+            hostname="127.0.0.1",
+            port=self.port,
+            server_hostname="127.0.0.1",
+            **kwargs,
+        )
 
     @property
     def received(self) -> list[Received]:
@@ -145,8 +193,12 @@ class FakeTwilio:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def _reply(self, status: int, body: dict[str, Any],
-                       headers: dict[str, str] | None = None) -> None:
+            def _reply(
+                self,
+                status: int,
+                body: dict[str, Any],
+                headers: dict[str, str] | None = None,
+            ) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -158,12 +210,19 @@ class FakeTwilio:
 
             def _authorised(self) -> bool:
                 expected = base64.b64encode(
-                    f"{fake.account_sid}:{fake.auth_token}".encode()).decode()
+                    f"{fake.account_sid}:{fake.auth_token}".encode()
+                ).decode()
                 if self.headers.get("Authorization") == f"Basic {expected}":
                     return True
-                self._reply(401, {"code": 20003, "message": "Authenticate",
-                                  "more_info": "https://www.twilio.com/docs/errors/20003",
-                                  "status": 401})
+                self._reply(
+                    401,
+                    {
+                        "code": 20003,
+                        "message": "Authenticate",
+                        "more_info": "https://www.twilio.com/docs/errors/20003",
+                        "status": 401,
+                    },
+                )
                 return False
 
             def _path_ok(self) -> bool:
@@ -171,8 +230,14 @@ class FakeTwilio:
                 wanted = f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json"
                 if path == wanted:
                     return True
-                self._reply(404, {"code": 20404, "message": "The requested resource "
-                                  f"{path} was not found", "status": 404})
+                self._reply(
+                    404,
+                    {
+                        "code": 20404,
+                        "message": f"The requested resource {path} was not found",
+                        "status": 404,
+                    },
+                )
                 return False
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
@@ -181,27 +246,42 @@ class FakeTwilio:
                 if not (self._authorised() and self._path_ok()):
                     return
                 length = int(self.headers.get("Content-Length", "0"))
-                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode(),
-                                                     keep_blank_values=True).items()}
+                form = {
+                    k: v[0]
+                    for k, v in parse_qs(
+                        self.rfile.read(length).decode(), keep_blank_values=True
+                    ).items()
+                }
                 with fake.lock:
                     scripted = fake.scripted.pop(0) if fake.scripted else None
                 if scripted is not None:
                     self._reply(*scripted)
                     return
                 if not form.get("To", "").startswith("+"):
-                    self._reply(400, {"code": 21211, "message": "Invalid 'To' Phone "
-                                      "Number", "status": 400})
+                    self._reply(
+                        400,
+                        {
+                            "code": 21211,
+                            "message": "Invalid 'To' Phone Number",
+                            "status": 400,
+                        },
+                    )
                     return
                 with fake.lock:
                     sid = f"SM{len(fake.messages) + 1:032x}"
                     message = {
-                        "sid": sid, "account_sid": fake.account_sid,
-                        "to": form["To"], "from": form.get("From"),
-                        "body": form.get("Body", ""), "status": "queued",
-                        "num_segments": "1", "direction": "outbound-api",
+                        "sid": sid,
+                        "account_sid": fake.account_sid,
+                        "to": form["To"],
+                        "from": form.get("From"),
+                        "body": form.get("Body", ""),
+                        "status": "queued",
+                        "num_segments": "1",
+                        "direction": "outbound-api",
                         "messaging_service_sid": form.get("MessagingServiceSid"),
                         "status_callback": form.get("StatusCallback"),
-                        "error_code": None, "error_message": None,
+                        "error_code": None,
+                        "error_message": None,
                         "api_version": "2010-04-01",
                     }
                     fake.messages.append(message)
@@ -219,8 +299,9 @@ class FakeTwilio:
         return Handler
 
     def __enter__(self) -> FakeTwilio:
-        threading.Thread(target=self.server.serve_forever, args=(0.05,),
-                         daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, args=(0.05,), daemon=True
+        ).start()
         return self
 
     def __exit__(self, *exc: object) -> None:

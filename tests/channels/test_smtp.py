@@ -13,23 +13,31 @@ from firsttouch.channels.messages import EmailMessage
 from firsttouch.channels.smtp import SmtpEmail, make_message_id
 from firsttouch.config import Secret
 from firsttouch.errors import DeliveryError
-from tests.channels.fakes import SmtpSink, self_signed_cert
+from tests.channels.fakes import SmtpSink, openssl, self_signed_cert
 
 
 def _message(to: str = "ann@buyer.example") -> EmailMessage:
     return EmailMessage(
-        to=to, from_address="hello@nw.example", from_name="Maya Chen",
-        subject="Re: pricing", text="Hi Ann,\n\nThanks.", html="<p>Hi Ann,</p>",
+        to=to,
+        from_address="hello@nw.example",
+        from_name="Maya Chen",
+        subject="Re: pricing",
+        text="Hi Ann,\n\nThanks.",
+        html="<p>Hi Ann,</p>",
         message_id=make_message_id("first_touch:1:email_reply", "hello@nw.example"),
         in_reply_to="<q1@buyer.example>",
         references=("<q0@buyer.example>", "<q1@buyer.example>"),
-        headers={"List-Unsubscribe": "<https://ft.example/u/t>",
-                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        headers={
+            "List-Unsubscribe": "<https://ft.example/u/t>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
     )
 
 
 @pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+def tls(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     cert, key = self_signed_cert(tmp_path_factory.mktemp("tls"))
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server.load_cert_chain(cert, key)
@@ -51,7 +59,9 @@ def test_a_plain_send_carries_both_parts_and_the_threading_headers() -> None:
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert mail.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in mail.get_payload()] == [
-        "text/plain", "text/html"]
+        "text/plain",
+        "text/html",
+    ]
 
 
 def test_the_message_id_is_the_same_for_the_same_key() -> None:
@@ -64,9 +74,14 @@ def test_the_message_id_is_the_same_for_the_same_key() -> None:
 def test_starttls_with_auth(tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
     server, client = tls
     with SmtpSink(tls_context=server, credentials=("maya", "s3cret")) as sink:
-        sender = SmtpEmail("127.0.0.1", sink.port, security="starttls",
-                           username="maya", password=Secret("s3cret"),
-                           ssl_context=client)
+        sender = SmtpEmail(
+            "127.0.0.1",
+            sink.port,
+            security="starttls",
+            username="maya",
+            password=Secret("s3cret"),
+            ssl_context=client,
+        )
         sender.send(_message())
         sender.close()
     assert len(sink.received) == 1
@@ -77,9 +92,14 @@ def test_a_wrong_password_is_a_permanent_error(
 ) -> None:
     server, client = tls
     with SmtpSink(tls_context=server, credentials=("maya", "s3cret")) as sink:
-        sender = SmtpEmail("127.0.0.1", sink.port, security="starttls",
-                           username="maya", password=Secret("wrong"),
-                           ssl_context=client)
+        sender = SmtpEmail(
+            "127.0.0.1",
+            sink.port,
+            security="starttls",
+            username="maya",
+            password=Secret("wrong"),
+            ssl_context=client,
+        )
         with pytest.raises(DeliveryError) as caught:
             sender.send(_message())
     assert caught.value.permanent
@@ -118,21 +138,21 @@ def test_an_unreachable_server_is_worth_retrying() -> None:
 
 
 def test_dkim_signature_verifies(tmp_path: Path) -> None:
-    import subprocess
-
     key = tmp_path / "dkim.pem"
-    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True,
-                   capture_output=True)
-    public = subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout",
-                             "-outform", "DER"], check=True,
-                            capture_output=True).stdout
+    openssl("genrsa", "-out", str(key), "2048")
+    public = openssl("rsa", "-in", str(key), "-pubout", "-outform", "DER")
     import base64
 
     record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
 
     with SmtpSink() as sink:
-        sender = SmtpEmail("127.0.0.1", sink.port, security="none",
-                           dkim_selector="ft", dkim_private_key=Secret(key.read_text()))
+        sender = SmtpEmail(
+            "127.0.0.1",
+            sink.port,
+            security="none",
+            dkim_selector="ft",
+            dkim_private_key=Secret(key.read_text()),
+        )
         sender.send(_message())
         sender.close()
     raw = sink.received[0].raw

@@ -21,6 +21,7 @@ import smtplib
 import ssl
 import threading
 import time
+from email import policy
 from email.message import EmailMessage as MimeMessage
 from email.utils import formataddr, formatdate
 
@@ -34,6 +35,9 @@ from firsttouch.logs import mask_email
 log = structlog.get_logger(__name__)
 
 
+WIRE_POLICY = policy.SMTP.clone(max_line_length=998)
+
+
 def make_message_id(key: str, from_address: str, salt: str = "") -> str:
     """Return a stable RFC 5322 Message-ID for the send named by ``key``."""
     digest = hashlib.sha256(f"{salt}:{key}".encode()).hexdigest()[:32]
@@ -43,11 +47,15 @@ def make_message_id(key: str, from_address: str, salt: str = "") -> str:
 
 def build_mime(message: EmailMessage) -> MimeMessage:
     """Return the MIME message: text and HTML alternatives with all headers."""
-    mime = MimeMessage()
+    # Lines may run to RFC 5322's hard limit of 998: a long List-Unsubscribe
+    # URI must stay one token, never an encoded word a mail client cannot use.
+    mime = MimeMessage(policy=WIRE_POLICY)
     mime["From"] = formataddr((message.from_name or "", message.from_address))
     mime["To"] = formataddr((message.to_name or "", message.to))
     mime["Subject"] = message.subject
-    mime["Date"] = formatdate(localtime=False)
+    # The Date comes from the message (our clock); the wall clock only if none.
+    stamp = message.date.timestamp() if message.date else None
+    mime["Date"] = formatdate(stamp, localtime=False)
     mime["Message-ID"] = message.message_id
     if message.reply_to:
         mime["Reply-To"] = message.reply_to

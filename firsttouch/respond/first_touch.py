@@ -1,0 +1,218 @@
+"""The first touch of one inbound: plan it, write it, send it.
+
+``run_first_touch`` reads the inbound and its contact, picks the policy
+(channel, source and, when already known, route), renders each action's
+template with the lead's values, stages every touch in one transaction and
+then delivers those that are due now. A template that cannot be rendered
+into a message fit to send (no fallback for a field) stages nothing for
+that action; the failure is recorded as a blocked touch with its reason and
+the SLA check escalates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from firsttouch.channels.smtp import make_message_id
+from firsttouch.jobs.queue import enqueue
+from firsttouch.logs import get_logger
+from firsttouch.respond.context import (
+    Lead,
+    owner_of,
+    read_lead,
+    template_context,
+)
+from firsttouch.respond.policies import PlannedTouch, plan_first_touch
+from firsttouch.respond.senders import senders
+from firsttouch.respond.templates import TemplateError, render_template
+from firsttouch.respond.touches import Draft, deliver_touch, stage_touch
+from firsttouch.respond.unsubscribe import (
+    UnsubscribeTarget,
+    list_unsubscribe_headers,
+    make_token,
+    unsubscribe_url,
+)
+from firsttouch.store.models import Contact, Inbound
+from firsttouch.workspace.team import Rep
+
+if TYPE_CHECKING:
+    from firsttouch.runtime import Runtime
+
+log = get_logger(__name__)
+
+EMAIL_ACTIONS = ("email", "email_reply", "booking_link")
+SMS_ACTIONS = ("sms", "sms_reply", "sms_textback")
+# Delegated to the call bridge module, which owns its own job kind.
+CALL_BRIDGE_KIND = "respond.call_bridge"
+
+
+def run_first_touch(runtime: Runtime, inbound_id: int) -> dict[str, str]:
+    """Send the first touch of ``inbound_id``; return each action's status."""
+    now = runtime.clock.now()
+    with runtime.db.transaction() as session:
+        inbound = session.get(Inbound, inbound_id)
+        if inbound is None or inbound.status in ("recorded", "reply"):
+            return {}
+        contact = (
+            session.get(Contact, inbound.contact_id) if inbound.contact_id else None
+        )
+        lead = read_lead(inbound, contact)
+        keys = _stage_all(runtime, session, lead, now)
+
+    return {
+        action: deliver_touch(runtime, key)
+        for action, key in keys.items()
+        if key is not None
+    }
+
+
+def _stage_all(
+    runtime: Runtime, session: Any, lead: Lead, now: datetime
+) -> dict[str, str | None]:
+    plan = plan_first_touch(
+        runtime.workspace.respond,
+        channel=lead.channel,
+        source=lead.source,
+        route=lead.route,
+        has_email=bool(lead.email),
+        has_phone=bool(lead.phone),
+    )
+    if not plan:
+        inbound = session.get(Inbound, lead.inbound_id)
+        inbound.sla_state = "no_channel"
+        log.warning("first_touch.no_channel", inbound_id=lead.inbound_id)
+        return {}
+
+    keys: dict[str, str | None] = {}
+    for step in plan:
+        key = f"first_touch:{lead.inbound_id}:{step.action}"
+        if step.action == "call_bridge":
+            enqueue(
+                session,
+                CALL_BRIDGE_KIND,
+                {"inbound_id": lead.inbound_id},
+                key=f"call_bridge:{lead.inbound_id}",
+                now=now,
+            )
+            keys[step.action] = None
+            continue
+        draft = compose(runtime, lead, step, key, now)
+        stage_touch(session, draft, now)
+        keys[step.action] = key
+    return keys
+
+
+def compose(
+    runtime: Runtime, lead: Lead, step: PlannedTouch, key: str, now: datetime
+) -> Draft:
+    """Write the message one planned action sends, ready to stage."""
+    workspace = runtime.workspace
+    owner = owner_of(workspace, lead)
+    channel = "email" if step.action in EMAIL_ACTIONS else "sms"
+    to = lead.email if channel == "email" else lead.phone
+    scheduled = (
+        now + timedelta(seconds=step.delay_seconds) if step.delay_seconds else None
+    )
+    base: dict[str, Any] = {
+        "key": key,
+        "channel": channel,
+        "to": to,
+        "template": step.template,
+        "inbound_id": lead.inbound_id,
+        "contact_id": lead.contact_id,
+        "owner_id": owner.id,
+        "scheduled_for": scheduled,
+    }
+
+    context = template_context(
+        workspace, lead, owner, booking_url(runtime, lead, owner)
+    )
+    try:
+        if step.template is None:
+            raise TemplateError(f"action {step.action!r} names no template")
+        rendered = render_template(workspace.templates, step.template, context)
+    except TemplateError as exc:
+        # Nothing half-merged may leave: stage a touch the gate will never see.
+        log.warning("first_touch.template_failed", key=key, error=str(exc))
+        return Draft(**base, text="", meta={"blocked": str(exc)})
+
+    if channel == "sms":
+        return Draft(**base, text=rendered.text, meta={"action": step.action})
+    return _email_draft(runtime, lead, owner, step, base, rendered)
+
+
+def _email_draft(
+    runtime: Runtime,
+    lead: Lead,
+    owner: Rep,
+    step: PlannedTouch,
+    base: dict[str, Any],
+    rendered: Any,
+) -> Draft:
+    wires = senders(runtime)
+    settings = runtime.settings
+    key = base["key"]
+    salt = hashlib.sha256(settings.secret_key.reveal().encode()).hexdigest()[:12]
+    message_id = make_message_id(key, wires.from_address, salt)
+
+    subject = (
+        rendered.subject
+        or f"Thanks for reaching out to {runtime.workspace.company.name}"
+    )
+    meta: dict[str, Any] = {
+        "action": step.action,
+        "from_name": f"{owner.name} ({wires.from_name})"
+        if wires.from_name
+        else owner.name,
+        "to_name": " ".join(p for p in (lead.first_name, lead.last_name) if p) or None,
+        "reply_to": owner.email,
+    }
+
+    # Answering an email: the same subject and both threading headers
+    # (RFC 5322 section 3.6.4), so it lands in the buyer's thread.
+    if step.action == "email_reply" and lead.message_id:
+        parent = _angle(lead.message_id)
+        earlier = [_angle(r) for r in lead.fields.get("references") or [] if r]
+        if not earlier and lead.in_reply_to:
+            earlier = [_angle(lead.in_reply_to)]
+        meta["in_reply_to"] = parent
+        meta["references"] = [*earlier, parent]
+        if lead.subject:
+            subject = (
+                lead.subject
+                if lead.subject.lower().startswith("re:")
+                else (f"Re: {lead.subject}")
+            )
+
+    token = make_token(
+        settings.secret_key, UnsubscribeTarget("email", base["to"] or "", key)
+    )
+    url = unsubscribe_url(settings.public_url, token)
+    meta["headers"] = list_unsubscribe_headers(url, wires.from_address)
+    return Draft(
+        **base,
+        from_address=wires.from_address,
+        subject=subject,
+        text=rendered.text,
+        message_id=message_id,
+        meta=meta,
+    )
+
+
+def _angle(message_id: str) -> str:
+    bare = message_id.strip().strip("<>").strip()
+    return f"<{bare}>"
+
+
+def booking_url(runtime: Runtime, lead: Lead, owner: Rep) -> str:
+    """Return the lead's booking link: the team's own, or the built-in page."""
+    external = runtime.workspace.respond.booking.external_url
+    if external:
+        return external
+    from firsttouch.respond import booking
+
+    claims = booking.BookingClaims(owner.id, lead.inbound_id, lead.contact_id)
+    token = booking.issue_token(runtime.settings.secret_key, runtime.clock, claims)
+    return booking.booking_url(runtime.settings.public_url, token)

@@ -1,0 +1,121 @@
+"""The channels the respond layer sends through, built once per process.
+
+The workspace decides: with ``channels.outbox: true`` (the embedded default
+and the demo) every message is kept in the local outbox and nothing leaves;
+otherwise email goes over the configured SMTP mailbox and texts through the
+Twilio-compatible API. Tests and benchmarks may put their own ``Senders``
+into ``runtime.services["respond.senders"]``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from firsttouch.channels.messages import EmailChannel, SmsChannel
+from firsttouch.channels.outbox import OutboxEmail, OutboxSms
+from firsttouch.channels.smtp import SmtpEmail
+from firsttouch.channels.twilio import TwilioClient, TwilioSms
+from firsttouch.errors import ConfigError
+from firsttouch.respond.consent import MailboxLimits
+from firsttouch.workspace.channels import ref_name
+
+if TYPE_CHECKING:
+    from firsttouch.runtime import Runtime
+
+SERVICE = "respond.senders"
+_lock = threading.Lock()
+
+
+@dataclass
+class Senders:
+    """Where email and texts go, and who they come from."""
+
+    email: EmailChannel
+    sms: SmsChannel | None
+    from_address: str
+    from_name: str | None = None
+    mailbox: MailboxLimits | None = None
+    status_callback: str | None = None
+
+
+def senders(runtime: Runtime) -> Senders:
+    """Return this process's senders, building them on first use."""
+    found = runtime.services.get(SERVICE)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    with _lock:
+        found = runtime.services.get(SERVICE)
+        if found is None:
+            found = build_senders(runtime)
+            runtime.services[SERVICE] = found
+    return found  # type: ignore[no-any-return]
+
+
+def _from_address(runtime: Runtime) -> str:
+    smtp = runtime.workspace.channels.smtp
+    if smtp is not None:
+        return smtp.from_address
+    website = runtime.workspace.company.website or "firsttouch.invalid"
+    domain = website.split("//")[-1].split("/")[0]
+    return f"hello@{domain}"
+
+
+def build_senders(runtime: Runtime) -> Senders:
+    """Build the senders the workspace's channels section describes."""
+    channels = runtime.workspace.channels
+    settings = runtime.settings
+    smtp = channels.smtp
+    from_name = smtp.from_name if smtp else runtime.workspace.company.name
+    callback = f"{settings.public_url.rstrip('/')}/respond/twilio/status"
+
+    if channels.outbox:
+        return Senders(
+            email=OutboxEmail(runtime.db, runtime.clock),
+            sms=OutboxSms(runtime.db, runtime.clock),
+            from_address=_from_address(runtime),
+            from_name=from_name,
+        )
+
+    if smtp is None:
+        raise ConfigError(
+            "the workspace sends for real (channels.outbox: false) but has no "
+            "channels.smtp section; add one, or set channels.outbox: true"
+        )
+    email = SmtpEmail(
+        smtp.host,
+        smtp.port,
+        security=smtp.security,
+        username=smtp.username,
+        password=settings.secret(ref_name(smtp.password)) if smtp.password else None,
+        dkim_selector=smtp.dkim_selector,
+        dkim_private_key=(
+            settings.secret(ref_name(smtp.dkim_private_key))
+            if smtp.dkim_private_key
+            else None
+        ),
+    )
+
+    sms: SmsChannel | None = None
+    twilio = channels.twilio
+    if twilio is not None:
+        client = TwilioClient(
+            twilio.base_url,
+            twilio.account_sid,
+            settings.secret(ref_name(twilio.auth_token)),
+        )
+        sms = TwilioSms(
+            client,
+            from_numbers=twilio.from_numbers,
+            messaging_service_sid=twilio.messaging_service_sid,
+            segments_per_second=twilio.segments_per_second,
+        )
+    return Senders(
+        email=email,
+        sms=sms,
+        from_address=smtp.from_address,
+        from_name=from_name,
+        mailbox=MailboxLimits(smtp.from_address, smtp.per_minute, smtp.per_day),
+        status_callback=callback,
+    )

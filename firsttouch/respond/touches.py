@@ -1,0 +1,361 @@
+"""Send one touch exactly once: stage it, pass the gate, send, record.
+
+A touch is staged as a ``Touch`` row (status ``draft``) holding the whole
+message, keyed by its idempotency key, in the transaction that decides it.
+``deliver_touch`` then takes it through the consent gate and, if allowed,
+marks it ``sending`` and commits before anything leaves; the send itself
+goes through ``Ledger.perform``, and the outcome is recorded in a third
+transaction. A worker that dies anywhere in between leaves a row that tells
+the retry where it stopped:
+
+- ``draft`` or a due ``deferred``: the gate has not let it through; ask again.
+- ``sending``: the gate let it through; the ledger knows whether it left.
+  The email channel reports the server's 250 through ``on_accepted``,
+  which is written to the row at once (``accepted``), so a crash between
+  the 250 and the ledger's own record is still seen by ``lookup``.
+- anything else: settled; nothing more happens.
+
+A deferred touch (quiet hours, caps, mailbox limits) gets a
+``respond.send_touch`` job at the moment the gate named; a blocked one
+keeps its reason. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from firsttouch.channels.messages import EmailMessage, Result, SmsMessage
+from firsttouch.channels.sms_segments import measure_sms
+from firsttouch.errors import DeliveryError, NotFoundError
+from firsttouch.jobs.ledger import Ledger
+from firsttouch.jobs.queue import enqueue
+from firsttouch.logs import get_logger, mask_email, mask_phone
+from firsttouch.respond.consent import Allowed, Blocked, Deferred, check_send
+from firsttouch.respond.quiet_hours import Recipient, place_recipient
+from firsttouch.respond.senders import senders
+from firsttouch.respond.templates import html_from_text
+from firsttouch.store.models import Contact, Inbound, Touch
+
+if TYPE_CHECKING:
+    from firsttouch.runtime import Runtime
+
+log = get_logger(__name__)
+
+# States in which a touch will not be sent (again) by this machinery.
+SETTLED = frozenset(
+    {"queued", "sent", "delivered", "failed", "undelivered", "blocked", "read"}
+)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message ready for the gate: who, on which channel, saying what."""
+
+    key: str
+    channel: str
+    to: str | None
+    text: str
+    from_address: str | None = None
+    subject: str | None = None
+    template: str | None = None
+    purpose: str = "first_touch"
+    inbound_id: int | None = None
+    contact_id: int | None = None
+    owner_id: str | None = None
+    message_id: str | None = None
+    scheduled_for: datetime | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def stage_touch(session: Session, draft: Draft, now: datetime) -> Touch:
+    """Add ``draft`` as a ``draft`` touch, or return the row already staged."""
+    existing = session.scalar(select(Touch).where(Touch.idempotency_key == draft.key))
+    if existing is not None:
+        return existing
+    touch = Touch(
+        idempotency_key=draft.key,
+        inbound_id=draft.inbound_id,
+        contact_id=draft.contact_id,
+        owner_id=draft.owner_id,
+        channel=draft.channel,
+        purpose=draft.purpose,
+        template=draft.template,
+        status="draft",
+        to_address=draft.to,
+        from_address=draft.from_address,
+        subject=draft.subject,
+        body=draft.text,
+        message_id=draft.message_id,
+        segments=measure_sms(draft.text).segments if draft.channel == "sms" else None,
+        scheduled_for=draft.scheduled_for,
+        meta=dict(draft.meta),
+        created_at=now,
+    )
+    if draft.meta.get("blocked"):
+        touch.status = "blocked"
+        touch.error = str(draft.meta["blocked"])[:2000]
+    session.add(touch)
+    session.flush()
+    return touch
+
+
+def deliver_touch(runtime: Runtime, key: str) -> str:
+    """Take the staged touch ``key`` through the gate and out; return its status.
+
+    Raises ``DeliveryError`` (not permanent) when the channel failed in a
+    way worth retrying: the job that called this runs again later.
+    """
+    status = _admit(runtime, key)
+    if status != "sending":
+        return status
+
+    with runtime.db.sessions() as session:
+        touch = session.scalar(select(Touch).where(Touch.idempotency_key == key))
+        assert touch is not None
+        session.expunge(touch)
+
+    try:
+        result = _send(runtime, touch)
+    except DeliveryError as exc:
+        if not exc.permanent:
+            raise
+        _record_failure(runtime, key, exc)
+        return "failed"
+    return _record_sent(runtime, key, result)
+
+
+def _admit(runtime: Runtime, key: str) -> str:
+    """Ask the consent gate; return 'sending' when the touch may go now."""
+    now = runtime.clock.now()
+    with runtime.db.transaction() as session:
+        touch = session.scalar(
+            select(Touch).where(Touch.idempotency_key == key).with_for_update()
+        )
+        if touch is None:
+            raise NotFoundError(f"no touch staged with key {key!r}")
+        if touch.status in SETTLED:
+            return touch.status
+        if touch.status in ("sending", "accepted"):
+            return "sending"
+        if touch.scheduled_for is not None and touch.scheduled_for > now:
+            _schedule(session, touch, touch.scheduled_for, now)
+            return touch.status
+
+        decision = _gate(runtime, session, touch, now)
+        if isinstance(decision, Deferred):
+            touch.status = "deferred"
+            touch.error = decision.reason
+            touch.scheduled_for = decision.until
+            _schedule(session, touch, decision.until, now)
+            _note_deferral(session, touch)
+            log.info(
+                "touch.deferred",
+                key=key,
+                until=decision.until.isoformat(),
+                reason=decision.reason,
+            )
+            return "deferred"
+        if isinstance(decision, Blocked):
+            touch.status = "blocked"
+            touch.error = decision.reason
+            log.info("touch.blocked", key=key, reason=decision.reason)
+            return "blocked"
+
+        touch.status = "sending"
+        touch.error = None
+        return "sending"
+
+
+def _gate(runtime: Runtime, session: Session, touch: Touch, now: datetime) -> Any:
+    contact = session.get(Contact, touch.contact_id) if touch.contact_id else None
+    placement = None
+    if touch.channel in ("sms", "call"):
+        recipient = Recipient(
+            timezone=contact.timezone if contact else None,
+            country=contact.country if contact else None,
+            region=contact.region if contact else None,
+            phone_e164=touch.to_address,
+        )
+        placement = place_recipient(recipient, runtime.workspace.team.timezone)
+    mailbox = senders(runtime).mailbox if touch.channel == "email" else None
+    decision = check_send(
+        session,
+        channel=touch.channel,
+        address=touch.to_address,
+        contact_id=touch.contact_id,
+        now=now,
+        limits=runtime.workspace.respond.limits,
+        placement=placement,
+        mailbox=mailbox,
+    )
+    return decision if decision is not None else Allowed()
+
+
+def _schedule(session: Session, touch: Touch, when: datetime, now: datetime) -> None:
+    key = f"send:{touch.idempotency_key}:{when:%Y%m%dT%H%M%S}"
+    enqueue(
+        session,
+        "respond.send_touch",
+        {"key": touch.idempotency_key},
+        key=key,
+        due_at=when,
+        now=now,
+    )
+
+
+def _note_deferral(session: Session, touch: Touch) -> None:
+    # A first touch held back by consent rules is "deferred by policy", which
+    # the SLA check and the reports keep apart from a miss.
+    if touch.purpose != "first_touch" or touch.inbound_id is None:
+        return
+    inbound = session.get(Inbound, touch.inbound_id)
+    if inbound is not None and inbound.first_touch_at is None:
+        inbound.sla_state = "deferred_by_policy"
+
+
+def _send(runtime: Runtime, touch: Touch) -> Result:
+    ledger = Ledger(runtime.db, runtime.clock)
+    key = touch.idempotency_key or ""
+    wires = senders(runtime)
+
+    if touch.channel == "email":
+        message = email_from_touch(touch)
+
+        def on_accepted(result: Result) -> None:
+            _mark_accepted(runtime, key, result)
+
+        def lookup() -> Result | None:
+            return _accepted_receipt(runtime, key) or _channel_lookup(
+                wires.email, message
+            )
+
+        outcome = ledger.perform(
+            f"touch:{key}",
+            "email",
+            lambda: wires.email.send(message, on_accepted=on_accepted),
+            lookup,
+        )
+        return outcome.result
+
+    if touch.channel == "sms":
+        if wires.sms is None:
+            raise DeliveryError(
+                "no SMS channel is configured; add channels.twilio to the workspace",
+                permanent=True,
+            )
+        sms = SmsMessage(
+            to=touch.to_address or "",
+            body=touch.body or "",
+            key=key,
+            status_callback=wires.status_callback,
+        )
+        sms_channel = wires.sms
+        outcome = ledger.perform(
+            f"touch:{key}",
+            "sms",
+            lambda: sms_channel.send(sms),
+            lambda: sms_channel.lookup(sms),
+        )
+        return outcome.result
+
+    raise DeliveryError(
+        f"touch channel {touch.channel!r} cannot be sent here", permanent=True
+    )
+
+
+def _channel_lookup(channel: Any, message: EmailMessage) -> Result | None:
+    lookup = getattr(channel, "lookup", None)
+    return lookup(message) if lookup is not None else None
+
+
+def _mark_accepted(runtime: Runtime, key: str, result: Result) -> None:
+    """Write the server's acceptance to the touch the instant it happens."""
+    with runtime.db.transaction() as session:
+        session.execute(
+            update(Touch)
+            .where(Touch.idempotency_key == key, Touch.status == "sending")
+            .values(status="accepted", provider_id=str(result.get("message_id")))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _accepted_receipt(runtime: Runtime, key: str) -> Result | None:
+    with runtime.db.sessions() as session:
+        touch = session.scalar(select(Touch).where(Touch.idempotency_key == key))
+    if touch is None or touch.status != "accepted":
+        return None
+    return {"message_id": touch.message_id, "provider": "receipt"}
+
+
+def email_from_touch(touch: Touch) -> EmailMessage:
+    """Rebuild the exact email a staged touch holds (a retry sends the same)."""
+    meta = touch.meta or {}
+    text = touch.body or ""
+    return EmailMessage(
+        to=touch.to_address or "",
+        from_address=touch.from_address or "",
+        subject=touch.subject or "",
+        text=text,
+        html=html_from_text(text),
+        message_id=touch.message_id or "",
+        from_name=meta.get("from_name"),
+        to_name=meta.get("to_name"),
+        reply_to=meta.get("reply_to"),
+        in_reply_to=meta.get("in_reply_to"),
+        references=tuple(meta.get("references") or ()),
+        headers=dict(meta.get("headers") or {}),
+        date=touch.created_at,
+    )
+
+
+def _record_sent(runtime: Runtime, key: str, result: Result) -> str:
+    now = runtime.clock.now()
+    with runtime.db.transaction() as session:
+        touch = session.scalar(select(Touch).where(Touch.idempotency_key == key))
+        assert touch is not None
+        if touch.status in SETTLED:
+            return touch.status
+        touch.status = (
+            "sent"
+            if touch.channel == "email"
+            else str(result.get("status") or "queued")
+        )
+        touch.provider_id = str(result.get("sid") or result.get("message_id") or "")
+        touch.sent_at = now
+        touch.latency_ms = result.get("latency_ms")
+        if result.get("segments"):
+            touch.segments = int(result["segments"])
+        _mark_first_touch(session, touch, now)
+        status = touch.status
+        channel = touch.channel
+        to = touch.to_address
+
+    masked = mask_email(to) if channel == "email" else mask_phone(to)
+    log.info("touch.sent", key=key, channel=channel, to=masked, status=status)
+    return status
+
+
+def _mark_first_touch(session: Session, touch: Touch, now: datetime) -> None:
+    if touch.purpose != "first_touch" or touch.inbound_id is None:
+        return
+    inbound = session.get(Inbound, touch.inbound_id)
+    if inbound is None or inbound.first_touch_at is not None:
+        return
+    inbound.first_touch_at = now
+    due = inbound.first_touch_due_at
+    inbound.sla_state = "met" if due is None or now <= due else "late"
+
+
+def _record_failure(runtime: Runtime, key: str, exc: DeliveryError) -> None:
+    with runtime.db.transaction() as session:
+        touch = session.scalar(select(Touch).where(Touch.idempotency_key == key))
+        assert touch is not None
+        touch.status = "failed"
+        touch.error = str(exc)[:2000]
+        touch.error_code = exc.provider_code or None
+    log.warning("touch.failed", key=key, error=str(exc), code=exc.provider_code)

@@ -1,0 +1,148 @@
+"""The first touch end to end: lead rows in, a message out through a real wire,
+a touch recorded, the inbound marked answered."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from firsttouch.channels.sms_segments import measure_sms
+from firsttouch.jobs.queue import enqueue
+from firsttouch.jobs.runner import run_until_idle
+from firsttouch.respond.first_touch import run_first_touch
+from firsttouch.runtime import Runtime
+from firsttouch.store.models import Inbound, Job, Touch
+from tests.channels.fakes import FakeTwilio, SmtpSink
+from tests.respond.conftest import add_lead, worker_for
+
+
+def _touches(runtime: Runtime, inbound_id: int) -> list[Touch]:
+    with runtime.db.sessions() as session:
+        return list(
+            session.scalars(
+                select(Touch).where(Touch.inbound_id == inbound_id).order_by(Touch.id)
+            )
+        )
+
+
+def test_a_web_lead_gets_a_personal_email_from_its_owner(
+    live_any: Runtime, sink: SmtpSink
+) -> None:
+    inbound_id = add_lead(live_any)
+    with live_any.db.transaction() as session:
+        enqueue(
+            session,
+            "respond.first_touch",
+            {"inbound_id": inbound_id},
+            key=f"first_touch:{inbound_id}",
+        )
+    run_until_idle(worker_for(live_any))
+
+    [mail] = [r.message for r in sink.received]
+    assert sink.received[0].recipients == ["ann@buyer.example"]
+    assert mail["To"] == "Ann <ann@buyer.example>"
+    assert (
+        mail["From"] == '"Maya Chen (Northwind Ledger)" <hello@northwindledger.example>'
+    )
+    assert mail["Reply-To"] == "maya@northwindledger.example"
+    text = sink.received[0].text()
+    assert text.startswith("Hi Ann,")
+    assert "I'm Maya Chen, and I look after Acme Books" in text
+    assert "/book/" in text
+    assert mail["List-Unsubscribe"].startswith("<http://127.0.0.1:8000/u/")
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    [touch] = _touches(live_any, inbound_id)
+    assert touch.status == "sent"
+    assert touch.message_id == mail["Message-ID"]
+    with live_any.db.sessions() as session:
+        inbound = session.get(Inbound, inbound_id)
+        assert inbound is not None
+        assert inbound.first_touch_at == live_any.clock.now()
+        assert inbound.sla_state == "met"
+
+
+def test_an_email_is_answered_in_its_own_thread(live: Runtime, sink: SmtpSink) -> None:
+    inbound_id = add_lead(
+        live,
+        channel="email",
+        source="inbox",
+        subject="Pricing for 40 users",
+        message_id="q1@buyer.example",
+        fields={"references": ["<q0@buyer.example>"]},
+    )
+    assert run_first_touch(live, inbound_id) == {"email_reply": "sent"}
+    mail = sink.received[0].message
+    assert mail["Subject"] == "Re: Pricing for 40 users"
+    assert mail["In-Reply-To"] == "<q1@buyer.example>"
+    assert mail["References"] == "<q0@buyer.example> <q1@buyer.example>"
+    assert "about Pricing for 40 users" in sink.received[0].text()
+
+
+def test_no_first_name_means_hi_there(live: Runtime, sink: SmtpSink) -> None:
+    inbound_id = add_lead(live, first_name=None)
+    run_first_touch(live, inbound_id)
+    text = sink.received[0].text()
+    assert text.startswith("Hi there,")
+
+
+def test_an_sms_is_answered_by_text_through_twilio(
+    live_any: Runtime, twilio: FakeTwilio
+) -> None:
+    inbound_id = add_lead(
+        live_any, channel="sms", source="sms", email=None, phone="+12125550100"
+    )
+    assert run_first_touch(live_any, inbound_id) == {"sms_reply": "queued"}
+    [sent] = twilio.messages
+    assert sent["to"] == "+12125550100"
+    assert sent["body"].startswith("Hi Ann, it's Maya from Northwind Ledger.")
+    [touch] = _touches(live_any, inbound_id)
+    assert touch.provider_id == sent["sid"]
+    # The signed booking link makes this text run to two GSM-7 parts.
+    assert touch.segments == measure_sms(sent["body"]).segments == 2
+
+
+def test_running_the_job_twice_sends_once(live: Runtime, sink: SmtpSink) -> None:
+    inbound_id = add_lead(live)
+    run_first_touch(live, inbound_id)
+    assert run_first_touch(live, inbound_id) == {"email": "sent"}
+    assert len(sink.received) == 1
+
+
+def test_a_hot_lead_gets_email_text_and_a_call_bridge_job(
+    live: Runtime, sink: SmtpSink, twilio: FakeTwilio
+) -> None:
+    inbound_id = add_lead(live, phone="+12125550100", fields={"route": "rep_now"})
+    statuses = run_first_touch(live, inbound_id)
+    assert statuses == {"email": "sent", "sms": "queued"}
+    assert len(sink.received) == 1 and len(twilio.messages) == 1
+    with live.db.sessions() as session:
+        kinds = set(session.scalars(select(Job.kind)))
+    assert "respond.call_bridge" in kinds
+
+
+def test_a_template_without_fallback_sends_nothing_and_says_why(
+    live: Runtime, sink: SmtpSink
+) -> None:
+    templates = dict(live.workspace.templates)
+    templates["first_touch_email"] = "Dear {{ contact.title }}, hello"
+    live.workspace = live.workspace.model_copy(update={"templates": templates})
+    inbound_id = add_lead(live)
+    assert run_first_touch(live, inbound_id) == {"email": "blocked"}
+    assert sink.received == []
+    [touch] = _touches(live, inbound_id)
+    assert "broken merge near 'Dear ,'" in (touch.error or "")
+
+
+def test_a_lead_with_no_address_is_blocked_with_the_reason(live: Runtime) -> None:
+    inbound_id = add_lead(live, email=None, phone=None)
+    assert run_first_touch(live, inbound_id) == {"email": "blocked"}
+    [touch] = _touches(live, inbound_id)
+    assert touch.error == "no_email_address"
+
+
+def test_a_lead_no_policy_can_answer_is_marked_no_channel(live: Runtime) -> None:
+    inbound_id = add_lead(live, channel="referral", email=None, phone=None)
+    assert run_first_touch(live, inbound_id) == {}
+    with live.db.sessions() as session:
+        inbound = session.get(Inbound, inbound_id)
+        assert inbound is not None and inbound.sla_state == "no_channel"
