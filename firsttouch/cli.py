@@ -22,6 +22,8 @@ apikey_app = typer.Typer(help="API keys for integrations.", no_args_is_help=True
 app.add_typer(db_app, name="db")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(apikey_app, name="apikey")
+user_app = typer.Typer(help="People who log in to the dashboard.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 
 STARTER = Path(__file__).parent / "workspace" / "starter"
 
@@ -153,9 +155,12 @@ def serve(
 
         smtp_server = start_smtp_listener(runtime, smtp)
 
+    from firsttouch.web.accounts import ensure_first_admin
+
     settings = runtime.settings
     typer.secho(f"firsttouch is serving: dashboard at http://{settings.host}:"
                 f"{settings.port}/  (API docs at /docs)", fg=typer.colors.GREEN)
+    typer.echo(ensure_first_admin(runtime.db, settings.env, runtime.clock))
     try:
         uvicorn.run(create_app(runtime), host=settings.host, port=settings.port,
                     log_config=None, access_log=False)
@@ -349,6 +354,32 @@ def leak_score(
         run_leak_score(run, Console(), Console(stderr=True))
     except (FirsttouchError, ValueError) as exc:
         raise _fail(str(exc)) from None
+
+
+@user_app.command("create")
+def user_create(
+    email: str,
+    role: Annotated[str, typer.Option(help="admin, manager or rep")] = "rep",
+    name: Annotated[str | None, typer.Option(help="Shown in the dashboard.")] = None,
+    rep_id: Annotated[str | None, typer.Option(
+        "--rep-id", help="The workspace rep this person is (managers and reps).")] = None,
+    password: Annotated[str, typer.Option(
+        prompt=True, hide_input=True, confirmation_prompt=True,
+        envvar="FIRSTTOUCH_NEW_USER_PASSWORD", help="Asked for when not given.")] = "",
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Add a person who can log in to the dashboard."""
+    from firsttouch import clock
+    from firsttouch.store.db import Database
+    from firsttouch.web.accounts import create_user
+
+    settings = _settings(database_url=database_url)
+    try:
+        create_user(Database(settings.database_url), email, password, name=name,
+                    role=role, rep_id=rep_id, clock=clock.current())
+    except FirsttouchError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"created {role} {email}; log in at {settings.public_url}/login")
 
 
 def main() -> None:

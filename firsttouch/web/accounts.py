@@ -9,6 +9,7 @@ as a known one, so timing does not tell which addresses have accounts.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from argon2 import PasswordHasher
@@ -165,3 +166,23 @@ def _count_failure(user: User, now: datetime) -> str:
 def get_user(db: Database, user_id: int) -> User | None:
     with db.sessions() as session:
         return session.get(User, user_id)
+
+
+def ensure_first_admin(db: Database, env: dict[str, str] | Any, clock: Clock) -> str:
+    """Make the first admin from ``FIRSTTOUCH_ADMIN_*`` when nobody can log in.
+
+    Returns one line for the operator: who was created, or how to create
+    someone. The password itself is never echoed.
+    """
+    if count_users(db) > 0:
+        return "log in with your firsttouch account"
+    password = env.get("FIRSTTOUCH_ADMIN_PASSWORD", "")
+    if not password:
+        return (
+            "no users yet: run `firsttouch user create you@example.com --role "
+            "admin`, or start with FIRSTTOUCH_ADMIN_PASSWORD set to create "
+            "admin@localhost"
+        )
+    email = env.get("FIRSTTOUCH_ADMIN_EMAIL") or "admin@localhost"
+    create_user(db, email, password, name="Admin", role="admin", clock=clock)
+    return f"created the first admin {email} from FIRSTTOUCH_ADMIN_PASSWORD"

@@ -158,3 +158,58 @@ def test_cookie_is_secure_when_served_over_https(runtime) -> None:  # type: igno
     )
     with TestClient(create_app(runtime)) as client:
         assert "Secure" in client.get("/login").headers["set-cookie"]
+
+
+def test_user_create_command_makes_a_user_who_can_log_in(tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from firsttouch.cli import app
+    from firsttouch.logs import configure_logging
+    from firsttouch.store import migrate
+    from firsttouch.store.db import Database
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    migrate.upgrade(url)
+    runner = CliRunner()
+    made = runner.invoke(
+        app,
+        [
+            "user",
+            "create",
+            "Dana@Example.test",
+            "--role",
+            "manager",
+            "--rep-id",
+            "dana",
+            "--database-url",
+            url,
+        ],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert made.exit_code == 0, made.output
+    assert "created manager Dana@Example.test" in made.output
+    again = runner.invoke(
+        app,
+        ["user", "create", "dana@example.test", "--database-url", url],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert again.exit_code == 1 and "already exists" in again.output
+
+    # The command pointed logging at the runner's captured output, now closed.
+    configure_logging("console", "WARNING")
+    db = Database(url)
+    user = accounts.authenticate(db, "dana@example.test", PASSWORD, clock)
+    assert (user.role, user.rep_id) == ("manager", "dana")
+    db.dispose()
+
+
+def test_first_admin_comes_from_the_environment_once(db, clock) -> None:  # type: ignore[no-untyped-def]
+    hint = accounts.ensure_first_admin(db, {}, clock)
+    assert "firsttouch user create" in hint
+    env = {"FIRSTTOUCH_ADMIN_PASSWORD": PASSWORD}
+    assert "created the first admin admin@localhost" in accounts.ensure_first_admin(
+        db, env, clock
+    )
+    assert accounts.authenticate(db, "admin@localhost", PASSWORD, clock).role == "admin"
+    assert "log in" in accounts.ensure_first_admin(db, env, clock)
+    assert accounts.count_users(db) == 1
