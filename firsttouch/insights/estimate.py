@@ -135,8 +135,13 @@ def _conversion(basis: Basis) -> tuple[float | None, str]:
         return None, "no won/lost outcome in the data"
 
     records = basis.records
-    closed = flag(records, "closed") if "closed" in records else records["won"].notna()
-    won = int(flag(records, "won").sum())
+    won_flags = flag(records, "won")
+    closed = flag(records, "closed")
+    if not (closed & ~won_flags).any():
+        # Nothing is recorded as lost (a "Converted" yes/no column, say):
+        # every record with a known outcome is the denominator.
+        closed = records["won"].notna()
+    won = int(won_flags.sum())
     total = int(closed.sum())
     if total == 0:
         return None, "no closed records in the data"
