@@ -7,8 +7,6 @@ tests check the dashboard, not the scoring.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,9 +14,8 @@ import pytest
 
 from firsttouch.clock import Clock
 from firsttouch.store.db import Database
-from firsttouch.store.models import Contact, Inbound
+from firsttouch.store.models import Contact, Inbound, Qualification
 from firsttouch.web import accounts
-from firsttouch.web.dashboard import scores
 
 PASSWORD = "correct horse battery"
 
@@ -103,29 +100,34 @@ def make_lead(
         return inbound.id
 
 
-@contextmanager
-def fake_scores(
-    monkeypatch: pytest.MonkeyPatch, table: dict[int, dict[str, Any]]
-) -> Iterator[None]:
-    """Answer ``latest_qualification`` from ``table`` (inbound id -> record)."""
-
-    def latest(session: Any, inbound_id: int) -> dict[str, Any] | None:
-        return table.get(inbound_id)
-
-    monkeypatch.setattr(scores, "_latest_function", lambda: latest)
-    yield
-
-
-def hot(score: int = 86, brief: str = "CFO at a 400-person freight firm.") -> dict:
-    return {
-        "score": score,
-        "route": "rep_now",
-        "brief": brief,
-        "contributions": [
-            {"label": "company size", "points": 30, "why": "400 employees"},
-            {"label": "title", "points": 25, "why": "CFO"},
-        ],
-    }
+def judge(
+    db: Database,
+    inbound_id: int,
+    *,
+    score: int = 86,
+    route: str = "rep_now",
+    brief: str = "CFO at a 400-person freight firm.",
+) -> None:
+    """Store a qualification the way the qualify layer does."""
+    criteria = [
+        {"name": "company size", "points": 30, "reason": "400 employees"},
+        {"name": "title", "points": 25, "reason": "CFO"},
+    ]
+    with db.transaction() as session:
+        session.add(
+            Qualification(
+                inbound_id=inbound_id,
+                icp_version="test-1",
+                score=score,
+                route=route,
+                intent=0,
+                reasons={"criteria": criteria},
+                brief=brief,
+                brief_source="code",
+                sources=[],
+                facts={"employees": {"value": 400, "source": "company directory"}},
+            )
+        )
 
 
 def csrf_of(html: str) -> str:

@@ -11,8 +11,7 @@ from firsttouch.store.models import Activity, Inbound, RoutingDecision, Task
 from tests.web.dashboard_data import (
     cheap_hashing,  # noqa: F401, E402 - fixture
     csrf_of,
-    fake_scores,
-    hot,
+    judge,
     log_in,
     make_lead,
     make_users,
@@ -34,20 +33,21 @@ def test_pages_need_a_login(client, staffed) -> None:  # type: ignore[no-untyped
         assert answer.headers["location"].startswith("/login")
 
 
-def test_queue_shows_hot_leads_first_with_brief_and_reasons(
-    client, staffed, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+def test_queue_shows_hot_leads_first_with_brief_and_reasons(client, staffed) -> None:  # type: ignore[no-untyped-def]
     now = staffed.clock.now()
     cold = make_lead(staffed.db, now, first="Cole", owner=None)
     warm = make_lead(staffed.db, now, first="Hattie", owner="maya")
-    with fake_scores(
-        monkeypatch, {warm: hot(), cold: {"score": 20, "route": "nurture"}}
-    ):
-        assert log_in(client, "maya").status_code == 303
-        page = client.get("/").text
+    warmer = make_lead(staffed.db, now, first="Ida", owner="maya")
+    judge(staffed.db, cold, score=20, route="nurture")
+    judge(staffed.db, warm, score=40, route="fast_track")
+    judge(staffed.db, warm)  # a re-score: the latest row counts
+    judge(staffed.db, warmer, score=95)
+    assert log_in(client, "maya").status_code == 303
+    page = client.get("/").text
 
     hot_part = page.split('id="section-hot"')[1].split('id="section-replies"')[0]
     assert "Hattie" in hot_part and "Cole" not in hot_part
+    assert hot_part.index("Ida") < hot_part.index("Hattie")
     assert "CFO at a 400-person freight firm." in hot_part
     assert "company size (+30)" in hot_part
     assert "due in" in hot_part
@@ -177,7 +177,7 @@ def test_a_form_post_without_its_csrf_token_is_refused(client, staffed) -> None:
         assert session.get(Inbound, lead).owner_id is None
 
 
-def test_lead_supplied_markup_is_shown_as_text(client, staffed, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_lead_supplied_markup_is_shown_as_text(client, staffed) -> None:  # type: ignore[no-untyped-def]
     evil = "<img src=x onerror=alert(1)>"
     lead = make_lead(
         staffed.db,
@@ -187,24 +187,25 @@ def test_lead_supplied_markup_is_shown_as_text(client, staffed, monkeypatch) -> 
         company='"><script>alert(2)</script>',
         message=evil,
     )
-    with fake_scores(monkeypatch, {lead: hot(brief=evil)}):
-        log_in(client, "maya")
-        pages = [client.get("/").text, client.get(f"/leads/{lead}").text]
-        feed = client.get("/queue/updates").json()
+    judge(staffed.db, lead, brief=evil)
+    log_in(client, "maya")
+    pages = [client.get("/").text, client.get(f"/leads/{lead}").text]
+    feed = client.get("/queue/updates").json()
     for page in pages:
         assert evil not in page and "<script>alert(2)" not in page
         assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert feed["leads"][0]["name"] == evil  # data for textContent, never HTML
 
 
-def test_live_feed_returns_hot_leads_since_a_time(client, staffed, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_live_feed_returns_hot_leads_since_a_time(client, staffed) -> None:  # type: ignore[no-untyped-def]
     now = staffed.clock.now()
     old = make_lead(staffed.db, now, first="Old", received_ago=timedelta(hours=3))
     new = make_lead(staffed.db, now, first="New")
-    with fake_scores(monkeypatch, {old: hot(), new: hot()}):
-        log_in(client, "maya")
-        since = (now - timedelta(minutes=10)).isoformat()
-        feed = client.get("/queue/updates", params={"since": since}).json()
+    judge(staffed.db, old)
+    judge(staffed.db, new)
+    log_in(client, "maya")
+    since = (now - timedelta(minutes=10)).isoformat()
+    feed = client.get("/queue/updates", params={"since": since}).json()
     assert [lead["name"] for lead in feed["leads"]] == ["New Byron"]
     assert feed["leads"][0]["url"] == f"/leads/{new}"
 

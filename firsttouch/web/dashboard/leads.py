@@ -17,7 +17,6 @@ from firsttouch.web.dashboard.actions import (
     LeadActions,
 )
 from firsttouch.web.dashboard.rendering import countdown, render
-from firsttouch.web.dashboard.scores import qualify_available
 from firsttouch.web.dashboard.timeline import contact_timeline
 from firsttouch.web.dashboard.visibility import assignable_reps
 from firsttouch.web.sessions import CurrentUser, require_csrf
@@ -52,7 +51,6 @@ def queue_page(request: Request, user: CurrentUser, done: str = "") -> Response:
         since=now - LIVE_WINDOW,
         reps=assignable_reps(user, runtime.workspace),
         message=ACTION_MESSAGES.get(done),
-        scored=qualify_available(),
         disqualify_reasons=DISQUALIFY_REASONS,
     )
 

@@ -9,13 +9,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from firsttouch.clock import ensure_utc
 from firsttouch.errors import NotFoundError
-from firsttouch.store.models import Contact, Inbound, Task
-from firsttouch.web.dashboard.scores import UNSCORED, LeadScore, scores_for
+from firsttouch.store.models import Contact, Inbound, Qualification, Task
+from firsttouch.web.dashboard.scores import (
+    DISQUALIFIED_ROUTES,
+    HOT_ROUTES,
+    NURTURE_ROUTES,
+    UNSCORED,
+    LeadScore,
+    latest_ids,
+    scores_for,
+    to_lead_score,
+)
 from firsttouch.web.dashboard.visibility import visible_clause
 from firsttouch.web.sessions import DashboardUser
 from firsttouch.workspace import Workspace
@@ -25,8 +34,6 @@ CLOSED_STATUSES = ("disqualified", "closed", "converted", "spam", "merged")
 SNOOZE_TASK_PREFIX = "Snoozed"
 # Rows shown per queue section; the page says how many more there are.
 SECTION_LIMIT = 50
-# Candidates read to rank a section by score when the ranking happens here.
-RANK_WINDOW = 400
 
 
 @dataclass
@@ -115,60 +122,99 @@ def open_leads_clause(user: DashboardUser, workspace: Workspace, now: datetime) 
     )
 
 
+def _section_clauses() -> dict[str, Any]:
+    """Which open leads go in which queue section, by the latest route."""
+    route = Qualification.route
+    is_reply = or_(Inbound.parent_id.is_not(None), Inbound.kind == "reply")
+    judged = (*HOT_ROUTES, *NURTURE_ROUTES, *DISQUALIFIED_ROUTES)
+    return {
+        "hot": and_(~is_reply, route.in_(HOT_ROUTES)),
+        "replies": is_reply,
+        "open": and_(~is_reply, or_(route.is_(None), route.not_in(judged))),
+        "sequences": and_(~is_reply, route.in_(NURTURE_ROUTES)),
+        "disqualified": and_(~is_reply, route.in_(DISQUALIFIED_ROUTES)),
+    }
+
+
+SECTION_TITLES = {
+    "hot": "Hot leads",
+    "replies": "Replies waiting for a person",
+    "open": "Other open leads",
+    "sequences": "In sequences",
+    "disqualified": "Disqualified by the ICP (check before closing)",
+}
+
+
+def _due() -> Any:
+    return func.coalesce(Inbound.human_due_at, Inbound.first_touch_due_at)
+
+
+def _judged(query: Any) -> Any:
+    """Join each inbound's latest qualification (if any) onto ``query``."""
+    latest = latest_ids()
+    return query.outerjoin(latest, latest.c.inbound_id == Inbound.id).outerjoin(
+        Qualification, Qualification.id == latest.c.qualification_id
+    )
+
+
 def queue_sections(
     session: Session, user: DashboardUser, workspace: Workspace, now: datetime
 ) -> list[QueueSection]:
     """The queue: hot leads, replies waiting, other open leads, in sequences."""
     names = _owner_names(workspace)
     base = open_leads_clause(user, workspace, now)
-    is_reply = or_(Inbound.parent_id.is_not(None), Inbound.kind == "reply")
+    clauses = _section_clauses()
+    totals = _section_totals(session, base, clauses)
 
-    # Replies are read apart; the rest is ranked by judgement below.
-    replies, replies_total = _fetch(session, and_(base, is_reply), names, SECTION_LIMIT)
-    candidates, open_total = _fetch(session, and_(base, ~is_reply), names, RANK_WINDOW)
-    scores = scores_for(session, [r.inbound_id for r in candidates])
-    for row in candidates:
-        row.score = scores[row.inbound_id]
-    for row in replies:
-        row.score = scores_for(session, [row.inbound_id])[row.inbound_id]
+    sections = []
+    for key, clause in clauses.items():
+        if key == "hot":
+            order = (Qualification.score.desc(), _due().is_(None), _due())
+        else:
+            order = (_due().is_(None), _due(), Inbound.id)
+        query = _judged(
+            select(Inbound, Contact, Qualification).join(
+                Contact, Contact.id == Inbound.contact_id
+            )
+        )
+        query = query.where(base, clause).order_by(*order).limit(SECTION_LIMIT)
+        rows = []
+        for inbound, contact, qualification in session.execute(query):
+            row = _row(inbound, contact, names)
+            row.score = to_lead_score(qualification)
+            rows.append(row)
+        sections.append(QueueSection(key, SECTION_TITLES[key], rows, totals[key]))
+    return sections
 
-    hot = [r for r in candidates if r.score.is_hot]
-    nurture = [r for r in candidates if r.score.in_nurture]
-    other = [r for r in candidates if not r.score.is_hot and not r.score.in_nurture]
-    hot.sort(key=lambda r: (-(r.score.score or 0), _due_key(r)))
-    other.sort(key=lambda r: (_due_key(r), -(r.score.score or 0)))
 
-    unranked = max(0, open_total - len(candidates))
-    return [
-        QueueSection("hot", "Hot leads", hot[:SECTION_LIMIT], len(hot)),
-        QueueSection("replies", "Replies waiting for a person", replies, replies_total),
-        QueueSection(
-            "open", "Other open leads", other[:SECTION_LIMIT], len(other) + unranked
-        ),
-        QueueSection(
-            "sequences", "In sequences", nurture[:SECTION_LIMIT], len(nurture)
-        ),
+def _section_totals(
+    session: Session, base: Any, clauses: dict[str, Any]
+) -> dict[str, int]:
+    """How many open leads each section holds, in one query."""
+    columns = [
+        func.sum(case((clause, 1), else_=0)).label(key)
+        for key, clause in clauses.items()
     ]
-
-
-def _due_key(row: LeadRow) -> float:
-    return row.due_at.timestamp() if row.due_at else row.received_at.timestamp() + 1e9
+    query = _judged(select(*columns).select_from(Inbound)).where(base)
+    found = session.execute(query).one()
+    return {key: int(found._mapping[key] or 0) for key in clauses}
 
 
 def _fetch(
     session: Session, where: Any, names: dict[str, str], limit: int
-) -> tuple[list[LeadRow], int]:
-    # Newest first: a fresh inbound is the one most likely to still be saved.
-    query = (
-        select(Inbound, Contact)
-        .join(Contact, Contact.id == Inbound.contact_id)
-        .where(where)
-        .order_by(Inbound.received_at.desc(), Inbound.id.desc())
-        .limit(limit)
+) -> list[LeadRow]:
+    query = _judged(
+        select(Inbound, Contact, Qualification).join(
+            Contact, Contact.id == Inbound.contact_id
+        )
     )
-    rows = [_row(i, c, names) for i, c in session.execute(query)]
-    total = session.scalar(select(func.count()).select_from(Inbound).where(where))
-    return rows, int(total or 0)
+    query = query.where(where).order_by(Inbound.received_at.desc()).limit(limit)
+    rows = []
+    for inbound, contact, qualification in session.execute(query):
+        row = _row(inbound, contact, names)
+        row.score = to_lead_score(qualification)
+        rows.append(row)
+    return rows
 
 
 def hot_since(
@@ -184,12 +230,12 @@ def hot_since(
     judged it, which may be after the page first asked.
     """
     names = _owner_names(workspace)
-    where = and_(open_leads_clause(user, workspace, now), Inbound.received_at >= since)
-    rows, _ = _fetch(session, where, names, SECTION_LIMIT)
-    scores = scores_for(session, [r.inbound_id for r in rows])
-    for row in rows:
-        row.score = scores[row.inbound_id]
-    return [r for r in rows if r.score.is_hot]
+    where = and_(
+        open_leads_clause(user, workspace, now),
+        Inbound.received_at >= since,
+        _section_clauses()["hot"],
+    )
+    return _fetch(session, where, names, SECTION_LIMIT)
 
 
 def snoozed_leads(

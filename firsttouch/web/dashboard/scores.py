@@ -1,22 +1,25 @@
 """A lead's judgement (score, reasons, brief, route) as the dashboard shows it.
 
-The qualify layer owns the judgement; this module only reads it, through
-``firsttouch.qualify.latest_qualification`` when that layer is installed,
-and turns whatever it returns into one plain shape. A lead not yet scored
-shows as unscored; it is never hidden.
+The qualify layer writes one ``Qualification`` row per scoring; the latest
+row of an inbound counts. This module only reads those rows and turns them
+into one plain shape. A lead not yet scored shows as unscored; it is never
+hidden.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Subquery, func, select
 from sqlalchemy.orm import Session
+
+from firsttouch.store.models import Qualification
 
 HOT_ROUTES = ("rep_now",)
 NURTURE_ROUTES = ("nurture",)
+DISQUALIFIED_ROUTES = ("disqualified",)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class LeadScore:
     facts: list[tuple[str, str, str]] = field(default_factory=list)
     disqualified_because: str | None = None
     icp_version: str | None = None
+    intent: int | None = None
 
     @property
     def is_hot(self) -> bool:
@@ -50,87 +54,78 @@ class LeadScore:
 UNSCORED = LeadScore()
 
 
-def _latest_function() -> Callable[[Session, int], Any] | None:
-    try:
-        module = importlib.import_module("firsttouch.qualify")
-    except ImportError:
-        return None
-    found = getattr(module, "latest_qualification", None)
-    return found if callable(found) else None
-
-
-def _get(source: Any, *names: str) -> Any:
-    for name in names:
-        if isinstance(source, Mapping) and name in source:
-            return source[name]
-        if hasattr(source, name):
-            return getattr(source, name)
-    return None
+def latest_ids(inbound_ids: list[int] | None = None) -> Subquery:
+    """Each inbound's latest qualification id (a re-score adds a row)."""
+    query = select(
+        Qualification.inbound_id.label("inbound_id"),
+        func.max(Qualification.id).label("qualification_id"),
+    ).group_by(Qualification.inbound_id)
+    if inbound_ids is not None:
+        query = query.where(Qualification.inbound_id.in_(inbound_ids))
+    return query.subquery("latest_qualification")
 
 
 def _reasons(raw: Any) -> list[Reason]:
-    if isinstance(raw, Mapping):
-        raw = [{"label": k, "points": v} for k, v in raw.items()]
+    criteria = raw.get("criteria", []) if isinstance(raw, Mapping) else raw or []
     reasons = []
-    for item in raw or []:
-        label = _get(item, "label", "criterion", "name", "key") or "criterion"
-        points = _get(item, "points", "contribution", "score", "weight")
-        why = _get(item, "why", "reason", "explanation", "detail") or ""
-        try:
-            number = float(points) if points is not None else None
-        except (TypeError, ValueError):
-            number = None
-        reasons.append(Reason(str(label), number, str(why)))
+    for item in criteria:
+        if not isinstance(item, Mapping):
+            continue
+        points = item.get("points")
+        reasons.append(
+            Reason(
+                label=str(item.get("name") or item.get("label") or "criterion"),
+                points=float(points) if isinstance(points, int | float) else None,
+                why=str(item.get("reason") or item.get("why") or ""),
+            )
+        )
+    # The criteria that added most come first: that is what a rep reads.
+    reasons.sort(key=lambda r: -(r.points or 0))
     return reasons
 
 
 def _facts(raw: Any) -> list[tuple[str, str, str]]:
-    if isinstance(raw, Mapping):
-        return [(str(k), _fact_value(v), _fact_source(v)) for k, v in raw.items()]
+    if not isinstance(raw, Mapping):
+        return []
     facts = []
-    for item in raw or []:
-        name = _get(item, "name", "key", "label") or "fact"
-        facts.append((str(name), _fact_value(item), _fact_source(item)))
+    for name, item in sorted(raw.items()):
+        if isinstance(item, Mapping):
+            value, source = item.get("value"), item.get("source") or ""
+        else:
+            value, source = item, ""
+        if value not in (None, ""):
+            facts.append((str(name), str(value), str(source)))
     return facts
 
 
-def _fact_value(value: Any) -> str:
-    inner = _get(value, "value")
-    return str(inner if inner is not None else value)
-
-
-def _fact_source(value: Any) -> str:
-    return str(_get(value, "source") or "")
-
-
-def to_lead_score(found: Any) -> LeadScore:
-    """Turn a qualification record (object or mapping) into a ``LeadScore``."""
-    if found is None:
+def to_lead_score(row: Qualification | None) -> LeadScore:
+    """Turn a stored qualification into a ``LeadScore``."""
+    if row is None:
         return UNSCORED
-    score = _get(found, "score", "fit_score", "total")
-    route = _get(found, "route")
     return LeadScore(
-        score=int(round(float(score))) if score is not None else None,
-        route=str(_get(route, "value") or route) if route is not None else None,
-        brief=_get(found, "brief", "summary"),
-        reasons=_reasons(_get(found, "contributions", "breakdown", "reasons", "parts")),
-        facts=_facts(_get(found, "facts", "enrichment")),
-        disqualified_because=_get(
-            found, "disqualified_because", "disqualifier", "disqualified_reason"
-        ),
-        icp_version=str(_get(found, "icp_version") or "") or None,
+        score=row.score,
+        route=row.route,
+        brief=row.brief,
+        reasons=_reasons(row.reasons),
+        facts=_facts(row.facts),
+        disqualified_because=row.disqualified_reason,
+        icp_version=row.icp_version,
+        intent=row.intent,
     )
 
 
-def qualify_available() -> bool:
-    return _latest_function() is not None
-
-
 def scores_for(session: Session, inbound_ids: Iterable[int]) -> dict[int, LeadScore]:
-    """Return each inbound's latest judgement (``UNSCORED`` when there is none)."""
-    latest = _latest_function()
-    result: dict[int, LeadScore] = {}
-    for inbound_id in inbound_ids:
-        found = latest(session, inbound_id) if latest else None
-        result[inbound_id] = to_lead_score(found)
+    """Each inbound's latest judgement (``UNSCORED`` when there is none)."""
+    ids = list(inbound_ids)
+    result = dict.fromkeys(ids, UNSCORED)
+    if not ids:
+        return result
+    latest = latest_ids(ids)
+    rows = session.scalars(
+        select(Qualification).join(
+            latest, latest.c.qualification_id == Qualification.id
+        )
+    )
+    for row in rows:
+        result[row.inbound_id] = to_lead_score(row)
     return result
