@@ -1,0 +1,146 @@
+"""A worker that dies between the send and the record never sends twice and
+never skips: the ledger and the touch row tell the retry what happened."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from firsttouch.channels.messages import Accepted, EmailMessage, Result
+from firsttouch.clock import VirtualClock
+from firsttouch.jobs.ledger import EffectInFlightError
+from firsttouch.jobs.queue import enqueue
+from firsttouch.jobs.runner import run_until_idle
+from firsttouch.respond import touches
+from firsttouch.respond.first_touch import run_first_touch
+from firsttouch.respond.senders import SERVICE
+from firsttouch.runtime import Runtime
+from firsttouch.store.models import Inbound, Touch
+from tests.channels.fakes import SmtpSink
+from tests.respond.conftest import add_lead, worker_for
+
+PROC = Path(__file__).with_name("first_touch_proc.py")
+
+
+class Killed(BaseException):
+    """Stands in for the process dying: nothing after it runs."""
+
+
+def _status(runtime: Runtime, inbound_id: int) -> tuple[str, datetime | None]:
+    with runtime.db.sessions() as session:
+        touch = session.scalar(select(Touch).where(Touch.inbound_id == inbound_id))
+        inbound = session.get(Inbound, inbound_id)
+        assert touch is not None and inbound is not None
+        return touch.status, inbound.first_touch_at
+
+
+def test_death_after_the_ledger_and_before_the_touch_record(
+    live_any: Runtime, sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbound_id = add_lead(live_any)
+
+    def die(*args: object) -> str:
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(touches, "_record_sent", die)
+        with pytest.raises(Killed):
+            run_first_touch(live_any, inbound_id)
+    assert len(sink.received) == 1
+    assert _status(live_any, inbound_id) == ("accepted", None)
+
+    assert run_first_touch(live_any, inbound_id) == {"email": "sent"}
+    assert len(sink.received) == 1
+    assert _status(live_any, inbound_id)[1] is not None
+
+
+def test_death_after_the_250_and_before_the_ledger_record(
+    live_any: Runtime, sink: SmtpSink
+) -> None:
+    senders = live_any.services[SERVICE]
+    real = senders.email
+
+    class DiesAfterAcceptance:
+        name = "smtp"
+
+        def send(
+            self, message: EmailMessage, on_accepted: Accepted | None = None
+        ) -> Result:
+            real.send(message, on_accepted)
+            raise Killed
+
+    inbound_id = add_lead(live_any)
+    senders.email = DiesAfterAcceptance()
+    with pytest.raises(Killed):
+        run_first_touch(live_any, inbound_id)
+    senders.email = real
+    assert len(sink.received) == 1
+
+    # The ledger's lease on the effect outlives the dead worker; once it
+    # lapses, the retry finds the acceptance written at the 250.
+    with pytest.raises(EffectInFlightError):
+        run_first_touch(live_any, inbound_id)
+    live_any.clock.advance(timedelta(minutes=3))  # type: ignore[attr-defined]
+    assert run_first_touch(live_any, inbound_id) == {"email": "sent"}
+    assert len(sink.received) == 1
+    assert _status(live_any, inbound_id)[0] == "sent"
+
+
+def test_a_worker_process_killed_between_send_and_commit_sends_one_email(
+    live_any: Runtime, sink: SmtpSink
+) -> None:
+    # The process runs on the wall clock; the lead and the retry use a
+    # virtual clock set from it, moved past every lease for the retry.
+    start = datetime.now(UTC)
+    live_any.clock.set(start)  # type: ignore[attr-defined]
+    inbound_id = add_lead(live_any)
+    with live_any.db.transaction() as session:
+        enqueue(
+            session,
+            "respond.first_touch",
+            {"inbound_id": inbound_id},
+            key=f"first_touch:{inbound_id}",
+            now=start - timedelta(seconds=1),
+        )
+
+    env = {**os.environ, "PYTHONPATH": str(PROC.parents[2])}
+    proc = subprocess.Popen(  # noqa: S603 - our own test worker
+        [sys.executable, str(PROC), live_any.db.url, str(sink.port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        # Kill it once the server's 250 is on record and the worker is
+        # holding still before the ledger and the touch record the send.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, "the worker process exited early"
+            if sink.received and _status(live_any, inbound_id)[0] == "accepted":
+                break
+            time.sleep(0.02)
+        assert len(sink.received) == 1, "the worker never sent"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+    assert _status(live_any, inbound_id) == ("accepted", None)
+    clock = live_any.clock
+    assert isinstance(clock, VirtualClock)
+    clock.set(start + timedelta(minutes=10))
+    run_until_idle(worker_for(live_any))
+
+    assert len(sink.received) == 1
+    status, first_touch_at = _status(live_any, inbound_id)
+    assert status == "sent" and first_touch_at is not None
