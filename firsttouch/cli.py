@@ -198,7 +198,7 @@ def demo(
     corpus: Annotated[Path, typer.Option(
         help="Shared corpus with the real lead data set; stand-ins without it.")]
         = Path("../shared/corpus"),
-    leads: Annotated[int, typer.Option(min=1, max=9240, help="Leads in the week.")] = 300,
+    leads: Annotated[int, typer.Option(min=1, max=9240, help="Leads in the week.")] = 200,
     seed: Annotated[int, typer.Option(help="Same seed, same week, same figures.")] = 7,
     speed: Annotated[float, typer.Option(
         min=0, help="Virtual seconds per real second while waiting; 0 = as fast as possible.")]
@@ -354,6 +354,51 @@ def leak_score(
         run_leak_score(run, Console(), Console(stderr=True))
     except (FirsttouchError, ValueError) as exc:
         raise _fail(str(exc)) from None
+
+
+@app.command("import")
+def import_file(
+    file: Path,
+    workspace: WorkspaceOpt = None,
+    database_url: DatabaseOpt = None,
+    map_: Annotated[list[str] | None, typer.Option(
+        "--map", help="COLUMN=FIELD, repeatable (e.g. 'E-mail Address=email').")] = None,
+    source: Annotated[str, typer.Option(help="Source tag for every row.")] = "import",
+    region: Annotated[str | None, typer.Option(
+        help="Default phone region, e.g. GB [workspace routing.default_region].")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run",
+                       help="Check every row; write nothing.")] = False,
+) -> None:
+    """Import leads from a CSV: every row or none, with a report per bad row."""
+    from rich.progress import Progress
+
+    from firsttouch.capture.importer import import_csv, parse_mapping
+
+    runtime = _runtime(workspace, database_url)
+    _require_current_schema(runtime)
+    try:
+        mapping = parse_mapping(map_ or [])
+        with Progress(transient=True) as bar:
+            task = bar.add_task(f"importing {file.name}", total=None)
+            report = import_csv(
+                runtime, file, mapping=mapping, source=source, default_region=region,
+                dry_run=dry_run,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except FirsttouchError as exc:
+        raise _fail(str(exc)) from None
+    mapped = ", ".join(f"{c} -> {f}" for c, f in report.mapping.items())
+    typer.echo(f"columns: {mapped or '(none mapped)'}")
+    if report.unmapped:
+        typer.echo(f"kept as extra fields: {', '.join(report.unmapped)}")
+    if not report.ok:
+        for error in report.errors:
+            typer.secho(f"  {file}:{error}", fg=typer.colors.RED, err=True)
+        raise _fail(f"{len(report.errors)} of {report.rows} rows cannot be imported; "
+                    "nothing was imported. Fix those rows and run again.")
+    verb = "would import" if dry_run else "imported"
+    typer.echo(f"{verb} {report.rows - report.duplicates if dry_run else report.imported}"
+               f" leads from {file} ({report.duplicates} already imported)")
 
 
 @user_app.command("create")

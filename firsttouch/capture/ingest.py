@@ -97,6 +97,7 @@ def _ingest_in(runtime: Runtime, session: Session, event: InboundEvent) -> Inges
     if parent is not None:
         return _attach_reply(session, inbound, parent)
     if not event.creates_lead:
+        _enqueue_consent_keyword(session, inbound, now)
         return IngestResult(inbound.id, None, None, False, False)
 
     return _create_lead(runtime, session, inbound, event, now)
@@ -150,6 +151,17 @@ def enqueue_followups(
     reassign_at = now + timedelta(minutes=runtime.workspace.routing.reassign_after_minutes)
     enqueue(session, "capture.reassign_check", payload,
             key=f"reassign:{inbound.id}:1", due_at=reassign_at, now=now)
+
+
+def _enqueue_consent_keyword(session: Session, inbound: Inbound, now: datetime) -> None:
+    """An SMS STOP/START/HELP is consent bookkeeping: respond's gate records it.
+
+    It is queued in the same transaction as the inbound, so a STOP that was
+    acknowledged to the carrier is never lost on the way to the opt-out list.
+    """
+    if (inbound.fields or {}).get("sms_keyword"):
+        enqueue(session, "respond.consent", {"inbound_id": inbound.id},
+                key=f"consent:{inbound.id}", now=now)
 
 
 def find_parent(session: Session, event: InboundEvent) -> Inbound | None:

@@ -35,6 +35,7 @@ class LeadProfile:
     tags: str
     converted: bool
     dataset_country: str
+    quality: str = ""
 
 
 def _clean(value: str | None) -> str:
@@ -61,6 +62,7 @@ def _from_row(row: dict[str, str]) -> LeadProfile:
         tags=_clean(row.get("Tags")),
         converted=_clean(row.get("Converted")) == "1",
         dataset_country=_clean(row.get("Country")),
+        quality=_clean(row.get("Lead Quality")),
     )
 
 

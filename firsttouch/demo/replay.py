@@ -27,6 +27,7 @@ from firsttouch.clock import VirtualClock
 from firsttouch.demo.week import Arrival
 from firsttouch.jobs.queue import JobQueue
 from firsttouch.runtime import Runtime
+from firsttouch.web.capture_webhooks import attach_voicemail
 from firsttouch.worker import build_worker
 
 log = structlog.get_logger(__name__)
@@ -81,7 +82,11 @@ def replay(runtime: Runtime, arrivals: list[Arrival], *, speed: float = 0.0,
 def _deliver(runtime: Runtime, arrival: Arrival, stats: ReplayStats) -> None:
     """Hand one event to capture, as its webhook endpoint would."""
     try:
-        result = ingest(runtime, arrival.event)
+        if arrival.event.fields.get("parent_dedupe_key"):
+            # A recording or transcript hangs on its call, as the webhook does it.
+            result = attach_voicemail(runtime, arrival.event)
+        else:
+            result = ingest(runtime, arrival.event)
     except Exception as exc:  # noqa: BLE001 - one bad event must not stop the week
         stats.rejected.append((arrival.event.dedupe_key, str(exc)))
         log.warning("demo.event_rejected", key=arrival.event.dedupe_key, error=str(exc))

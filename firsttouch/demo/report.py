@@ -223,8 +223,10 @@ def render_text(report: DemoReport, *, queue_size: int = 10) -> str:
         if not leak:
             lines.append(f"  {label}: not available")
             continue
-        lines.append(f"  {label}: overall {leak.get('overall', 'n/a')}, biggest leak "
-                     f"{leak.get('biggest', 'n/a')}")
+        lines.append(f"  {label}: biggest leak {leak.get('biggest') or 'none'}"
+                     f" ({leak.get('records')} leads)")
+        if leak.get("headline"):
+            lines.append(f"    {leak['headline']}")
         layers = leak.get("layers", {})
         lines.append("    " + ", ".join(f"{name} {score if score is not None else 'no data'}"
                                        for name, score in layers.items()))
@@ -235,12 +237,101 @@ def render_text(report: DemoReport, *, queue_size: int = 10) -> str:
     return "\n".join(lines)
 
 
+def _latest_qualifications(session: Session) -> dict[int, Any]:
+    """The newest qualification of each inbound (a re-score adds a row)."""
+    from firsttouch.store.models.qualify import Qualification
+
+    latest: dict[int, Any] = {}
+    for row in session.scalars(select(Qualification).order_by(Qualification.id)):
+        latest[row.inbound_id] = row
+    return latest
+
+
+def _top_reasons(reasons: dict[str, Any], limit: int = 3) -> list[str]:
+    criteria = sorted(reasons.get("criteria", []), key=lambda c: -float(c.get("points", 0)))
+    return [f"+{c['points']} {c['name']}: {c['reason']}" for c in criteria[:limit]
+            if c.get("points")]
+
+
 def qualification_figures(session: Session, report: DemoReport,
                           profiles: dict[str, Any]) -> None:
     """Routes, reasons, conversion by route and the Monday queue (qualify's rows)."""
-    report.routes = {}
+    latest = _latest_qualifications(session)
+    leads = session.execute(
+        select(Inbound, Contact).outerjoin(Contact, Contact.id == Inbound.contact_id)
+        .where(Inbound.first_touch_due_at.is_not(None)).order_by(Inbound.id)).all()
+
+    routes: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    outcomes: dict[str, list[bool]] = {}
+    queue: list[QueueEntry] = []
+    for inbound, contact in leads:
+        row = latest.get(inbound.id)
+        route = row.route if row else "not qualified"
+        routes[route] += 1
+        if row is not None and row.disqualified_reason:
+            reasons[row.disqualified_reason] += 1
+        profile = profiles.get(str((inbound.fields or {}).get("dataset_row")))
+        if profile is not None:
+            outcomes.setdefault(route, []).append(bool(profile.converted))
+        if row is not None and route in ("rep_now", "fast_track") and not inbound.human_touch_at:
+            queue.append(_queue_entry(inbound, contact, row, profile))
+
+    report.routes = dict(routes)
+    report.disqualified_reasons = dict(reasons)
+    report.conversion_by_route = {
+        route: {"leads": len(values), "converted": share(sum(values), len(values))}
+        for route, values in sorted(outcomes.items())}
+    queue.sort(key=lambda entry: (-(entry.score or 0), entry.inbound_id))
+    report.monday_queue = queue
+
+
+def _queue_entry(inbound: Inbound, contact: Contact | None, row: Any,
+                 profile: Any) -> QueueEntry:
+    name = " ".join(p for p in ((contact.first_name, contact.last_name) if contact else ())
+                    if p) or (contact.email or contact.phone if contact else None) or "unknown"
+    return QueueEntry(
+        inbound_id=inbound.id, name=name,
+        company=(contact.company_name or "") if contact else "",
+        owner=inbound.owner_id, channel=inbound.channel, score=row.score, route=row.route,
+        brief=row.brief, reasons=_top_reasons(row.reasons or {}),
+        converted_in_data=bool(profile.converted) if profile is not None else None)
 
 
 def leak_figures(runtime, profiles: dict[str, Any]):  # type: ignore[no-untyped-def]
     """The week's live Revenue Leak Score beside the data set's own handling."""
-    return None, None
+    from firsttouch.demo.as_handled import record_for, records_as_handled
+    from firsttouch.insights.live import leak_score_from_store
+    from firsttouch.insights.report import report_from_records
+
+    now = runtime.clock.now()
+    week = leak_score_from_store(runtime, now=now)
+
+    rows, seen = [], set()
+    with runtime.db.sessions() as session:
+        leads = session.execute(
+            select(Inbound.received_at, Inbound.channel, Inbound.fields)
+            .where(Inbound.first_touch_due_at.is_not(None)).order_by(Inbound.id)).all()
+    for received, channel, fields in leads:
+        row_id = str((fields or {}).get("dataset_row"))
+        profile = profiles.get(row_id)
+        if profile is None or row_id in seen:
+            continue
+        seen.add(row_id)
+        rows.append(record_for(profile, received, channel))
+    handled = report_from_records(records_as_handled(rows), as_of=now) if rows else None
+    return _leak_summary(week), _leak_summary(handled)
+
+
+def _leak_summary(report: Any) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    leak = report.biggest_leak
+    return {
+        "biggest": leak.layer if leak else None,
+        "headline": leak.headline if leak else report.no_leak_reason,
+        "layers": {layer.layer: layer.score for layer in report.layers},
+        "no_data": {layer.layer: layer.no_data_reason for layer in report.layers
+                    if layer.score is None},
+        "records": report.records,
+    }

@@ -10,13 +10,14 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from firsttouch import clock as clock_module
 from firsttouch.clock import VirtualClock
 from firsttouch.config import Settings
 from firsttouch.demo import report as figures
 from firsttouch.demo.profiles import sample_profiles
 from firsttouch.demo.replay import replay
 from firsttouch.demo.week import WEEK_START, build_week
-from firsttouch.runtime import build_runtime
+from firsttouch.runtime import Runtime, build_runtime
 from firsttouch.store import migrate
 
 DEFAULT_CORPUS = Path("../shared/corpus")
@@ -26,7 +27,7 @@ DEFAULT_CORPUS = Path("../shared/corpus")
 class DemoOptions:
     settings: Settings
     corpus: Path | None = DEFAULT_CORPUS
-    leads: int = 300
+    leads: int = 200
     seed: int = 7
     speed: float = 0.0
     fresh: bool = True
@@ -62,10 +63,20 @@ def run_demo(options: DemoOptions, progress=None) -> figures.DemoReport:  # type
     settings = settings.with_overrides(env=env)
 
     clock = VirtualClock(WEEK_START)
+    previous = clock_module.current()
     runtime = build_runtime(settings, clock=clock)
+    try:
+        return _replay_and_report(runtime, options, progress)
+    finally:
+        runtime.close()
+        clock_module.install(previous)
+
+
+def _replay_and_report(runtime: Runtime, options: DemoOptions,
+                       progress) -> figures.DemoReport:  # type: ignore[no-untyped-def]
     corpus = options.corpus if options.corpus and options.corpus.is_dir() else None
     profiles, note = sample_profiles(corpus, options.leads, options.seed)
-    arrivals = build_week(profiles, options.seed)
+    arrivals = build_week(profiles, options.seed, runtime.workspace)
 
     started = time.monotonic()
     stats = replay(runtime, arrivals, speed=options.speed, progress=progress)
@@ -77,7 +88,6 @@ def run_demo(options: DemoOptions, progress=None) -> figures.DemoReport:  # type
                      "work_seconds": round(stats.work_seconds, 2),
                      "replay_seconds": round(time.monotonic() - started, 2),
                      "notes": dict(stats.by_note)}
-    runtime.close()
     return report
 
 

@@ -20,7 +20,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from firsttouch.capture.events import InboundEvent, PersonFacts
+from firsttouch.capture.forms import form_to_event, submission_digest
+from firsttouch.demo import wire
 from firsttouch.demo.profiles import LeadProfile
+from firsttouch.workspace import Workspace
 
 WEEK_START = datetime(2026, 3, 9, tzinfo=UTC)  # a Monday
 WEEK = timedelta(days=7)
@@ -198,6 +201,70 @@ def _channel(profile: LeadProfile, rng: random.Random) -> str:
     return "web_form"
 
 
+def _annotate(event: InboundEvent, profile: LeadProfile) -> InboundEvent:
+    """Mark which data-set row an event stands for (the report reads it back)."""
+    fields = {**event.fields, "dataset_row": profile.row_id,
+              "dataset_source": profile.source}
+    return event.model_copy(update={"fields": fields})
+
+
+def _utm(profile: LeadProfile) -> dict[str, str]:
+    source = profile.source.lower()
+    return {"utm_source": source.replace(" ", "_") or "unknown",
+            "utm_medium": "organic" if "organic" in source else
+                          "cpc" if source in ("google", "facebook", "bing") else "referral"}
+
+
+def _web_form(person: Persona, profile: LeadProfile, message: str, at: datetime,
+              workspace: Workspace) -> InboundEvent:
+    form_key = "pricing" if "pricing" in message.lower() else "demo-request"
+    data = {"First Name": person.first_name, "Last Name": person.last_name,
+            "Email": person.email, "Phone": person.phone, "Company": person.company or "",
+            "Job Title": person.title or "", "Message": message, **_utm(profile)}
+    if person.employees:
+        data["Employees"] = str(person.employees)
+    data = {k: v for k, v in data.items() if v}
+    digest = submission_digest(form_key, data, "demo")
+    bucket = int(at.timestamp() // 30)
+    return form_to_event(form_key, workspace.forms[form_key], data,
+                         default_region=workspace.routing.default_region,
+                         raw=json.dumps(data), dedupe_key=f"form:{digest}:{bucket}")
+
+
+def _event(channel: str, person: Persona, profile: LeadProfile, message: str,
+           at: datetime, index: int, workspace: Workspace) -> InboundEvent:
+    """The event each channel's real adapter produces for this lead's payload."""
+    name = f"{person.first_name} {person.last_name}"
+    if channel == "web_form":
+        event = _web_form(person, profile, message, at, workspace)
+    elif channel == "email":
+        event = wire.email(f"<demo-{index}@{person.email.split('@')[1]}>", person.email, name,
+                           "Question about Northwind Ledger", message, at)
+    elif channel == "sms":
+        event = wire.twilio_sms(f"SM{index:032d}", person.phone, message, person.country)
+    elif channel == "call":
+        event = wire.twilio_missed_call(f"CA{index:032d}", person.phone, person.country)
+    elif channel == "chat":
+        visitor = {"email": person.email, "name": name, "company": person.company or ""}
+        event = wire.generic_chat(f"chat-{index}", at, {k: v for k, v in visitor.items() if v},
+                                  message, _utm(profile))
+    elif channel == "lead_ad":
+        event = wire.meta_lead(str(900000 + index), at, {
+            "full_name": name, "email": person.email, "phone_number": person.phone,
+            "company_name": person.company or "", "job_title": person.title or "",
+            "country": person.country, "what_would_you_like_to_improve": message})
+    elif channel == "meeting":
+        start = at + timedelta(days=2)
+        event = wire.calcom_booking(f"demo-booking-{index}", at, start, name, person.email,
+                                    person.zone, message)
+    else:
+        event = InboundEvent(
+            dedupe_key=f"referral:demo:{index}", channel="referral", kind="referral",
+            source="referral", provider="api", occurred_at=at, person=_facts(person),
+            body_text=message, fields={"referred_by": "a customer"})
+    return _annotate(event, profile)
+
+
 def _facts(person: Persona) -> PersonFacts:
     return PersonFacts(email=person.email, phone=person.phone, first_name=person.first_name,
                        last_name=person.last_name, title=person.title, company=person.company,
@@ -206,61 +273,8 @@ def _facts(person: Persona) -> PersonFacts:
                        industry=person.industry)
 
 
-def _event(channel: str, person: Persona, profile: LeadProfile, message: str,
-           at: datetime, index: int) -> InboundEvent:
-    """Build the event each channel's adapter would produce for this lead."""
-    facts = _facts(person)
-    utm = {"utm_source": profile.source.lower().replace(" ", "_") or "unknown",
-           "utm_medium": "organic" if "organic" in profile.source.lower() else "referral"}
-    common = {"occurred_at": at, "fields": {"dataset_row": profile.row_id,
-                                             "dataset_source": profile.source}}
-    if channel == "web_form":
-        form = "pricing" if "pricing" in message.lower() else "demo-request"
-        body = {"First Name": person.first_name, "Last Name": person.last_name,
-                "Email": person.email, "Company": person.company or "", "Message": message}
-        return InboundEvent(dedupe_key=f"form:demo:{index}", channel="web_form", kind="form",
-                            source="website", provider="form", campaign=form, utm=utm,
-                            person=facts, body_text=message, raw=json.dumps(body), **common)
-    if channel == "email":
-        message_id = f"<demo-{index}@{person.email.split('@')[1]}>"
-        return InboundEvent(dedupe_key=f"email:{message_id}", channel="email", kind="message",
-                            source="email", provider="smtp", person=facts,
-                            subject="Question about Northwind Ledger", body_text=message,
-                            message_id=message_id, **common)
-    if channel == "sms":
-        sid = f"SM{index:032d}"
-        return InboundEvent(dedupe_key=f"twilio:{sid}", channel="sms", kind="message",
-                            source="sms", provider="twilio", provider_event_id=sid,
-                            person=PersonFacts(phone=person.phone, timezone=person.zone,
-                                               country=person.country),
-                            body_text=message, **common)
-    if channel == "call":
-        sid = f"CA{index:032d}"
-        return InboundEvent(dedupe_key=f"twilio:{sid}:no-answer", channel="call",
-                            kind="missed_call", source="phone", provider="twilio",
-                            provider_event_id=sid,
-                            person=PersonFacts(phone=person.phone, timezone=person.zone,
-                                               country=person.country),
-                            **common)
-    if channel == "chat":
-        return InboundEvent(dedupe_key=f"chat:demo:{index}", channel="chat", kind="chat",
-                            source="chat", provider="generic_chat", person=facts,
-                            body_text=message, **common)
-    if channel == "lead_ad":
-        return InboundEvent(dedupe_key=f"meta:lead:{900000 + index}", channel="lead_ad",
-                            kind="lead_ad", source="facebook", provider="meta",
-                            provider_event_id=str(900000 + index), campaign="q1-ap-automation",
-                            person=facts, body_text=message, utm=utm, **common)
-    if channel == "meeting":
-        return InboundEvent(dedupe_key=f"calcom:demo-{index}", channel="meeting", kind="meeting",
-                            source="booking", provider="calcom", person=facts,
-                            subject="Northwind Ledger intro call", body_text=message, **common)
-    return InboundEvent(dedupe_key=f"referral:demo:{index}", channel="referral", kind="referral",
-                        source="referral", provider="api", person=facts, body_text=message,
-                        **common)
-
-
-def build_week(profiles: list[LeadProfile], seed: int) -> list[Arrival]:
+def build_week(profiles: list[LeadProfile], seed: int,
+               workspace: Workspace) -> list[Arrival]:
     """Every arrival of the demo week, in time order."""
     rng = random.Random(seed)
     arrivals: list[Arrival] = []
@@ -270,7 +284,8 @@ def build_week(profiles: list[LeadProfile], seed: int) -> list[Arrival]:
         at = _arrival_time(rng, person.zone)
         channel = _channel(profile, rng)
         message = rng.choice(_INTENT_MESSAGES[_intent(profile)])
-        arrival = Arrival(at, _event(channel, person, profile, message, at, index), profile)
+        arrival = Arrival(at, _event(channel, person, profile, message, at, index, workspace),
+                          profile)
         arrivals.append(arrival)
         if channel == "sms":
             sms_leads.append(arrival)
@@ -287,26 +302,20 @@ def _live_extras(arrival: Arrival, person: Persona, profile: LeadProfile,
     """Events a live inbox sees around a lead: retries, voicemail, a second channel."""
     event = arrival.event
     extras = []
-    if event.kind == "missed_call":
-        voicemail = event.model_copy(update={
-            "dedupe_key": f"{event.provider_event_id}:voicemail", "kind": "voicemail",
-            "body_text": "Hi, this is " + person.first_name + ", calling about invoice "
-                         "automation. Please call me back.",
-            "fields": {**event.fields, "call_sid": event.provider_event_id,
-                       "recording_duration": 21}})
-        extras.append(Arrival(arrival.at + timedelta(seconds=70), voicemail, profile,
-                              note="voicemail after a missed call"))
+    if event.kind == "missed_call" and event.provider_event_id:
+        voicemail = wire.twilio_voicemail(event.provider_event_id, f"RE{index:032d}",
+                                          person.phone)
+        extras.append(Arrival(arrival.at + timedelta(seconds=70), _annotate(voicemail, profile),
+                              profile, note="voicemail after a missed call"))
     if event.channel == "web_form" and rng.random() < 0.05:
         extras.append(Arrival(arrival.at + timedelta(seconds=3), event, profile,
                               note="the form provider retried the same post"))
     if event.channel in ("web_form", "lead_ad") and rng.random() < 0.04:
-        follow = InboundEvent(
-            dedupe_key=f"email:<demo-again-{index}@mail.example>", channel="email",
-            kind="message", source="email", provider="smtp", person=_facts(person),
-            subject="Following up on my request", body_text="Just checking you got my form.",
-            message_id=f"<demo-again-{index}@mail.example>",
-            occurred_at=arrival.at + timedelta(hours=2))
-        extras.append(Arrival(arrival.at + timedelta(hours=2), follow, profile,
+        later = arrival.at + timedelta(hours=2)
+        follow = wire.email(f"<demo-again-{index}@mail.example>", person.email,
+                            f"{person.first_name} {person.last_name}",
+                            "Following up on my request", "Just checking you got my form.", later)
+        extras.append(Arrival(later, _annotate(follow, profile), profile,
                               note="the same buyer writes again on another channel"))
     return extras
 
@@ -314,9 +323,8 @@ def _live_extras(arrival: Arrival, person: Persona, profile: LeadProfile,
 def _stop_message(arrival: Arrival) -> Arrival:
     """The buyer who texted earlier answers our text-back with STOP."""
     event = arrival.event
-    stop = event.model_copy(update={
-        "dedupe_key": f"{event.dedupe_key}:stop", "kind": "opt_out", "body_text": "STOP",
-        "provider_event_id": f"{event.provider_event_id}STOP", "creates_lead": False,
-        "fields": {**event.fields, "keyword": "STOP", "opt_out": True}})
+    phone = event.person.phone or ""
+    stop = wire.twilio_sms(f"{event.provider_event_id}"[:-4] + "STOP", phone, "STOP",
+                           event.person.country or "US")
     return Arrival(arrival.at + timedelta(minutes=42), stop, arrival.profile,
                    note="SMS STOP to our text-back")

@@ -8,11 +8,15 @@ from pathlib import Path
 from firsttouch.demo.figures import after_hours, median, percentile, share
 from firsttouch.demo.profiles import generate_profiles, sample_profiles
 from firsttouch.demo.week import WEEK, WEEK_START, build_week
+from firsttouch.workspace import load_workspace
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "workspace"
 
 
 def _week(seed: int = 11, count: int = 200):
     profiles, _ = sample_profiles(None, count, seed)
-    return build_week(profiles, seed)
+    return build_week(profiles, seed, load_workspace(EXAMPLE))
 
 
 def test_same_seed_gives_the_same_week():
@@ -44,12 +48,15 @@ def test_week_has_nights_weekends_and_every_live_channel():
         assert kinds[kind] > 0, kind
     stop = [a for a in arrivals if a.event.kind == "opt_out"]
     assert stop[0].event.body_text == "STOP" and not stop[0].event.creates_lead
+    assert stop[0].event.fields["sms_keyword"] == "stop"
 
 
 def test_voicemail_follows_its_missed_call_with_the_same_number():
     arrivals = _week(count=400)
     calls = {a.event.provider_event_id: a for a in arrivals if a.event.kind == "missed_call"}
-    for voicemail in (a for a in arrivals if a.event.kind == "voicemail"):
+    voicemails = [a for a in arrivals if a.event.kind == "voicemail"]
+    assert voicemails
+    for voicemail in voicemails:
         call = calls[voicemail.event.fields["call_sid"]]
         assert voicemail.at > call.at
         assert voicemail.event.person.phone == call.event.person.phone

@@ -1,0 +1,78 @@
+"""The demo end to end on a small week: every lead answered, same figures twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from firsttouch.config import Settings
+from firsttouch.demo.run import DemoOptions, deterministic_view, run_demo
+
+EXAMPLE_WORKSPACE = Path(__file__).resolve().parents[2] / "examples" / "workspace"
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    base = Settings(workspace_path=EXAMPLE_WORKSPACE,
+                    env={"TWILIO_AUTH_TOKEN": "test-twilio-token"})
+    reports = []
+    for attempt in ("first", "second"):
+        folder = tmp_path_factory.mktemp(attempt)
+        settings = base.with_overrides(database_url=f"sqlite:///{folder}/demo.db",
+                                       outbox_dir=folder / "outbox")
+        # No corpus: the stand-in leads keep this test independent of ../shared.
+        reports.append(run_demo(DemoOptions(settings=settings, corpus=None, leads=40,
+                                            seed=3)))
+    return reports
+
+
+def test_the_same_week_gives_the_same_figures(two_runs):
+    first, second = two_runs
+    assert deterministic_view(first) == deterministic_view(second)
+
+
+def test_every_lead_is_captured_answered_and_qualified(two_runs):
+    report = two_runs[0]
+    assert report.leads >= 40
+    assert report.first_touch.leads == report.leads
+    assert report.first_touch.touched == report.leads
+    assert report.first_touch.under_5min > 0.9
+    assert "not qualified" not in report.routes
+    assert sum(report.routes.values()) == report.leads
+    assert report.replay["rejected"] == 0
+
+
+def test_nights_and_the_weekend_are_answered_too(two_runs):
+    parts = two_runs[0].first_touch.by_part
+    for part in ("night", "weekend"):
+        if parts[part]["leads"]:
+            assert parts[part]["median_s"] is not None and parts[part]["median_s"] <= 300
+
+
+def test_the_stop_is_honoured_and_no_sla_is_breached(two_runs):
+    report = two_runs[0]
+    stops = report.replay["notes"].get("SMS STOP to our text-back", 0)
+    assert stops >= 1
+    assert report.opt_outs == stops
+    assert report.sla_breaches == 0
+
+
+def test_the_monday_queue_is_sorted_and_briefed(two_runs):
+    queue = two_runs[0].monday_queue
+    scores = [entry.score for entry in queue]
+    assert scores == sorted(scores, reverse=True)
+    assert all(entry.brief for entry in queue)
+
+
+def test_both_leak_scores_are_there(two_runs):
+    report = two_runs[0]
+    assert report.leak_week and report.leak_week["layers"]["respond"] is not None
+    assert report.leak_as_handled and report.leak_as_handled["layers"]["respond"] is None
+
+
+def test_the_demo_refuses_to_wipe_a_database_that_is_not_sqlite():
+    from firsttouch.demo.run import reset_database
+
+    with pytest.raises(ValueError, match="only does so for SQLite"):
+        reset_database("postgresql+psycopg://127.0.0.1/test")
