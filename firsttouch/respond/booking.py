@@ -21,13 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 import structlog
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from itsdangerous.timed import TimestampSigner
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -44,6 +42,7 @@ from firsttouch.respond.availability import (
     free_slots,
     read_calendar,
 )
+from firsttouch.respond.signed_links import link_serializer
 from firsttouch.store.db import Database
 from firsttouch.store.models import Contact, Meeting
 from firsttouch.workspace import Workspace
@@ -88,24 +87,8 @@ class BookingClaims:
     contact_id: int | None = None
 
 
-class _ClockSigner(TimestampSigner):
-    """A timestamp signer that asks the injected clock, not ``time.time()``."""
-
-    def __init__(self, *args: Any, clock: Clock, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.clock = clock
-
-    def get_timestamp(self) -> int:
-        return int(self.clock.now().timestamp())
-
-
 def _serializer(secret: Secret, clock: Clock) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(
-        secret.reveal(),
-        salt=SALT,
-        signer=_ClockSigner,
-        signer_kwargs={"clock": clock},
-    )
+    return link_serializer(secret, clock, SALT)
 
 
 def issue_token(secret: Secret, clock: Clock, claims: BookingClaims) -> str:

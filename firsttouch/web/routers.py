@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from firsttouch.web import booking_routes
+from firsttouch.web import alert_routes, booking_routes, call_routes, respond_routes
 from firsttouch.web.dashboard import router as dashboard_router
 
 
 def include_routers(app: FastAPI) -> None:
     """Mount the routers of capture, respond, the dashboard and the API."""
+    app.include_router(respond_routes.router)
     app.include_router(booking_routes.router)
+    app.include_router(alert_routes.router)
+    app.include_router(call_routes.router)
     from firsttouch.web import capture_api, capture_forms
 
     app.include_router(capture_forms.router)

@@ -1,0 +1,695 @@
+"""Rep alerts: the brief and one-click links, to email, Slack and Teams.
+
+An alert goes to the lead's owner by email and to every notification the
+workspace lists (``channels.notifications``): Slack and Microsoft Teams
+incoming webhooks, a plain JSON webhook, or more email addresses. It carries
+the brief (from the latest qualification, or the inbound's own facts while
+qualification is still running) and three links: claim the lead, have
+firsttouch call the rep and connect the buyer, and open the lead.
+
+Each destination is one outbound effect under its own ledger key, so a
+retried job re-sends only what failed. A destination that refuses for good
+(a 4xx, a revoked webhook) is recorded and the others still go; one worth
+retrying (a 429, a 5xx, a network failure) makes the job retry after the
+rest were tried.
+
+Lead-supplied text is escaped for each format: HTML for email, Slack's
+``&``/``<``/``>`` entities for mrkdwn, and backslashes for the Markdown that
+Teams' TextBlocks render.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import structlog
+from itsdangerous import BadSignature, SignatureExpired
+from markupsafe import escape
+from sqlalchemy import select
+
+from firsttouch.channels.messages import EmailChannel, EmailMessage, Result
+from firsttouch.channels.outbox.store import OutboxEmail
+from firsttouch.channels.smtp.sender import SmtpEmail, make_message_id
+from firsttouch.clock import Clock
+from firsttouch.config import Secret, Settings
+from firsttouch.errors import DeliveryError, InputError
+from firsttouch.jobs.ledger import Ledger
+from firsttouch.logs import mask_email
+from firsttouch.respond.signed_links import link_serializer
+from firsttouch.store.db import Database
+from firsttouch.store.models import Contact, Inbound, Qualification, Touch
+from firsttouch.workspace import Workspace
+from firsttouch.workspace.channels import SECRET_REF, Notification, ref_name
+from firsttouch.workspace.team import Rep
+
+if TYPE_CHECKING:
+    from firsttouch.jobs.runner import Handler, JobContext
+    from firsttouch.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+LINK_SALT = "firsttouch.alert.v1"
+LINK_MAX_AGE = timedelta(days=7)
+MAX_RETRY_AFTER = 5.0
+MESSAGE_EXCERPT = 400
+
+
+class AlertLinkError(InputError):
+    """An alert link is forged, damaged or too old."""
+
+    code = "alert_link_invalid"
+    status = 404
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What a rep is told about one lead, ready for any destination."""
+
+    inbound_id: int
+    rep: Rep
+    title: str
+    brief: str
+    facts: list[tuple[str, str]]
+    claim_url: str
+    call_url: str | None
+    lead_url: str
+    buyer_phone: str | None = None
+    reason: str = "hot_lead"
+
+
+@dataclass
+class Delivery:
+    """How one destination went: sent, skipped (done before) or failed."""
+
+    destination: str
+    state: str
+    error: str | None = None
+    permanent: bool = False
+    result: Result = field(default_factory=dict)
+
+
+# -- links -----------------------------------------------------------------
+
+
+def issue_link_token(secret: Secret, clock: Clock, inbound_id: int, rep_id: str) -> str:
+    """Return a signed token naming the rep and the lead a link acts for."""
+    serializer = link_serializer(secret, clock, LINK_SALT)
+    return str(serializer.dumps({"i": inbound_id, "r": rep_id}))
+
+
+def read_link_token(secret: Secret, clock: Clock, token: str) -> tuple[int, str]:
+    """Return (inbound_id, rep_id) of a genuine, unexpired link token."""
+    serializer = link_serializer(secret, clock, LINK_SALT)
+    try:
+        data = serializer.loads(token, max_age=int(LINK_MAX_AGE.total_seconds()))
+    except SignatureExpired:
+        raise AlertLinkError(
+            "this alert link has expired; open the lead instead"
+        ) from None
+    except BadSignature:
+        raise AlertLinkError("this alert link is not valid") from None
+    return int(data["i"]), str(data["r"])
+
+
+# -- the alert itself --------------------------------------------------------
+
+
+def alert_recipient(
+    workspace: Workspace, inbound: Inbound, audience: str
+) -> Rep | None:
+    """Return whom to alert: the owner, their manager, or the on-call rep."""
+    team = workspace.team
+    owner = team.rep(inbound.owner_id) if inbound.owner_id else None
+    owner = owner or team.rep(workspace.routing.on_call or "")
+    if audience == "manager" and owner is not None and owner.manager:
+        return team.rep(owner.manager)
+    return owner
+
+
+def lead_facts(inbound: Inbound, contact: Contact | None) -> list[tuple[str, str]]:
+    """Return the labelled facts a rep needs first, in the order they need them."""
+    fields: dict[str, Any] = inbound.fields or {}
+    facts = []
+    name = contact.display_name if contact else fields.get("full_name")
+    for label, value in (
+        ("Name", name),
+        ("Title", contact.title if contact else fields.get("title")),
+        ("Company", contact.company_name if contact else fields.get("company")),
+        ("Email", contact.email if contact else fields.get("email")),
+        ("Phone", contact.phone_e164 if contact else fields.get("phone")),
+        ("Came in", f"{inbound.channel} from {inbound.source}"),
+    ):
+        if value:
+            facts.append((label, str(value)))
+    message = inbound.body_text or fields.get("message")
+    if message:
+        text = " ".join(str(message).split())
+        facts.append(
+            (
+                "Message",
+                text[:MESSAGE_EXCERPT] + ("…" if len(text) > MESSAGE_EXCERPT else ""),
+            )
+        )
+    return facts
+
+
+def build_alert(
+    inbound: Inbound,
+    contact: Contact | None,
+    rep: Rep,
+    qualification: Qualification | None,
+    *,
+    settings: Settings,
+    clock: Clock,
+    reason: str = "hot_lead",
+    detail: str | None = None,
+) -> Alert:
+    """Return the alert for ``rep`` about ``inbound``."""
+    who = contact.display_name if contact else f"lead {inbound.id}"
+    company = contact.company_name if contact and contact.company_name else None
+    headline = f"{who}, {company}" if company else who
+    if reason == "sla_breach":
+        title = f"Unanswered lead: {headline}"
+    else:
+        title = f"New lead for you: {headline}"
+
+    if qualification is not None:
+        brief = f"Score {qualification.score}/100 ({qualification.route}). " + (
+            qualification.brief or ""
+        )
+    else:
+        brief = "Not scored yet; here is what the lead told us."
+    if detail:
+        brief = f"{detail}. {brief}"
+
+    base = settings.public_url.rstrip("/")
+    token = issue_link_token(settings.secret_key, clock, inbound.id, rep.id)
+    phone = contact.phone_e164 if contact else None
+    return Alert(
+        inbound_id=inbound.id,
+        rep=rep,
+        title=title,
+        brief=brief.strip(),
+        facts=lead_facts(inbound, contact),
+        claim_url=f"{base}/alerts/claim/{token}",
+        call_url=f"{base}/alerts/call/{token}" if phone and rep.phone else None,
+        lead_url=f"{base}/leads/{inbound.id}",
+        buyer_phone=phone,
+        reason=reason,
+    )
+
+
+# -- formats ---------------------------------------------------------------
+
+
+def slack_escape(text: str) -> str:
+    """Escape text for Slack mrkdwn: only &, < and > are control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~])")
+
+
+def markdown_escape(text: str) -> str:
+    """Backslash-escape Markdown so a lead's text renders as typed."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def slack_payload(alert: Alert) -> dict[str, Any]:
+    """Return a Slack incoming-webhook body: fallback text plus Block Kit."""
+    facts = "\n".join(
+        f"*{label}:* {slack_escape(value)}" for label, value in alert.facts
+    )
+    buttons: list[dict[str, Any]] = [
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": "Claim"},
+            "style": "primary",
+            "url": alert.claim_url,
+            "action_id": "claim",
+        },
+    ]
+    if alert.call_url:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": "call",
+                "text": {"type": "plain_text", "text": "Call me, then them"},
+                "url": alert.call_url,
+            }
+        )
+    buttons.append(
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": "Open"},
+            "url": alert.lead_url,
+            "action_id": "open",
+        }
+    )
+    return {
+        "text": slack_escape(alert.title),
+        "blocks": [
+            {
+                "type": "header",
+                "text": {"type": "plain_text", "text": alert.title[:150]},
+            },
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": slack_escape(alert.brief)[:3000]},
+            },
+            {"type": "section", "text": {"type": "mrkdwn", "text": facts[:3000]}},
+            {"type": "actions", "elements": buttons},
+        ],
+    }
+
+
+def teams_payload(alert: Alert) -> dict[str, Any]:
+    """Return a Teams incoming-webhook body carrying an Adaptive Card."""
+    actions: list[dict[str, Any]] = [
+        {"type": "Action.OpenUrl", "title": "Claim", "url": alert.claim_url}
+    ]
+    if alert.call_url:
+        actions.append(
+            {
+                "type": "Action.OpenUrl",
+                "title": "Call me, then them",
+                "url": alert.call_url,
+            }
+        )
+    actions.append({"type": "Action.OpenUrl", "title": "Open", "url": alert.lead_url})
+    card = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": [
+            {
+                "type": "TextBlock",
+                "size": "Medium",
+                "weight": "Bolder",
+                "wrap": True,
+                "text": markdown_escape(alert.title),
+            },
+            {"type": "TextBlock", "wrap": True, "text": markdown_escape(alert.brief)},
+            {
+                "type": "FactSet",
+                "facts": [
+                    {"title": label, "value": markdown_escape(value)}
+                    for label, value in alert.facts
+                ],
+            },
+        ],
+        "actions": actions,
+    }
+    return {
+        "type": "message",
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": card,
+            }
+        ],
+    }
+
+
+def webhook_payload(alert: Alert) -> dict[str, Any]:
+    """Return the plain JSON body for a generic webhook."""
+    return {
+        "event": "lead.alert",
+        "reason": alert.reason,
+        "inbound_id": alert.inbound_id,
+        "rep": alert.rep.id,
+        "title": alert.title,
+        "brief": alert.brief,
+        "facts": dict(alert.facts),
+        "links": {
+            "claim": alert.claim_url,
+            "call": alert.call_url,
+            "lead": alert.lead_url,
+        },
+    }
+
+
+def alert_email(alert: Alert, to: str, from_address: str, key: str) -> EmailMessage:
+    """Return the alert as an email with text and HTML parts."""
+    lines = [alert.brief, ""] + [f"{label}: {value}" for label, value in alert.facts]
+    links = [f"Claim: {alert.claim_url}"]
+    if alert.call_url:
+        links.append(f"Call me, then them: {alert.call_url}")
+    links.append(f"Open: {alert.lead_url}")
+    rows = "".join(
+        f"<tr><th align='left'>{escape(label)}</th><td>{escape(value)}</td></tr>"
+        for label, value in alert.facts
+    )
+    buttons = " · ".join(
+        f"<a href='{escape(url)}'>{escape(name)}</a>"
+        for name, url in (
+            ("Claim", alert.claim_url),
+            ("Call me, then them", alert.call_url),
+            ("Open", alert.lead_url),
+        )
+        if url
+    )
+    html = (
+        f"<p>{escape(alert.brief)}</p><table>{rows}</table>"
+        f"<p><strong>{buttons}</strong></p>"
+    )
+    return EmailMessage(
+        to=to,
+        from_address=from_address,
+        from_name="firsttouch alerts",
+        subject=alert.title,
+        text="\n".join(lines + [""] + links) + "\n",
+        html=html,
+        message_id=make_message_id(key, from_address),
+    )
+
+
+# -- sending ---------------------------------------------------------------
+
+
+class WebhookPoster:
+    """Posts JSON to Slack, Teams and plain webhooks, converting their errors."""
+
+    def __init__(self, http: httpx.Client | None = None, *, retries: int = 1):
+        self.http = http or httpx.Client(timeout=10.0)
+        self.retries = retries
+
+    def post(self, kind: str, url: str, body: dict[str, Any]) -> Result:
+        """Post once (plus a short wait on 429); raise ``DeliveryError``."""
+        for attempt in range(self.retries + 1):
+            started = time.perf_counter()
+            try:
+                response = self.http.post(url, json=body)
+            except httpx.HTTPError as exc:
+                raise DeliveryError(
+                    f"{kind} webhook unreachable: {exc}", permanent=False
+                ) from exc
+
+            if response.status_code == 429:
+                wait = _retry_after(response)
+                if attempt < self.retries and wait <= MAX_RETRY_AFTER:
+                    time.sleep(wait)
+                    continue
+            _raise_for(kind, response)
+            return {
+                "provider": kind,
+                "status": response.status_code,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+            }
+        raise DeliveryError(
+            f"{kind} webhook kept answering 429", permanent=False, provider_code="429"
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "1")))
+    except ValueError:
+        return 1.0
+
+
+def _raise_for(kind: str, response: httpx.Response) -> None:
+    text = response.text.strip()[:200]
+    if response.status_code < 300:
+        # Teams' connector webhooks answer 200 with "1" on success, but can
+        # answer 200 with an error text when the card was refused upstream.
+        if kind == "teams" and text not in ("", "1") and "error" in text.lower():
+            retry = "429" in text
+            raise DeliveryError(
+                f"teams refused the card: {text}",
+                permanent=not retry,
+                provider_code="429" if retry else "teams_error",
+            )
+        return
+    # Slack answers errors as plain text codes: invalid_payload, no_service,
+    # channel_is_archived, action_prohibited (Slack incoming webhooks docs).
+    permanent = response.status_code < 500 and response.status_code != 429
+    raise DeliveryError(
+        f"{kind} webhook answered {response.status_code}: {text}",
+        permanent=permanent,
+        provider_code=str(response.status_code),
+    )
+
+
+def resolve_url(settings: Settings, notification: Notification) -> str:
+    """Return a notification's URL, reading ``${NAME}`` from the environment."""
+    url = notification.url or ""
+    if SECRET_REF.match(url):
+        return settings.secret(ref_name(url)).reveal()
+    if not url:
+        raise DeliveryError(
+            f"notification {notification.name!r} has no url", permanent=True
+        )
+    return url
+
+
+def email_channel(runtime: Runtime) -> EmailChannel:
+    """Return the email channel for alerts: the outbox, or SMTP."""
+    given: EmailChannel | None = runtime.services.get("email")
+    if given is not None:
+        return given
+    channels = runtime.workspace.channels
+    if channels.outbox or channels.smtp is None:
+        return OutboxEmail(runtime.db, runtime.clock)
+    smtp = channels.smtp
+    password = (
+        runtime.settings.secret(ref_name(smtp.password)) if smtp.password else None
+    )
+    return SmtpEmail(
+        smtp.host,
+        smtp.port,
+        security=smtp.security,
+        username=smtp.username,
+        password=password,
+    )
+
+
+@dataclass
+class AlertSender:
+    """Sends one alert to every destination, each exactly once."""
+
+    db: Database
+    workspace: Workspace
+    settings: Settings
+    clock: Clock
+    email: EmailChannel
+    poster: WebhookPoster
+
+    def send(self, alert: Alert, key_base: str) -> list[Delivery]:
+        """Send ``alert``; raise the first retryable failure after trying all."""
+        deliveries = [
+            self._one(
+                alert,
+                f"{key_base}:owner",
+                "owner",
+                "email",
+                partial(self._email, alert, alert.rep.email),
+            )
+        ]
+        for notification in self.workspace.channels.notifications:
+            if notification.kind == "email":
+                # One effect per address, so a retry never re-sends to the others.
+                for to in notification.to:
+                    name = f"{notification.name}:{mask_email(to)}"
+                    deliveries.append(
+                        self._one(
+                            alert,
+                            f"{key_base}:{notification.name}:{to.lower()}",
+                            name,
+                            "email",
+                            partial(self._email, alert, to),
+                        )
+                    )
+            else:
+                deliveries.append(
+                    self._one(
+                        alert,
+                        f"{key_base}:{notification.name}",
+                        notification.name,
+                        notification.kind,
+                        partial(self._post, alert, notification),
+                    )
+                )
+
+        retry = next(
+            (d for d in deliveries if d.state == "failed" and not d.permanent), None
+        )
+        if retry is not None:
+            raise DeliveryError(
+                f"alert to {retry.destination} failed: {retry.error}", permanent=False
+            )
+        return deliveries
+
+    def _one(
+        self,
+        alert: Alert,
+        key: str,
+        name: str,
+        kind: str,
+        call: Callable[[str], Result],
+    ) -> Delivery:
+        try:
+            outcome = Ledger(self.db, self.clock).perform(
+                key, f"alert.{kind}", lambda: call(key)
+            )
+        except DeliveryError as exc:
+            level = log.error if exc.permanent else log.warning
+            level(
+                "alert.failed",
+                destination=name,
+                kind=kind,
+                error=str(exc),
+                inbound_id=alert.inbound_id,
+            )
+            self._record(
+                alert, key, name, kind, "failed", {}, str(exc), exc.provider_code
+            )
+            return Delivery(name, "failed", str(exc), exc.permanent)
+
+        self._record(alert, key, name, kind, "sent", outcome.result, None, None)
+        if outcome.performed:
+            log.info(
+                "alert.sent", destination=name, kind=kind, inbound_id=alert.inbound_id
+            )
+        return Delivery(
+            name, "sent" if outcome.performed else "skipped", result=outcome.result
+        )
+
+    def _email(self, alert: Alert, to: str, key: str) -> Result:
+        message = alert_email(alert, to, self._from_address(), key)
+        result = self.email.send(message)
+        return {
+            "provider": result.get("provider", "email"),
+            "message_id": message.message_id,
+            "latency_ms": result.get("latency_ms"),
+        }
+
+    def _post(self, alert: Alert, notification: Notification, key: str) -> Result:
+        url = resolve_url(self.settings, notification)
+        kind = notification.kind
+        if kind == "slack":
+            return self.poster.post("slack", url, slack_payload(alert))
+        if kind == "teams":
+            return self.poster.post("teams", url, teams_payload(alert))
+        if kind == "webhook":
+            return self.poster.post("webhook", url, webhook_payload(alert))
+        raise DeliveryError(
+            f"notification kind {kind!r} is not supported for alerts; "
+            "use email, slack, teams or webhook",
+            permanent=True,
+        )
+
+    def _from_address(self) -> str:
+        smtp = self.workspace.channels.smtp
+        if smtp is not None:
+            return smtp.from_address
+        return f"alerts@{(self.workspace.company.website or 'firsttouch.invalid')}"
+
+    def _record(
+        self,
+        alert: Alert,
+        key: str,
+        name: str,
+        kind: str,
+        status: str,
+        result: Result,
+        error: str | None,
+        code: str | None,
+    ) -> None:
+        # An alert goes to the team, not the buyer: no contact_id, so it never
+        # counts against the buyer's frequency cap.
+        with self.db.transaction() as session:
+            touch = session.scalar(select(Touch).where(Touch.idempotency_key == key))
+            if touch is None:
+                touch = Touch(
+                    inbound_id=alert.inbound_id,
+                    owner_id=alert.rep.id,
+                    channel=kind,
+                    purpose="rep_alert",
+                    idempotency_key=key,
+                    to_address=f"{kind}:{name}",
+                    created_at=self.clock.now(),
+                )
+                session.add(touch)
+            elif status == "failed" and touch.status == "failed" and not code:
+                return  # the ledger replaying an earlier refusal: keep the original
+            touch.status = status
+            touch.error = error
+            touch.error_code = code
+            touch.latency_ms = result.get("latency_ms")
+            touch.subject = alert.title
+            touch.meta = {"reason": alert.reason, "destination": name}
+            if status == "sent" and touch.sent_at is None:
+                touch.sent_at = self.clock.now()
+
+
+def alert_owner(
+    runtime: Runtime, payload: dict[str, Any], sender: AlertSender
+) -> list[Delivery]:
+    """Alert the right rep about the inbound named in ``payload``."""
+    inbound_id = int(payload["inbound_id"])
+    audience = str(payload.get("audience", "owner"))
+    reason = str(payload.get("reason", "hot_lead"))
+
+    with runtime.db.sessions() as session:
+        inbound = session.get(Inbound, inbound_id)
+        if inbound is None:
+            log.warning("alert.inbound_missing", inbound_id=inbound_id)
+            return []
+        contact = (
+            session.get(Contact, inbound.contact_id) if inbound.contact_id else None
+        )
+        qualification = session.scalar(
+            select(Qualification)
+            .where(Qualification.inbound_id == inbound_id)
+            .order_by(Qualification.id.desc())
+            .limit(1)
+        )
+        session.expunge_all()
+
+    rep = alert_recipient(runtime.workspace, inbound, audience)
+    if rep is None:
+        log.warning("alert.nobody_to_tell", inbound_id=inbound_id, audience=audience)
+        return []
+    alert = build_alert(
+        inbound,
+        contact,
+        rep,
+        qualification,
+        settings=runtime.settings,
+        clock=runtime.clock,
+        reason=reason,
+        detail=payload.get("detail"),
+    )
+    return sender.send(alert, f"alert:{inbound_id}:{reason}:{audience}")
+
+
+def alert_owner_handler(runtime: Runtime) -> Handler:
+    """Return the handler of ``respond.alert_owner`` (payload ``{"inbound_id"}``)."""
+
+    poster: WebhookPoster = runtime.services.get("alert_poster") or WebhookPoster()
+    email = email_channel(runtime)
+
+    def handle(ctx: JobContext) -> None:
+        sender = AlertSender(
+            db=ctx.db,
+            workspace=runtime.workspace,
+            settings=runtime.settings,
+            clock=ctx.clock,
+            email=email,
+            poster=poster,
+        )
+        alert_owner(runtime, ctx.payload, sender)
+
+    return handle
