@@ -71,12 +71,34 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
     guess = from_bytes(data[:200_000]).best()
     if guess is not None and guess.encoding:
         try:
-            return data.decode(guess.encoding), guess.encoding
+            text = data.decode(guess.encoding)
         except (UnicodeDecodeError, LookupError):
             pass
+        else:
+            return _prefer_windows_1252(data, text, guess.encoding)
 
     # Nothing fits: keep every byte readable rather than drop the text.
     return data.decode(codec or "cp1252", errors="replace"), (codec or "cp1252") + "?"
+
+
+def _plausible(text: str) -> float:
+    """Share of characters that are letters, digits, spaces or ASCII punctuation."""
+    if not text:
+        return 1.0
+    good = sum(1 for ch in text if ch.isalpha() or ch.isspace() or ch.isascii())
+    return good / len(text)
+
+
+def _prefer_windows_1252(data: bytes, text: str, encoding: str) -> tuple[str, str]:
+    # On short Western text the detector often picks a DOS code page (cp850
+    # reads "ü" as "³"); windows-1252 wins when it reads more plausibly.
+    try:
+        western = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return text, encoding
+    if _plausible(western) > _plausible(text):
+        return western, "cp1252"
+    return text, encoding
 
 
 def raw_to_text(raw: bytes) -> tuple[str, str]:

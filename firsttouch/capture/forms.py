@@ -34,7 +34,7 @@ BUILT_IN = {
     "name": "full_name", "fullname": "full_name", "your_name": "full_name",
     "firstname": "first_name", "fname": "first_name", "given_name": "first_name",
     "lastname": "last_name", "lname": "last_name", "surname": "last_name",
-    "family_name": "last_name", "e_mail": "email", "email_address": "email",
+    "family_name": "last_name", "e_mail": "email", "email_address": "email", "e_mail_address": "email",
     "mail": "email", "your_email": "email", "work_email": "email",
     "tel": "phone", "telephone": "phone", "mobile": "phone", "phone_number": "phone",
     "organisation": "company", "organization": "company", "company_name": "company",
