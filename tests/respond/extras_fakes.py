@@ -151,7 +151,11 @@ class FakeApi:
         return Handler
 
     def start(self) -> None:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+        ).start()
 
     def stop(self) -> None:
         self.server.shutdown()
