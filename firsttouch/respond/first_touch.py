@@ -12,6 +12,7 @@ the SLA check escalates.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -99,9 +100,25 @@ def _stage_all(
             keys[step.action] = None
             continue
         draft = compose(runtime, lead, step, key, now)
+        if step.action == "sms_textback":
+            draft = _textback_allowed(runtime, session, lead, draft, now)
         stage_touch(session, draft, now)
         keys[step.action] = key
     return keys
+
+
+def _textback_allowed(
+    runtime: Runtime, session: Any, lead: Lead, draft: Draft, now: datetime
+) -> Draft:
+    """Keep a missed-call text-back only where the call bridge rules allow it."""
+    from firsttouch.respond.call_bridge import textback_decision
+
+    inbound = session.get(Inbound, lead.inbound_id)
+    decision = textback_decision(session, runtime.workspace, inbound, lead.phone, now)
+    if decision.send:
+        return draft
+    meta = {**draft.meta, "blocked": f"textback: {decision.reason}"}
+    return replace(draft, meta=meta)
 
 
 def compose(

@@ -146,3 +146,30 @@ def test_a_lead_no_policy_can_answer_is_marked_no_channel(live: Runtime) -> None
     with live.db.sessions() as session:
         inbound = session.get(Inbound, inbound_id)
         assert inbound is not None and inbound.sla_state == "no_channel"
+
+
+def test_a_missed_call_from_a_mobile_gets_one_text_back(
+    live: Runtime, twilio: FakeTwilio
+) -> None:
+    first = add_lead(
+        live,
+        channel="call",
+        source="phone",
+        kind="missed_call",
+        email=None,
+        phone="+12125550123",
+    )
+    assert run_first_touch(live, first) == {"sms_textback": "queued"}
+    assert "Sorry we missed your call" in twilio.messages[0]["body"]
+
+    # Calling again within the day gets no second text.
+    again = add_lead(
+        live,
+        channel="call",
+        source="phone",
+        kind="missed_call",
+        email=None,
+        phone="+12125550123",
+    )
+    assert run_first_touch(live, again) == {"sms_textback": "blocked"}
+    assert len(twilio.messages) == 1
