@@ -157,6 +157,30 @@ def _has_phrase(text: str, phrase: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text) is not None
 
 
+class PhraseSet:
+    """Whole-word phrases found in one pass over a text, in the order listed."""
+
+    def __init__(self, phrases: Sequence[str]):
+        self.phrases = [p.lower() for p in phrases]
+        alternatives = "|".join(
+            re.escape(p) for p in sorted(self.phrases, key=len, reverse=True)
+        )
+        self.pattern = (
+            re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)") if (self.phrases) else None
+        )
+
+    def found(self, text: str) -> list[str]:
+        if not text or self.pattern is None:
+            return []
+        seen = set(self.pattern.findall(text))
+        # A phrase inside a longer match ("demo" in "demo request") still counts.
+        return [
+            p
+            for p in self.phrases
+            if p in seen or (any(p in s for s in seen) and _has_phrase(text, p))
+        ]
+
+
 def _band_share(value: float, rules: BandRules) -> float | None:
     for band in rules.bands:
         low = -math.inf if band.min is None else band.min
@@ -350,13 +374,13 @@ def message_text(facts: FactSheet) -> str:
 
 
 def _intent_rule(rules: IntentRules) -> Rule:
-    words = [w.lower() for w in rules.words]
+    words = PhraseSet(rules.words)
 
     def rule(facts: FactSheet) -> _Share:
         text = message_text(facts)
         if not text:
             return _Share(rules.unknown, "no message")
-        hits = [w for w in words if _has_phrase(text, w)]
+        hits = words.found(text)
         if not hits:
             return _Share(0.0, "no buying words in the message", ("message",))
         share = min(1.0, rules.per_word * len(hits))
@@ -494,7 +518,7 @@ class Scorer:
         weight = sum(c.weight for c in icp.criteria)
         self.scale = 100.0 / weight if weight > 0 else 0.0
         words = icp.urgency_words or list(DEFAULT_URGENCY_WORDS)
-        self.urgency = [w.lower() for w in words]
+        self.urgency = PhraseSet(words)
 
     def score(self, facts: FactSheet) -> Score:
         """Score one lead; the criteria's points sum to the total."""
@@ -523,7 +547,7 @@ class Scorer:
                 fired.append(f"{reason} ({signal})")
 
         text = message_text(facts)
-        intent_hits = tuple(w for w in self.urgency if _has_phrase(text, w))
+        intent_hits = tuple(self.urgency.found(text))
         return Score(
             total=total,
             route=route_for(total, self.icp, bool(fired)),
