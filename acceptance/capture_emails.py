@@ -45,7 +45,7 @@ def has_body(raw: bytes) -> bool:
     for sep in (b"\r\n\r\n", b"\n\n"):
         at = raw.find(sep)
         if at >= 0:
-            return bool(raw[at + len(sep):].strip())
+            return bool(raw[at + len(sep) :].strip())
     return False
 
 
@@ -54,8 +54,12 @@ def scratch_runtime(folder: Path) -> Runtime:
     migrate.upgrade(url)
     clock = VirtualClock(datetime(2026, 3, 10, 14, 0, tzinfo=UTC))
     settings = Settings(database_url=url, workspace_path=ROOT / "examples/workspace")
-    return Runtime(settings=settings, db=Database(url),
-                   workspace=load_workspace(settings.workspace_path), clock=clock)
+    return Runtime(
+        settings=settings,
+        db=Database(url),
+        workspace=load_workspace(settings.workspace_path),
+        clock=clock,
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -99,15 +103,21 @@ def main(argv: list[str]) -> int:
         runtime.close()
 
     share = with_text / bodies if bodies else 1.0
-    ok = parsed == len(files) and share >= TEXT_THRESHOLD and known_ok == len(KNOWN_TEXT)
-    print(f"acceptance: capture_emails files={len(files)} parsed={parsed} "
-          f"with_body={bodies} with_text={with_text} known_answers={known_ok}/"
-          f"{len(KNOWN_TEXT)} threshold={TEXT_THRESHOLD} {'PASS' if ok else 'FAIL'}")
+    ok = (
+        parsed == len(files) and share >= TEXT_THRESHOLD and known_ok == len(KNOWN_TEXT)
+    )
+    print(
+        f"acceptance: capture_emails files={len(files)} parsed={parsed} "
+        f"with_body={bodies} with_text={with_text} known_answers={known_ok}/"
+        f"{len(KNOWN_TEXT)} threshold={TEXT_THRESHOLD} {'PASS' if ok else 'FAIL'}"
+    )
     reasons = " ".join(f"{k}={v}" for k, v in sorted(outcomes.items()))
     ingest_ok = not unexplained
-    print(f"acceptance: capture_emails_ingest total={len(files)} "
-          f"ingested={sum(outcomes.values())} {reasons} unexplained={len(unexplained)} "
-          f"{'PASS' if ingest_ok else 'FAIL'}")
+    print(
+        f"acceptance: capture_emails_ingest total={len(files)} "
+        f"ingested={sum(outcomes.values())} {reasons} unexplained={len(unexplained)} "
+        f"{'PASS' if ingest_ok else 'FAIL'}"
+    )
     for line in (failures + unexplained)[:20]:
         print("  " + line.replace("\n", " | ")[:300], file=sys.stderr)
     return 0 if ok and ingest_ok else 1

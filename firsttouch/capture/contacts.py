@@ -35,8 +35,15 @@ from firsttouch.store.models import Base, Company, Contact, ContactMerge
 
 # Contact fields an inbound may fill in when they are still empty.
 FILLABLE = (
-    "email", "phone", "first_name", "last_name", "title", "company_name",
-    "country", "region", "timezone",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "title",
+    "company_name",
+    "country",
+    "region",
+    "timezone",
 )
 
 
@@ -97,7 +104,10 @@ def _decide(
         others = [c for c in by_phone if c.id != contact.id]
         if others:
             return Resolution(
-                contact, False, "email", True,
+                contact,
+                False,
+                "email",
+                True,
                 f"phone also matches contact {others[0].id}; confirm or merge",
             )
         return Resolution(contact, False, "email")
@@ -108,7 +118,10 @@ def _decide(
             if not _same_person(contact, facts):
                 return None
             return Resolution(
-                contact, False, "phone", True,
+                contact,
+                False,
+                "phone",
+                True,
                 "same phone and name but a different email; confirm it is one person",
             )
         return Resolution(contact, False, "phone")
@@ -129,17 +142,23 @@ def review_reason_for_new(
 ) -> str | None:
     """Why a freshly made contact needs a person to look, if it does."""
     if by_email and is_role_address(email_norm):
-        return (f"shared address {email_norm} is also used by contact "
-                f"{by_email[0].id}; not merged")
+        return (
+            f"shared address {email_norm} is also used by contact "
+            f"{by_email[0].id}; not merged"
+        )
     if by_phone:
-        return (f"phone matches contact {by_phone[0].id} with a different email "
-                "and name; not merged")
+        return (
+            f"phone matches contact {by_phone[0].id} with a different email "
+            "and name; not merged"
+        )
     if len(by_name) > 1:
         ids = ", ".join(str(c.id) for c in by_name[:5])
         return f"name and company match several contacts ({ids}); not merged"
     if len(by_name) == 1:
-        return (f"same name and company as contact {by_name[0].id} but a "
-                "different email; not merged")
+        return (
+            f"same name and company as contact {by_name[0].id} but a "
+            "different email; not merged"
+        )
     return None
 
 
@@ -221,9 +240,7 @@ def _find_by_email(session: Session, email_norm: str | None) -> list[Contact]:
 def _find_by_phone(session: Session, phone: str | None) -> list[Contact]:
     if not phone:
         return []
-    stmt = select(Contact).where(
-        Contact.phone_e164.in_(phone_variants(phone)), _live()
-    )
+    stmt = select(Contact).where(Contact.phone_e164.in_(phone_variants(phone)), _live())
     return list(session.scalars(stmt.order_by(Contact.id)))
 
 
@@ -237,13 +254,19 @@ def _find_by_name(session: Session, facts: PersonFacts) -> list[Contact]:
         Contact.company_name.is_not(None),
         _live(),
     )
-    return [c for c in session.scalars(stmt.order_by(Contact.id))
-            if company_key(c.company_name) == key]
+    return [
+        c
+        for c in session.scalars(stmt.order_by(Contact.id))
+        if company_key(c.company_name) == key
+    ]
 
 
 def _fill_in(
-    contact: Contact, facts: PersonFacts, email_norm: str | None,
-    phone: str | None, now: datetime,
+    contact: Contact,
+    facts: PersonFacts,
+    email_norm: str | None,
+    phone: str | None,
+    now: datetime,
 ) -> None:
     # An inbound adds what we did not know; it never overwrites what we did.
     values: dict[str, Any] = {
@@ -276,8 +299,11 @@ def _flag(contact: Contact, reason: str | None) -> None:
 
 
 def _attributes(facts: PersonFacts) -> dict[str, Any]:
-    extra = {"website": facts.website, "industry": facts.industry,
-             "employees": facts.employees}
+    extra = {
+        "website": facts.website,
+        "industry": facts.industry,
+        "employees": facts.employees,
+    }
     return {k: v for k, v in extra.items() if v is not None}
 
 
@@ -337,13 +363,21 @@ def _fill_company(company: Company, facts: PersonFacts) -> None:
 
 def _contact_tables() -> list[Table]:
     """Every table with a ``contact_id`` column, whichever area owns it."""
-    return [t for t in Base.metadata.sorted_tables
-            if "contact_id" in t.c and t.name != "contact_merges"]
+    return [
+        t
+        for t in Base.metadata.sorted_tables
+        if "contact_id" in t.c and t.name != "contact_merges"
+    ]
 
 
 def merge_contacts(
-    session: Session, survivor_id: int, merged_id: int, *,
-    actor: str, reason: str, now: datetime,
+    session: Session,
+    survivor_id: int,
+    merged_id: int,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime,
 ) -> ContactMerge:
     """Fold ``merged_id`` into ``survivor_id``; every pointing row moves.
 
@@ -362,9 +396,9 @@ def merge_contacts(
 
     moved: dict[str, Any] = {"rows": {}, "filled": {}}
     for table in _contact_tables():
-        ids = list(session.scalars(
-            select(table.c.id).where(table.c.contact_id == merged_id)
-        ))
+        ids = list(
+            session.scalars(select(table.c.id).where(table.c.contact_id == merged_id))
+        )
         if ids:
             session.execute(
                 update(table).where(table.c.id.in_(ids)).values(contact_id=survivor_id)
@@ -379,8 +413,12 @@ def merge_contacts(
     merged.merged_into_id = survivor_id
     merged.updated_at = survivor.updated_at = now
     record = ContactMerge(
-        survivor_id=survivor_id, merged_id=merged_id, actor=actor,
-        reason=reason, moved=moved, created_at=now,
+        survivor_id=survivor_id,
+        merged_id=merged_id,
+        actor=actor,
+        reason=reason,
+        moved=moved,
+        created_at=now,
     )
     session.add(record)
     session.flush()
@@ -430,5 +468,9 @@ def live_contact(session: Session, contact_id: int) -> Contact | None:
 
 
 __all__ = [
-    "Resolution", "live_contact", "merge_contacts", "resolve_contact", "undo_merge",
+    "Resolution",
+    "live_contact",
+    "merge_contacts",
+    "resolve_contact",
+    "undo_merge",
 ]

@@ -128,8 +128,12 @@ def parse_email(raw: bytes) -> ParsedEmail:
 
 
 def _collect(
-    msg: Message, texts: list[str], htmls: list[str], attachments: list[Attachment],
-    charsets: list[str], inner: list[Message],
+    msg: Message,
+    texts: list[str],
+    htmls: list[str],
+    attachments: list[Attachment],
+    charsets: list[str],
+    inner: list[Message],
 ) -> None:
     """Walk the MIME tree, keeping text, HTML and attachment metadata."""
     try:
@@ -152,10 +156,14 @@ def _collect(
         # A delivery-status part is plain "Field: value" text (RFC 3464).
         is_text = ctype.startswith("text/") or ctype == "message/delivery-status"
         if disposition == "attachment" or filename or not is_text:
-            attachments.append(Attachment(
-                filename=filename, content_type=ctype, size=len(data),
-                content_id=header_text(part, "Content-ID").strip("<> ") or None,
-            ))
+            attachments.append(
+                Attachment(
+                    filename=filename,
+                    content_type=ctype,
+                    size=len(data),
+                    content_id=header_text(part, "Content-ID").strip("<> ") or None,
+                )
+            )
             continue
         body, used = decode_bytes(data, part.get_content_charset())
         charsets.append(used)
@@ -236,8 +244,8 @@ def _address(value: str) -> tuple[str | None, str | None]:
         if not found:
             return (name or None), None
         address = found.group(0)
-    name = name.strip().strip('"').strip() or None
-    return name, address.strip()
+    display = name.strip().strip('"').strip() or None
+    return display, address.strip()
 
 
 def _addresses(msg: Message, name: str) -> list[str]:
@@ -276,7 +284,9 @@ def _auto_submitted(msg: Message, subject: str) -> str | None:
         return "auto-replied"
     if header_text(msg, "Precedence").lower() in ("bulk", "junk", "list", "auto_reply"):
         return "precedence-" + header_text(msg, "Precedence").lower()
-    if re.match(r"^\s*(automatic reply|auto reply|autoreply|out of office)", subject, re.I):
+    if re.match(
+        r"^\s*(automatic reply|auto reply|autoreply|out of office)", subject, re.I
+    ):
         return "auto-replied"
     return None
 
@@ -289,7 +299,9 @@ def _is_delivery_report(msg: Message, from_address: str | None) -> bool:
     return local in ("mailer-daemon", "postmaster")
 
 
-def _forwarded_from(parsed: ParsedEmail, inner: list[Message]) -> tuple[str | None, str] | None:
+def _forwarded_from(
+    parsed: ParsedEmail, inner: list[Message]
+) -> tuple[str | None, str] | None:
     """The original sender of a forwarded lead, if this mail is a forward."""
     for message in inner:
         name, address = _address(header_text(message, "From"))
@@ -299,7 +311,7 @@ def _forwarded_from(parsed: ParsedEmail, inner: list[Message]) -> tuple[str | No
     marked = _FORWARD_MARKERS.search(parsed.text)
     if not marked and not _FORWARD_SUBJECT.match(parsed.subject):
         return None
-    tail = parsed.text[marked.end():] if marked else parsed.text
+    tail = parsed.text[marked.end() :] if marked else parsed.text
     for line in tail.splitlines()[:40]:
         found = _FROM_LINE.match(line.strip())
         if not found:
@@ -321,8 +333,11 @@ def _fallback_body(raw: bytes) -> str:
     head_end = raw.find(b"\n\n") if head_end < 0 else head_end
     body = raw[head_end:] if head_end >= 0 else raw
     text = decode_bytes(body)[0]
-    lines = [line for line in text.splitlines()
-             if not line.startswith("--") and not re.match(r"^[\w-]+:\s", line)]
+    lines = [
+        line
+        for line in text.splitlines()
+        if not line.startswith("--") and not re.match(r"^[\w-]+:\s", line)
+    ]
     return "\n".join(lines).strip()
 
 
@@ -346,8 +361,9 @@ def email_to_event(raw: bytes, *, provider: str, source: str) -> InboundEvent:
         provider=provider,
         provider_event_id=parsed.message_id,
         occurred_at=parsed.date,
-        person=PersonFacts(email=address, first_name=first, last_name=last,
-                           full_name=name),
+        person=PersonFacts(
+            email=address, first_name=first, last_name=last, full_name=name
+        ),
         subject=parsed.subject or None,
         body_text=parsed.text or None,
         fields=_fields(parsed, raw_encoding),
@@ -371,7 +387,9 @@ def email_dedupe_key(parsed: ParsedEmail, raw: bytes) -> str:
     message_id = parsed.message_id
     if not message_id or len(message_id) > 200:
         return "email:sha256:" + hashlib.sha256(raw).hexdigest()
-    who = f"{normalise_email(parsed.from_address) or ''}|{parsed.subject.strip().lower()}"
+    who = (
+        f"{normalise_email(parsed.from_address) or ''}|{parsed.subject.strip().lower()}"
+    )
     digest = hashlib.sha256(who.encode("utf-8", errors="replace")).hexdigest()[:12]
     return f"email:{message_id.strip('<>')}:{digest}"
 

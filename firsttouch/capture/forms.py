@@ -31,20 +31,52 @@ TARGETS = PERSON_FIELDS | {"message", "subject"}
 
 # Spellings every site uses, so a form works before anyone maps it.
 BUILT_IN = {
-    "name": "full_name", "fullname": "full_name", "your_name": "full_name",
-    "firstname": "first_name", "fname": "first_name", "given_name": "first_name",
-    "lastname": "last_name", "lname": "last_name", "surname": "last_name",
-    "family_name": "last_name", "e_mail": "email", "email_address": "email", "e_mail_address": "email",
-    "mail": "email", "your_email": "email", "work_email": "email",
-    "tel": "phone", "telephone": "phone", "mobile": "phone", "phone_number": "phone",
-    "organisation": "company", "organization": "company", "company_name": "company",
-    "job_title": "title", "role": "title", "comments": "message",
-    "comment": "message", "your_message": "message", "enquiry": "message",
-    "inquiry": "message", "employee_count": "employees", "company_size": "employees",
-    "state": "region", "province": "region", "url": "website",
+    "name": "full_name",
+    "fullname": "full_name",
+    "your_name": "full_name",
+    "firstname": "first_name",
+    "fname": "first_name",
+    "given_name": "first_name",
+    "lastname": "last_name",
+    "lname": "last_name",
+    "surname": "last_name",
+    "family_name": "last_name",
+    "e_mail": "email",
+    "email_address": "email",
+    "e_mail_address": "email",
+    "mail": "email",
+    "your_email": "email",
+    "work_email": "email",
+    "tel": "phone",
+    "telephone": "phone",
+    "mobile": "phone",
+    "phone_number": "phone",
+    "organisation": "company",
+    "organization": "company",
+    "company_name": "company",
+    "job_title": "title",
+    "role": "title",
+    "comments": "message",
+    "comment": "message",
+    "your_message": "message",
+    "enquiry": "message",
+    "inquiry": "message",
+    "employee_count": "employees",
+    "company_size": "employees",
+    "state": "region",
+    "province": "region",
+    "url": "website",
 }
-UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
-              "gclid", "fbclid", "msclkid")
+UTM_FIELDS = (
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "gclid",
+    "fbclid",
+    "msclkid",
+)
 REFERRER_FIELDS = ("referrer", "referer", "page_url", "landing_page")
 # Double clicks and browser resubmits arrive within seconds of each other.
 DOUBLE_SUBMIT_WINDOW = timedelta(seconds=30)
@@ -54,7 +86,9 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
 
-def map_fields(form: Form, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def map_fields(
+    form: Form, data: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split a submission into (canonical facts, everything else)."""
     configured = {_slug(k): v for k, v in form.field_map.items()}
     mapped: dict[str, Any] = {}
@@ -101,7 +135,9 @@ def verify_signature(secret: str, body: bytes, header: str | None) -> None:
         raise SignatureError("X-Firsttouch-Signature does not match the body")
 
 
-def tracking(data: dict[str, Any], referrer_header: str | None) -> tuple[dict[str, str], str | None]:
+def tracking(
+    data: dict[str, Any], referrer_header: str | None
+) -> tuple[dict[str, str], str | None]:
     """UTM and click ids from the fields, else from the referring page's URL."""
     utm = {k: t for k in UTM_FIELDS if (t := _text(data.get(k)))}
     referrer = next((t for k in REFERRER_FIELDS if (t := _text(data.get(k)))), None)
@@ -119,9 +155,14 @@ def tracking(data: dict[str, Any], referrer_header: str | None) -> tuple[dict[st
 
 
 def form_to_event(
-    form_key: str, form: Form, data: dict[str, Any], *,
-    default_region: str, referrer: str | None = None,
-    files: list[dict[str, Any]] | None = None, raw: str | None = None,
+    form_key: str,
+    form: Form,
+    data: dict[str, Any],
+    *,
+    default_region: str,
+    referrer: str | None = None,
+    files: list[dict[str, Any]] | None = None,
+    raw: str | None = None,
     dedupe_key: str,
 ) -> InboundEvent:
     """Build the event for one submission; 400 when no one can be contacted."""
@@ -175,9 +216,13 @@ def _person(mapped: dict[str, Any]) -> PersonFacts:
 def submission_digest(form_key: str, data: dict[str, Any], client: str) -> str:
     """A fingerprint of what was typed, to spot the same form sent twice."""
     canonical = json.dumps(
-        {"form": form_key, "client": client,
-         "data": {k: data[k] for k in sorted(data)}},
-        sort_keys=True, default=str,
+        {
+            "form": form_key,
+            "client": client,
+            "data": {k: data[k] for k in sorted(data)},
+        },
+        sort_keys=True,
+        default=str,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()[:40]
 

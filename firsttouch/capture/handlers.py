@@ -33,13 +33,16 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
     """Return this layer's handlers, keyed by the job kinds it owns."""
 
     def reassign_check(ctx: JobContext) -> None:
-        reassign_if_idle(runtime, int(ctx.payload["inbound_id"]),
-                         int(ctx.payload.get("round", 1)))
+        reassign_if_idle(
+            runtime, int(ctx.payload["inbound_id"]), int(ctx.payload.get("round", 1))
+        )
 
     return {"capture.reassign_check": reassign_check}
 
 
-def reassign_if_idle(runtime: Runtime, inbound_id: int, round_no: int = 1) -> str | None:
+def reassign_if_idle(
+    runtime: Runtime, inbound_id: int, round_no: int = 1
+) -> str | None:
     """Move an untouched lead to another rep; return the new owner, if any."""
     now = runtime.clock.now()
     with runtime.db.transaction() as session:
@@ -50,39 +53,65 @@ def reassign_if_idle(runtime: Runtime, inbound_id: int, round_no: int = 1) -> st
             return None
 
         previous = inbound.owner_id
-        tried = set(session.scalars(
-            select(RoutingDecision.owner_id)
-            .where(RoutingDecision.inbound_id == inbound_id)
-        ))
-        contact = session.get(Contact, inbound.contact_id) if inbound.contact_id else None
+        tried = set(
+            session.scalars(
+                select(RoutingDecision.owner_id).where(
+                    RoutingDecision.inbound_id == inbound_id
+                )
+            )
+        )
+        contact = (
+            session.get(Contact, inbound.contact_id) if inbound.contact_id else None
+        )
         facts = lead_facts(session, contact)
         # The idle owner must not win again through "existing owner".
         if facts.contact_owner == previous:
             facts = replace(facts, contact_owner=None)
-        choice = choose_owner(session, runtime.workspace, facts, now,
-                              exclude=frozenset(tried | {previous}))
+        choice = choose_owner(
+            session,
+            runtime.workspace,
+            facts,
+            now,
+            exclude=frozenset(tried | {previous}),
+        )
         if choice.owner_id == previous:
             return None
 
-        choice.rule, choice.reason = "reassigned", (
-            f"{previous} did not act within "
-            f"{runtime.workspace.routing.reassign_after_minutes} minutes; "
-            f"{choice.reason}"
+        choice.rule, choice.reason = (
+            "reassigned",
+            (
+                f"{previous} did not act within "
+                f"{runtime.workspace.routing.reassign_after_minutes} minutes; "
+                f"{choice.reason}"
+            ),
         )
-        record_decision(session, choice, inbound_id=inbound.id,
-                        contact_id=inbound.contact_id, now=now,
-                        previous_owner_id=previous)
+        record_decision(
+            session,
+            choice,
+            inbound_id=inbound.id,
+            contact_id=inbound.contact_id,
+            now=now,
+            previous_owner_id=previous,
+        )
         inbound.owner_id = choice.owner_id
         if contact is not None and contact.owner_id == previous:
             contact.owner_id = choice.owner_id
 
         if round_no < MAX_REASSIGNMENTS:
             minutes = runtime.workspace.routing.reassign_after_minutes
-            enqueue(session, "capture.reassign_check",
-                    {"inbound_id": inbound.id, "round": round_no + 1},
-                    key=f"reassign:{inbound.id}:{round_no + 1}",
-                    due_at=now + timedelta(minutes=minutes), now=now)
+            enqueue(
+                session,
+                "capture.reassign_check",
+                {"inbound_id": inbound.id, "round": round_no + 1},
+                key=f"reassign:{inbound.id}:{round_no + 1}",
+                due_at=now + timedelta(minutes=minutes),
+                now=now,
+            )
 
-    log.info("inbound.reassigned", inbound_id=inbound_id, owner=choice.owner_id,
-             previous_owner=previous)
+    log.info(
+        "inbound.reassigned",
+        inbound_id=inbound_id,
+        owner=choice.owner_id,
+        previous_owner=previous,
+    )
     return choice.owner_id

@@ -5,11 +5,39 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-_BLOCK = frozenset({
-    "address", "article", "blockquote", "dd", "div", "dl", "dt", "fieldset",
-    "figcaption", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
-    "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tr", "ul",
-})
+_BLOCK = frozenset(
+    {
+        "address",
+        "article",
+        "blockquote",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "tr",
+        "ul",
+    }
+)
 _SKIP = frozenset({"script", "style", "head", "title", "template", "noscript"})
 
 

@@ -16,22 +16,72 @@ from phonenumbers import NumberParseException, PhoneNumberType
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
 # Shared inboxes: many people write from them, so a match is never proof.
-ROLE_LOCALS = frozenset({
-    "admin", "billing", "contact", "enquiries", "finance", "hello", "help",
-    "hr", "info", "inquiries", "marketing", "office", "sales", "support",
-    "team", "accounts", "ap", "purchasing", "procurement", "webmaster",
-    "noreply", "no-reply",
-})
+ROLE_LOCALS = frozenset(
+    {
+        "admin",
+        "billing",
+        "contact",
+        "enquiries",
+        "finance",
+        "hello",
+        "help",
+        "hr",
+        "info",
+        "inquiries",
+        "marketing",
+        "office",
+        "sales",
+        "support",
+        "team",
+        "accounts",
+        "ap",
+        "purchasing",
+        "procurement",
+        "webmaster",
+        "noreply",
+        "no-reply",
+    }
+)
 
 # Free-mail domains never name a company.
-FREE_MAIL_DOMAINS = frozenset({
-    "aol.com", "fastmail.com", "gmail.com", "gmx.com", "gmx.de", "gmx.net",
-    "googlemail.com", "hey.com", "hotmail.co.uk", "hotmail.com", "hotmail.fr",
-    "icloud.com", "live.com", "mail.com", "mail.ru", "me.com", "msn.com",
-    "outlook.com", "proton.me", "protonmail.com", "qq.com", "web.de",
-    "yahoo.co.uk", "yahoo.com", "yahoo.fr", "yandex.ru", "zoho.com", "163.com",
-    "126.com", "naver.com", "orange.fr", "free.fr", "t-online.de", "libero.it",
-})
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "aol.com",
+        "fastmail.com",
+        "gmail.com",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "googlemail.com",
+        "hey.com",
+        "hotmail.co.uk",
+        "hotmail.com",
+        "hotmail.fr",
+        "icloud.com",
+        "live.com",
+        "mail.com",
+        "mail.ru",
+        "me.com",
+        "msn.com",
+        "outlook.com",
+        "proton.me",
+        "protonmail.com",
+        "qq.com",
+        "web.de",
+        "yahoo.co.uk",
+        "yahoo.com",
+        "yahoo.fr",
+        "yandex.ru",
+        "zoho.com",
+        "163.com",
+        "126.com",
+        "naver.com",
+        "orange.fr",
+        "free.fr",
+        "t-online.de",
+        "libero.it",
+    }
+)
 
 _EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _COMPANY_SUFFIXES = re.compile(

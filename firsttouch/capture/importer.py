@@ -72,7 +72,9 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
         if target not in TARGETS:
             raise InputError(
                 f"--map {pair!r}: {target!r} is not a field; use one of "
-                f"{', '.join(sorted(TARGETS))}", field="map")
+                f"{', '.join(sorted(TARGETS))}",
+                field="map",
+            )
         mapping[column.strip()] = target
     return mapping
 
@@ -89,7 +91,9 @@ def read_rows(data: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        raise InputError("the file is empty; the first line must name the columns")
+        raise InputError(
+            "the file is empty; the first line must name the columns"
+        ) from None
     if not any(header):
         raise InputError("the first line must name the columns")
 
@@ -124,8 +128,12 @@ def import_csv(
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from exc
     header, rows = read_rows(data)
-    form = Form(name=f"import {path.name}", source=source, field_map=mapping or {},
-                honeypot=None)
+    form = Form(
+        name=f"import {path.name}",
+        source=source,
+        field_map=mapping or {},
+        honeypot=None,
+    )
     region = default_region or runtime.workspace.routing.default_region
     digest = hashlib.sha256(data).hexdigest()[:16]
 
@@ -134,13 +142,16 @@ def import_csv(
     events: list[InboundEvent] = []
     for line, row in rows:
         try:
-            events.append(_row_event(form, row, region, f"import:{digest}:{line}",
-                                     path.name))
+            events.append(
+                _row_event(form, row, region, f"import:{digest}:{line}", path.name)
+            )
         except InputError as exc:
             message = str(exc)
             if "no email or phone" in message:
-                message = ("no email or phone in this row (map a column to them "
-                           "with --map 'COLUMN=email')")
+                message = (
+                    "no email or phone in this row (map a column to them "
+                    "with --map 'COLUMN=email')"
+                )
             report.errors.append(RowError(line, message))
     if report.errors or dry_run:
         return report
@@ -158,13 +169,19 @@ def import_csv(
 def _row_event(
     form: Form, row: dict[str, str], region: str, key: str, filename: str
 ) -> InboundEvent:
-    event = form_to_event("import", form, row, default_region=region, dedupe_key=key,
-                          raw=_row_raw(row))
+    event = form_to_event(
+        "import", form, row, default_region=region, dedupe_key=key, raw=_row_raw(row)
+    )
     fields = {k: v for k, v in event.fields.items() if k not in ("form", "form_name")}
-    return event.model_copy(update={
-        "channel": "import", "kind": "import", "provider": "csv",
-        "fields": {**fields, "import_file": filename}, "subject": None,
-    })
+    return event.model_copy(
+        update={
+            "channel": "import",
+            "kind": "import",
+            "provider": "csv",
+            "fields": {**fields, "import_file": filename},
+            "subject": None,
+        }
+    )
 
 
 def _row_raw(row: dict[str, str]) -> str:
@@ -173,7 +190,9 @@ def _row_raw(row: dict[str, str]) -> str:
     return out.getvalue().rstrip("\r\n")
 
 
-def _describe_mapping(form: Form, header: list[str]) -> tuple[dict[str, str], list[str]]:
+def _describe_mapping(
+    form: Form, header: list[str]
+) -> tuple[dict[str, str], list[str]]:
     from firsttouch.capture.forms import map_fields
 
     mapping: dict[str, str] = {}

@@ -76,10 +76,16 @@ def ingest(
 
     if not result.duplicate:
         log.info(
-            "inbound.captured", inbound_id=result.inbound_id, channel=event.channel,
-            source=event.source, provider=event.provider, kind=event.kind,
-            contact_id=result.contact_id, owner=result.owner_id,
-            email=mask_email(event.person.email), phone=mask_phone(event.person.phone),
+            "inbound.captured",
+            inbound_id=result.inbound_id,
+            channel=event.channel,
+            source=event.source,
+            provider=event.provider,
+            kind=event.kind,
+            contact_id=result.contact_id,
+            owner=result.owner_id,
+            email=mask_email(event.person.email),
+            phone=mask_phone(event.person.phone),
         )
     return result
 
@@ -113,7 +119,10 @@ def _insert_once(session: Session, inbound: Inbound) -> None:
 
 
 def _create_lead(
-    runtime: Runtime, session: Session, inbound: Inbound, event: InboundEvent,
+    runtime: Runtime,
+    session: Session,
+    inbound: Inbound,
+    event: InboundEvent,
     now: datetime,
 ) -> IngestResult:
     workspace = runtime.workspace
@@ -130,8 +139,9 @@ def _create_lead(
     inbound.first_touch_due_at = now + timedelta(
         minutes=workspace.respond.sla.first_touch_minutes
     )
-    record_decision(session, choice, inbound_id=inbound.id, contact_id=contact.id,
-                    now=now)
+    record_decision(
+        session, choice, inbound_id=inbound.id, contact_id=contact.id, now=now
+    )
 
     enqueue_followups(runtime, session, inbound, now)
     session.flush()
@@ -144,13 +154,32 @@ def enqueue_followups(
     """Queue what follows a new lead, in the same transaction as the lead."""
     payload = {"inbound_id": inbound.id}
     enqueue(session, "qualify.inbound", payload, key=f"qualify:{inbound.id}", now=now)
-    enqueue(session, "respond.first_touch", payload,
-            key=f"first_touch:{inbound.id}", now=now)
-    enqueue(session, "respond.sla_check", payload, key=f"sla:{inbound.id}",
-            due_at=inbound.first_touch_due_at, now=now)
-    reassign_at = now + timedelta(minutes=runtime.workspace.routing.reassign_after_minutes)
-    enqueue(session, "capture.reassign_check", payload,
-            key=f"reassign:{inbound.id}:1", due_at=reassign_at, now=now)
+    enqueue(
+        session,
+        "respond.first_touch",
+        payload,
+        key=f"first_touch:{inbound.id}",
+        now=now,
+    )
+    enqueue(
+        session,
+        "respond.sla_check",
+        payload,
+        key=f"sla:{inbound.id}",
+        due_at=inbound.first_touch_due_at,
+        now=now,
+    )
+    reassign_at = now + timedelta(
+        minutes=runtime.workspace.routing.reassign_after_minutes
+    )
+    enqueue(
+        session,
+        "capture.reassign_check",
+        payload,
+        key=f"reassign:{inbound.id}:1",
+        due_at=reassign_at,
+        now=now,
+    )
 
 
 def _enqueue_consent_keyword(session: Session, inbound: Inbound, now: datetime) -> None:
@@ -160,8 +189,13 @@ def _enqueue_consent_keyword(session: Session, inbound: Inbound, now: datetime) 
     acknowledged to the carrier is never lost on the way to the opt-out list.
     """
     if (inbound.fields or {}).get("sms_keyword"):
-        enqueue(session, "respond.consent", {"inbound_id": inbound.id},
-                key=f"consent:{inbound.id}", now=now)
+        enqueue(
+            session,
+            "respond.consent",
+            {"inbound_id": inbound.id},
+            key=f"consent:{inbound.id}",
+            now=now,
+        )
 
 
 def find_parent(session: Session, event: InboundEvent) -> Inbound | None:
@@ -174,16 +208,20 @@ def find_parent(session: Session, event: InboundEvent) -> Inbound | None:
     for message_id in ids:
         forms = (message_id, f"<{message_id}>")
         parent = session.scalar(
-            select(Inbound).where(Inbound.message_id.in_(forms),
-                                  Inbound.dedupe_key != event.dedupe_key)
-            .order_by(Inbound.id).limit(1)
+            select(Inbound)
+            .where(
+                Inbound.message_id.in_(forms), Inbound.dedupe_key != event.dedupe_key
+            )
+            .order_by(Inbound.id)
+            .limit(1)
         )
         if parent is not None:
             return _root(session, parent)
         touch = session.scalar(
-            select(Touch).where(Touch.message_id.in_(forms),
-                                Touch.inbound_id.is_not(None))
-            .order_by(Touch.id).limit(1)
+            select(Touch)
+            .where(Touch.message_id.in_(forms), Touch.inbound_id.is_not(None))
+            .order_by(Touch.id)
+            .limit(1)
         )
         if touch is not None and touch.inbound_id is not None:
             found = session.get(Inbound, touch.inbound_id)
@@ -248,7 +286,7 @@ def cap_raw(raw: str | None, cap: int) -> tuple[str | None, bool]:
     """Keep the raw payload verbatim up to ``cap`` bytes of UTF-8."""
     if raw is None:
         return None, False
-    raw = _no_nul(raw)
+    raw = raw.replace("\x00", "\ufffd")
     encoded = raw.encode("utf-8", errors="surrogatepass")
     if len(encoded) <= cap:
         return raw, False

@@ -74,8 +74,11 @@ def lead_facts(session: Session, contact: Contact | None) -> Lead:
     return Lead(
         country=(contact.country or (company.country if company else None)),
         region=contact.region,
-        industry=(company.industry if company and company.industry
-                  else attributes.get("industry")),
+        industry=(
+            company.industry
+            if company and company.industry
+            else attributes.get("industry")
+        ),
         employees=employees or attributes.get("employees"),
         contact_owner=contact.owner_id,
         company_owner=company.owner_id if company else None,
@@ -105,31 +108,44 @@ def choose_owner(
         rep = _balanced_pick(session, workspace, reps, now, skipped)
         if rep is not None:
             names = ", ".join(t.name for t in territories)
-            return RoutingChoice(rep.id, "territory",
-                                 f"territory {names}; least loaded rep working now",
-                                 skipped)
+            return RoutingChoice(
+                rep.id,
+                "territory",
+                f"territory {names}; least loaded rep working now",
+                skipped,
+            )
 
     if workspace.routing.round_robin:
         reps = [r for r in team.reps if r.id not in exclude]
         rep = _balanced_pick(session, workspace, reps, now, skipped)
         if rep is not None:
-            return RoutingChoice(rep.id, "round_robin",
-                                 "weighted round-robin among reps working now", skipped)
+            return RoutingChoice(
+                rep.id,
+                "round_robin",
+                "weighted round-robin among reps working now",
+                skipped,
+            )
 
     return _fallback(workspace, exclude, skipped)
 
 
 def _existing_owner(
-    workspace: Workspace, lead: Lead, exclude: frozenset[str],
+    workspace: Workspace,
+    lead: Lead,
+    exclude: frozenset[str],
     skipped: list[dict[str, Any]],
 ) -> tuple[str, str, str] | None:
-    for owner, whose in ((lead.contact_owner, "contact"),
-                         (lead.company_owner, "company")):
+    for owner, whose in (
+        (lead.contact_owner, "contact"),
+        (lead.company_owner, "company"),
+    ):
         if not owner:
             continue
         rep = workspace.team.rep(owner)
         if rep is None:
-            skipped.append({"rep": owner, "why": f"{whose} owner is no longer on the team"})
+            skipped.append(
+                {"rep": owner, "why": f"{whose} owner is no longer on the team"}
+            )
         elif rep.away:
             skipped.append({"rep": owner, "why": f"{whose} owner is marked away"})
         elif owner in exclude:
@@ -195,7 +211,10 @@ def is_available(workspace: Workspace, rep: Rep, now: datetime) -> str | None:
 
 
 def _balanced_pick(
-    session: Session, workspace: Workspace, reps: list[Rep], now: datetime,
+    session: Session,
+    workspace: Workspace,
+    reps: list[Rep],
+    now: datetime,
     skipped: list[dict[str, Any]],
 ) -> Rep | None:
     available: list[Rep] = []
@@ -232,8 +251,12 @@ def _skip(skipped: list[dict[str, Any]], rep_id: str, why: str) -> None:
 def _open_counts(session: Session, rep_ids: list[str]) -> dict[str, int]:
     stmt = (
         select(Inbound.owner_id, func.count())
-        .where(Inbound.owner_id.in_(rep_ids), Inbound.status.in_(OPEN_STATES),
-               Inbound.parent_id.is_(None), Inbound.contact_id.is_not(None))
+        .where(
+            Inbound.owner_id.in_(rep_ids),
+            Inbound.status.in_(OPEN_STATES),
+            Inbound.parent_id.is_(None),
+            Inbound.contact_id.is_not(None),
+        )
         .group_by(Inbound.owner_id)
     )
     return {owner: count for owner, count in session.execute(stmt) if owner}
@@ -245,9 +268,10 @@ def _loads(
     """Each rep's weighted share of recent balanced assignments."""
     since = now - BALANCE_WINDOW
     rows = session.execute(
-        select(RoutingDecision.owner_id, RoutingDecision.created_at)
-        .where(RoutingDecision.created_at >= since,
-               RoutingDecision.rule.in_(BALANCED_RULES))
+        select(RoutingDecision.owner_id, RoutingDecision.created_at).where(
+            RoutingDecision.created_at >= since,
+            RoutingDecision.rule.in_(BALANCED_RULES),
+        )
     ).all()
 
     def count(rep_id: str, start: datetime) -> int:
@@ -301,26 +325,39 @@ def _fallback(
         if rep is None or rep.away or rep_id in exclude:
             continue
         who = "on-call rep" if rule == "on_call" else "manager"
-        return RoutingChoice(rep_id, rule,
-                             f"nobody eligible is working now; the {who} takes it",
-                             skipped)
+        return RoutingChoice(
+            rep_id, rule, f"nobody eligible is working now; the {who} takes it", skipped
+        )
     # Everyone is away or excluded: the first rep still owns it, so no lead
     # is ever without an owner.
     first = team.reps[0].id
-    return RoutingChoice(first, "last_resort",
-                         "every rep is away or excluded; assigned to the first rep",
-                         skipped)
+    return RoutingChoice(
+        first,
+        "last_resort",
+        "every rep is away or excluded; assigned to the first rep",
+        skipped,
+    )
 
 
 def record_decision(
-    session: Session, choice: RoutingChoice, *, inbound_id: int | None,
-    contact_id: int | None, now: datetime, previous_owner_id: str | None = None,
+    session: Session,
+    choice: RoutingChoice,
+    *,
+    inbound_id: int | None,
+    contact_id: int | None,
+    now: datetime,
+    previous_owner_id: str | None = None,
 ) -> RoutingDecision:
     """Store the routing audit row for ``choice``; commits nothing."""
     decision = RoutingDecision(
-        inbound_id=inbound_id, contact_id=contact_id, owner_id=choice.owner_id,
-        previous_owner_id=previous_owner_id, rule=choice.rule, reason=choice.reason,
-        skipped=choice.skipped, created_at=now,
+        inbound_id=inbound_id,
+        contact_id=contact_id,
+        owner_id=choice.owner_id,
+        previous_owner_id=previous_owner_id,
+        rule=choice.rule,
+        reason=choice.reason,
+        skipped=choice.skipped,
+        created_at=now,
     )
     session.add(decision)
     return decision

@@ -40,17 +40,23 @@ class InboundMailHandler:
         loop = asyncio.get_running_loop()
         try:
             result = await loop.run_in_executor(
-                None, self.capture, raw, recipients, envelope.mail_from)
+                None, self.capture, raw, recipients, envelope.mail_from
+            )
         except Exception:  # noqa: BLE001 - the edge: one message, tell the sender to retry
             log.exception("smtp.capture_failed", size=len(raw))
             return "451 4.3.0 Could not store the message; try again later"
         return f"250 2.0.0 OK inbound {result.inbound_id}"
 
-    def capture(self, raw: bytes, recipients: list[str], mail_from: str | None) -> IngestResult:
+    def capture(
+        self, raw: bytes, recipients: list[str], mail_from: str | None
+    ) -> IngestResult:
         """Parse and store one message (runs in a worker thread)."""
         event = email_to_event(raw, provider="smtp", source=self.source)
-        fields = {**event.fields, "envelope_to": recipients,
-                  "envelope_from": mail_from or None}
+        fields = {
+            **event.fields,
+            "envelope_to": recipients,
+            "envelope_from": mail_from or None,
+        }
         return ingest(self.runtime, event.model_copy(update={"fields": fields}))
 
 
@@ -73,12 +79,17 @@ def start_smtp_listener(
     if port is None:
         host, _, port_text = host.rpartition(":")
         if not port_text.isdigit():
-            raise ValueError(f"--smtp wants HOST:PORT such as 127.0.0.1:2525, got {host!r}")
+            raise ValueError(
+                f"--smtp wants HOST:PORT such as 127.0.0.1:2525, got {host!r}"
+            )
         port = int(port_text)
     host = host.strip("[]") or "127.0.0.1"
     controller = Controller(
-        InboundMailHandler(runtime, source), hostname=host, port=port,
-        data_size_limit=MAX_MESSAGE_BYTES, decode_data=False,
+        InboundMailHandler(runtime, source),
+        hostname=host,
+        port=port,
+        data_size_limit=MAX_MESSAGE_BYTES,
+        decode_data=False,
         server_hostname="firsttouch",
     )
     controller.start()

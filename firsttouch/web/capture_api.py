@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -45,7 +45,9 @@ class ApiInbound(BaseModel):
 
 @router.post("/api/inbounds", status_code=202)
 async def create_inbound(
-    payload: ApiInbound, request: Request, key: ApiKey = Depends(require_api_key)
+    payload: ApiInbound,
+    request: Request,
+    key: Annotated[ApiKey, Depends(require_api_key)],
 ) -> JSONResponse:
     """Capture one lead; 202 with its id once it is committed."""
     runtime = get_runtime(request)
@@ -74,7 +76,11 @@ async def create_inbound(
     )
     result = await run_in_threadpool(ingest, runtime, event)
     return JSONResponse(
-        {"inbound_id": result.inbound_id, "contact_id": result.contact_id,
-         "owner_id": result.owner_id, "duplicate": result.duplicate},
+        {
+            "inbound_id": result.inbound_id,
+            "contact_id": result.contact_id,
+            "owner_id": result.owner_id,
+            "duplicate": result.duplicate,
+        },
         status_code=202,
     )

@@ -111,9 +111,13 @@ async def form_preflight(form_key: str, request: Request) -> Response:
     origin = request.headers.get("origin")
     _check_origin(form, origin)
     headers = _cors_headers(form, origin)
-    headers.update({"Access-Control-Allow-Methods": "POST, OPTIONS",
-                    "Access-Control-Allow-Headers": CORS_HEADERS,
-                    "Access-Control-Max-Age": "600"})
+    headers.update(
+        {
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": CORS_HEADERS,
+            "Access-Control-Max-Age": "600",
+        }
+    )
     return Response(status_code=204, headers=headers)
 
 
@@ -132,18 +136,27 @@ async def submit_form(form_key: str, request: Request) -> Response:
         headers = dict(cors)
         if isinstance(exc, RateLimitedError):
             headers["Retry-After"] = "60"
-        return JSONResponse(error_body(exc.code, str(exc), field),
-                            status_code=exc.status, headers=headers)
+        return JSONResponse(
+            error_body(exc.code, str(exc), field),
+            status_code=exc.status,
+            headers=headers,
+        )
 
 
 async def _submit(
-    runtime: Runtime, request: Request, form_key: str, form: Form,
+    runtime: Runtime,
+    request: Request,
+    form_key: str,
+    form: Form,
     cors: dict[str, str],
 ) -> Response:
     body = await request.body()
     if form.hmac_secret:
-        verify_signature(_secret(runtime, form.hmac_secret), body,
-                         request.headers.get("x-firsttouch-signature"))
+        verify_signature(
+            _secret(runtime, form.hmac_secret),
+            body,
+            request.headers.get("x-firsttouch-signature"),
+        )
 
     client = request.client.host if request.client else "unknown"
     now = runtime.clock.now()
@@ -160,23 +173,42 @@ async def _submit(
         return _answer(form, is_html_form, None, False, cors)
 
     digest = request.headers.get("idempotency-key") or submission_digest(
-        form_key, data, client)
+        form_key, data, client
+    )
     result = await run_in_threadpool(
-        _capture, runtime, form_key, form, data, files, body, digest,
+        _capture,
+        runtime,
+        form_key,
+        form,
+        data,
+        files,
+        body,
+        digest,
         request.headers.get("referer"),
     )
     return _answer(form, is_html_form, result.inbound_id, result.duplicate, cors)
 
 
 def _capture(
-    runtime: Runtime, form_key: str, form: Form, data: dict[str, Any],
-    files: list[dict[str, Any]], body: bytes, digest: str, referrer: str | None,
+    runtime: Runtime,
+    form_key: str,
+    form: Form,
+    data: dict[str, Any],
+    files: list[dict[str, Any]],
+    body: bytes,
+    digest: str,
+    referrer: str | None,
 ) -> Any:
     with runtime.db.sessions() as session:
         key = double_submit_key(session, digest, runtime.clock.now())
     event = form_to_event(
-        form_key, form, data, default_region=runtime.workspace.routing.default_region,
-        referrer=referrer, files=files, dedupe_key=key,
+        form_key,
+        form,
+        data,
+        default_region=runtime.workspace.routing.default_region,
+        referrer=referrer,
+        files=files,
+        dedupe_key=key,
         raw=body.decode("utf-8", errors="replace"),
     )
     return ingest(runtime, event)
@@ -206,7 +238,9 @@ async def _read_body(
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise InputError("form body is not UTF-8; set accept-charset=utf-8") from exc
+            raise InputError(
+                "form body is not UTF-8; set accept-charset=utf-8"
+            ) from exc
         return _fold(parse_qsl(text, keep_blank_values=True)), [], True
 
     if ctype == "multipart/form-data":
@@ -218,8 +252,14 @@ async def _read_body(
         files: list[dict[str, Any]] = []
         for name, value in parsed.multi_items():
             if isinstance(value, UploadFile):
-                files.append({"field": name, "filename": value.filename,
-                              "content_type": value.content_type, "size": value.size})
+                files.append(
+                    {
+                        "field": name,
+                        "filename": value.filename,
+                        "content_type": value.content_type,
+                        "size": value.size,
+                    }
+                )
             else:
                 pairs.append((name, value))
         return _fold(pairs), files, True
@@ -236,15 +276,19 @@ def _fold(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     for name, value in pairs:
         if name in data:
             existing = data[name]
-            data[name] = [*existing, value] if isinstance(existing, list) else [
-                existing, value]
+            data[name] = (
+                [*existing, value] if isinstance(existing, list) else [existing, value]
+            )
         else:
             data[name] = value
     return data
 
 
 def _answer(
-    form: Form, is_html_form: bool, inbound_id: int | None, duplicate: bool,
+    form: Form,
+    is_html_form: bool,
+    inbound_id: int | None,
+    duplicate: bool,
     cors: dict[str, str],
 ) -> Response:
     if is_html_form and form.thank_you_url:

@@ -19,14 +19,18 @@ from firsttouch.store.models import Company, Contact, Inbound
 
 def resolve(db: Database, clock, **facts: object):  # type: ignore[no-untyped-def]
     with db.transaction() as session:
-        found = resolve_contact(session, PersonFacts(**facts), default_region="US",
-                                now=clock.now())
+        found = resolve_contact(
+            session, PersonFacts(**facts), default_region="US", now=clock.now()
+        )
         return found.contact.id, found.created, found.needs_review, found.review_reason
 
 
 def test_email_normalisation_folds_gmail_only() -> None:
     assert normalise_email("  Ada.Love+crm@GoogleMail.com ") == "adalove@gmail.com"
-    assert normalise_email("ada.love+crm@fastmail.example") == "ada.love+crm@fastmail.example"
+    assert (
+        normalise_email("ada.love+crm@fastmail.example")
+        == "ada.love+crm@fastmail.example"
+    )
     assert normalise_email("not an address") is None
     assert normalise_email("ＡＤＡ@example.com") == "ada@example.com"
 
@@ -68,10 +72,12 @@ def test_free_mail_never_names_a_company(db, clock) -> None:  # type: ignore[no-
 
 
 def test_shared_role_address_is_not_merged_silently(db, clock) -> None:  # type: ignore[no-untyped-def]
-    first = resolve(db, clock, email="info@bakery.example", first_name="Tom",
-                    last_name="Baker")
-    second = resolve(db, clock, email="info@bakery.example", first_name="Jane",
-                     last_name="Roll")
+    first = resolve(
+        db, clock, email="info@bakery.example", first_name="Tom", last_name="Baker"
+    )
+    second = resolve(
+        db, clock, email="info@bakery.example", first_name="Jane", last_name="Roll"
+    )
 
     assert first[0] != second[0]
     assert second[2] and "shared address" in second[3]
@@ -87,12 +93,30 @@ def test_email_and_phone_pointing_at_two_people_is_flagged(db, clock) -> None:  
 
 
 def test_name_and_company_match_only_without_conflicting_email(db, clock) -> None:  # type: ignore[no-untyped-def]
-    base = resolve(db, clock, email="li@harbor.example", first_name="Li",
-                   last_name="Wong", company="Harbor Co")
-    same = resolve(db, clock, first_name="li", last_name="WONG", company="Harbor",
-                   phone="+14155550177")
-    other = resolve(db, clock, email="li.wong@elsewhere.example", first_name="Li",
-                    last_name="Wong", company="Harbor Co.")
+    base = resolve(
+        db,
+        clock,
+        email="li@harbor.example",
+        first_name="Li",
+        last_name="Wong",
+        company="Harbor Co",
+    )
+    same = resolve(
+        db,
+        clock,
+        first_name="li",
+        last_name="WONG",
+        company="Harbor",
+        phone="+14155550177",
+    )
+    other = resolve(
+        db,
+        clock,
+        email="li.wong@elsewhere.example",
+        first_name="Li",
+        last_name="Wong",
+        company="Harbor Co.",
+    )
 
     assert same[0] == base[0]
     assert other[0] != base[0] and other[2]
@@ -102,12 +126,20 @@ def test_merge_reparents_everything_and_undo_restores_it(any_db, clock) -> None:
     keep = resolve(any_db, clock, email="rosa@parks.example")[0]
     drop = resolve(any_db, clock, phone="+14155550199", first_name="Rosa")[0]
     with any_db.transaction() as session:
-        session.add(Inbound(dedupe_key="x:1", received_at=clock.now(), channel="sms",
-                            source="sms", contact_id=drop))
+        session.add(
+            Inbound(
+                dedupe_key="x:1",
+                received_at=clock.now(),
+                channel="sms",
+                source="sms",
+                contact_id=drop,
+            )
+        )
 
     with any_db.transaction() as session:
-        merge = merge_contacts(session, keep, drop, actor="dana", reason="same person",
-                               now=clock.now())
+        merge = merge_contacts(
+            session, keep, drop, actor="dana", reason="same person", now=clock.now()
+        )
         merge_id = merge.id
     with any_db.sessions() as session:
         inbound = session.query(Inbound).one()

@@ -23,12 +23,23 @@ def rt(runtime: Runtime, any_db: Database) -> Runtime:
 
 
 def form_event(key: str = "form:1", **person: object) -> InboundEvent:
-    facts = {"email": "ada@lovelace-analytics.example", "first_name": "Ada",
-             "last_name": "Lovelace", "country": "GB", **person}
+    facts = {
+        "email": "ada@lovelace-analytics.example",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "country": "GB",
+        **person,
+    }
     return InboundEvent(
-        dedupe_key=key, channel="web_form", kind="form", source="website",
-        provider="form", person=PersonFacts(**facts), body_text="Need a demo",
-        utm={"utm_source": "google", "utm_campaign": "spring"}, raw='{"a": 1}',
+        dedupe_key=key,
+        channel="web_form",
+        kind="form",
+        source="website",
+        provider="form",
+        person=PersonFacts(**facts),
+        body_text="Need a demo",
+        utm={"utm_source": "google", "utm_campaign": "spring"},
+        raw='{"a": 1}',
     )
 
 
@@ -50,8 +61,11 @@ def test_new_lead_commits_inbound_contact_owner_and_jobs(rt: Runtime) -> None:
         assert inbound.owner_id == result.owner_id == "hannah"
         assert inbound.first_touch_due_at == rt.clock.now() + timedelta(minutes=5)
         jobs = {j.idempotency_key: j for j in session.scalars(select(Job))}
-        assert {f"qualify:{inbound.id}", f"first_touch:{inbound.id}",
-                f"sla:{inbound.id}"} <= set(jobs)
+        assert {
+            f"qualify:{inbound.id}",
+            f"first_touch:{inbound.id}",
+            f"sla:{inbound.id}",
+        } <= set(jobs)
         assert jobs[f"sla:{inbound.id}"].due_at == inbound.first_touch_due_at
         decision = session.scalar(select(RoutingDecision))
         assert decision is not None and decision.rule == "territory"
@@ -72,12 +86,22 @@ def test_same_dedupe_key_again_changes_nothing(rt: Runtime) -> None:
 def test_reply_to_a_touch_attaches_to_its_inbound(rt: Runtime) -> None:
     first = ingest(rt, form_event())
     with rt.db.transaction() as session:
-        session.add(Touch(inbound_id=first.inbound_id, contact_id=first.contact_id,
-                          channel="email", message_id="<touch-1@ft.example>"))
+        session.add(
+            Touch(
+                inbound_id=first.inbound_id,
+                contact_id=first.contact_id,
+                channel="email",
+                message_id="<touch-1@ft.example>",
+            )
+        )
 
     reply = InboundEvent(
-        dedupe_key="email:reply-1", channel="email", kind="message", source="email",
-        provider="smtp", person=PersonFacts(email="ada@lovelace-analytics.example"),
+        dedupe_key="email:reply-1",
+        channel="email",
+        kind="message",
+        source="email",
+        provider="smtp",
+        person=PersonFacts(email="ada@lovelace-analytics.example"),
         in_reply_to="<touch-1@ft.example>",
     )
     result = ingest(rt, reply)
@@ -125,8 +149,9 @@ def test_idle_lead_is_reassigned_and_recorded(rt: Runtime) -> None:
 
     assert new_owner not in (None, "luis")
     with rt.db.sessions() as session:
-        decisions = list(session.scalars(
-            select(RoutingDecision).order_by(RoutingDecision.id)))
+        decisions = list(
+            session.scalars(select(RoutingDecision).order_by(RoutingDecision.id))
+        )
         assert decisions[-1].rule == "reassigned"
         assert decisions[-1].previous_owner_id == "luis"
         inbound = session.get(Inbound, first.inbound_id)

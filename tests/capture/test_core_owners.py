@@ -17,8 +17,9 @@ SUNDAY_3AM_UTC = datetime(2026, 3, 8, 3, 0, tzinfo=UTC)
 
 def with_reps(workspace: Workspace, **changes: dict[str, object]) -> Workspace:
     reps = [r.model_copy(update=changes.get(r.id, {})) for r in workspace.team.reps]
-    return workspace.model_copy(update={"team": workspace.team.model_copy(
-        update={"reps": reps})})
+    return workspace.model_copy(
+        update={"team": workspace.team.model_copy(update={"reps": reps})}
+    )
 
 
 def assign(db, workspace, lead: Lead, now: datetime, times: int = 1) -> list[str]:  # type: ignore[no-untyped-def]
@@ -33,10 +34,12 @@ def assign(db, workspace, lead: Lead, now: datetime, times: int = 1) -> list[str
 
 def test_territory_picks_the_most_specific_match(db, workspace) -> None:  # type: ignore[no-untyped-def]
     with db.transaction() as session:
-        west = choose_owner(session, workspace, Lead(country="US", region="CA"),
-                            TUESDAY_6PM_UTC)
-        east = choose_owner(session, workspace, Lead(country="US", region="NY"),
-                            TUESDAY_6PM_UTC)
+        west = choose_owner(
+            session, workspace, Lead(country="US", region="CA"), TUESDAY_6PM_UTC
+        )
+        east = choose_owner(
+            session, workspace, Lead(country="US", region="NY"), TUESDAY_6PM_UTC
+        )
         uk = choose_owner(session, workspace, Lead(country="GB"), TUESDAY_2PM_UTC)
 
     assert (west.owner_id, west.rule) == ("maya", "territory")
@@ -45,8 +48,12 @@ def test_territory_picks_the_most_specific_match(db, workspace) -> None:  # type
 
 def test_existing_owner_keeps_the_contact(db, workspace) -> None:  # type: ignore[no-untyped-def]
     with db.transaction() as session:
-        choice = choose_owner(session, workspace, Lead(country="GB", contact_owner="luis"),
-                              TUESDAY_2PM_UTC)
+        choice = choose_owner(
+            session,
+            workspace,
+            Lead(country="GB", contact_owner="luis"),
+            TUESDAY_2PM_UTC,
+        )
     assert (choice.owner_id, choice.rule) == ("luis", "existing_owner")
 
 
@@ -70,9 +77,17 @@ def test_rep_at_capacity_is_skipped(db, workspace, clock) -> None:  # type: igno
         contact = Contact(email="held@open-lead.example")
         session.add(contact)
         session.flush()
-        session.add(Inbound(dedupe_key="open:1", received_at=clock.now(),
-                            channel="email", source="email", owner_id="hannah",
-                            status="new", contact_id=contact.id))
+        session.add(
+            Inbound(
+                dedupe_key="open:1",
+                received_at=clock.now(),
+                channel="email",
+                source="email",
+                owner_id="hannah",
+                status="new",
+                contact_id=contact.id,
+            )
+        )
 
     with db.transaction() as session:
         choice = choose_owner(session, full, Lead(country="GB"), TUESDAY_2PM_UTC)
@@ -98,9 +113,14 @@ def test_away_rep_keeps_their_turn(db, workspace) -> None:  # type: ignore[no-un
 def test_new_rep_joins_at_the_team_average(db, workspace) -> None:  # type: ignore[no-untyped-def]
     assign(db, workspace, Lead(), TUESDAY_2PM_UTC.replace(day=9), times=10)
     hours = workspace.team.rep("luis").working_hours
-    nina = Rep(id="nina", name="Nina New", email="nina@northwindledger.example",
-               timezone="America/New_York", working_hours=hours,
-               joined=date(2026, 3, 10))
+    nina = Rep(
+        id="nina",
+        name="Nina New",
+        email="nina@northwindledger.example",
+        timezone="America/New_York",
+        working_hours=hours,
+        joined=date(2026, 3, 10),
+    )
     team = workspace.team.model_copy(update={"reps": [*workspace.team.reps, nina]})
     grown = workspace.model_copy(update={"team": team})
 

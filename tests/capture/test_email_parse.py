@@ -12,35 +12,46 @@ def mail(headers: str, body: bytes) -> bytes:
 
 def test_big5_label_on_utf8_bytes_still_reads_right() -> None:
     text = "請問你們的價格是多少？我們有五十位員工。"
-    raw = mail("""
+    raw = mail(
+        """
 From: Wei Lin <wei@lin-trading.example>
 Subject: pricing
 Message-ID: <big5-utf8@lin-trading.example>
 Content-Type: text/plain; charset=Big5
 Content-Transfer-Encoding: 8bit
-""", text.encode("utf-8"))
+""",
+        text.encode("utf-8"),
+    )
 
     assert parse_email(raw).text.strip() == text
 
 
 def test_undeclared_charset_is_guessed() -> None:
-    body = ("Guten Tag, wir möchten gerne eine Vorführung Ihrer Lösung für "
-            "unsere Buchhaltung in München sehen. Viele Grüße, Jürgen Müller")
-    raw = mail("""
+    body = (
+        "Guten Tag, wir möchten gerne eine Vorführung Ihrer Lösung für "
+        "unsere Buchhaltung in München sehen. Viele Grüße, Jürgen Müller"
+    )
+    raw = mail(
+        """
 From: juergen@mueller-bau.example
 Subject: Anfrage
 Content-Type: text/plain
-""", body.encode("cp1252"))
+""",
+        body.encode("cp1252"),
+    )
 
     assert "Vorführung" in parse_email(raw).text
     assert "Grüße" in parse_email(raw).text
 
 
 def test_encoded_word_and_raw_8bit_headers_decode() -> None:
-    raw = mail("""
+    raw = mail(
+        """
 From: =?UTF-8?B?w4lsb2RpZSBCw6lyYXJk?= <elodie@atelier.example>
 Subject: =?ISO-8859-1?Q?Devis_pour_la_comptabilit=E9?=
-""", b"Bonjour") .replace(b"Bonjour", "Réponse rapide".encode("utf-8"))
+""",
+        b"Bonjour",
+    ).replace(b"Bonjour", "Réponse rapide".encode())
     raw = raw.replace(b"Subject:", "X-Note: caf\u00e9\r\nSubject:".encode("utf-8"), 1)
 
     parsed = parse_email(raw)
@@ -51,15 +62,20 @@ Subject: =?ISO-8859-1?Q?Devis_pour_la_comptabilit=E9?=
 
 
 def test_html_only_body_becomes_text() -> None:
-    html = (b"<html><head><style>p{color:red}</style></head><body>"
-            b"<p>Hi there,</p><p>We need <b>AP automation</b>&nbsp;this quarter.</p>"
-            b"<script>track()</script><ul><li>40 entities</li><li>NetSuite</li></ul>"
-            b"</body></html>")
-    raw = mail("""
+    html = (
+        b"<html><head><style>p{color:red}</style></head><body>"
+        b"<p>Hi there,</p><p>We need <b>AP automation</b>&nbsp;this quarter.</p>"
+        b"<script>track()</script><ul><li>40 entities</li><li>NetSuite</li></ul>"
+        b"</body></html>"
+    )
+    raw = mail(
+        """
 From: ops@harbor-freight-lines.example
 Subject: demo
 Content-Type: text/html; charset=utf-8
-""", html)
+""",
+        html,
+    )
 
     parsed = parse_email(raw)
 
@@ -70,11 +86,13 @@ Content-Type: text/html; charset=utf-8
 
 
 def test_attachments_are_metadata_only() -> None:
-    raw = mail("""
+    raw = mail(
+        """
 From: buyer@quarry-tools.example
 Subject: RFP attached
 Content-Type: multipart/mixed; boundary="b1"
-""", b"""--b1\r
+""",
+        b"""--b1\r
 Content-Type: text/plain; charset=utf-8\r
 \r
 See the RFP.\r
@@ -85,25 +103,29 @@ Content-Transfer-Encoding: base64\r
 \r
 JVBERi0xLjQKJcfsj6IK\r
 --b1--\r
-""")
+""",
+    )
 
     parsed = parse_email(raw)
     event = email_to_event(raw, provider="smtp", source="email")
 
     assert parsed.text.strip() == "See the RFP."
     assert [(a.filename, a.content_type, a.size) for a in parsed.attachments] == [
-        ("rfp.pdf", "application/pdf", 15)]
+        ("rfp.pdf", "application/pdf", 15)
+    ]
     assert event.fields["attachments"][0]["filename"] == "rfp.pdf"
     assert "JVBER" not in (event.body_text or "")
 
 
 def test_forwarded_lead_is_attributed_to_the_buyer() -> None:
-    raw = mail("""
+    raw = mail(
+        """
 From: Sam Colleague <sam@northwindledger.example>
 Subject: Fwd: Quote for invoice processing
 Message-ID: <fwd-1@northwindledger.example>
 Content-Type: text/plain; charset=utf-8
-""", b"""FYI, hot one.\r
+""",
+        b"""FYI, hot one.\r
 \r
 ---------- Forwarded message ---------\r
 From: Nadia Okafor <nadia@okafor-logistics.example>\r
@@ -112,7 +134,8 @@ Subject: Quote for invoice processing\r
 To: <info@northwindledger.example>\r
 \r
 We process 9,000 invoices a month; can you quote?\r
-""")
+""",
+    )
 
     event = email_to_event(raw, provider="smtp", source="email")
 
@@ -122,11 +145,13 @@ We process 9,000 invoices a month; can you quote?\r
 
 
 def test_forward_as_attached_message_uses_the_inner_sender() -> None:
-    raw = mail("""
+    raw = mail(
+        """
 From: sam@northwindledger.example
 Subject: see attached lead
 Content-Type: multipart/mixed; boundary="outer"
-""", b"""--outer\r
+""",
+        b"""--outer\r
 Content-Type: text/plain\r
 \r
 Forwarding this.\r
@@ -138,23 +163,30 @@ Subject: pricing\r
 \r
 How much for 3 entities?\r
 --outer--\r
-""")
+""",
+    )
 
     assert parse_email(raw).buyer == ("Ines Duarte", "ines@duarte-foods.example")
 
 
 def test_broken_mime_never_raises_and_keeps_text() -> None:
-    raw = mail("""
+    raw = mail(
+        """
 From: someone@broken-mailer.example
 Subject: hello
 Content-Type: multipart/alternative; boundary="never-used"
 Content-Transfer-Encoding: 7-bit
-""", b"Just plain words with no parts at all.\r\n")
-    bad_base64 = mail("""
+""",
+        b"Just plain words with no parts at all.\r\n",
+    )
+    bad_base64 = mail(
+        """
 From: x@bad-b64.example
 Content-Type: text/plain; charset=utf-8
 Content-Transfer-Encoding: base64
-""", b"SGVsbG8gd29ybGQ===!!")
+""",
+        b"SGVsbG8gd29ybGQ===!!",
+    )
 
     assert "plain words" in parse_email(raw).text
     assert parse_email(bad_base64).from_address == "x@bad-b64.example"
@@ -162,11 +194,13 @@ Content-Transfer-Encoding: base64
 
 
 def test_delivery_report_is_recorded_not_a_lead() -> None:
-    raw = mail("""
+    raw = mail(
+        """
 From: MAILER-DAEMON@mx.example
 Subject: Undelivered Mail Returned to Sender
 Content-Type: multipart/report; report-type=delivery-status; boundary="r"
-""", b"""--r\r
+""",
+        b"""--r\r
 Content-Type: text/plain\r
 \r
 Your message could not be delivered.\r
@@ -176,7 +210,8 @@ Content-Type: message/delivery-status\r
 Final-Recipient: rfc822; gone@nowhere.example\r
 Status: 5.1.1\r
 --r--\r
-""")
+""",
+    )
 
     event = email_to_event(raw, provider="smtp", source="email")
 
@@ -184,11 +219,14 @@ Status: 5.1.1\r
 
 
 def test_same_message_twice_has_one_dedupe_key() -> None:
-    raw = mail("""
+    raw = mail(
+        """
 From: a@repeat.example
 Subject: twice
 Message-ID: <same@repeat.example>
-""", b"hello")
+""",
+        b"hello",
+    )
 
     first = email_to_event(raw, provider="smtp", source="email")
     second = email_to_event(raw + b"\r\n", provider="mailgun", source="email")
@@ -198,18 +236,24 @@ Message-ID: <same@repeat.example>
 
 
 def test_email_reply_attaches_to_the_first_message(runtime) -> None:  # type: ignore[no-untyped-def]
-    first = mail("""
+    first = mail(
+        """
 From: Kofi Mensah <kofi@mensah-retail.example>
 Subject: demo?
 Message-ID: <first@mensah-retail.example>
-""", b"Can we get a demo?")
-    reply = mail("""
+""",
+        b"Can we get a demo?",
+    )
+    reply = mail(
+        """
 From: Kofi Mensah <kofi@mensah-retail.example>
 Subject: Re: demo?
 Message-ID: <second@mensah-retail.example>
 In-Reply-To: <first@mensah-retail.example>
 References: <first@mensah-retail.example>
-""", b"Also, Tuesday works.")
+""",
+        b"Also, Tuesday works.",
+    )
 
     lead = ingest(runtime, email_to_event(first, provider="smtp", source="email"))
     follow = ingest(runtime, email_to_event(reply, provider="smtp", source="email"))

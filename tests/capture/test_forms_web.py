@@ -21,11 +21,21 @@ def inbound_count(runtime) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_json_submission_is_mapped_and_answered_202(client, runtime) -> None:  # type: ignore[no-untyped-def]
-    response = client.post(URL, json={
-        "First Name": "Grace", "lname": "Hopper", "work_email": "Grace@Cobol.example",
-        "Company": "Cobol Systems", "Employees": "250", "Message": "pricing please",
-        "utm_source": "linkedin", "utm_campaign": "q2", "budget": "50k",
-    }, headers={"Origin": ORIGIN, "Referer": "https://northwindledger.example/demo"})
+    response = client.post(
+        URL,
+        json={
+            "First Name": "Grace",
+            "lname": "Hopper",
+            "work_email": "Grace@Cobol.example",
+            "Company": "Cobol Systems",
+            "Employees": "250",
+            "Message": "pricing please",
+            "utm_source": "linkedin",
+            "utm_campaign": "q2",
+            "budget": "50k",
+        },
+        headers={"Origin": ORIGIN, "Referer": "https://northwindledger.example/demo"},
+    )
 
     assert response.status_code == 202, response.text
     assert response.headers["access-control-allow-origin"] == ORIGIN
@@ -44,9 +54,11 @@ def test_json_submission_is_mapped_and_answered_202(client, runtime) -> None:  #
 
 
 def test_plain_html_form_redirects_to_thank_you_page(client, runtime) -> None:  # type: ignore[no-untyped-def]
-    response = client.post(URL, data={"your-name": "Alan Turing",
-                                      "your-email": "alan@bletchley.example"},
-                           follow_redirects=False)
+    response = client.post(
+        URL,
+        data={"your-name": "Alan Turing", "your-email": "alan@bletchley.example"},
+        follow_redirects=False,
+    )
 
     assert response.status_code == 303
     assert response.headers["location"] == "https://northwindledger.example/thanks"
@@ -54,15 +66,23 @@ def test_plain_html_form_redirects_to_thank_you_page(client, runtime) -> None:  
 
 
 def test_multipart_keeps_files_as_metadata(client, runtime) -> None:  # type: ignore[no-untyped-def]
-    response = client.post("/capture/forms/pricing",
-                           data={"email": "kat@johnson.example", "name": "Kat Johnson"},
-                           files={"rfp": ("rfp.pdf", b"%PDF-1.4 fake", "application/pdf")})
+    response = client.post(
+        "/capture/forms/pricing",
+        data={"email": "kat@johnson.example", "name": "Kat Johnson"},
+        files={"rfp": ("rfp.pdf", b"%PDF-1.4 fake", "application/pdf")},
+    )
 
     assert response.status_code == 202, response.text
     with runtime.db.sessions() as session:
         inbound = session.get(Inbound, response.json()["inbound_id"])
-    assert inbound.fields["files"] == [{"field": "rfp", "filename": "rfp.pdf",
-                                        "content_type": "application/pdf", "size": 13}]
+    assert inbound.fields["files"] == [
+        {
+            "field": "rfp",
+            "filename": "rfp.pdf",
+            "content_type": "application/pdf",
+            "size": 13,
+        }
+    ]
 
 
 def test_double_click_is_one_inbound(client, runtime) -> None:  # type: ignore[no-untyped-def]
@@ -77,44 +97,59 @@ def test_double_click_is_one_inbound(client, runtime) -> None:  # type: ignore[n
 
 
 def test_honeypot_answers_like_success_and_stores_nothing(client, runtime) -> None:  # type: ignore[no-untyped-def]
-    response = client.post("/capture/forms/pricing",
-                           json={"email": "bot@spam.example", "website_url": "http://x"})
+    response = client.post(
+        "/capture/forms/pricing",
+        json={"email": "bot@spam.example", "website_url": "http://x"},
+    )
 
     assert response.status_code == 202
     assert inbound_count(runtime) == 0
 
 
 def test_bad_input_is_refused_with_the_reason(client, runtime) -> None:  # type: ignore[no-untyped-def]
-    assert client.post("/capture/forms/nope", json={"email": "a@b.example"}).status_code == 404
-    bad_json = client.post(URL, content=b"{not json",
-                           headers={"Content-Type": "application/json"})
+    assert (
+        client.post("/capture/forms/nope", json={"email": "a@b.example"}).status_code
+        == 404
+    )
+    bad_json = client.post(
+        URL, content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert bad_json.status_code == 400 and "JSON" in bad_json.json()["error"]["message"]
     no_contact = client.post(URL, json={"fname": "Nobody"})
     assert no_contact.status_code == 400
     assert no_contact.json()["error"]["field"] == "email"
-    refused = client.post(URL, json={"email": "a@b.example"},
-                          headers={"Origin": "https://evil.example"})
+    refused = client.post(
+        URL, json={"email": "a@b.example"}, headers={"Origin": "https://evil.example"}
+    )
     assert refused.status_code == 403
     assert inbound_count(runtime) == 0
 
 
 def test_preflight_allows_the_teams_site(client) -> None:  # type: ignore[no-untyped-def]
-    response = client.options(URL, headers={"Origin": ORIGIN,
-                                            "Access-Control-Request-Method": "POST"})
+    response = client.options(
+        URL, headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"}
+    )
     assert response.status_code == 204
     assert response.headers["access-control-allow-origin"] == ORIGIN
 
 
 def test_rate_limit_per_address(client, runtime) -> None:  # type: ignore[no-untyped-def]
     limit = runtime.workspace.forms["pricing"].rate_limit_per_minute
-    codes = [client.post("/capture/forms/pricing",
-                         json={"email": f"p{i}@rate.example"}).status_code
-             for i in range(limit + 1)]
+    codes = [
+        client.post(
+            "/capture/forms/pricing", json={"email": f"p{i}@rate.example"}
+        ).status_code
+        for i in range(limit + 1)
+    ]
     assert codes[:limit] == [202] * limit
     assert codes[-1] == 429
     runtime.clock.advance(timedelta(minutes=1))
-    assert client.post("/capture/forms/pricing",
-                       json={"email": "later@rate.example"}).status_code == 202
+    assert (
+        client.post(
+            "/capture/forms/pricing", json={"email": "later@rate.example"}
+        ).status_code
+        == 202
+    )
 
 
 def test_signed_form_requires_a_valid_hmac(client, runtime) -> None:  # type: ignore[no-untyped-def]
@@ -125,14 +160,27 @@ def test_signed_form_requires_a_valid_hmac(client, runtime) -> None:  # type: ig
     body = b'{"email": "signed@hmac.example"}'
     good = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
 
-    unsigned = client.post("/capture/forms/signed", content=body,
-                           headers={"Content-Type": "application/json"})
-    wrong = client.post("/capture/forms/signed", content=body,
-                        headers={"Content-Type": "application/json",
-                                 "X-Firsttouch-Signature": "sha256=" + "0" * 64})
-    signed = client.post("/capture/forms/signed", content=body,
-                         headers={"Content-Type": "application/json",
-                                  "X-Firsttouch-Signature": f"sha256={good}"})
+    unsigned = client.post(
+        "/capture/forms/signed",
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+    wrong = client.post(
+        "/capture/forms/signed",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Firsttouch-Signature": "sha256=" + "0" * 64,
+        },
+    )
+    signed = client.post(
+        "/capture/forms/signed",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Firsttouch-Signature": f"sha256={good}",
+        },
+    )
 
     assert unsigned.status_code == 401 and wrong.status_code == 401
     assert signed.status_code == 202
@@ -143,8 +191,12 @@ def test_api_inbound_needs_a_key_and_dedupes_on_external_id(client, runtime) -> 
     from firsttouch.web.apikeys import create_api_key
 
     key = create_api_key(runtime.db, "partner", runtime.clock)
-    body = {"person": {"email": "ref@partner.example", "full_name": "Rae Ferral"},
-            "channel": "referral", "external_id": "ref-77", "message": "warm intro"}
+    body = {
+        "person": {"email": "ref@partner.example", "full_name": "Rae Ferral"},
+        "channel": "referral",
+        "external_id": "ref-77",
+        "message": "warm intro",
+    }
 
     assert client.post("/api/inbounds", json=body).status_code == 401
     first = client.post("/api/inbounds", json=body, headers={"X-Api-Key": key})

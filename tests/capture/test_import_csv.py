@@ -26,8 +26,9 @@ def count(db, model) -> int:  # type: ignore[no-untyped-def]
         return session.scalar(select(func.count()).select_from(model)) or 0
 
 
-def write(tmp_path: Path, text: str, name: str = "leads.csv",
-          encoding: str = "utf-8") -> Path:
+def write(
+    tmp_path: Path, text: str, name: str = "leads.csv", encoding: str = "utf-8"
+) -> Path:
     path = tmp_path / name
     path.write_bytes(text.encode(encoding))
     return path
@@ -37,8 +38,12 @@ def test_valid_file_imports_every_row_through_capture(runtime, tmp_path) -> None
     path = write(tmp_path, GOOD)
     seen: list[tuple[int, int]] = []
 
-    report = import_csv(runtime, path, mapping=parse_mapping(["E-mail Address=email"]),
-                        progress=lambda done, total: seen.append((done, total)))
+    report = import_csv(
+        runtime,
+        path,
+        mapping=parse_mapping(["E-mail Address=email"]),
+        progress=lambda done, total: seen.append((done, total)),
+    )
 
     assert report.ok and report.imported == 3
     assert report.mapping["E-mail Address"] == "email"
@@ -76,10 +81,18 @@ def test_importing_the_same_file_again_changes_nothing(runtime, tmp_path) -> Non
 
 
 def test_semicolons_and_latin1_are_read(runtime, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    text = "Vorname;Nachname;Email;Firma\nJürgen;Müller;jm@baeckerei-mueller.example;Bäckerei Müller GmbH\n"
+    text = (
+        "Vorname;Nachname;Email;Firma\n"
+        "Jürgen;Müller;jm@baeckerei-mueller.example;Bäckerei Müller GmbH\n"
+    )
     path = write(tmp_path, text, encoding="cp1252")
-    report = import_csv(runtime, path, mapping=parse_mapping(
-        ["Vorname=first_name", "Nachname=last_name", "Firma=company"]))
+    report = import_csv(
+        runtime,
+        path,
+        mapping=parse_mapping(
+            ["Vorname=first_name", "Nachname=last_name", "Firma=company"]
+        ),
+    )
 
     assert report.ok, report.errors
     with runtime.db.sessions() as session:
