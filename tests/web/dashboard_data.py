@@ -28,14 +28,17 @@ USERS = {
 }
 
 
-@pytest.fixture
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+def use_cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Argon2 at its lowest cost: these tests check the flow, not the hash."""
     from argon2 import PasswordHasher
 
-    monkeypatch.setattr(
-        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-    )
+    cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", cheap)
+
+
+@pytest.fixture
+def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_cheap_hashing(monkeypatch)
 
 
 def make_users(db: Database, clock: Clock) -> None:

@@ -99,10 +99,12 @@ def test_claim_and_reassign_are_logged_on_the_timeline(client, staffed) -> None:
     )
     assert claimed.status_code == 303
     assert claimed.headers["location"] == f"/leads/{lead}?done=claimed"
-    client.post(
+    handed = client.post(
         f"/leads/{lead}/reassign",
         data={"csrf_token": token, "rep_id": "luis", "back": "lead"},
+        follow_redirects=False,
     )
+    assert handed.headers["location"] == "/?done=reassigned"
 
     with staffed.db.sessions() as session:
         inbound = session.get(Inbound, lead)
@@ -119,6 +121,7 @@ def test_claim_and_reassign_are_logged_on_the_timeline(client, staffed) -> None:
     timeline = client.get(f"/leads/{lead}").text.split('id="timeline"')[1]
     assert "claimed by Maya" in timeline
     assert "reassigned to Luis Ortega by Maya" in timeline
+    assert timeline.index("reassigned to") < timeline.index("claimed by")
 
 
 def test_call_snooze_and_disqualify_take_the_lead_out_of_the_queue(

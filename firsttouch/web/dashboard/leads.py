@@ -18,7 +18,7 @@ from firsttouch.web.dashboard.actions import (
 )
 from firsttouch.web.dashboard.rendering import countdown, render
 from firsttouch.web.dashboard.timeline import contact_timeline
-from firsttouch.web.dashboard.visibility import assignable_reps
+from firsttouch.web.dashboard.visibility import assignable_reps, may_see
 from firsttouch.web.sessions import CurrentUser, require_csrf
 
 router = APIRouter(include_in_schema=False)
@@ -82,7 +82,10 @@ def _lead_json(row: queries.LeadRow, now: Any) -> dict[str, Any]:
         "score": row.score.score,
         "route": row.score.route,
         "brief": row.score.brief or "",
-        "reasons": [r.label for r in row.score.reasons[:3]],
+        "reasons": [
+            f"{r.label} ({r.points:+.0f})" if r.points is not None else r.label
+            for r in row.score.reasons[:3]
+        ],
         "owner": row.owner_name,
         "source": row.source,
         "channel": row.channel,
@@ -210,8 +213,12 @@ async def lead_action(
             actions.claim(inbound_id)
             done = "claimed"
         elif action == "reassign":
-            actions.reassign(inbound_id, form.get("rep_id", ""))
+            rep_id = form.get("rep_id", "")
+            actions.reassign(inbound_id, rep_id)
             done = "reassigned"
+            if not may_see(user, runtime.workspace, rep_id):
+                # Handed to someone outside the user's view: back to the queue.
+                form["back"] = "queue"
         elif action == "call":
             actions.log_call(inbound_id, form.get("note", ""))
             done = "called"

@@ -29,6 +29,8 @@ class Entry:
     title: str
     detail: str = ""
     actor: str = ""
+    # Breaks ties between entries of the same second: later rows first.
+    rank: tuple[int, int] = (0, 0)
 
 
 def contact_timeline(
@@ -44,7 +46,7 @@ def contact_timeline(
     entries += _sla(session, inbound_ids)
     if contact_id is not None:
         entries += _deals(session, contact_id)
-    entries.sort(key=lambda e: e.at, reverse=True)
+    entries.sort(key=lambda e: (e.at, e.rank), reverse=True)
     return entries[:TIMELINE_LIMIT]
 
 
@@ -68,6 +70,7 @@ def _inbounds(session: Session, ids: list[int]) -> list[Entry]:
             (i.subject or "")
             + (" — " if i.subject and i.body_text else "")
             + (i.body_text or "")[:300],
+            rank=(0, i.id),
         )
         for i in rows
     ]
@@ -85,6 +88,7 @@ def _touches(session: Session, contact_id: int | None, ids: list[int]) -> list[E
             f"{t.purpose.replace('_', ' ')} by {t.channel}: {t.status}",
             t.subject or (t.body or "")[:200] or (t.error or ""),
             t.owner_id or "firsttouch",
+            rank=(2, t.id),
         )
         for t in rows
     ]
@@ -104,6 +108,7 @@ def _activities(
             a.summary,
             str(a.details.get("reason", "")) if a.details else "",
             a.actor or "",
+            rank=(3, a.id),
         )
         for a in rows
     ]
@@ -122,6 +127,7 @@ def _routing(session: Session, ids: list[int]) -> list[Entry]:
             "routing",
             f"owner set to {r.owner_id} by rule {r.rule}",
             r.reason,
+            rank=(1, r.id),
         )
         for r in rows
     ]
@@ -130,7 +136,13 @@ def _routing(session: Session, ids: list[int]) -> list[Entry]:
 def _sla(session: Session, ids: list[int]) -> list[Entry]:
     rows = session.scalars(select(SlaEvent).where(SlaEvent.inbound_id.in_(ids)))
     return [
-        Entry(ensure_utc(s.occurred_at), "sla", f"SLA {s.clock}: {s.state}", s.reason)
+        Entry(
+            ensure_utc(s.occurred_at),
+            "sla",
+            f"SLA {s.clock}: {s.state}",
+            s.reason,
+            rank=(2, s.id),
+        )
         for s in rows
     ]
 
@@ -144,6 +156,7 @@ def _deals(session: Session, contact_id: int) -> list[Entry]:
             f"deal {d.name}: {d.stage}",
             "",
             d.owner_id or "",
+            rank=(3, d.id),
         )
         for d in rows
     ]
