@@ -401,6 +401,30 @@ def import_file(
                f" leads from {file} ({report.duplicates} already imported)")
 
 
+@app.command()
+def preview(
+    template: str,
+    inbound: Annotated[int, typer.Option("--inbound", help="The inbound's id.")],
+    workspace: WorkspaceOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Render a workspace template for a stored inbound; nothing is sent."""
+    from firsttouch.respond.preview import preview_template
+
+    runtime = _runtime(workspace, database_url)
+    _require_current_schema(runtime)
+    try:
+        shown = preview_template(runtime, template, inbound)
+    except FirsttouchError as exc:
+        raise _fail(str(exc)) from None
+    if shown.rendered.subject is not None:
+        typer.echo(f"Subject: {shown.rendered.subject}\n")
+    typer.echo(shown.rendered.text)
+    typer.secho(f"\n-- from {shown.owner_id}; as a text: {shown.sms.encoding}, "
+                f"{shown.sms.units} units, {shown.sms.segments} segment(s)",
+                fg=typer.colors.BLUE, err=True)
+
+
 @user_app.command("create")
 def user_create(
     email: str,

@@ -1,0 +1,54 @@
+"""`firsttouch preview TEMPLATE --inbound ID` renders without sending."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from firsttouch.cli import app
+from firsttouch.runtime import Runtime
+from firsttouch.store.models import Touch
+from tests.conftest import EXAMPLE_WORKSPACE
+from tests.respond.conftest import add_lead
+
+
+def test_preview_renders_the_inbound_s_values(runtime: Runtime) -> None:
+    inbound_id = add_lead(runtime, first_name="Ann")
+    result = CliRunner().invoke(
+        app,
+        [
+            "preview",
+            "first_touch_email",
+            "--inbound",
+            str(inbound_id),
+            "--workspace",
+            str(EXAMPLE_WORKSPACE),
+            "--database-url",
+            runtime.db.url,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Subject: Re: your note to Northwind Ledger" in result.output
+    assert "Hi Ann," in result.output
+    assert "segment(s)" in result.output
+    with runtime.db.sessions() as session:
+        assert session.query(Touch).count() == 0
+
+
+def test_preview_names_a_missing_inbound(runtime: Runtime, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "preview",
+            "first_touch_sms",
+            "--inbound",
+            "999",
+            "--workspace",
+            str(EXAMPLE_WORKSPACE),
+            "--database-url",
+            runtime.db.url,
+        ],
+    )
+    assert result.exit_code == 1
+    assert "no inbound with id 999" in result.output

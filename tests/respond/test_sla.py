@@ -1,0 +1,94 @@
+"""The first-touch SLA check: met, deferred by policy, or breached and escalated."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from firsttouch.respond.first_touch import run_first_touch
+from firsttouch.respond.sla import check_first_touch_sla, escalate_to_manager
+from firsttouch.runtime import Runtime
+from firsttouch.store.models import Inbound, Job, SlaEvent
+from tests.respond.conftest import add_lead
+
+
+def _jobs(runtime: Runtime) -> list[tuple[str, dict[str, object]]]:
+    with runtime.db.sessions() as session:
+        return [
+            (j.kind, j.payload) for j in session.scalars(select(Job).order_by(Job.id))
+        ]
+
+
+def _events(runtime: Runtime, inbound_id: int) -> list[str]:
+    with runtime.db.sessions() as session:
+        return list(
+            session.scalars(
+                select(SlaEvent.state)
+                .where(SlaEvent.inbound_id == inbound_id)
+                .order_by(SlaEvent.id)
+            )
+        )
+
+
+def test_a_first_touch_in_time_is_met_and_alerts_nobody(live_any: Runtime) -> None:
+    inbound_id = add_lead(live_any)
+    run_first_touch(live_any, inbound_id)
+    live_any.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
+    assert check_first_touch_sla(live_any, inbound_id) == "met"
+    assert _events(live_any, inbound_id) == ["met"]
+    assert not [k for k, _ in _jobs(live_any) if k == "respond.alert_owner"]
+
+
+def test_no_first_touch_is_a_breach_that_alerts_owner_then_manager(
+    live_any: Runtime,
+) -> None:
+    inbound_id = add_lead(live_any, email=None)  # a web lead with no address
+    run_first_touch(live_any, inbound_id)
+    live_any.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
+
+    assert check_first_touch_sla(live_any, inbound_id) == "breached"
+    assert check_first_touch_sla(live_any, inbound_id) == "breached"  # once only
+    alerts = [p for k, p in _jobs(live_any) if k == "respond.alert_owner"]
+    assert alerts == [
+        {
+            "inbound_id": inbound_id,
+            "reason": "sla_breach",
+            "audience": "owner",
+            "detail": "email: blocked (no_email_address)",
+        }
+    ]
+    with live_any.db.sessions() as session:
+        inbound = session.get(Inbound, inbound_id)
+        assert inbound is not None and inbound.sla_state == "breached"
+        escalation = session.scalar(
+            select(Job).where(Job.kind == "respond.sla_escalate")
+        )
+        assert escalation is not None
+        assert escalation.due_at == live_any.clock.now() + timedelta(minutes=15)
+
+    assert escalate_to_manager(live_any, inbound_id)
+    audiences = [
+        p["audience"] for k, p in _jobs(live_any) if k == "respond.alert_owner"
+    ]
+    assert audiences == ["owner", "manager"]
+    assert _events(live_any, inbound_id) == ["breached", "escalated"]
+
+
+def test_a_text_held_by_quiet_hours_is_deferred_by_policy_not_a_miss(
+    live_any: Runtime,
+) -> None:
+    live_any.clock.set(datetime(2026, 3, 11, 3, 0, tzinfo=UTC))  # type: ignore[attr-defined]
+    inbound_id = add_lead(
+        live_any, channel="sms", source="sms", email=None, phone="+12125550100"
+    )
+    run_first_touch(live_any, inbound_id)
+    live_any.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
+    assert check_first_touch_sla(live_any, inbound_id) == "deferred_by_policy"
+    assert not [k for k, _ in _jobs(live_any) if k == "respond.alert_owner"]
+
+
+def test_the_manager_is_not_told_once_someone_answered(live: Runtime) -> None:
+    inbound_id = add_lead(live)
+    run_first_touch(live, inbound_id)
+    assert not escalate_to_manager(live, inbound_id)
