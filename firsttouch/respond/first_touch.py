@@ -122,9 +122,20 @@ def _textback_allowed(
 
 
 def compose(
-    runtime: Runtime, lead: Lead, step: PlannedTouch, key: str, now: datetime
+    runtime: Runtime,
+    lead: Lead,
+    step: PlannedTouch,
+    key: str,
+    now: datetime,
+    *,
+    purpose: str = "first_touch",
 ) -> Draft:
-    """Write the message one planned action sends, ready to stage."""
+    """Write the message one planned action sends, ready to stage.
+
+    Later steps (follow-ups, nurture) use it with their own ``purpose``;
+    their email carries the sender's postal address and an unsubscribe line
+    in the body as well as in the headers.
+    """
     workspace = runtime.workspace
     owner = owner_of(workspace, lead)
     channel = "email" if step.action in EMAIL_ACTIONS else "sms"
@@ -141,6 +152,7 @@ def compose(
         "contact_id": lead.contact_id,
         "owner_id": owner.id,
         "scheduled_for": scheduled,
+        "purpose": purpose,
     }
 
     context = template_context(
@@ -208,13 +220,27 @@ def _email_draft(
     )
     url = unsubscribe_url(settings.public_url, token)
     meta["headers"] = list_unsubscribe_headers(url, wires.from_address)
+    text = rendered.text
+    if base["purpose"] != "first_touch":
+        text = f"{text}\n\n{followup_footer(runtime, url)}"
     return Draft(
         **base,
         from_address=wires.from_address,
         subject=subject,
-        text=rendered.text,
+        text=text,
         message_id=message_id,
         meta=meta,
+    )
+
+
+def followup_footer(runtime: Runtime, unsubscribe_link: str) -> str:
+    """Return the footer of follow-up mail: postal address and opt-out link."""
+    company = runtime.workspace.company
+    # CAN-SPAM (15 U.S.C. 7704(a)(5)) asks commercial mail for a valid
+    # physical postal address and a working way to opt out.
+    return (
+        f"--\n{company.name}, {company.postal_address}\n"
+        f"No more emails from us: {unsubscribe_link}"
     )
 
 

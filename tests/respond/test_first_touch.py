@@ -173,3 +173,30 @@ def test_a_missed_call_from_a_mobile_gets_one_text_back(
     )
     assert run_first_touch(live, again) == {"sms_textback": "blocked"}
     assert len(twilio.messages) == 1
+
+
+def test_follow_up_mail_carries_the_postal_address_and_an_opt_out(
+    live: Runtime, sink: SmtpSink
+) -> None:
+    from firsttouch.respond.context import read_lead
+    from firsttouch.respond.first_touch import compose
+    from firsttouch.respond.policies import PlannedTouch
+    from firsttouch.respond.touches import deliver_touch, stage_touch
+    from firsttouch.store.models import Contact
+
+    inbound_id = add_lead(live)
+    now = live.clock.now()
+    with live.db.transaction() as session:
+        inbound = session.get(Inbound, inbound_id)
+        assert inbound is not None
+        lead = read_lead(inbound, session.get(Contact, inbound.contact_id))
+        step = PlannedTouch("email", "followup_1", 0, "fast track")
+        draft = compose(live, lead, step, "followup:1", now, purpose="followup")
+        stage_touch(session, draft, now)
+    assert deliver_touch(live, "followup:1") == "sent"
+    text = sink.received[0].text()
+    assert "500 Market Street, Suite 900, San Francisco" in text
+    assert "No more emails from us: http://127.0.0.1:8000/u/" in text
+    with live.db.sessions() as session:
+        inbound = session.get(Inbound, inbound_id)
+        assert inbound is not None and inbound.first_touch_at is None

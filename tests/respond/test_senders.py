@@ -1,0 +1,46 @@
+"""The workspace picks the wire: the local outbox by default, SMTP and Twilio
+when it says so."""
+
+from __future__ import annotations
+
+import pytest
+
+from firsttouch.channels.outbox import OutboxEmail, list_outbox
+from firsttouch.channels.smtp import SmtpEmail
+from firsttouch.channels.twilio import TwilioSms
+from firsttouch.errors import ConfigError
+from firsttouch.respond.first_touch import run_first_touch
+from firsttouch.respond.senders import build_senders
+from firsttouch.runtime import Runtime
+from tests.respond.conftest import add_lead
+
+
+def test_the_embedded_default_keeps_mail_in_the_outbox(runtime: Runtime) -> None:
+    inbound_id = add_lead(runtime, phone="+12125550100", fields={"route": "rep_now"})
+    assert run_first_touch(runtime, inbound_id) == {"email": "sent", "sms": "sent"}
+    with runtime.db.sessions() as session:
+        rows = list_outbox(session, limit=10)
+    assert sorted(r.channel for r in rows) == ["email", "sms"]
+    email = next(r for r in rows if r.channel == "email")
+    assert email.to_address == "ann@buyer.example"
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in (email.raw or "")
+    assert isinstance(build_senders(runtime).email, OutboxEmail)
+
+
+def test_outbox_off_means_smtp_and_twilio_from_the_workspace(runtime: Runtime) -> None:
+    channels = runtime.workspace.channels.model_copy(update={"outbox": False})
+    runtime.workspace = runtime.workspace.model_copy(update={"channels": channels})
+    wires = build_senders(runtime)
+    assert isinstance(wires.email, SmtpEmail) and wires.email.port == 2525
+    assert isinstance(wires.sms, TwilioSms)
+    assert wires.mailbox is not None and wires.mailbox.per_minute == 60
+    assert wires.status_callback == "http://127.0.0.1:8000/respond/twilio/status"
+
+
+def test_sending_for_real_without_smtp_is_a_clear_error(runtime: Runtime) -> None:
+    channels = runtime.workspace.channels.model_copy(
+        update={"outbox": False, "smtp": None}
+    )
+    runtime.workspace = runtime.workspace.model_copy(update={"channels": channels})
+    with pytest.raises(ConfigError, match="channels.smtp"):
+        build_senders(runtime)
