@@ -63,6 +63,7 @@ class DemoReport:
     conversion_by_route: dict[str, dict[str, Any]] = field(default_factory=dict)
     monday_queue: list[QueueEntry] = field(default_factory=list)
     sla_breaches: int = 0
+    sla_states: dict[str, int] = field(default_factory=dict)
     opt_outs: int = 0
     leak_week: dict[str, Any] | None = None
     leak_as_handled: dict[str, Any] | None = None
@@ -127,10 +128,18 @@ def touch_figures(session: Session) -> dict[str, int]:
         select(Touch.channel, func.count()).group_by(Touch.channel)).all()))
 
 
-def sla_breaches(session: Session) -> int:
-    """Leads whose first touch was not out by its due time."""
-    return session.scalar(select(func.count(Inbound.id)).where(
-        Inbound.sla_state == "breached")) or 0
+def sla_figures(session: Session) -> dict[str, int]:
+    """What respond's SLA clock recorded at each lead's deadline, by state.
+
+    ``met``: out in time; ``deferred_by_policy``: held by consent rules (an
+    SMS-only buyer at 2 AM gets the text when quiet hours end);
+    ``breached``: nothing out and nothing holding it back.
+    """
+    from firsttouch.store.models import SlaEvent
+
+    return dict(session.execute(
+        select(SlaEvent.state, func.count()).where(SlaEvent.clock == "first_touch")
+        .group_by(SlaEvent.state)).all())
 
 
 def format_moment(moment: datetime | None) -> str:
@@ -147,7 +156,8 @@ def build_report(runtime, *, seed: int, leads_note: str,  # type: ignore[no-unty
         report.duplicates_ignored = 0
         report.first_touch = first_touch_figures(session, team_zone)
         report.touches_by_channel = touch_figures(session)
-        report.sla_breaches = sla_breaches(session)
+        report.sla_states = sla_figures(session)
+        report.sla_breaches = report.sla_states.get("breached", 0)
         report.opt_outs = opt_out_count(session)
         qualification_figures(session, report, profiles)
     report.leak_week, report.leak_as_handled = leak_figures(runtime, profiles)
@@ -215,7 +225,8 @@ def render_text(report: DemoReport, *, queue_size: int = 10) -> str:
     if not report.monday_queue:
         lines.append("  (empty)")
 
-    lines += ["", f"SLA breaches: {report.sla_breaches}"]
+    lines += ["", f"SLA breaches: {report.sla_breaches}  (deadline checks: "
+              f"{_counts(report.sla_states) or 'none'})"]
     lines += ["", "Revenue Leak Score"]
     for label, leak in (("this week, with firsttouch", report.leak_week),
                         ("same leads, as the data set shows they were handled",

@@ -73,11 +73,11 @@ _PLACES = [
     ("US", "CA", "America/Los_Angeles", "+1415555", 14),
     ("US", "WA", "America/Los_Angeles", "+1206555", 5),
     ("CA", "ON", "America/Toronto", "+1416555", 6),
-    ("GB", None, "Europe/London", "+4420755", 12),
-    ("IE", None, "Europe/Dublin", "+35315", 3),
+    ("GB", None, "Europe/London", "+44740012", 12),
+    ("IE", None, "Europe/Dublin", "+35385012", 3),
     ("DE", None, "Europe/Berlin", "+4930555", 5),
     ("NL", None, "Europe/Amsterdam", "+3120555", 3),
-    ("IN", None, "Asia/Kolkata", "+9122555", 8),
+    ("IN", None, "Asia/Kolkata", "+91812345", 8),
     ("AE", None, "Asia/Dubai", "+9714555", 3),
 ]
 

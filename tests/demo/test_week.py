@@ -89,3 +89,11 @@ def test_figures():
     assert percentile(list(range(1, 101)), 0.99) == 99
     assert percentile([5.0], 0.99) == 5.0
     assert share(1, 0) == 0.0
+
+
+def test_every_phone_number_is_a_valid_number():
+    import phonenumbers
+
+    phones = {a.event.person.phone for a in _week(count=400) if a.event.person.phone}
+    assert phones
+    assert all(phonenumbers.is_valid_number(phonenumbers.parse(p)) for p in phones)
