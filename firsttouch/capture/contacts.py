@@ -86,7 +86,8 @@ def resolve_contact(
         _attach_company(session, resolution.contact, facts)
         return resolution
 
-    return _create(session, facts, email_norm, phone, now, matched_by=None)
+    reason = review_reason_for_new(facts, email_norm, by_email, by_phone, by_name)
+    return _create(session, facts, email_norm, phone, now, reason)
 
 
 def _decide(
@@ -100,7 +101,7 @@ def _decide(
     if by_email:
         contact = by_email[0]
         if is_role_address(email_norm) and not _same_person(contact, facts):
-            return None  # a new contact, flagged by _create's caller below
+            return None  # a new contact, flagged with review_reason_for_new
         others = [c for c in by_phone if c.id != contact.id]
         if others:
             return Resolution(
@@ -168,14 +169,8 @@ def _create(
     email_norm: str | None,
     phone: str | None,
     now: datetime,
-    *,
-    matched_by: str | None,
+    reason: str | None,
 ) -> Resolution:
-    by_email = _find_by_email(session, email_norm)
-    by_phone = _find_by_phone(session, phone)
-    by_name = _find_by_name(session, facts)
-    reason = review_reason_for_new(facts, email_norm, by_email, by_phone, by_name)
-
     contact = Contact(
         email=facts.email.strip() if facts.email else None,
         email_norm=email_norm,
@@ -198,7 +193,7 @@ def _create(
     session.add(contact)
     session.flush()
     _attach_company(session, contact, facts)
-    return Resolution(contact, True, matched_by, reason is not None, reason)
+    return Resolution(contact, True, None, reason is not None, reason)
 
 
 def _complete_names(facts: PersonFacts) -> PersonFacts:

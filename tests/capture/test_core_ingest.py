@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from firsttouch.capture.events import InboundEvent, PersonFacts
 from firsttouch.capture.ingest import ingest
@@ -156,3 +156,44 @@ def test_idle_lead_is_reassigned_and_recorded(rt: Runtime) -> None:
         assert decisions[-1].previous_owner_id == "luis"
         inbound = session.get(Inbound, first.inbound_id)
         assert inbound is not None and inbound.owner_id == new_owner
+
+
+@pytest.mark.postgres
+def test_one_new_person_arriving_twice_at_once_is_one_contact(
+    runtime: Runtime, pg_db: Database
+) -> None:
+    runtime.db = pg_db
+    barrier = threading.Barrier(2)
+    results = []
+
+    def deliver(key: str) -> None:
+        barrier.wait()
+        results.append(ingest(runtime, form_event(key, email="twin@same-time.example")))
+
+    threads = [threading.Thread(target=deliver, args=(f"k{i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert len(results) == 2 and not any(r.duplicate for r in results)
+    assert results[0].contact_id == results[1].contact_id
+    assert count(pg_db, Contact) == 1
+
+
+def test_capture_of_a_new_lead_stays_within_its_query_budget(rt: Runtime) -> None:
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    ingest(rt, form_event("warm-up", email="warm@up.example"))
+    event.listen(rt.db.engine, "before_cursor_execute", record)
+    try:
+        ingest(rt, form_event("budget", email="new@budget.example", company="Budget"))
+    finally:
+        event.remove(rt.db.engine, "before_cursor_execute", record)
+
+    # PostgreSQL adds a contact-key lock and a NOTIFY per job.
+    budget = 24 + (6 if rt.db.is_postgres else 0)
+    assert len(statements) <= budget, "\n".join(statements)
