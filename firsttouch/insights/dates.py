@@ -107,6 +107,11 @@ def _sample(text: pd.Series) -> pd.Series:
 
 
 def _choose_format(sample: pd.Series, dayfirst: bool | None) -> tuple[str, str]:
+    # ISO 8601 is unambiguous and by far the commonest: when it reads the
+    # whole sample, no other format needs trying.
+    if int(_parse_with(sample, ISO, "UTC").notna().sum()) == len(sample):
+        return ISO, ""
+
     hits: dict[str, int] = {}
     for fmt, _order in CANDIDATES:
         hits[fmt] = int(_parse_with(sample, fmt, "UTC").notna().sum())

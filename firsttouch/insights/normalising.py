@@ -66,6 +66,13 @@ def normalise_chunk(
 
         kind = COLUMN_KINDS.get(name) or HELPER_KINDS[name]
         values = raw.iloc[:, column.position]
+        if kind in ("number", "flag") and _is_typed(values):
+            # The parser already read it as numbers or booleans.
+            out[name] = _typed(values, kind)
+            continue
+
+        if name != "lead_id":
+            values = as_text(values)
         parsed = _parse_column(name, kind, values, first_row, context)
         if parsed is not None:
             out[name] = parsed
@@ -74,13 +81,43 @@ def normalise_chunk(
     return fold_helpers(records)
 
 
+def _is_typed(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values.dtype)
+
+
+def _typed(values: pd.Series, kind: str) -> pd.Series:
+    if kind == "flag":
+        return values.astype("float64").map({1.0: True, 0.0: False}).astype("boolean")
+    return values.astype("float64")
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Return ``values`` as strings (missing kept missing), whatever was inferred."""
+    if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(
+        values.dtype
+    ):
+        return values
+
+    if pd.api.types.is_float_dtype(values.dtype):
+        finite = values.dropna()
+        if (finite == finite.round()).all():
+            # 1773151200.0 is an epoch second or an id, not a fraction.
+            values = values.astype("Int64")
+    elif pd.api.types.is_object_dtype(values.dtype):
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            return values
+
+    return values.astype("str").where(values.notna(), None)
+
+
 def _parse_column(
     name: str, kind: str, values: pd.Series, first_row: int, context: ChunkContext
 ) -> pd.Series | None:
     header = context.mapping.by_field[name].header
     if name == "lead_id":
-        # Ids are all distinct: splitting them would cost and save nothing.
-        return values.astype("object")
+        # Ids are all distinct: splitting them would cost and save nothing,
+        # and they are only compared, so whatever type they came as will do.
+        return values
 
     if kind == "time":
         return _parse_time_column(name, values, first_row, context)

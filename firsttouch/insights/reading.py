@@ -86,7 +86,9 @@ def _chunks(
             binary,
             sep=shape.delimiter,
             encoding=shape.encoding,
-            dtype=object,
+            # Letting the parser infer types is several times faster than
+            # asking for text everywhere; ``normalising`` turns any column
+            # that came back typed into text where text is needed.
             keep_default_na=False,
             na_values=NA_WORDS,
             skip_blank_lines=False,
@@ -112,8 +114,13 @@ def _chunks(
 
 def _blank_rows(raw: pd.DataFrame, records: pd.DataFrame) -> pd.Series:
     # Judged on the raw cells: derived flags (closed, won) are filled in
-    # even on an empty row.
-    return raw.isna().all(axis=1)
+    # even on an empty row. A blank row is blank in its first cell, so only
+    # those few rows need every cell checked.
+    blank = pd.Series(False, index=raw.index)
+    candidates = raw.iloc[:, 0].isna()
+    if candidates.any():
+        blank[candidates] = raw[candidates].isna().all(axis=1)
+    return blank
 
 
 def _parser_line(exc: Exception) -> int | None:

@@ -91,7 +91,22 @@ def _coerce_column(values: pd.Series, kind: Kind) -> pd.Series:
         # Nullable booleans keep "unknown" apart from False.
         return values.astype("boolean")
 
+    if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(
+        values.dtype
+    ):
+        # A string dtype already keeps text and missing apart; converting a
+        # million Arrow strings to Python objects would only cost time.
+        return values
+
+    if _is_typed_id(values):
+        return values
+
     return values.astype("object").where(values.notna(), None)
+
+
+def _is_typed_id(values: pd.Series) -> bool:
+    """True for an id column that came typed (numbers): kept as it is."""
+    return values.name == "lead_id" and pd.api.types.is_numeric_dtype(values.dtype)
 
 
 def as_utc_naive(values: pd.Series) -> pd.Series:

@@ -94,8 +94,10 @@ class Distinct:
     @classmethod
     def of(cls, raw: pd.Series) -> Distinct:
         """Split ``raw``; blanks get code -1."""
-        codes, uniques = pd.factorize(raw.to_numpy(dtype=object), use_na_sentinel=True)
-        return cls(pd.Series(uniques, dtype=object), codes)
+        # Factorising the Series itself lets an Arrow-backed string column
+        # dictionary-encode without first becoming a million Python objects.
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+        return cls(pd.Series(np.asarray(uniques, dtype=object), dtype=object), codes)
 
     def spread(self, parsed: pd.Series, index: pd.Index, blank: object) -> pd.Series:
         """Give each row the parsed value of its distinct value (``blank`` for -1)."""

@@ -198,17 +198,16 @@ def _histogram(touched: pd.Series, never: int) -> list[HistogramBin]:
 
 def _heatmap(judged: pd.DataFrame, minutes: pd.Series, timezone: str) -> Heatmap:
     local = local_times(judged["created_at"], timezone)
-    frame = pd.DataFrame(
-        {"day": local.dt.day_of_week, "hour": local.dt.hour, "minutes": minutes}
-    )
-    counts = frame.groupby(["day", "hour"]).size()
-    medians = frame.groupby(["day", "hour"])["minutes"].median()
-    grid = [[int(counts.get((day, hour), 0)) for hour in range(24)] for day in range(7)]
+    # One integer key per hour of the week keeps the grouping to one column.
+    slot = (local.dt.day_of_week * 24 + local.dt.hour).to_numpy()
+    counts = np.bincount(slot, minlength=7 * 24)
+    medians = pd.Series(minutes.to_numpy()).groupby(slot).median()
+    grid = [[int(counts[day * 24 + hour]) for hour in range(24)] for day in range(7)]
     median_grid: list[list[float | None]] = []
     for day in range(7):
         row: list[float | None] = []
         for hour in range(24):
-            value = medians.get((day, hour))
+            value = medians.get(day * 24 + hour)
             row.append(
                 None if value is None or pd.isna(value) else round(float(value), 1)
             )
