@@ -97,7 +97,15 @@ def _ingest_in(runtime: Runtime, session: Session, event: InboundEvent) -> Inges
 
     now = runtime.clock.now()
     inbound = _new_inbound(runtime, event, now)
-    _insert_once(session, inbound)
+    try:
+        _insert_once(session, inbound)
+    except IntegrityError:
+        # A concurrent delivery committed first (PostgreSQL made us wait for
+        # it); a fresh read sees its row, and the caller's transaction lives.
+        winner = _existing(session, event.dedupe_key)
+        if winner is None:
+            raise
+        return _duplicate(winner)
 
     parent = find_parent(session, event)
     if parent is not None:
@@ -110,9 +118,7 @@ def _ingest_in(runtime: Runtime, session: Session, event: InboundEvent) -> Inges
 
 
 def _insert_once(session: Session, inbound: Inbound) -> None:
-    # A savepoint keeps a caller's transaction usable when the insert loses
-    # a race; the IntegrityError still reaches ``ingest`` to answer with the
-    # winner's row. PostgreSQL makes the loser wait for the winner's commit.
+    # A savepoint keeps the transaction usable when the insert loses a race.
     with session.begin_nested():
         session.add(inbound)
         session.flush()

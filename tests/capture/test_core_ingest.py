@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -197,3 +198,32 @@ def test_capture_of_a_new_lead_stays_within_its_query_budget(rt: Runtime) -> Non
     # PostgreSQL adds a contact-key lock and a NOTIFY per job.
     budget = 24 + (6 if rt.db.is_postgres else 0)
     assert len(statements) <= budget, "\n".join(statements)
+
+
+@pytest.mark.postgres
+def test_losing_a_race_inside_a_callers_transaction_is_a_duplicate(
+    runtime: Runtime, pg_db: Database
+) -> None:
+    runtime.db = pg_db
+    inserted = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def first() -> None:
+        with pg_db.transaction() as session:
+            outcome["first"] = ingest(runtime, form_event("race:1"), session=session)
+            inserted.set()
+            time.sleep(0.3)  # hold the row uncommitted while the second arrives
+
+    def second() -> None:
+        inserted.wait(10)
+        with pg_db.transaction() as session:
+            outcome["second"] = ingest(runtime, form_event("race:1"), session=session)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert outcome["second"].duplicate  # type: ignore[attr-defined]
+    assert count(pg_db, Inbound) == 1
