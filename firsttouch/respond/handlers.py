@@ -72,7 +72,7 @@ def _delegated(runtime: Runtime, module_name: str, factory: str) -> Handler | No
             raise
         return None
     make = getattr(module, factory, None)
-    return make(runtime) if make is not None else None  # type: ignore[no-any-return]
+    return make(runtime) if make is not None else None
 
 
 def _sender_of(inbound: Inbound, contact: Contact | None) -> str | None:

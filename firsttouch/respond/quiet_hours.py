@@ -219,6 +219,7 @@ def place_recipient(recipient: Recipient, fallback_zone: str) -> Placement:
     rules = [RULES["US" if us else "INTL"]]
     rules += [RULES[f"US-{s}"] for s in sorted(states) if f"US-{s}" in RULES]
 
+    zones: tuple[str, ...]
     if recipient.timezone:
         zones, source = (recipient.timezone,), "explicit"
     elif address_state:

@@ -50,7 +50,7 @@ def senders(runtime: Runtime) -> Senders:
         if found is None:
             found = build_senders(runtime)
             runtime.services[SERVICE] = found
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def _from_address(runtime: Runtime) -> str:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, UndefinedError
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import escape
 
 from firsttouch.errors import FirsttouchError
