@@ -24,12 +24,15 @@ class FactSheet:
     """A name -> Fact map that keeps the first value stated for each name."""
 
     facts: dict[str, Fact] = field(default_factory=dict)
+    # Values derived from the facts (the lower-cased message), dropped on change.
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, name: str, value: Any, source: str) -> bool:
         """Record ``value`` unless it is empty or the fact is already known."""
         if value is None or value == "" or value == [] or name in self.facts:
             return False
         self.facts[name] = Fact(value, source)
+        self.memo.clear()
         return True
 
     def merge(self, values: Mapping[str, Any], source: str) -> None:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from firsttouch.qualify.facts import FactSheet
 from firsttouch.workspace.icp import (
@@ -95,8 +96,7 @@ SPAM_PHRASES = (
 _URL = re.compile(r"https?://|www\.", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class CriterionResult:
+class CriterionResult(NamedTuple):
     """What one criterion added: its share of the weight, its points, and why."""
 
     name: str
@@ -139,11 +139,11 @@ class Score:
         }
 
 
-@dataclass(frozen=True)
-class _Share:
+class _Share(NamedTuple):
+    # A tuple, not a dataclass: one is made per criterion per lead.
     share: float
     reason: str
-    sources: tuple[str, ...] = field(default_factory=tuple)
+    sources: tuple[str, ...] = ()
 
 
 Rule = Callable[[FactSheet], _Share]
@@ -158,27 +158,42 @@ def _has_phrase(text: str, phrase: str) -> bool:
 
 
 class PhraseSet:
-    """Whole-word phrases found in one pass over a text, in the order listed."""
+    """Whole-word phrases found in one pass over a text, in the order listed.
+
+    The text must be lower-case. Each match is one listed phrase exactly; a
+    shorter phrase inside a longer match ("demo" in "demo request") counts
+    too, through ``inside``.
+    """
 
     def __init__(self, phrases: Sequence[str]):
-        self.phrases = [p.lower() for p in phrases]
-        alternatives = "|".join(
-            re.escape(p) for p in sorted(self.phrases, key=len, reverse=True)
-        )
+        self.phrases = list(dict.fromkeys(p.lower() for p in phrases if p))
+        longest_first = sorted(self.phrases, key=len, reverse=True)
+        alternatives = "|".join(re.escape(p) for p in longest_first)
         self.pattern = (
-            re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)") if (self.phrases) else None
+            re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)") if self.phrases else None
         )
+        self.inside = {
+            long: [p for p in self.phrases if p != long and _has_phrase(long, p)]
+            for long in self.phrases
+        }
 
     def found(self, text: str) -> list[str]:
         if not text or self.pattern is None:
             return []
         seen = set(self.pattern.findall(text))
-        # A phrase inside a longer match ("demo" in "demo request") still counts.
-        return [
-            p
-            for p in self.phrases
-            if p in seen or (any(p in s for s in seen) and _has_phrase(text, p))
-        ]
+        for match in list(seen):
+            seen.update(self.inside.get(match, ()))
+        return [p for p in self.phrases if p in seen]
+
+    def first(self, text: str) -> str | None:
+        found = self.found(text)
+        return found[0] if found else None
+
+
+@lru_cache(maxsize=256)
+def phrase_set(phrases: tuple[str, ...]) -> PhraseSet:
+    """A compiled phrase set, shared by every rule that lists the same phrases."""
+    return PhraseSet(phrases)
 
 
 def _band_share(value: float, rules: BandRules) -> float | None:
@@ -243,11 +258,9 @@ def _industry_rule(rules: IndustryRules) -> Rule:
     aliases = {alias: name for name, names in rules.synonyms.items() for alias in names}
     exact = _lookup_rule("industry", rules.values, rules.unknown, "industry", aliases)
     # Longest names first, so "computer software" wins over "software".
-    phrases = sorted(
-        [(_norm(a), n) for a, n in aliases.items()]
-        + [(_norm(n), n) for n in rules.values],
-        key=lambda p: -len(p[0]),
-    )
+    named = {_norm(a): n for a, n in aliases.items()}
+    named.update({_norm(n): n for n in rules.values})
+    phrases = phrase_set(tuple(sorted(named, key=len, reverse=True)))
     values = {_norm(k): v for k, v in rules.values.items()}
 
     def rule(facts: FactSheet) -> _Share:
@@ -255,15 +268,13 @@ def _industry_rule(rules: IndustryRules) -> Rule:
         raw = facts.get("industry")
         if raw is None or result.share > 0:
             return result
-        text = _norm(raw)
-        for phrase, name in phrases:
-            if _has_phrase(text, phrase):
-                return _Share(
-                    values[_norm(name)],
-                    f"industry {raw} (reads as {name})",
-                    result.sources,
-                )
-        return result
+        phrase = phrases.first(_norm(raw))
+        if phrase is None:
+            return result
+        name = named[phrase]
+        return _Share(
+            values[_norm(name)], f"industry {raw} (reads as {name})", result.sources
+        )
 
     return rule
 
@@ -369,8 +380,11 @@ def _technology_rule(rules: ValueRules) -> Rule:
 
 def message_text(facts: FactSheet) -> str:
     """The buyer's own words (subject and message), lower-cased."""
-    parts = [facts.get("subject"), facts.get("message")]
-    return " ".join(str(p) for p in parts if p).lower()
+    memo = facts.memo.get("message_text")
+    if memo is None:
+        parts = [facts.get("subject"), facts.get("message")]
+        memo = facts.memo["message_text"] = " ".join(str(p) for p in parts if p).lower()
+    return str(memo)
 
 
 def _intent_rule(rules: IntentRules) -> Rule:
@@ -466,11 +480,8 @@ def _student_signal(rule: Disqualifier, facts: FactSheet) -> str | None:
         return f"title {title!r}" if title else "says they are looking for work"
     if facts.get("student_email"):
         return f"student address at {facts.get('domain')}"
-    text = message_text(facts)
-    for phrase in (*STUDENT_PHRASES, *(v.lower() for v in rule.values)):
-        if phrase in text:
-            return f"message says {phrase!r}"
-    return None
+    phrase = phrase_set((*STUDENT_PHRASES, *rule.values)).first(message_text(facts))
+    return f"message says {phrase!r}" if phrase else None
 
 
 def _spam_signal(rule: Disqualifier, facts: FactSheet) -> str | None:
@@ -478,9 +489,9 @@ def _spam_signal(rule: Disqualifier, facts: FactSheet) -> str | None:
     links = len(_URL.findall(text))
     if links >= 3:
         return f"message carries {links} links"
-    for phrase in (*SPAM_PHRASES, *(v.lower() for v in rule.values)):
-        if phrase in text:
-            return f"message says {phrase!r}"
+    phrase = phrase_set((*SPAM_PHRASES, *rule.values)).first(text)
+    if phrase:
+        return f"message says {phrase!r}"
     for name in ("first_name", "last_name", "company"):
         if _URL.search(str(facts.get(name) or "")):
             return f"a link in the {name.replace('_', ' ')} field"
