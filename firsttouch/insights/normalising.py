@@ -103,9 +103,10 @@ def as_text(values: pd.Series) -> pd.Series:
         if (finite == finite.round()).all():
             # 1773151200.0 is an epoch second or an id, not a fraction.
             values = values.astype("Int64")
-    elif pd.api.types.is_object_dtype(values.dtype):
-        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
-            return values
+    elif pd.api.types.is_object_dtype(values.dtype) and pd.api.types.infer_dtype(
+        values, skipna=True
+    ) in ("string", "empty"):
+        return values
 
     return values.astype("str").where(values.notna(), None)
 

@@ -197,6 +197,20 @@ class LeakReport(BaseModel):
         """Return the result for one layer by name."""
         return next(result for result in self.layers if result.layer == name)
 
+    def scores(self) -> dict[str, object]:
+        """The headline in plain data: each layer's score, the mean, the biggest leak.
+
+        ``overall`` is the mean of the layers that could be scored (None
+        when none could); a layer without data is None, never zero.
+        """
+        scored = [result.score for result in self.layers if result.score is not None]
+        return {
+            "overall": round(sum(scored) / len(scored)) if scored else None,
+            "biggest": self.biggest_leak.layer if self.biggest_leak else None,
+            "headline": self.biggest_leak.headline if self.biggest_leak else "",
+            "layers": {result.layer: result.score for result in self.layers},
+        }
+
     @property
     def layers_scored(self) -> int:
         """How many layers had enough data to score."""

@@ -196,3 +196,18 @@ def test_labels_from_the_export_never_start_a_formula() -> None:
     text = report.model_dump_json()
     for lead in ('"=', '"+', '"@'):
         assert lead not in text
+
+
+def test_scores_give_the_headline_as_plain_data(hubspot: LeakReport) -> None:
+    assert hubspot.scores() == {
+        "overall": 53,  # (52 + 55 + 65 + 40) / 4
+        "biggest": "nurture",
+        "headline": hubspot.biggest_leak.headline if hubspot.biggest_leak else "",
+        "layers": {
+            "capture": 52,
+            "respond": 55,
+            "qualify": 65,
+            "nurture": 40,
+            "crm": None,
+        },
+    }

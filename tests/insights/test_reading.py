@@ -148,3 +148,35 @@ def test_formula_looking_labels_are_defused() -> None:
     assert defuse_formula("Ann") == "Ann"
     assert label_of(None) == "(none)"
     assert label_of("  =cmd ") == "'=cmd"
+
+
+def test_typed_looking_columns_are_still_read_for_what_they_mean(
+    tmp_path: Path,
+) -> None:
+    # Owners as numeric ids, epoch-millisecond dates, 0/1 flags and a count
+    # column with a stray word: the parser infers types, the mapping wins.
+    text = (
+        "Lead ID,Lead Owner,Created Date,First Response Date,Converted,Touches\n"
+        "1,1001,1773151200000,1773151500000,1,3\n"
+        "2,1002,1773151200000,,0,lots\n"
+    )
+    read = read_export(write(tmp_path, text))
+    records = read.records
+
+    assert records["owner"].tolist() == ["1001", "1002"]
+    assert records["created_at"].iloc[0] == pd.Timestamp("2026-03-10 14:00")
+    assert records["first_touch_at"].iloc[0] == pd.Timestamp("2026-03-10 14:05")
+    assert records["won"].tolist() == [True, False]
+    assert records["touches"].iloc[0] == 3.0
+    assert read.summary.problem_count == 1
+    assert read.summary.problems[0].column == "Touches"
+
+
+def test_progress_is_reported_up_to_the_file_size(tmp_path: Path) -> None:
+    rows = "".join(f"{n},2026-03-0{n % 9 + 1},Ann\n" for n in range(5000))
+    path = write(tmp_path, "Lead ID,Created Date,Lead Owner\n" + rows)
+    seen: list[tuple[int, int]] = []
+    read_export(path, progress=lambda done, total: seen.append((done, total)))
+
+    assert seen
+    assert seen[-1] == (path.stat().st_size, path.stat().st_size)
