@@ -14,12 +14,13 @@ import json
 import threading
 from collections import deque
 from datetime import datetime, timedelta
+from html import escape
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.datastructures import UploadFile
 
 from firsttouch.capture.forms import (
@@ -102,6 +103,41 @@ def _check_origin(form: Form, origin: str | None) -> None:
         raise OriginRefusedError(
             f"origin {origin} may not post this form; add it to allowed_origins"
         )
+
+
+SNIPPET = """<!-- firsttouch form "{name}": paste into your page -->
+<form action="{action}" method="post" accept-charset="utf-8">
+  <label>Name <input name="name" autocomplete="name" required></label>
+  <label>Work email
+    <input name="email" type="email" autocomplete="email" required></label>
+  <label>Phone <input name="phone" type="tel" autocomplete="tel"></label>
+  <label>Company <input name="company" autocomplete="organization"></label>
+  <label>How can we help? <textarea name="message"></textarea></label>
+  <div style="position:absolute;left:-10000px" aria-hidden="true">
+    <input name="{honeypot}" tabindex="-1" autocomplete="off">
+  </div>
+  <input type="hidden" name="page_url">
+  <button type="submit">Send</button>
+</form>
+<script>
+  // Keep the page address (and its UTM parameters) with the submission.
+  document.currentScript.previousElementSibling.page_url.value = location.href;
+</script>
+"""
+
+
+@router.get("/capture/forms/{form_key}/snippet", response_class=HTMLResponse)
+async def form_snippet(form_key: str, request: Request) -> HTMLResponse:
+    """Return a plain HTML form for this workspace form, ready to paste."""
+    runtime = get_runtime(request)
+    form = _form(runtime, form_key)
+    action = f"{runtime.settings.public_url.rstrip('/')}/capture/forms/{form_key}"
+    html = SNIPPET.format(
+        name=escape(form.name),
+        action=escape(action, quote=True),
+        honeypot=escape(form.honeypot or "website_url", quote=True),
+    )
+    return HTMLResponse(html, media_type="text/plain; charset=utf-8")
 
 
 @router.options("/capture/forms/{form_key}")

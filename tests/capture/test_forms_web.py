@@ -206,3 +206,11 @@ def test_api_inbound_needs_a_key_and_dedupes_on_external_id(client, runtime) -> 
     assert again.json()["duplicate"] is True
     assert again.json()["inbound_id"] == first.json()["inbound_id"]
     assert first.json()["owner_id"]
+
+
+def test_snippet_is_a_pasteable_form_that_posts_back(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/capture/forms/demo-request/snippet")
+
+    assert response.status_code == 200
+    assert 'action="http://127.0.0.1:8000/capture/forms/demo-request"' in response.text
+    assert 'name="website_url"' in response.text
