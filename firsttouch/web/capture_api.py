@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from firsttouch.capture.contacts import merge_contacts, undo_merge
 from firsttouch.capture.events import InboundEvent, PersonFacts
 from firsttouch.capture.ingest import ingest
 from firsttouch.errors import InputError
@@ -84,3 +85,57 @@ async def create_inbound(
         },
         status_code=202,
     )
+
+
+class MergeRequest(BaseModel):
+    """Fold ``merged_id`` into the contact named in the path."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    merged_id: int
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@router.post("/api/contacts/{survivor_id}/merge")
+async def merge_contact(
+    survivor_id: int,
+    body: MergeRequest,
+    request: Request,
+    key: Annotated[ApiKey, Depends(require_api_key)],
+) -> JSONResponse:
+    """Merge two contacts; every record moves and the merge can be undone."""
+    runtime = get_runtime(request)
+
+    def run() -> int:
+        with runtime.db.transaction() as session:
+            merge = merge_contacts(
+                session,
+                survivor_id,
+                body.merged_id,
+                actor=f"api:{key.name}",
+                reason=body.reason,
+                now=runtime.clock.now(),
+            )
+            return merge.id
+
+    merge_id = await run_in_threadpool(run)
+    return JSONResponse(
+        {"merge_id": merge_id, "survivor_id": survivor_id, "merged_id": body.merged_id}
+    )
+
+
+@router.post("/api/contact-merges/{merge_id}/undo")
+async def undo_contact_merge(
+    merge_id: int,
+    request: Request,
+    key: Annotated[ApiKey, Depends(require_api_key)],
+) -> JSONResponse:
+    """Undo a merge: both contacts and their records as they were."""
+    runtime = get_runtime(request)
+
+    def run() -> None:
+        with runtime.db.transaction() as session:
+            undo_merge(session, merge_id, now=runtime.clock.now())
+
+    await run_in_threadpool(run)
+    return JSONResponse({"merge_id": merge_id, "undone": True})

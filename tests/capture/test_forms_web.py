@@ -214,3 +214,35 @@ def test_snippet_is_a_pasteable_form_that_posts_back(client) -> None:  # type: i
     assert response.status_code == 200
     assert 'action="http://127.0.0.1:8000/capture/forms/demo-request"' in response.text
     assert 'name="website_url"' in response.text
+
+
+def test_merge_and_undo_over_the_api(client, runtime) -> None:  # type: ignore[no-untyped-def]
+    from firsttouch.web.apikeys import create_api_key
+
+    key = {"X-Api-Key": create_api_key(runtime.db, "ops", runtime.clock)}
+    a = client.post(
+        "/api/inbounds", headers=key, json={"person": {"email": "pat@one.example"}}
+    ).json()
+    b = client.post(
+        "/api/inbounds", headers=key, json={"person": {"phone": "+14155550123"}}
+    ).json()
+
+    merged = client.post(
+        f"/api/contacts/{a['contact_id']}/merge",
+        headers=key,
+        json={"merged_id": b["contact_id"], "reason": "same Pat"},
+    )
+    assert merged.status_code == 200, merged.text
+    with runtime.db.sessions() as session:
+        assert session.get(Inbound, b["inbound_id"]).contact_id == a["contact_id"]
+
+    undone = client.post(
+        f"/api/contact-merges/{merged.json()['merge_id']}/undo", headers=key
+    )
+    assert undone.status_code == 200
+    with runtime.db.sessions() as session:
+        assert session.get(Inbound, b["inbound_id"]).contact_id == b["contact_id"]
+    again = client.post(
+        f"/api/contact-merges/{merged.json()['merge_id']}/undo", headers=key
+    )
+    assert again.status_code == 400
