@@ -40,8 +40,14 @@ from firsttouch.capture.providers import (
 )
 from firsttouch.capture.providers.config import (
     graph_url,
+    linkedin_url,
+    optional_secret,
     provider_secret,
     twilio_auth_token,
+)
+from firsttouch.capture.providers.linkedin_api import (
+    LinkedInApiError,
+    LinkedInLeadClient,
 )
 from firsttouch.capture.providers.meta_graph import GraphClient, GraphError
 from firsttouch.capture.providers.payloads import FormFields, read_form
@@ -53,6 +59,7 @@ from firsttouch.capture.providers.twilio_signature import (
     public_request_url,
     verify_twilio_signature,
 )
+from firsttouch.config import Secret
 from firsttouch.errors import InputError, SignatureError
 from firsttouch.logs import get_logger
 from firsttouch.runtime import Runtime
@@ -356,13 +363,46 @@ async def linkedin_validate(request: Request, runtime: RuntimeDep) -> JSONRespon
 
 @router.post("/linkedin")
 async def linkedin_webhook(request: Request, runtime: RuntimeDep) -> Response:
-    """A Lead Sync notification; DELETED is recorded, never a lead."""
+    """A Lead Sync notification; DELETED is recorded, never a lead.
+
+    A CREATED response's answers are read from the Lead Sync API when
+    ``LINKEDIN_ACCESS_TOKEN`` is set. If LinkedIn is busy the route answers
+    503 to be called again; if it refuses outright (a permission), the
+    notification is stored as it is so the lead is not lost.
+    """
     body = await request.body()
     secret = provider_secret(runtime.settings, "LINKEDIN_CLIENT_SECRET", "LinkedIn")
     linkedin.verify_linkedin_signature(
         request.headers.get(linkedin.SIGNATURE_HEADER), body, secret
     )
-    return _accepted(await _store(runtime, [linkedin.parse_linkedin(body)]))
+    event = linkedin.parse_linkedin(body)
+    token = optional_secret(runtime.settings, "LINKEDIN_ACCESS_TOKEN")
+    if token and event.fields.get("needs_fetch"):
+        try:
+            event = await run_in_threadpool(_linkedin_answers, runtime, token, event)
+        except LinkedInApiError as exc:
+            log.error(
+                "linkedin.lead_fetch_failed", retryable=exc.retryable, reason=str(exc)
+            )
+            if exc.retryable:
+                return JSONResponse(
+                    {"error": {"code": exc.code, "message": str(exc)}},
+                    status_code=503,
+                    headers={"Retry-After": "60"},
+                )
+    return _accepted(await _store(runtime, [event]))
+
+
+def _linkedin_answers(
+    runtime: Runtime, token: Secret, event: InboundEvent
+) -> InboundEvent:
+    with LinkedInLeadClient(linkedin_url(runtime.settings), token) as api:
+        response = api.fetch_response(str(event.fields["form_response_urn"]))
+        form_urn = response.get("versionedLeadGenFormUrn") or event.fields.get(
+            "form_urn", ""
+        )
+        form = api.fetch_form(str(form_urn))
+    return linkedin.with_answers(event, response, form)
 
 
 # -- bookings and chat --------------------------------------------------------

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from fastapi.testclient import TestClient
 
 from firsttouch.capture.providers.linkedin import parse_linkedin
+from firsttouch.capture.providers.linkedin_api import read_answers
 from firsttouch.config import Settings
 from firsttouch.errors import InputError
 from firsttouch.runtime import Runtime
 from tests.capture.provider_support import (
     SECRETS,
     fixture_bytes,
+    fixture_json,
     inbounds,
     with_provider_secrets,
 )
@@ -105,3 +111,125 @@ def test_bad_signature_is_401_and_nothing_is_stored(
         "/capture/linkedin", content=body, headers=sign(body, "wrong")
     )
     assert response.status_code == 401 and inbounds(runtime) == []
+
+
+# -- answers from the Lead Sync API (a loopback server) ------------------------
+
+
+class _LinkedInFake(BaseHTTPRequestHandler):
+    answers: dict[str, tuple[int, dict]] = {}
+    seen: list[dict[str, str]] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        self.seen.append({"path": self.path, **dict(self.headers)})
+        status, body = self.answers.get(
+            self.path, (404, {"message": "Not found", "status": 404})
+        )
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def linkedin_api() -> Iterator[type[_LinkedInFake]]:
+    handler = type("Fake", (_LinkedInFake,), {"answers": {}, "seen": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    handler.base = f"http://127.0.0.1:{server.server_address[1]}/rest"  # type: ignore[attr-defined]
+    yield handler
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def api_settings(settings: Settings, linkedin_api: type[_LinkedInFake]) -> Settings:
+    return settings.with_overrides(
+        env={
+            **settings.env,
+            "LINKEDIN_ACCESS_TOKEN": "li-access-token-for-tests",
+            "LINKEDIN_API_URL": linkedin_api.base,
+        }
+    )  # type: ignore[attr-defined]
+
+
+def test_answers_map_predefined_fields_and_choice_labels() -> None:
+    person, answers = read_answers(
+        fixture_json("linkedin_form_response.json"),
+        fixture_json("linkedin_lead_form.json"),
+    )
+    assert person.email == "h.tanaka@osaka-precision.example"
+    assert (person.first_name, person.last_name) == ("Hiroshi", "Tanaka")
+    assert person.company == "Osaka Precision Parts"
+    assert answers["invoiceVolume"] == "500 to 5,000"
+
+
+def test_created_lead_is_stored_with_the_fetched_answers(
+    client: TestClient,
+    runtime: Runtime,
+    api_settings: Settings,
+    linkedin_api: type[_LinkedInFake],
+) -> None:
+    runtime.settings = api_settings
+    linkedin_api.answers.update(
+        {
+            "/rest/leadFormResponses/7f3e-22aa-91": (
+                200,
+                fixture_json("linkedin_form_response.json"),
+            ),
+            "/rest/leadForms/5150": (200, fixture_json("linkedin_lead_form.json")),
+        }
+    )
+    body = fixture_bytes("linkedin_lead_created.json")
+    response = client.post("/capture/linkedin", content=body, headers=sign(body))
+    assert response.status_code == 200
+    [stored] = inbounds(runtime)
+    assert stored.fields["answers"]["email"] == "h.tanaka@osaka-precision.example"
+    assert stored.campaign == "urn:li:sponsoredCampaign:4242"
+    assert stored.contact_id and stored.owner_id
+    first = linkedin_api.seen[0]
+    assert first["Authorization"] == "Bearer li-access-token-for-tests"
+    assert first["LinkedIn-Version"] and first["X-Restli-Protocol-Version"] == "2.0.0"
+
+
+def test_busy_linkedin_api_answers_503_and_stores_nothing(
+    client: TestClient,
+    runtime: Runtime,
+    api_settings: Settings,
+    linkedin_api: type[_LinkedInFake],
+) -> None:
+    runtime.settings = api_settings
+    linkedin_api.answers["/rest/leadFormResponses/7f3e-22aa-91"] = (
+        429,
+        {"message": "Resource level throttle limit reached", "status": 429},
+    )
+    body = fixture_bytes("linkedin_lead_created.json")
+    response = client.post("/capture/linkedin", content=body, headers=sign(body))
+    assert response.status_code == 503 and inbounds(runtime) == []
+
+
+def test_refused_fetch_still_stores_the_notification(
+    client: TestClient,
+    runtime: Runtime,
+    api_settings: Settings,
+    linkedin_api: type[_LinkedInFake],
+) -> None:
+    runtime.settings = api_settings
+    linkedin_api.answers["/rest/leadFormResponses/7f3e-22aa-91"] = (
+        403,
+        {"message": "Not enough permissions", "status": 403},
+    )
+    body = fixture_bytes("linkedin_lead_created.json")
+    assert (
+        client.post("/capture/linkedin", content=body, headers=sign(body)).status_code
+        == 200
+    )
+    [stored] = inbounds(runtime)
+    assert stored.fields["needs_fetch"] is True

@@ -12,6 +12,8 @@ same ``${NAME}`` convention the workspace uses), never literals in code:
 ``META_PAGE_ACCESS_TOKEN``        Graph API lead retrieval
 ``META_GRAPH_URL``                Graph base URL (not a secret)
 ``LINKEDIN_CLIENT_SECRET``        LinkedIn ``X-LI-Signature`` and challenge
+``LINKEDIN_ACCESS_TOKEN``         Lead Sync API reads (answers of a lead)
+``LINKEDIN_API_URL``              Lead Sync base URL (not a secret)
 ``CALENDLY_WEBHOOK_SIGNING_KEY``  Calendly ``Calendly-Webhook-Signature``
 ``CALCOM_WEBHOOK_SECRET``         Cal.com ``X-Cal-Signature-256``
 ``INTERCOM_CLIENT_SECRET``        Intercom ``X-Hub-Signature``
@@ -30,6 +32,7 @@ from firsttouch.workspace import Workspace
 from firsttouch.workspace.channels import ref_name
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com/v21.0"
+DEFAULT_LINKEDIN_URL = "https://api.linkedin.com/rest"
 
 
 class ProviderNotConfiguredError(ConfigError):
@@ -66,3 +69,8 @@ def twilio_auth_token(settings: Settings, workspace: Workspace) -> Secret:
 def graph_url(settings: Settings) -> str:
     """Return the Graph API base URL (tests point it at a loopback server)."""
     return settings.env.get("META_GRAPH_URL") or DEFAULT_GRAPH_URL
+
+
+def linkedin_url(settings: Settings) -> str:
+    """Return the Lead Sync API base URL (tests point it at a loopback server)."""
+    return settings.env.get("LINKEDIN_API_URL") or DEFAULT_LINKEDIN_URL

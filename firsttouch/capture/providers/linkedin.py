@@ -14,7 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 from firsttouch.capture.events import InboundEvent
-from firsttouch.capture.providers.payloads import from_epoch, raw_text, read_json_object
+from firsttouch.capture.providers.linkedin_api import read_answers
+from firsttouch.capture.providers.payloads import (
+    from_epoch,
+    raw_text,
+    read_json_object,
+    text_or_none,
+)
 from firsttouch.capture.providers.signing import check_equal, hmac_hex, require_header
 from firsttouch.config import Secret
 from firsttouch.errors import InputError
@@ -93,4 +99,28 @@ def parse_linkedin(body: bytes) -> InboundEvent:
         raw=raw_text(body),
         # A withdrawn response must never become (or revive) a lead.
         creates_lead=not deleted,
+    )
+
+
+def with_answers(
+    event: InboundEvent, response: dict[str, Any], form: dict[str, Any]
+) -> InboundEvent:
+    """The notification's event completed with the fetched answers."""
+    person, answers = read_answers(response, form)
+    metadata = (response.get("leadMetadata") or {}).get("sponsoredLeadMetadata") or {}
+    fields = {
+        **event.fields,
+        "answers": answers,
+        "needs_fetch": False,
+        "test_lead": bool(response.get("testLead")),
+    }
+    consents = (response.get("formResponse") or {}).get("consentResponses")
+    if consents:
+        fields["consents"] = consents
+    return event.model_copy(
+        update={
+            "person": person,
+            "fields": fields,
+            "campaign": text_or_none(metadata.get("campaign")) or event.campaign,
+        }
     )

@@ -1,0 +1,156 @@
+"""Read a LinkedIn lead's answers: the form response, then its form's questions.
+
+A Lead Sync notification names only the response URN. The answers come
+from ``GET /rest/leadFormResponses/{id}`` (keyed by ``questionId``) and
+their meaning from ``GET /rest/leadForms/{id}``, whose questions carry a
+``predefinedField`` such as ``EMAIL`` or ``FIRST_NAME``
+(https://learn.microsoft.com/linkedin/marketing/lead-sync/leadsync).
+Requests carry the versioned-API headers LinkedIn requires. Every failure
+becomes a ``LinkedInApiError`` whose ``retryable`` says if later may work.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from firsttouch.capture.events import PersonFacts
+from firsttouch.config import Secret
+from firsttouch.errors import FirsttouchError
+
+API_VERSION = "202509"
+# LinkedIn's predefined question fields, and the person fact each fills.
+PREDEFINED = {
+    "FIRST_NAME": "first_name",
+    "LAST_NAME": "last_name",
+    "EMAIL": "email",
+    "WORK_EMAIL": "email",
+    "PHONE_NUMBER": "phone",
+    "WORK_PHONE_NUMBER": "phone",
+    "COMPANY_NAME": "company",
+    "JOB_TITLE": "title",
+    "COUNTRY": "country",
+    "STATE": "region",
+    "COMPANY_WEBSITE": "website",
+    "INDUSTRY": "industry",
+}
+_FORM_ID = re.compile(r"urn:li:leadGenForm:(\d+)")
+
+
+class LinkedInApiError(FirsttouchError):
+    """LinkedIn did not give the lead; ``retryable`` says if later may work."""
+
+    code = "linkedin_api_failed"
+    status = 503
+
+    def __init__(self, message: str, *, retryable: bool):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class LinkedInLeadClient:
+    """A small synchronous client for the two Lead Sync reads."""
+
+    def __init__(self, base_url: str, access_token: Secret, *, timeout: float = 10.0):
+        self._base = base_url.rstrip("/")
+        self._http = httpx.Client(
+            timeout=timeout,
+            headers={
+                "Authorization": f"Bearer {access_token.reveal()}",
+                "LinkedIn-Version": API_VERSION,
+                "X-Restli-Protocol-Version": "2.0.0",
+            },
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> LinkedInLeadClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def fetch_response(self, response_urn: str) -> dict[str, Any]:
+        """The form response a notification names (answers by question id)."""
+        response_id = response_urn.rsplit(":", 1)[-1]
+        return self._get(f"/leadFormResponses/{quote(response_id, safe='')}")
+
+    def fetch_form(self, form_urn: str) -> dict[str, Any]:
+        """The lead form, whose questions say what each answer means."""
+        match = _FORM_ID.search(form_urn)
+        if not match:
+            raise LinkedInApiError(f"no lead form id in {form_urn!r}", retryable=False)
+        return self._get(f"/leadForms/{match.group(1)}")
+
+    def _get(self, path: str) -> dict[str, Any]:
+        try:
+            response = self._http.get(self._base + path)
+        except httpx.HTTPError as exc:
+            raise LinkedInApiError(
+                f"LinkedIn API unreachable at {self._base}: {type(exc).__name__}",
+                retryable=True,
+            ) from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code == 200 and isinstance(body, dict):
+            return body
+        message = body.get("message") if isinstance(body, dict) else None
+        retryable = response.status_code == 429 or response.status_code >= 500
+        raise LinkedInApiError(
+            f"LinkedIn API answered {response.status_code} for {path}: "
+            f"{message or 'no message'}",
+            retryable=retryable,
+        )
+
+
+def _answer_text(answer: dict[str, Any], question: dict[str, Any]) -> str | None:
+    details = answer.get("answerDetails") or {}
+    text = (details.get("textQuestionAnswer") or {}).get("answer")
+    if text is not None:
+        return str(text)
+    chosen = (details.get("multipleChoiceAnswer") or {}).get("options") or []
+    options = (
+        (question.get("questionDetails") or {}).get("multipleChoiceQuestionDetails")
+        or {}
+    ).get("options") or []
+    labels = {o.get("id"): _localized(o.get("text")) for o in options}
+    picked = [labels.get(c) or str(c) for c in chosen]
+    return ", ".join(picked) or None
+
+
+def _localized(value: Any) -> str:
+    """LinkedIn's MultiLocaleString: the first localized value."""
+    if isinstance(value, dict):
+        localized = value.get("localized") or {}
+        if localized:
+            return str(next(iter(localized.values())))
+    return str(value or "")
+
+
+def read_answers(
+    response: dict[str, Any], form: dict[str, Any]
+) -> tuple[PersonFacts, dict[str, str]]:
+    """The person facts and every answer (by question name) of one response."""
+    questions = {
+        q.get("questionId"): q
+        for q in ((form.get("content") or {}).get("questions") or [])
+    }
+    facts: dict[str, str] = {}
+    answers: dict[str, str] = {}
+    for answer in (response.get("formResponse") or {}).get("answers") or []:
+        question = questions.get(answer.get("questionId")) or {}
+        text = _answer_text(answer, question)
+        if text is None:
+            continue
+        name = question.get("name") or f"question_{answer.get('questionId')}"
+        answers[str(name)] = text
+        target = PREDEFINED.get(str(question.get("predefinedField") or ""))
+        if target and text.strip() and target not in facts:
+            facts[target] = text.strip()
+    return PersonFacts.model_validate(facts), answers
