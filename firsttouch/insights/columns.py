@@ -318,10 +318,10 @@ def map_columns(headers: list[str], source: Source = "auto") -> ColumnMapping:
     taken: set[int] = set()
     for name, candidates in FIELD_HEADERS.items():
         for candidate in candidates:
-            position = first_position.get(candidate)
-            if position is not None and position not in taken:
-                by_field[name] = MappedColumn(position, headers[position])
-                taken.add(position)
+            found = first_position.get(candidate)
+            if found is not None and found not in taken:
+                by_field[name] = MappedColumn(found, headers[found])
+                taken.add(found)
                 break
 
     unmapped = [

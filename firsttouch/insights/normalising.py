@@ -82,7 +82,7 @@ def normalise_chunk(
 
 
 def _is_typed(values: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(values.dtype)
+    return bool(pd.api.types.is_numeric_dtype(values.dtype))
 
 
 def _typed(values: pd.Series, kind: str) -> pd.Series:

@@ -106,7 +106,9 @@ def _coerce_column(values: pd.Series, kind: Kind) -> pd.Series:
 
 def _is_typed_id(values: pd.Series) -> bool:
     """True for an id column that came typed (numbers): kept as it is."""
-    return values.name == "lead_id" and pd.api.types.is_numeric_dtype(values.dtype)
+    return values.name == "lead_id" and bool(
+        pd.api.types.is_numeric_dtype(values.dtype)
+    )
 
 
 def as_utc_naive(values: pd.Series) -> pd.Series:

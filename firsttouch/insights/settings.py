@@ -16,19 +16,19 @@ class LeakSettings(BaseModel):
     """Assumptions the score and the estimate rest on."""
 
     timezone: str = "UTC"
-    business_start_hour: int = Field(9, ge=0, le=23)
-    business_end_hour: int = Field(17, ge=1, le=24)
+    business_start_hour: int = Field(default=9, ge=0, le=23)
+    business_end_hour: int = Field(default=17, ge=1, le=24)
     business_days: tuple[int, ...] = (0, 1, 2, 3, 4)
-    pending_hours: float = Field(24.0, ge=0)
-    quiet_after_days: float = Field(14.0, gt=0)
-    recent_activity_days: float = Field(14.0, gt=0)
+    pending_hours: float = Field(default=24.0, ge=0)
+    quiet_after_days: float = Field(default=14.0, gt=0)
+    recent_activity_days: float = Field(default=14.0, gt=0)
     stage_age_limits: dict[str, float] = Field(default_factory=dict)
-    default_stage_age_days: float | None = Field(None, gt=0)
-    minutes_per_touch: float = Field(6.0, gt=0)
-    lift_within_hour: float = Field(7.0, ge=1)
-    effect_reaching_revenue: float = Field(0.1, ge=0, le=1)
-    conversion_rate: float | None = Field(None, ge=0, le=1)
-    average_deal_value: float | None = Field(None, ge=0)
+    default_stage_age_days: float | None = Field(default=None, gt=0)
+    minutes_per_touch: float = Field(default=6.0, gt=0)
+    lift_within_hour: float = Field(default=7.0, ge=1)
+    effect_reaching_revenue: float = Field(default=0.1, ge=0, le=1)
+    conversion_rate: float | None = Field(default=None, ge=0, le=1)
+    average_deal_value: float | None = Field(default=None, ge=0)
 
     @field_validator("timezone")
     @classmethod
