@@ -138,3 +138,28 @@ def test_generic_chat_unsigned_is_401_and_malformed_is_400(
         == 400
     )
     assert inbounds(runtime) == []
+
+
+def test_intercom_api_2_conversation_names_the_visitor_in_contacts() -> None:
+    payload = fixture_json("intercom_admin_closed.json")
+    item = payload["data"]["item"]
+    item.pop("user")
+    item.pop("conversation_message")
+    item["contacts"] = {
+        "type": "contact.list",
+        "contacts": [
+            {"type": "contact", "id": "c9", "email": "mira@alpine-dental.example"}
+        ],
+    }
+    item["source"] = {
+        "type": "conversation",
+        "body": "<p>Pricing for 3 clinics?</p>",
+        "author": {"type": "lead"},
+    }
+    payload["topic"] = "conversation.user.created"
+    event = parse_intercom(json.dumps(payload).encode())
+    assert event.person.email == "mira@alpine-dental.example"
+    assert event.body_text == "Pricing for 3 clinics?" and event.creates_lead
+
+    item["contacts"] = {"type": "contact.list", "contacts": []}
+    assert parse_intercom(json.dumps(payload).encode()).person.email is None

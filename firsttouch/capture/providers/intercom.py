@@ -83,7 +83,9 @@ def _contact_person(item: dict[str, Any]) -> PersonFacts:
 
 def _conversation(item: dict[str, Any]) -> tuple[PersonFacts, str | None, str | None]:
     """The visitor, the latest visitor text and the subject of a conversation."""
-    user = item.get("user") or item.get("contacts", {}).get("contacts", [{}])[0] or {}
+    # Intercom's 1.x payloads name the visitor in "user", 2.x in "contacts".
+    listed = (item.get("contacts") or {}).get("contacts") or [{}]
+    user = item.get("user") or listed[0] or {}
     name = text_or_none(user.get("name"))
     person = PersonFacts(
         email=text_or_none(user.get("email")),
