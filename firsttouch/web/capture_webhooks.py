@@ -18,8 +18,6 @@ from xml.sax.saxutils import quoteattr
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -51,6 +49,7 @@ from firsttouch.capture.providers.linkedin_api import (
 )
 from firsttouch.capture.providers.meta_graph import GraphClient, GraphError
 from firsttouch.capture.providers.payloads import FormFields, read_form
+from firsttouch.capture.providers.twilio_calls import capture_call_event
 from firsttouch.capture.providers.twilio_signature import (
     HEADER as TWILIO_HEADER,
 )
@@ -63,7 +62,6 @@ from firsttouch.config import Secret
 from firsttouch.errors import InputError, SignatureError
 from firsttouch.logs import get_logger
 from firsttouch.runtime import Runtime
-from firsttouch.store.models import Inbound
 from firsttouch.web.deps import get_runtime
 
 log = get_logger(__name__)
@@ -211,7 +209,8 @@ async def twilio_voice_status_webhook(
     """A call status callback; an unanswered inbound call is a missed call."""
     body = await request.body()
     form = _twilio_form(request, runtime, body)
-    await _store(runtime, [twilio_voice.parse_twilio_voice(body, form, "status")])
+    event = twilio_voice.parse_twilio_voice(body, form, "status")
+    await run_in_threadpool(capture_call_event, runtime, event)
     return _twiml()
 
 
@@ -237,61 +236,8 @@ async def _voicemail(
     body = await request.body()
     form = _twilio_form(request, runtime, body)
     event = twilio_voice.parse_twilio_voice(body, form, callback)
-    await run_in_threadpool(attach_voicemail, runtime, event)
+    await run_in_threadpool(capture_call_event, runtime, event)
     return _twiml()
-
-
-def attach_voicemail(runtime: Runtime, event: InboundEvent) -> IngestResult:
-    """Store a recording/transcription and hang it on its call's inbound.
-
-    The call's inbound is the incoming-call one, or its missed-call status
-    when only the status callback was configured. Its ``fields`` gain the
-    recording URL and transcript, so whoever opens the lead sees them.
-    """
-    try:
-        with runtime.db.transaction() as session:
-            result = ingest(runtime, event, session=session)
-            if not result.duplicate:
-                _hang_on_call(session, event, result.inbound_id)
-    except IntegrityError:
-        # A concurrent delivery of the same callback won; it did the work.
-        return ingest(runtime, event)
-    return result
-
-
-def _hang_on_call(session: Any, event: InboundEvent, inbound_id: int) -> None:
-    key = str(event.fields["parent_dedupe_key"])
-    parent = session.scalar(select(Inbound).where(Inbound.dedupe_key == key))
-    if parent is None:
-        parent = session.scalar(
-            select(Inbound)
-            .where(
-                Inbound.dedupe_key.like(f"{key}:status:%"),
-                Inbound.kind == "missed_call",
-            )
-            .order_by(Inbound.id)
-            .limit(1)
-        )
-    if parent is None:
-        log.warning("voicemail.unattached", call_sid=event.fields.get("call_sid"))
-        return
-
-    child = session.get(Inbound, inbound_id)
-    child.parent_id = parent.id
-    child.contact_id = parent.contact_id
-    child.owner_id = parent.owner_id
-
-    # A new dict, so the JSON column sees the change.
-    voicemail = dict((parent.fields or {}).get("voicemail") or {})
-    for name in ("recording_url", "recording_sid", "recording_duration_s"):
-        if event.fields.get(name):
-            voicemail[name] = event.fields[name]
-    if event.body_text:
-        voicemail["transcript"] = event.body_text
-        if not parent.body_text:
-            parent.body_text = event.body_text
-    parent.fields = {**(parent.fields or {}), "voicemail": voicemail}
-    session.flush()
 
 
 # -- Meta lead ads ------------------------------------------------------------

@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from firsttouch.capture.providers.payloads import FormFields, read_form
@@ -22,6 +23,7 @@ from firsttouch.capture.providers.twilio_voice import (
 from firsttouch.config import Secret, Settings
 from firsttouch.errors import InputError, SignatureError
 from firsttouch.runtime import Runtime
+from firsttouch.store.models import Job
 from tests.capture.provider_support import (
     PUBLIC_URL,
     TWILIO_TOKEN,
@@ -331,3 +333,44 @@ def test_unconfigured_twilio_token_answers_503_naming_the_variable(
     )
     assert response.status_code == 503
     assert "TWILIO_AUTH_TOKEN" in response.json()["error"]["message"]
+
+
+def test_a_call_then_its_no_answer_status_is_one_missed_call_lead(
+    client: TestClient, runtime: Runtime
+) -> None:
+    for path, name in [
+        ("/capture/twilio/voice", "twilio_voice_incoming.form"),
+        ("/capture/twilio/voice/status", "twilio_voice_status_no_answer.form"),
+        ("/capture/twilio/voice/status", "twilio_voice_status_no_answer.form"),
+        ("/capture/twilio/voice/transcription", "twilio_voice_transcription.form"),
+    ]:
+        assert signed_post(client, path, fixture_bytes(name)).status_code == 200
+
+    call, status, transcription = inbounds(runtime)
+    assert call.kind == "missed_call" and call.fields["call_status"] == "no-answer"
+    assert status.parent_id == call.id and status.sla_state == "not_applicable"
+    assert transcription.parent_id == call.id
+    assert "Lakeside Clinics" in call.fields["voicemail"]["transcript"]
+    with runtime.db.sessions() as session:
+        leads = session.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(Job.kind == "respond.first_touch")
+        )
+    assert leads == 1
+
+
+def test_an_answered_call_keeps_its_kind_and_gains_its_duration(
+    client: TestClient, runtime: Runtime
+) -> None:
+    signed_post(
+        client, "/capture/twilio/voice", fixture_bytes("twilio_voice_incoming.form")
+    )
+    answered = (
+        fixture_bytes("twilio_voice_status_no_answer.form")
+        .replace(b"no-answer", b"completed")
+        .replace(b"CallDuration=0", b"CallDuration=184")
+    )
+    signed_post(client, "/capture/twilio/voice/status", answered)
+    call, _ = inbounds(runtime)
+    assert call.kind == "call" and call.fields["duration_s"] == "184"

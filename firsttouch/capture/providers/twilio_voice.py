@@ -106,7 +106,7 @@ def _incoming(body: bytes, form: FormFields, call_sid: str) -> InboundEvent:
 
 def _status(body: bytes, form: FormFields, call_sid: str) -> InboundEvent:
     status = (form.get("CallStatus") or "unknown").lower()
-    fields = _call_fields(form)
+    fields: dict[str, object] = _call_fields(form)
     for name, key in (
         ("CallDuration", "duration_s"),
         ("SipResponseCode", "sip_code"),
