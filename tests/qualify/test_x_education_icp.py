@@ -9,9 +9,15 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
+from firsttouch.qualify.learning import read_history
 from firsttouch.qualify.scoring import Scorer
 
 ROOT = Path(__file__).resolve().parents[2]
+HEADER = (
+    "Prospect ID,Lead Number,Lead Origin,Lead Source,Do Not Email,Converted,"
+    "Total Time Spent on Website,Country,Specialization,"
+    "What is your current occupation,Tags,Lead Quality\n"
+)
 
 
 @cache
@@ -26,56 +32,45 @@ def _script() -> ModuleType:
     return module
 
 
-def test_unanswered_select_fields_and_after_contact_columns_are_not_facts() -> None:
-    script = _script()
-    facts = script.row_facts(
-        {
-            "Lead Origin": "API",
-            "Specialization": "Select",
-            "What is your current occupation": None,
-            "Tags": "Closed by Horizzon",
-            "Lead Quality": "High in Relevance",
-            "Country": "India",
-            "Total Time Spent on Website": 42,
-        }
-    )
-    assert facts.get("lead_origin") == "API"
-    assert "specialization" not in facts and "occupation" not in facts
-    assert facts.get("country") == "IN"
-    assert not {"tags", "lead_quality"} & set(facts)
+def _leads(tmp_path: Path, *rows: str) -> Path:
+    path = tmp_path / "datasets" / "leads" / "x_education" / "Leads.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(HEADER + "".join(r + "\n" for r in rows))
+    return tmp_path
 
 
-def test_a_referred_working_professional_outranks_a_quick_browser() -> None:
-    script = _script()
-    scorer = Scorer(script.load_icp())
-    buyer = scorer.score(
-        script.row_facts(
-            {
-                "Lead Origin": "Lead Add Form",
-                "Lead Source": "Reference",
-                "What is your current occupation": "Working Professional",
-                "Do Not Email": "No",
-                "Total Time Spent on Website": 0,
-            }
-        )
+def test_unanswered_fields_and_after_contact_columns_are_not_facts(
+    tmp_path: Path,
+) -> None:
+    corpus = _leads(
+        tmp_path,
+        "a1,1,API,Google,No,1,42,India,Select,,Closed by Horizzon,High in Relevance",
+        "a2,2,API,Google,No,0,10,India,Select,Unemployed,Ringing,",
     )
-    browser = scorer.score(
-        script.row_facts(
-            {
-                "Lead Origin": "API",
-                "Lead Source": "Olark Chat",
-                "What is your current occupation": "Unemployed",
-                "Do Not Email": "Yes",
-                "Total Time Spent on Website": 40,
-            }
+    history = _script().read_leads(corpus)
+    first = history.facts[0]
+    assert first.get("lead_origin") == "API"
+    assert first.get("country") == "IN"
+    assert "specialization" not in first
+    assert "what_is_your_current_occupation" not in first
+    assert not {"tags", "lead_quality", "lead_number", "prospect_id"} & set(first)
+    assert history.labels.tolist() == [1, 0]
+
+
+def test_a_referred_working_professional_outranks_a_quick_browser(
+    tmp_path: Path,
+) -> None:
+    path = (
+        _leads(
+            tmp_path,
+            "b1,1,Lead Add Form,Reference,No,1,0,India,Select,Working Professional,,",
+            "b2,2,API,Olark Chat,Yes,0,40,India,Select,Unemployed,,",
         )
+        / "datasets/leads/x_education/Leads.csv"
     )
+    history = read_history(path, outcome="Converted")
+    scorer = Scorer(_script().load_icp())
+    buyer, browser = (scorer.score(f) for f in history.facts)
     assert buyer.route == "rep_now"
     assert browser.route == "nurture"
     assert buyer.total - browser.total >= 40
-
-
-def test_the_top_decile_is_taken_by_score_with_ties_in_file_order() -> None:
-    script = _script()
-    scores, labels = [90, 10, 90] + [5] * 17, [1, 1, 0] + [0] * 17
-    assert script.top_decile_rate(scores, labels) == 0.5
