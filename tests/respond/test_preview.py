@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+import structlog
 from typer.testing import CliRunner
 
 from firsttouch.cli import app
@@ -11,6 +15,16 @@ from firsttouch.runtime import Runtime
 from firsttouch.store.models import Touch
 from tests.conftest import EXAMPLE_WORKSPACE
 from tests.respond.conftest import add_lead
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    # The CLI configures logging onto the runner's captured stderr, which is
+    # closed after the run; later tests must not log into it.
+    handlers = list(logging.root.handlers)
+    yield
+    structlog.reset_defaults()
+    logging.root.handlers[:] = handlers
 
 
 def test_preview_renders_the_inbound_s_values(runtime: Runtime) -> None:
