@@ -19,8 +19,7 @@ run: $(STAMP)
 	$(BIN)/firsttouch serve --smtp 127.0.0.1:2525
 
 demo: $(STAMP)
-	$(BIN)/firsttouch db upgrade
-	$(BIN)/firsttouch demo
+	$(BIN)/firsttouch demo --serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -24,6 +24,9 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(apikey_app, name="apikey")
 user_app = typer.Typer(help="People who log in to the dashboard.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+icp_app = typer.Typer(help="Learn and evaluate the ICP from past leads.",
+                      no_args_is_help=True)
+app.add_typer(icp_app, name="icp")
 
 STARTER = Path(__file__).parent / "workspace" / "starter"
 
@@ -133,15 +136,21 @@ def serve(
         help="Also accept inbound mail over SMTP on HOST:PORT.")] = None,
 ) -> None:
     """Run the web app, and a worker in the same process unless --no-worker."""
-    import uvicorn
-
-    from firsttouch.web import create_app
-    from firsttouch.worker import build_worker
-
     runtime = _runtime(workspace, database_url)
     if host or port:
         runtime.settings = runtime.settings.with_overrides(
             host=host or runtime.settings.host, port=port or runtime.settings.port)
+    _serve(runtime, no_worker=no_worker, smtp=smtp)
+
+
+def _serve(runtime, *, no_worker: bool, smtp: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Serve ``runtime``: web app, optional worker thread and SMTP listener."""
+    import uvicorn
+
+    from firsttouch.web import create_app
+    from firsttouch.web.accounts import ensure_first_admin
+    from firsttouch.worker import build_worker
+
     _require_current_schema(runtime)
 
     worker = None
@@ -154,8 +163,6 @@ def serve(
         from firsttouch.capture.smtp_listener import start_smtp_listener
 
         smtp_server = start_smtp_listener(runtime, smtp)
-
-    from firsttouch.web.accounts import ensure_first_admin
 
     settings = runtime.settings
     typer.secho(f"firsttouch is serving: dashboard at http://{settings.host}:"
@@ -234,11 +241,21 @@ def demo(
     save_report(report, report_json)
     typer.echo(f"\nfigures saved to {report_json}")
     if serve_after:
-        serve(workspace=workspace, database_url=database_url, host=None, port=None,
-              no_worker=True, smtp=None)
+        _serve_demo(settings, report)
     else:
         typer.echo(f"see it in the dashboard: firsttouch serve --no-worker "
                    f"--database-url {database_url}")
+
+
+def _serve_demo(settings: Settings, report) -> None:  # type: ignore[no-untyped-def]
+    """Serve the dashboard on the demo's database, on the demo's Monday morning."""
+    from firsttouch.demo.run import demo_login, demo_runtime
+
+    runtime = demo_runtime(settings, report)
+    email, password = demo_login(runtime)
+    typer.secho(f"log in as {email} with password {password} (a demo manager; "
+                f"this password is made for this run only)", fg=typer.colors.GREEN)
+    _serve(runtime, no_worker=False, smtp=None)
 
 
 @jobs_app.command("list")
@@ -423,6 +440,70 @@ def preview(
     typer.secho(f"\n-- from {shown.owner_id}; as a text: {shown.sms.encoding}, "
                 f"{shown.sms.units} units, {shown.sms.segments} segment(s)",
                 fg=typer.colors.BLUE, err=True)
+
+
+IcpFileOpt = Annotated[Path | None, typer.Option(
+    "--icp", help="An ICP-only YAML file instead of the workspace's icp section.")]
+OutcomeOpt = Annotated[str, typer.Option(help="The 0/1 outcome column.")]
+ExcludeOpt = Annotated[list[str] | None, typer.Option(
+    "--exclude", help="A column filled in after contact; never read (repeat).")]
+
+
+@app.command()
+def qualify(
+    inbound: Annotated[int, typer.Option("--inbound", help="The inbound's id.")],
+    rescore: Annotated[bool, typer.Option(
+        help="Score again even if this ICP version already did.")] = False,
+    workspace: WorkspaceOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Enrich, score, brief and route one stored inbound now."""
+    from firsttouch.qualify.commands import qualify_now, render_outcome
+
+    runtime = _runtime(workspace, database_url)
+    _require_current_schema(runtime)
+    try:
+        typer.echo(render_outcome(qualify_now(runtime, inbound, rescore=rescore)))
+    except FirsttouchError as exc:
+        raise _fail(str(exc)) from None
+
+
+@icp_app.command("learn")
+def icp_learn(history: Path, outcome: OutcomeOpt = "Converted",
+              exclude: ExcludeOpt = None, icp: IcpFileOpt = None,
+              workspace: WorkspaceOpt = None) -> None:
+    """Report which criteria predict conversion in HISTORY and suggest weights."""
+    from firsttouch.qualify.commands import load_icp
+    from firsttouch.qualify.learning import learn, read_history
+
+    settings = _settings(workspace)
+    try:
+        profile = load_icp(icp, settings.workspace_path)
+        typer.echo(learn(profile, read_history(history, outcome, exclude or [])).render())
+    except WorkspaceError as exc:
+        raise _fail(str(exc), EXIT_INVALID_WORKSPACE) from None
+    except FirsttouchError as exc:
+        raise _fail(str(exc)) from None
+
+
+@icp_app.command("evaluate")
+def icp_evaluate(history: Path, outcome: OutcomeOpt = "Converted",
+                 exclude: ExcludeOpt = None, icp: IcpFileOpt = None,
+                 folds: Annotated[int, typer.Option(min=2, max=20)] = 5,
+                 workspace: WorkspaceOpt = None) -> None:
+    """Rank quality (AUC, top decile) of the written ICP, a learned model and a baseline."""
+    from firsttouch.qualify.commands import load_icp
+    from firsttouch.qualify.learning import evaluate, read_history
+
+    settings = _settings(workspace)
+    try:
+        profile = load_icp(icp, settings.workspace_path)
+        report = evaluate(profile, read_history(history, outcome, exclude or []), folds)
+    except WorkspaceError as exc:
+        raise _fail(str(exc), EXIT_INVALID_WORKSPACE) from None
+    except FirsttouchError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(report.render())
 
 
 @user_app.command("create")

@@ -23,11 +23,11 @@ from datetime import datetime, timedelta
 import structlog
 
 from firsttouch.capture.ingest import ingest
+from firsttouch.capture.providers.twilio_calls import capture_call_event
 from firsttouch.clock import VirtualClock
 from firsttouch.demo.week import Arrival
 from firsttouch.jobs.queue import JobQueue
 from firsttouch.runtime import Runtime
-from firsttouch.web.capture_webhooks import attach_voicemail
 from firsttouch.worker import build_worker
 
 log = structlog.get_logger(__name__)
@@ -82,9 +82,10 @@ def replay(runtime: Runtime, arrivals: list[Arrival], *, speed: float = 0.0,
 def _deliver(runtime: Runtime, arrival: Arrival, stats: ReplayStats) -> None:
     """Hand one event to capture, as its webhook endpoint would."""
     try:
-        if arrival.event.fields.get("parent_dedupe_key"):
-            # A recording or transcript hangs on its call, as the webhook does it.
-            result = attach_voicemail(runtime, arrival.event)
+        if arrival.event.channel == "call":
+            # Calls go the way the voice webhooks take them: a recording or
+            # transcript hangs on its call's inbound.
+            result = capture_call_event(runtime, arrival.event)
         else:
             result = ingest(runtime, arrival.event)
     except Exception as exc:  # noqa: BLE001 - one bad event must not stop the week

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -16,7 +19,7 @@ from firsttouch.config import Settings
 from firsttouch.demo import report as figures
 from firsttouch.demo.profiles import sample_profiles
 from firsttouch.demo.replay import replay
-from firsttouch.demo.week import WEEK_START, build_week
+from firsttouch.demo.week import WEEK, WEEK_START, build_week
 from firsttouch.runtime import Runtime, build_runtime
 from firsttouch.store import migrate
 
@@ -55,13 +58,7 @@ def run_demo(options: DemoOptions, progress=None) -> figures.DemoReport:  # type
         reset_database(settings.database_url)
     migrate.upgrade(settings.database_url)
 
-    # The example workspace names a Twilio token by reference; the demo
-    # sends nothing over the wire (the outbox takes every send), so a
-    # stand-in keeps the workspace loadable on a machine without one.
-    env = dict(settings.env)
-    env.setdefault("TWILIO_AUTH_TOKEN", "demo-not-a-secret")
-    settings = settings.with_overrides(env=env)
-
+    settings = _demo_settings(settings)
     clock = VirtualClock(WEEK_START)
     previous = clock_module.current()
     runtime = build_runtime(settings, clock=clock)
@@ -79,7 +76,8 @@ def _replay_and_report(runtime: Runtime, options: DemoOptions,
     arrivals = build_week(profiles, options.seed, runtime.workspace)
 
     started = time.monotonic()
-    stats = replay(runtime, arrivals, speed=options.speed, progress=progress)
+    stats = replay(runtime, arrivals, speed=options.speed, progress=progress,
+                   until=monday_morning(runtime.workspace.team.timezone))
     report = figures.build_report(runtime, seed=options.seed, leads_note=note,
                                   profiles={p.row_id: p for p in profiles})
     report.replay = {"arrivals": len(arrivals), "delivered": stats.delivered,
@@ -87,8 +85,46 @@ def _replay_and_report(runtime: Runtime, options: DemoOptions,
                      "jobs_run": stats.jobs_run, "worker_passes": stats.passes,
                      "work_seconds": round(stats.work_seconds, 2),
                      "replay_seconds": round(time.monotonic() - started, 2),
-                     "notes": dict(stats.by_note)}
+                     "notes": dict(stats.by_note),
+                     "ended_at": runtime.clock.now().isoformat()}
     return report
+
+
+def monday_morning(zone: str) -> datetime:
+    """09:00 on the Monday after the demo week, in the team's zone: queue time."""
+    local = (WEEK_START + WEEK).astimezone(ZoneInfo(zone))
+    return local.replace(hour=9, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def _demo_settings(settings: Settings) -> Settings:
+    # The example workspace names a Twilio token by reference; the demo
+    # sends nothing over the wire (the outbox takes every send), so a
+    # stand-in keeps the workspace loadable on a machine without one.
+    env = dict(settings.env)
+    env.setdefault("TWILIO_AUTH_TOKEN", "demo-not-a-secret")
+    return settings.with_overrides(env=env)
+
+
+def demo_runtime(settings: Settings, report: figures.DemoReport) -> Runtime:
+    """A runtime on the demo's database whose clock resumes where the week ended.
+
+    The dashboard then shows the queue as a rep would find it that Monday,
+    with SLA countdowns that tick, instead of a week that is months old.
+    """
+    ended = datetime.fromisoformat(str(report.replay["ended_at"]))
+    return build_runtime(_demo_settings(settings), clock=VirtualClock(ended, speed=1.0))
+
+
+def demo_login(runtime: Runtime) -> tuple[str, str]:
+    """Create the demo's manager login with a password made for this run."""
+    from firsttouch.web.accounts import create_user
+
+    manager = next((rep for rep in runtime.workspace.team.reps if rep.role == "manager"),
+                   runtime.workspace.team.reps[0])
+    password = secrets.token_urlsafe(12)
+    create_user(runtime.db, manager.email, password, name=manager.name, role="manager",
+                rep_id=manager.id, clock=runtime.clock)
+    return manager.email, password
 
 
 def save_report(report: figures.DemoReport, path: Path) -> None:

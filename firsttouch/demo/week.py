@@ -291,8 +291,9 @@ def build_week(profiles: list[LeadProfile], seed: int,
             sms_leads.append(arrival)
         arrivals.extend(_live_extras(arrival, person, profile, rng, index))
 
-    if sms_leads:
-        arrivals.append(_stop_message(sms_leads[len(sms_leads) // 2]))
+    if not sms_leads:
+        sms_leads.append(_switch_to_sms(arrivals))
+    arrivals.append(_stop_message(sms_leads[len(sms_leads) // 2]))
     arrivals.sort(key=lambda item: (item.at, item.event.dedupe_key))
     return arrivals
 
@@ -318,6 +319,24 @@ def _live_extras(arrival: Arrival, person: Persona, profile: LeadProfile,
         extras.append(Arrival(later, _annotate(follow, profile), profile,
                               note="the same buyer writes again on another channel"))
     return extras
+
+
+def _switch_to_sms(arrivals: list[Arrival]) -> Arrival:
+    """A small week may hold no texter; one lead texts instead of writing.
+
+    The week must show consent at work (the STOP), whatever its size. A lead
+    with no retry or voicemail hanging on it is chosen, so nothing is orphaned.
+    """
+    leads = [i for i, a in enumerate(arrivals) if a.profile is not None and not a.note]
+    position = next((i for i in leads if arrivals[i].event.channel in
+                     ("chat", "referral", "meeting", "email", "lead_ad")), leads[0])
+    arrival = arrivals[position]
+    phone = arrival.event.person.phone or f"+1212555{position:04d}"
+    sms = wire.twilio_sms(f"SM{position:032d}", phone, arrival.event.body_text or "Hi",
+                          arrival.event.person.country or "US")
+    profile = arrival.profile
+    arrivals[position] = Arrival(arrival.at, _annotate(sms, profile), profile)  # type: ignore[arg-type]
+    return arrivals[position]
 
 
 def _stop_message(arrival: Arrival) -> Arrival:
