@@ -17,6 +17,8 @@ meeting they already have.
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +26,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
+import icalendar
 import structlog
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -53,6 +56,7 @@ log = structlog.get_logger(__name__)
 SALT = "firsttouch.booking.v1"
 TOKEN_MAX_AGE = timedelta(days=14)
 INVITE_JOB = "respond.send_invite"
+CALENDAR_MAX_AGE = 300.0
 
 BusySource = Callable[[Rep, Interval], list[Interval]]
 
@@ -116,17 +120,37 @@ def booking_url(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/book/{token}"
 
 
-def calendar_busy(workspace: Workspace, http: httpx.Client | None = None) -> BusySource:
-    """Return a busy source reading each rep's ICS from the workspace's list."""
+def calendar_busy(
+    workspace: Workspace,
+    http: httpx.Client | None = None,
+    *,
+    max_age: float = CALENDAR_MAX_AGE,
+) -> BusySource:
+    """Return a busy source reading each rep's ICS from the workspace's list.
+
+    A calendar read is kept for ``max_age`` seconds, so a page view does not
+    fetch a remote calendar every time (calendar apps publish ICS feeds on
+    a delay of minutes anyway); the window is still cut fresh on each call.
+    """
     calendars = workspace.respond.booking.busy_calendars
     base_dir = workspace.source_path.parent if workspace.source_path else Path(".")
+    kept: dict[str, tuple[float, icalendar.Calendar]] = {}
+    lock = threading.Lock()
 
     def busy(rep: Rep, window: Interval) -> list[Interval]:
         source = calendars.get(rep.id)
         if not source:
             return []
-        calendar = read_calendar(source, base_dir=base_dir, http=http)
-        return busy_intervals(calendar, window, rep.timezone)
+        with lock:
+            entry = kept.get(source)
+        if entry is None or time.monotonic() - entry[0] > max_age:
+            entry = (
+                time.monotonic(),
+                read_calendar(source, base_dir=base_dir, http=http),
+            )
+            with lock:
+                kept[source] = entry
+        return busy_intervals(entry[1], window, rep.timezone)
 
     return busy
 

@@ -103,8 +103,11 @@ def _problem(runtime: Runtime, status: int, heading: str, message: str) -> HTMLR
 
 
 def _busy(runtime: Runtime) -> BusySource:
-    given: BusySource | None = runtime.services.get("busy_source")
-    return given or calendar_busy(runtime.workspace)
+    # One busy source per runtime, so its calendar cache outlives a request.
+    source: BusySource = runtime.services.setdefault(
+        "busy_source", calendar_busy(runtime.workspace)
+    )
+    return source
 
 
 def _csrf_serializer(runtime: Runtime) -> URLSafeSerializer:

@@ -443,3 +443,42 @@ def test_invites_go_to_the_outbox_in_the_embedded_default(
         "maya@northwindledger.example",
     }
     assert all("METHOD:REQUEST" in (r.raw or "") for r in rows)
+
+
+def test_workspace_calendar_urls_are_read_and_kept_for_a_while(
+    runtime: Runtime,
+) -> None:
+    from firsttouch.respond.booking import calendar_busy
+    from tests.respond.extras_fakes import Answer, fake_api
+
+    ics = (CALENDARS / "maya_busy.ics").read_text()
+    with fake_api() as api:
+        api.queue("/cal/maya.ics", Answer(200, ics), Answer(200, ics))
+        booking = runtime.workspace.respond.booking.model_copy(
+            update={"busy_calendars": {"maya": f"{api.url}/cal/maya.ics"}}
+        )
+        respond = runtime.workspace.respond.model_copy(update={"booking": booking})
+        workspace = runtime.workspace.model_copy(update={"respond": respond})
+        maya = workspace.team.rep("maya")
+        luis = workspace.team.rep("luis")
+        assert maya is not None and luis is not None
+        window = Interval(
+            datetime(2026, 3, 10, tzinfo=UTC), datetime(2026, 3, 11, tzinfo=UTC)
+        )
+
+        cached = calendar_busy(workspace)
+        first = cached(maya, window)
+        second = cached(maya, window)
+        fresh = calendar_busy(workspace, max_age=0)
+        fresh(maya, window)
+
+        assert first == second
+        assert (
+            Interval(
+                datetime(2026, 3, 10, 17, 0, tzinfo=UTC),
+                datetime(2026, 3, 10, 18, 0, tzinfo=UTC),
+            )
+            in first
+        )
+        assert cached(luis, window) == []  # no calendar listed for Luis
+        assert len(api.requests_to("/cal/maya.ics")) == 2
