@@ -9,6 +9,7 @@ with its row and column (spreadsheet numbering: the header is row 1).
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from firsttouch.insights.columns import ColumnMapping, Source, map_columns
-from firsttouch.insights.normalising import ChunkContext, normalise_chunk
-from firsttouch.insights.results import ColumnReport, InputSummary
+from firsttouch.insights.normalising import (
+    MAX_PROBLEMS_KEPT,
+    ChunkContext,
+    normalise_chunk,
+)
+from firsttouch.insights.results import ColumnReport, InputProblem, InputSummary
 from firsttouch.insights.schema import COLUMN_KINDS
 from firsttouch.insights.sniffing import ExportReadError, FileShape, sniff_file
 
@@ -58,7 +63,8 @@ def read_export(
     parts: list[pd.DataFrame] = []
     rows_read = 0
     blank_rows = 0
-    for raw in _chunks(path, shape, progress):
+    skipped: list[tuple[int, int, int]] = []
+    for raw in _chunks(path, shape, progress, skipped):
         records = normalise_chunk(raw, rows_read + 2, context)
         blank = _blank_rows(raw, records)
         blank_rows += int(blank.sum())
@@ -67,6 +73,8 @@ def read_export(
 
     records = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     records, duplicates, repeated_ids = _drop_duplicates(records)
+    _report_skipped(skipped, context)
+    rows_read += len(skipped)
     summary = _summarise(path, shape, mapping, context, rows_read, blank_rows)
     summary.duplicate_rows = duplicates
     summary.rows_used = len(records)
@@ -79,7 +87,10 @@ def read_export(
 
 
 def _chunks(
-    path: Path, shape: FileShape, progress: Progress | None
+    path: Path,
+    shape: FileShape,
+    progress: Progress | None,
+    skipped: list[tuple[int, int, int]],
 ) -> Iterator[pd.DataFrame]:
     with path.open("rb") as binary:
         reader = pd.read_csv(
@@ -94,9 +105,12 @@ def _chunks(
             skip_blank_lines=False,
             chunksize=CHUNK_ROWS,
             header=0,
+            # A row with more fields than the header is skipped and
+            # reported, so one bad row never costs the rest of the file.
+            on_bad_lines="warn",
         )
         try:
-            for chunk in reader:
+            for chunk in _recording_skips(reader, skipped):
                 # The parser reads ahead in blocks, so the file position is
                 # a close enough measure of how far the read has come.
                 if progress is not None:
@@ -110,6 +124,52 @@ def _chunks(
             raise ExportReadError(
                 str(path), f"undecodable bytes ({exc.reason})"
             ) from exc
+
+
+def _recording_skips(
+    reader: Iterator[pd.DataFrame], skipped: list[tuple[int, int, int]]
+) -> Iterator[pd.DataFrame]:
+    """Yield chunks, noting each row the parser skipped: (line, expected, saw)."""
+    chunks = iter(reader)
+    while True:
+        # Caught around the parser's own step only, so the caller's warnings
+        # are left alone.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            chunk = next(chunks, None)
+        for warning in caught:
+            skipped.extend(
+                (int(line), int(expected), int(saw))
+                for line, expected, saw in _SKIPPED.findall(str(warning.message))
+            )
+        if chunk is None:
+            return
+        yield chunk
+
+
+_SKIPPED = re.compile(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)")
+
+
+def _report_skipped(skipped: list[tuple[int, int, int]], context: ChunkContext) -> None:
+    context.problem_count += len(skipped)
+    for line, expected, saw in skipped:
+        if len(context.problems) >= MAX_PROBLEMS_KEPT:
+            break
+        context.problems.append(
+            InputProblem(
+                file=context.file,
+                row=line,
+                column="(whole row)",
+                value=f"{saw} fields",
+                message=f"the header has {expected}; a value probably holds an "
+                "unquoted delimiter. Row skipped",
+            )
+        )
+    if skipped:
+        context.notes.append(
+            f"{len(skipped)} rows had more fields than the header "
+            "and were skipped (listed under problems)"
+        )
 
 
 def _blank_rows(raw: pd.DataFrame, records: pd.DataFrame) -> pd.Series:

@@ -180,3 +180,20 @@ def test_progress_is_reported_up_to_the_file_size(tmp_path: Path) -> None:
 
     assert seen
     assert seen[-1] == (path.stat().st_size, path.stat().st_size)
+
+
+def test_a_row_with_extra_fields_is_skipped_and_reported_not_fatal(
+    tmp_path: Path,
+) -> None:
+    text = (
+        "Lead ID,Lead Owner,Created Date\n"
+        "1,Ann,2026-03-04\n"
+        "2,Bob,2026-03-05,stray,comma\n"
+        "3,Cy,2026-03-06\n"
+    )
+    read = read_export(write(tmp_path, text))
+
+    assert read.records["lead_id"].tolist() == [1, 3]
+    assert (read.summary.rows_read, read.summary.rows_used) == (3, 2)
+    problem = read.summary.problems[0]
+    assert (problem.row, problem.value) == (3, "5 fields")
