@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from firsttouch.clock import ensure_utc
 from firsttouch.errors import NotFoundError
@@ -21,7 +21,6 @@ from firsttouch.web.dashboard.scores import (
     NURTURE_ROUTES,
     UNSCORED,
     LeadScore,
-    latest_ids,
     scores_for,
     to_lead_score,
 )
@@ -34,6 +33,9 @@ CLOSED_STATUSES = ("disqualified", "closed", "converted", "spam", "merged")
 SNOOZE_TASK_PREFIX = "Snoozed"
 # Rows shown per queue section; the page says how many more there are.
 SECTION_LIMIT = 50
+# The sections a rep works from show every row; the others a shorter list.
+SHORT_SECTION_LIMIT = 20
+FULL_SECTIONS = ("hot", "replies")
 
 
 @dataclass
@@ -122,20 +124,6 @@ def open_leads_clause(user: DashboardUser, workspace: Workspace, now: datetime) 
     )
 
 
-def _section_clauses() -> dict[str, Any]:
-    """Which open leads go in which queue section, by the latest route."""
-    route = Qualification.route
-    is_reply = or_(Inbound.parent_id.is_not(None), Inbound.kind == "reply")
-    judged = (*HOT_ROUTES, *NURTURE_ROUTES, *DISQUALIFIED_ROUTES)
-    return {
-        "hot": and_(~is_reply, route.in_(HOT_ROUTES)),
-        "replies": is_reply,
-        "open": and_(~is_reply, or_(route.is_(None), route.not_in(judged))),
-        "sequences": and_(~is_reply, route.in_(NURTURE_ROUTES)),
-        "disqualified": and_(~is_reply, route.in_(DISQUALIFIED_ROUTES)),
-    }
-
-
 SECTION_TITLES = {
     "hot": "Hot leads",
     "replies": "Replies waiting for a person",
@@ -150,54 +138,113 @@ def _due() -> Any:
 
 
 def _judged(query: Any) -> Any:
-    """Join each inbound's latest qualification (if any) onto ``query``."""
-    latest = latest_ids()
-    return query.outerjoin(latest, latest.c.inbound_id == Inbound.id).outerjoin(
-        Qualification, Qualification.id == latest.c.qualification_id
+    """Join each inbound's latest qualification (if any) onto ``query``.
+
+    A correlated ``max(id)`` per inbound walks the qualifications index;
+    on 10,000 leads it beats grouping the whole table first.
+    """
+    earlier = aliased(Qualification)
+    latest = (
+        select(func.max(earlier.id))
+        .where(earlier.inbound_id == Inbound.id)
+        .correlate(Inbound)
+        .scalar_subquery()
     )
+    return query.outerjoin(Qualification, Qualification.id == latest)
 
 
 def queue_sections(
     session: Session, user: DashboardUser, workspace: Workspace, now: datetime
 ) -> list[QueueSection]:
-    """The queue: hot leads, replies waiting, other open leads, in sequences."""
+    """The queue: hot leads, replies waiting, other open leads, in sequences.
+
+    One query ranks every open lead inside its section (window functions, so
+    the database sorts and counts and only the shown rows come back); a
+    second reads the full rows of just those leads.
+    """
     names = _owner_names(workspace)
-    base = open_leads_clause(user, workspace, now)
-    clauses = _section_clauses()
-    totals = _section_totals(session, base, clauses)
-
-    sections = []
-    for key, clause in clauses.items():
-        if key == "hot":
-            order = (Qualification.score.desc(), _due().is_(None), _due())
-        else:
-            order = (_due().is_(None), _due(), Inbound.id)
-        query = _judged(
-            select(Inbound, Contact, Qualification).join(
-                Contact, Contact.id == Inbound.contact_id
-            )
+    placed, totals = _place(session, open_leads_clause(user, workspace, now))
+    rows = _full_rows(session, [i for ids in placed.values() for i in ids], names)
+    return [
+        QueueSection(
+            key,
+            title,
+            [rows[i] for i in placed.get(key, [])[: _limit(key)] if i in rows],
+            totals.get(key, 0),
         )
-        query = query.where(base, clause).order_by(*order).limit(SECTION_LIMIT)
-        rows = []
-        for inbound, contact, qualification in session.execute(query):
-            row = _row(inbound, contact, names)
-            row.score = to_lead_score(qualification)
-            rows.append(row)
-        sections.append(QueueSection(key, SECTION_TITLES[key], rows, totals[key]))
-    return sections
-
-
-def _section_totals(
-    session: Session, base: Any, clauses: dict[str, Any]
-) -> dict[str, int]:
-    """How many open leads each section holds, in one query."""
-    columns = [
-        func.sum(case((clause, 1), else_=0)).label(key)
-        for key, clause in clauses.items()
+        for key, title in SECTION_TITLES.items()
     ]
-    query = _judged(select(*columns).select_from(Inbound)).where(base)
-    found = session.execute(query).one()
-    return {key: int(found._mapping[key] or 0) for key in clauses}
+
+
+def _limit(section: str) -> int:
+    return SECTION_LIMIT if section in FULL_SECTIONS else SHORT_SECTION_LIMIT
+
+
+def _section_expression() -> Any:
+    """The queue section of an open lead, from the latest route."""
+    route = Qualification.route
+    is_reply = or_(Inbound.parent_id.is_not(None), Inbound.kind == "reply")
+    return case(
+        (is_reply, "replies"),
+        (route.in_(HOT_ROUTES), "hot"),
+        (route.in_(NURTURE_ROUTES), "sequences"),
+        (route.in_(DISQUALIFIED_ROUTES), "disqualified"),
+        else_="open",
+    )
+
+
+def _place(session: Session, base: Any) -> tuple[dict[str, list[int]], dict[str, int]]:
+    """The ids shown in each section, in order, and each section's total."""
+    section = _section_expression()
+    # Hot leads by score first; every section then by the SLA due soonest.
+    by_score = case((section == "hot", -func.coalesce(Qualification.score, 0)), else_=0)
+    ranked = (
+        _judged(
+            select(
+                Inbound.id.label("inbound_id"),
+                section.label("section"),
+                func.row_number()
+                .over(
+                    partition_by=section,
+                    order_by=(by_score, _due().is_(None), _due(), Inbound.id),
+                )
+                .label("position"),
+                func.count().over(partition_by=section).label("total"),
+            ).select_from(Inbound)
+        )
+        .where(base)
+        .subquery("ranked")
+    )
+    query = (
+        select(ranked.c.inbound_id, ranked.c.section, ranked.c.total)
+        .where(ranked.c.position <= SECTION_LIMIT)
+        .order_by(ranked.c.section, ranked.c.position)
+    )
+    placed: dict[str, list[int]] = {}
+    totals: dict[str, int] = {}
+    for inbound_id, key, total in session.execute(query):
+        totals[key] = int(total)
+        if len(placed.setdefault(key, [])) < _limit(key):
+            placed[key].append(inbound_id)
+    return placed, totals
+
+
+def _full_rows(
+    session: Session, inbound_ids: list[int], names: dict[str, str]
+) -> dict[int, LeadRow]:
+    if not inbound_ids:
+        return {}
+    query = _judged(
+        select(Inbound, Contact, Qualification).join(
+            Contact, Contact.id == Inbound.contact_id
+        )
+    ).where(Inbound.id.in_(inbound_ids))
+    rows = {}
+    for inbound, contact, qualification in session.execute(query):
+        row = _row(inbound, contact, names)
+        row.score = to_lead_score(qualification)
+        rows[inbound.id] = row
+    return rows
 
 
 def _fetch(
@@ -233,7 +280,7 @@ def hot_since(
     where = and_(
         open_leads_clause(user, workspace, now),
         Inbound.received_at >= since,
-        _section_clauses()["hot"],
+        _section_expression() == "hot",
     )
     return _fetch(session, where, names, SECTION_LIMIT)
 
