@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select, text, update
+from rapidfuzz import fuzz, process
+from sqlalchemy import Table, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,11 +28,15 @@ from firsttouch.capture.identity import (
     name_key,
     normalise_email,
     normalise_phone,
+    phone_place,
     phone_variants,
     split_full_name,
 )
 from firsttouch.errors import InputError, NotFoundError
 from firsttouch.store.models import Base, Company, Contact, ContactMerge
+
+# token_sort_ratio at or above this is the same company name, misspelt.
+FUZZY_NAME_CUTOFF = 90
 
 # Contact fields an inbound may fill in when they are still empty.
 FILLABLE = (
@@ -72,6 +77,7 @@ def resolve_contact(
     facts = _complete_names(facts)
     email_norm = normalise_email(facts.email)
     phone = normalise_phone(facts.phone, facts.country or default_region)
+    facts = _place_from_phone(facts, phone)
     _lock_keys(session, email_norm, phone)
 
     by_email = _find_by_email(session, email_norm)
@@ -203,6 +209,18 @@ def _complete_names(facts: PersonFacts) -> PersonFacts:
     return facts.model_copy(update={"first_name": first, "last_name": last})
 
 
+def _place_from_phone(facts: PersonFacts, phone: str | None) -> PersonFacts:
+    # A number's country and zone stand in for what the buyer did not say,
+    # so territory routing and local-time sending still work.
+    country, zone = phone_place(phone)
+    update: dict[str, str] = {}
+    if country and not facts.country:
+        update["country"] = country
+    if zone and not facts.timezone and (facts.country or country) == country:
+        update["timezone"] = zone
+    return facts.model_copy(update=update) if update else facts
+
+
 def _same_person(contact: Contact, facts: PersonFacts) -> bool:
     ours = name_key(contact.first_name, contact.last_name)
     theirs = name_key(facts.first_name, facts.last_name)
@@ -308,20 +326,66 @@ def _attach_company(session: Session, contact: Contact, facts: PersonFacts) -> N
         return
     domain = company_domain(contact.email_norm)
     key = company_key(facts.company or contact.company_name)
-    company = None
-    if domain:
-        company = session.scalar(select(Company).where(Company.domain == domain))
-    if company is None and key:
-        company = session.scalar(
-            select(Company).where(Company.name_key == key).order_by(Company.id)
-        )
-        if company is not None and domain and company.domain not in (None, domain):
-            company = None
+    company = _find_company(session, domain, key)
     if company is None and (domain or key):
         company = _insert_company(session, domain, facts, key)
     if company is not None:
+        if domain and company.domain is None:
+            company.domain = domain  # known by name until now; the domain is free
         _fill_company(company, facts)
         contact.company_id = company.id
+
+
+def _find_company(
+    session: Session, domain: str | None, key: str | None
+) -> Company | None:
+    """The company a domain names, else one whose name matches (exactly or nearly).
+
+    A name never overrides a domain: "Acme" at acme.example is not the
+    "Acme" at acme-tools.example.
+    """
+    conditions = []
+    if domain:
+        conditions.append(Company.domain == domain)
+    if key:
+        conditions.append(Company.name_key == key)
+    if not conditions:
+        return None
+    rows = list(
+        session.scalars(
+            select(Company).where(or_(*conditions)).order_by(Company.id).limit(20)
+        )
+    )
+    for company in rows:
+        if domain and company.domain == domain:
+            return company
+    for company in rows:
+        if company.name_key == key and company.domain in (None, domain):
+            return company
+    if key and not domain:
+        return _nearly_named(session, key)
+    return None
+
+
+def _nearly_named(session: Session, key: str) -> Company | None:
+    # "Northwind Traders" and "Northwind Trader" are one firm; the shared
+    # first word keeps the candidates few, so this stays one indexed query.
+    first = key.split()[0]
+    candidates = list(
+        session.scalars(
+            select(Company)
+            .where(Company.name_key.like(f"{first}%"))
+            .order_by(Company.id)
+            .limit(200)
+        )
+    )
+    choices = {c.id: c.name_key or "" for c in candidates}
+    best = process.extractOne(
+        key, choices, scorer=fuzz.token_sort_ratio, score_cutoff=FUZZY_NAME_CUTOFF
+    )
+    if best is None:
+        return None
+    return next(c for c in candidates if c.id == best[2])
 
 
 def _insert_company(

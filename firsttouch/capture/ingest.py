@@ -29,7 +29,7 @@ from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.owners import choose_owner, lead_facts, record_decision
 from firsttouch.jobs.queue import enqueue
 from firsttouch.logs import get_logger, mask_email, mask_phone
-from firsttouch.store.models import Inbound, Touch
+from firsttouch.store.models import Company, Inbound, Touch
 
 if TYPE_CHECKING:
     from firsttouch.runtime import Runtime
@@ -136,9 +136,15 @@ def _create_lead(
     resolution = resolve_contact(session, event.person, default_region=region, now=now)
     contact = resolution.contact
 
+    # Held here so the identity map keeps it for lead_facts and the claim.
+    company = session.get(Company, contact.company_id) if contact.company_id else None
     choice = choose_owner(session, workspace, lead_facts(session, contact), now)
     if contact.owner_id is None:
         contact.owner_id = choice.owner_id
+    if company is not None and company.owner_id is None:
+        # The first rep to get someone from a company owns the account, so
+        # a colleague who writes in next week reaches the same rep.
+        company.owner_id = choice.owner_id
     inbound.contact_id = contact.id
     inbound.owner_id = choice.owner_id
     inbound.status = "new"

@@ -157,3 +157,22 @@ def test_merge_reparents_everything_and_undo_restores_it(any_db, clock) -> None:
 
     with any_db.transaction() as session, pytest.raises(InputError):
         undo_merge(session, merge_id, now=clock.now())
+
+
+def test_phone_fills_in_country_and_zone_when_not_given(db, clock) -> None:  # type: ignore[no-untyped-def]
+    contact_id, *_ = resolve(db, clock, phone="+44 20 7946 0018")
+    with db.sessions() as session:
+        contact = session.get(Contact, contact_id)
+    assert contact.country == "GB" and contact.timezone == "Europe/London"
+
+
+def test_company_names_match_nearly_but_never_override_a_domain(db, clock) -> None:  # type: ignore[no-untyped-def]
+    a = resolve(db, clock, phone="+14155550111", company="Northwind Traders Inc")[0]
+    b = resolve(db, clock, phone="+14155550112", company="Northwind Trader")[0]
+    c = resolve(db, clock, email="x@northwind.example", company="Northwind Traders")[0]
+    d = resolve(db, clock, email="y@nw-tools.example", company="Northwind Traders")[0]
+    with db.sessions() as session:
+        companies = [session.get(Contact, i).company_id for i in (a, b, c, d)]
+        named = session.get(Company, companies[0])
+        assert named.domain == "northwind.example"
+    assert companies[0] == companies[1] == companies[2] != companies[3]

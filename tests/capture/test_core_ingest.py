@@ -227,3 +227,27 @@ def test_losing_a_race_inside_a_callers_transaction_is_a_duplicate(
 
     assert outcome["second"].duplicate  # type: ignore[attr-defined]
     assert count(pg_db, Inbound) == 1
+
+
+def test_a_colleague_from_the_same_company_reaches_the_same_rep(rt: Runtime) -> None:
+    first = ingest(rt, form_event("c:1", email="ana@quayside.example", country="US"))
+    colleague = ingest(
+        rt,
+        form_event(
+            "c:2",
+            email="bo@quayside.example",
+            first_name="Bo",
+            last_name="Lund",
+            country="US",
+        ),
+    )
+
+    assert colleague.contact_id != first.contact_id
+    assert colleague.owner_id == first.owner_id
+    with rt.db.sessions() as session:
+        decision = session.scalar(
+            select(RoutingDecision).where(
+                RoutingDecision.inbound_id == colleague.inbound_id
+            )
+        )
+        assert decision is not None and decision.rule == "existing_owner"
