@@ -479,7 +479,8 @@ def icp_learn(history: Path, outcome: OutcomeOpt = "Converted",
     settings = _settings(workspace)
     try:
         profile = load_icp(icp, settings.workspace_path)
-        typer.echo(learn(profile, read_history(history, outcome, exclude or [])).render())
+        learned = learn(profile, read_history(history, outcome, exclude or []))
+        typer.echo(learned.render())
     except WorkspaceError as exc:
         raise _fail(str(exc), EXIT_INVALID_WORKSPACE) from None
     except FirsttouchError as exc:
@@ -491,7 +492,7 @@ def icp_evaluate(history: Path, outcome: OutcomeOpt = "Converted",
                  exclude: ExcludeOpt = None, icp: IcpFileOpt = None,
                  folds: Annotated[int, typer.Option(min=2, max=20)] = 5,
                  workspace: WorkspaceOpt = None) -> None:
-    """Rank quality (AUC, top decile) of the written ICP, a learned model and a baseline."""
+    """Compare the ranking (AUC, top decile) of the ICP, a learned model, a baseline."""
     from firsttouch.qualify.commands import load_icp
     from firsttouch.qualify.learning import evaluate, read_history
 
