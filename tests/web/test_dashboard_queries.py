@@ -1,0 +1,90 @@
+"""The queue's reads on both engines: sections, order, visibility, and a
+query budget that does not grow with the number of leads."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+
+from firsttouch.web.dashboard import queries
+from firsttouch.web.sessions import DashboardUser
+from tests.web.dashboard_data import (  # noqa: F401 - cheap_hashing is a fixture
+    cheap_hashing,
+    judge,
+    log_in,
+    make_lead,
+    make_users,
+)
+
+ADMIN = DashboardUser(1, "admin@example.test", "Admin", "admin", None)
+MAYA = DashboardUser(2, "maya@example.test", "Maya", "rep", "maya")
+DANA = DashboardUser(3, "dana@example.test", "Dana", "manager", "dana")
+
+
+def _names(sections: list[queries.QueueSection], key: str) -> list[str]:
+    section = next(s for s in sections if s.key == key)
+    return [row.name.split()[0] for row in section.rows]
+
+
+def test_sections_order_and_visibility_on_both_engines(
+    any_db, clock, workspace
+) -> None:  # type: ignore[no-untyped-def]
+    now = clock.now()
+    soon = make_lead(
+        any_db, now, first="Soon", owner="maya", received_ago=timedelta(minutes=25)
+    )
+    late = make_lead(any_db, now, first="Late", owner="maya")
+    top = make_lead(any_db, now, first="Top", owner=None)
+    luis = make_lead(any_db, now, first="Luis", owner="luis")
+    make_lead(any_db, now, first="Fresh", owner="maya")  # not scored yet
+    nurture = make_lead(any_db, now, first="Slow", owner="maya")
+    for lead in (soon, late, luis):
+        judge(any_db, lead, score=80)
+    judge(any_db, top, score=99)
+    judge(any_db, nurture, score=10, route="nurture")
+
+    with any_db.sessions() as session:
+        admin = queries.queue_sections(session, ADMIN, workspace, now)
+        maya = queries.queue_sections(session, MAYA, workspace, now)
+        dana = queries.queue_sections(session, DANA, workspace, now)
+
+    # Highest score first, then the SLA due soonest.
+    assert _names(admin, "hot") == ["Top", "Soon", "Late", "Luis"]
+    assert _names(maya, "hot") == ["Top", "Soon", "Late"]
+    assert _names(dana, "hot") == ["Top", "Soon", "Late", "Luis"]
+    assert _names(maya, "open") == ["Fresh"]
+    assert _names(maya, "sequences") == ["Slow"]
+    assert {s.key: s.total for s in maya} == {
+        "hot": 3,
+        "replies": 0,
+        "open": 1,
+        "sequences": 1,
+        "disqualified": 0,
+    }
+
+
+@pytest.mark.usefixtures("cheap_hashing")
+def test_queue_page_query_count_does_not_grow_with_leads(client, runtime) -> None:  # type: ignore[no-untyped-def]
+    make_users(runtime.db, runtime.clock)
+    log_in(client, "admin")
+
+    def count_queries() -> int:
+        seen: list[str] = []
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(runtime.db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/").status_code == 200
+        finally:
+            event.remove(runtime.db.engine, "before_cursor_execute", listener)
+        return len([s for s in seen if s.lstrip().upper().startswith("SELECT")])
+
+    for n in range(3):
+        judge(runtime.db, make_lead(runtime.db, runtime.clock.now(), first=f"A{n}"))
+    few = count_queries()
+    for n in range(30):
+        judge(runtime.db, make_lead(runtime.db, runtime.clock.now(), first=f"B{n}"))
+    many = count_queries()
+    assert many == few
+    assert many <= 6, f"the queue page made {many} queries"
