@@ -64,13 +64,26 @@ def password_fingerprint(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
+# The built-in development key is public, so a cookie signed with it could be
+# forged by anyone: without a real FIRSTTOUCH_SECRET_KEY, sessions are signed
+# with a key made at start-up instead (they end when the process restarts).
+DEV_SECRET = "dev-insecure-key"  # noqa: S105 - the known-bad default we refuse
+_PROCESS_SECRET = secrets.token_urlsafe(32)
+
+
+def _secret_text(request: Request) -> str:
+    configured = str(request.app.state.runtime.settings.secret_key.reveal())
+    return _PROCESS_SECRET if configured in ("", DEV_SECRET) else configured
+
+
 def _serializer(request: Request) -> URLSafeTimedSerializer:
-    secret = request.app.state.runtime.settings.secret_key.reveal()
-    return URLSafeTimedSerializer(secret, salt="firsttouch.dashboard.session")
+    return URLSafeTimedSerializer(
+        _secret_text(request), salt="firsttouch.dashboard.session"
+    )
 
 
 def _secret(request: Request) -> bytes:
-    return bytes(request.app.state.runtime.settings.secret_key.reveal(), "utf-8")
+    return _secret_text(request).encode()
 
 
 def load_session(request: Request) -> SessionState:

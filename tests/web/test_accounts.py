@@ -213,3 +213,23 @@ def test_first_admin_comes_from_the_environment_once(db, clock) -> None:  # type
     assert accounts.authenticate(db, "admin@localhost", PASSWORD, clock).role == "admin"
     assert "log in" in accounts.ensure_first_admin(db, env, clock)
     assert accounts.count_users(db) == 1
+
+
+def test_a_cookie_signed_with_the_public_dev_key_is_not_accepted(
+    client, runtime
+) -> None:  # type: ignore[no-untyped-def]
+    from itsdangerous import URLSafeTimedSerializer
+
+    from firsttouch.web.sessions import DEV_SECRET, password_fingerprint
+
+    make_users(runtime.db, runtime.clock)
+    with runtime.db.sessions() as session:
+        admin = session.scalars(select(User).where(User.role == "admin")).one()
+    forged = URLSafeTimedSerializer(DEV_SECRET, salt="firsttouch.dashboard.session")
+    client.cookies.set(
+        "ft_session",
+        forged.dumps(
+            {"n": "x", "u": admin.id, "p": password_fingerprint(admin.password_hash)}
+        ),
+    )
+    assert client.get("/", follow_redirects=False).status_code == 303
