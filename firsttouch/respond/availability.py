@@ -17,6 +17,7 @@ source and an HTTP client.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -166,10 +167,17 @@ def free_slots(
                 slot = Interval(start, start + length)
                 padded = Interval(start - buffer, slot.end + buffer)
                 inside = window.start <= slot.start and slot.end <= window.end
-                if inside and not any(padded.overlaps(b) for b in blocked):
+                if inside and not _collides(padded, blocked):
                     slots.append(slot)
         day += timedelta(days=1)
     return slots
+
+
+def _collides(span: Interval, merged: Sequence[Interval]) -> bool:
+    """True when ``span`` overlaps any of the sorted, disjoint ``merged``."""
+    # The only candidate is the last busy span starting before ``span`` ends.
+    index = bisect_left(merged, span.end, key=lambda b: b.start) - 1
+    return index >= 0 and merged[index].end > span.start
 
 
 def _starts_on(

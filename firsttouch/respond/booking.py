@@ -26,7 +26,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
-import icalendar
 import structlog
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -57,6 +56,7 @@ SALT = "firsttouch.booking.v1"
 TOKEN_MAX_AGE = timedelta(days=14)
 INVITE_JOB = "respond.send_invite"
 CALENDAR_MAX_AGE = 300.0
+SPAN_MARGIN = timedelta(days=7)
 
 BusySource = Callable[[Rep, Interval], list[Interval]]
 
@@ -120,6 +120,13 @@ def booking_url(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/book/{token}"
 
 
+@dataclass(frozen=True)
+class _Kept:
+    read_at: float
+    span: Interval
+    busy: list[Interval]
+
+
 def calendar_busy(
     workspace: Workspace,
     http: httpx.Client | None = None,
@@ -128,29 +135,38 @@ def calendar_busy(
 ) -> BusySource:
     """Return a busy source reading each rep's ICS from the workspace's list.
 
-    A calendar read is kept for ``max_age`` seconds, so a page view does not
-    fetch a remote calendar every time (calendar apps publish ICS feeds on
-    a delay of minutes anyway); the window is still cut fresh on each call.
+    What a calendar read found is kept for ``max_age`` seconds, expanded over
+    a span a week wider than asked: expanding many recurring series costs
+    far more than the page itself, and calendar apps publish their ICS feeds
+    minutes late anyway. Each call still cuts its own window from it.
     """
     calendars = workspace.respond.booking.busy_calendars
     base_dir = workspace.source_path.parent if workspace.source_path else Path(".")
-    kept: dict[str, tuple[float, icalendar.Calendar]] = {}
+    kept: dict[tuple[str, str], _Kept] = {}
     lock = threading.Lock()
 
     def busy(rep: Rep, window: Interval) -> list[Interval]:
         source = calendars.get(rep.id)
         if not source:
             return []
+        key = (source, rep.timezone)
         with lock:
-            entry = kept.get(source)
-        if entry is None or time.monotonic() - entry[0] > max_age:
-            entry = (
-                time.monotonic(),
-                read_calendar(source, base_dir=base_dir, http=http),
+            entry = kept.get(key)
+        usable = (
+            entry is not None
+            and time.monotonic() - entry.read_at <= max_age
+            and entry.span.start <= window.start
+            and window.end <= entry.span.end
+        )
+        if entry is None or not usable:
+            calendar = read_calendar(source, base_dir=base_dir, http=http)
+            span = Interval(window.start, window.end + SPAN_MARGIN)
+            entry = _Kept(
+                time.monotonic(), span, busy_intervals(calendar, span, rep.timezone)
             )
             with lock:
-                kept[source] = entry
-        return busy_intervals(entry[1], window, rep.timezone)
+                kept[key] = entry
+        return [item for item in entry.busy if item.overlaps(window)]
 
     return busy
 
