@@ -8,11 +8,12 @@ Routes live beside their concern (``login``, ``leads``, ``pages``); reads in
 
 from fastapi import APIRouter
 
-from firsttouch.web.dashboard import leads, login, pages
+from firsttouch.web.dashboard import admin, leads, login, pages
 
 router = APIRouter(include_in_schema=False)
 router.include_router(login.router)
 router.include_router(leads.router)
 router.include_router(pages.router)
+router.include_router(admin.router)
 
 __all__ = ["router"]
