@@ -8,6 +8,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 from pathlib import Path
 
@@ -92,8 +93,8 @@ def _replay_and_report(runtime: Runtime, options: DemoOptions,
 
 def monday_morning(zone: str) -> datetime:
     """09:00 on the Monday after the demo week, in the team's zone: queue time."""
-    local = (WEEK_START + WEEK).astimezone(ZoneInfo(zone))
-    return local.replace(hour=9, minute=0, second=0, microsecond=0).astimezone(UTC)
+    monday = (WEEK_START + WEEK).date()
+    return datetime.combine(monday, clock_time(9), tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def _demo_settings(settings: Settings) -> Settings:

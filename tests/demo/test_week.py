@@ -97,3 +97,12 @@ def test_every_phone_number_is_a_valid_number():
     phones = {a.event.person.phone for a in _week(count=400) if a.event.person.phone}
     assert phones
     assert all(phonenumbers.is_valid_number(phonenumbers.parse(p)) for p in phones)
+
+
+def test_the_queue_is_read_on_monday_at_nine_in_the_team_zone():
+    from datetime import UTC, datetime
+
+    from firsttouch.demo.run import monday_morning
+
+    assert monday_morning("America/New_York") == datetime(2026, 3, 16, 13, tzinfo=UTC)
+    assert monday_morning("Europe/London") == datetime(2026, 3, 16, 9, tzinfo=UTC)
