@@ -482,3 +482,37 @@ def test_workspace_calendar_urls_are_read_and_kept_for_a_while(
         )
         assert cached(luis, window) == []  # no calendar listed for Luis
         assert len(api.requests_to("/cal/maya.ics")) == 2
+
+
+def test_the_invite_job_sends_through_the_workspace_outbox(
+    booking_runtime: Runtime, buyer: Contact, db: Database
+) -> None:
+    from firsttouch.respond.invites import invite_mailer, send_invite_handler
+
+    claims = BookingClaims(owner_id="maya", inbound_id=7, contact_id=buyer.id)
+    meeting = confirm_slot(
+        db,
+        booking_runtime.workspace,
+        booking_runtime.clock,
+        claims,
+        datetime.fromisoformat(SLOT_0900_PDT),
+        "Europe/Berlin",
+        maya_calendar,
+    )
+    with db.sessions() as session:
+        job = session.scalars(
+            select(Job).where(Job.kind == "respond.send_invite")
+        ).one()
+
+    class Ctx:
+        payload = job.payload
+
+    Ctx.db = db  # type: ignore[attr-defined]
+    Ctx.clock = booking_runtime.clock  # type: ignore[attr-defined]
+    send_invite_handler(booking_runtime)(Ctx())  # type: ignore[arg-type]
+
+    assert isinstance(invite_mailer(booking_runtime), OutboxInviteMailer)
+    with db.sessions() as session:
+        rows = session.scalars(select(OutboxMessage)).all()
+    assert len(rows) == 2
+    assert all(meeting.uid in (r.raw or "") for r in rows)

@@ -454,3 +454,31 @@ def _ctx(payload: dict[str, Any], db: Database, clock: VirtualClock) -> Any:
     ctx.db = db  # type: ignore[attr-defined]
     ctx.clock = clock  # type: ignore[attr-defined]
     return ctx
+
+
+def test_a_worker_that_died_mid_call_does_not_ring_the_rep_twice(
+    bridge_runtime: Runtime, api: FakeApi, db: Database, clock: VirtualClock
+) -> None:
+    from firsttouch.channels.messages import CallRequest
+    from firsttouch.jobs.ledger import Ledger
+    from firsttouch.respond.call_bridge import bridge_url
+
+    clock.set(TUESDAY_0900_PDT)
+    inbound_id = seed_lead(db, clock.now())
+    key = f"bridge:{inbound_id}:maya:policy"
+    token = bridge_token(
+        bridge_runtime.settings.secret_key, BridgeTarget(inbound_id, "maya", "policy")
+    )
+    voice = voice_channel(bridge_runtime)
+    # The dead worker: it took the lease, placed the call, and never recorded it.
+    ledger = Ledger(db, clock)
+    ledger._insert_pending(key, "call.bridge")
+    ledger._take_lease(key)
+    voice.call(CallRequest(to=MAYA_PHONE, twiml_url=bridge_url(PUBLIC, token), key=key))
+    clock.advance(timedelta(minutes=5))
+
+    outcome = start_bridge(bridge_runtime, inbound_id, voice)
+
+    posts = [r for r in api.requests_to(calls_path(api)) if r.method == "POST"]
+    assert len(posts) == 1
+    assert outcome.state == "calling" and outcome.sid == api.calls[0]["sid"]
