@@ -88,3 +88,42 @@ def test_queue_page_query_count_does_not_grow_with_leads(client, runtime) -> Non
     many = count_queries()
     assert many == few
     assert many <= 6, f"the queue page made {many} queries"
+
+
+def test_deals_that_have_not_moved_for_two_weeks_are_flagged(
+    db, clock, workspace
+) -> None:  # type: ignore[no-untyped-def]
+    from firsttouch.store.models import Deal
+
+    now = clock.now()
+    with db.transaction() as session:
+        session.add_all(
+            [
+                Deal(
+                    name="Acme renewal",
+                    stage="proposal",
+                    owner_id="maya",
+                    stage_changed_at=now - timedelta(days=20),
+                    created_at=now,
+                ),
+                Deal(
+                    name="Fresh deal",
+                    stage="proposal",
+                    owner_id="maya",
+                    stage_changed_at=now - timedelta(days=2),
+                    created_at=now,
+                ),
+                Deal(
+                    name="Luis deal",
+                    stage="demo",
+                    owner_id="luis",
+                    stage_changed_at=now - timedelta(days=30),
+                    created_at=now,
+                ),
+            ]
+        )
+    with db.sessions() as session:
+        for_maya = queries.stuck_deals(session, MAYA, workspace, now)
+        for_dana = queries.stuck_deals(session, DANA, workspace, now)
+    assert [d.name for d in for_maya] == ["Acme renewal"]
+    assert [d.name for d in for_dana] == ["Luis deal", "Acme renewal"]

@@ -42,12 +42,14 @@ def queue_page(request: Request, user: CurrentUser, done: str = "") -> Response:
     with runtime.db.sessions() as session:
         sections = queries.queue_sections(session, user, runtime.workspace, now)
         snoozed = queries.snoozed_leads(session, user, runtime.workspace, now)
+        stuck = queries.stuck_deals(session, user, runtime.workspace, now)
     return render(
         request,
         "queue.html",
         title="Queue",
         sections=sections,
         snoozed=snoozed,
+        stuck=stuck,
         since=now - LIVE_WINDOW,
         reps=assignable_reps(user, runtime.workspace),
         message=ACTION_MESSAGES.get(done),

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased
 
 from firsttouch.clock import ensure_utc
 from firsttouch.errors import NotFoundError
-from firsttouch.store.models import Contact, Inbound, Qualification, Task
+from firsttouch.store.models import Contact, Deal, Inbound, Qualification, Task
 from firsttouch.web.dashboard.scores import (
     DISQUALIFIED_ROUTES,
     HOT_ROUTES,
@@ -24,7 +24,7 @@ from firsttouch.web.dashboard.scores import (
     scores_for,
     to_lead_score,
 )
-from firsttouch.web.dashboard.visibility import visible_clause
+from firsttouch.web.dashboard.visibility import visible_clause, visible_owners
 from firsttouch.web.sessions import DashboardUser
 from firsttouch.workspace import Workspace
 
@@ -333,3 +333,49 @@ def start_of_week(now: datetime, days_back: int | None = None) -> datetime:
     """Monday 00:00 UTC of ``now``'s week."""
     monday = now - timedelta(days=now.weekday() if days_back is None else days_back)
     return monday.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+# A deal whose stage has not moved for this long is flagged on the queue.
+STUCK_AFTER = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class StuckDeal:
+    name: str
+    stage: str
+    owner_name: str
+    since: datetime
+    inbound_id: int | None
+
+
+def stuck_deals(
+    session: Session, user: DashboardUser, workspace: Workspace, now: datetime
+) -> list[StuckDeal]:
+    """Open deals the user may see whose stage has not moved in two weeks."""
+    owners = visible_owners(user, workspace)
+    moved = func.coalesce(Deal.stage_changed_at, Deal.created_at)
+    latest_inbound = (
+        select(func.max(Inbound.id))
+        .where(Inbound.contact_id == Deal.contact_id)
+        .correlate(Deal)
+        .scalar_subquery()
+    )
+    query = (
+        select(Deal, latest_inbound)
+        .where(Deal.closed_at.is_(None), moved < now - STUCK_AFTER)
+        .order_by(moved)
+        .limit(SHORT_SECTION_LIMIT)
+    )
+    if owners is not None:
+        query = query.where(or_(Deal.owner_id.is_(None), Deal.owner_id.in_(owners)))
+    names = _owner_names(workspace)
+    return [
+        StuckDeal(
+            name=deal.name,
+            stage=deal.stage,
+            owner_name=names.get(deal.owner_id or "", deal.owner_id or "unassigned"),
+            since=ensure_utc(deal.stage_changed_at or deal.created_at),
+            inbound_id=inbound_id,
+        )
+        for deal, inbound_id in session.execute(query)
+    ]
