@@ -56,22 +56,36 @@ def busy_ics() -> str:
         offset = timedelta(days=n % 5, minutes=30 * (n % 16))
         start = datetime(2026, 1, 5, 8, 0) + offset
         lines += [
-            "BEGIN:VEVENT", f"UID:series-{n}@bench", "DTSTAMP:20260101T000000Z",
+            "BEGIN:VEVENT",
+            f"UID:series-{n}@bench",
+            "DTSTAMP:20260101T000000Z",
             f"DTSTART;TZID=America/Los_Angeles:{start:%Y%m%dT%H%M%S}",
-            "DURATION:PT25M", f"RRULE:FREQ=WEEKLY;BYDAY={days[n % 5]}",
-            f"SUMMARY:Series {n}", "END:VEVENT",
+            "DURATION:PT25M",
+            f"RRULE:FREQ=WEEKLY;BYDAY={days[n % 5]}",
+            f"SUMMARY:Series {n}",
+            "END:VEVENT",
         ]
     for n in range(40):
         start = NOW + timedelta(hours=7 * n)
         lines += [
-            "BEGIN:VEVENT", f"UID:single-{n}@bench", "DTSTAMP:20260101T000000Z",
+            "BEGIN:VEVENT",
+            f"UID:single-{n}@bench",
+            "DTSTAMP:20260101T000000Z",
             f"DTSTART:{start:%Y%m%dT%H%M%SZ}",
             f"DTEND:{start + timedelta(minutes=45):%Y%m%dT%H%M%SZ}",
-            f"SUMMARY:Single {n}", "END:VEVENT",
+            f"SUMMARY:Single {n}",
+            "END:VEVENT",
         ]
-    lines += ["BEGIN:VEVENT", "UID:off@bench", "DTSTAMP:20260101T000000Z",
-              "DTSTART;VALUE=DATE:20260318", "DTEND;VALUE=DATE:20260319",
-              "SUMMARY:Day off", "END:VEVENT", "END:VCALENDAR"]
+    lines += [
+        "BEGIN:VEVENT",
+        "UID:off@bench",
+        "DTSTAMP:20260101T000000Z",
+        "DTSTART;VALUE=DATE:20260318",
+        "DTEND;VALUE=DATE:20260319",
+        "SUMMARY:Day off",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
     return "\r\n".join(lines) + "\r\n"
 
 
@@ -107,15 +121,21 @@ def main() -> None:
         layout = (time.perf_counter() - started) / RUNS
 
         print(f"bench: booking_calendar_parse_ms value={ms(parse)} unit=ms target=200")
-        print(f"bench: booking_expand_ms value={ms(expand)} unit=ms target=300 "
-              f"(busy={len(busy)})")
-        print(f"bench: booking_slots_ms value={ms(layout)} unit=ms target=10 "
-              f"(slots={len(slots)})")
+        print(
+            f"bench: booking_expand_ms value={ms(expand)} unit=ms target=300 "
+            f"(busy={len(busy)})"
+        )
+        print(
+            f"bench: booking_slots_ms value={ms(layout)} unit=ms target=10 "
+            f"(slots={len(slots)})"
+        )
 
         page_times = page_latencies(workspace, path, Path(folder))
         cuts = statistics.quantiles(page_times, n=100)
-        print(f"bench: booking_page_p50_ms value={ms(statistics.median(page_times))} "
-              "unit=ms target=100")
+        print(
+            f"bench: booking_page_p50_ms value={ms(statistics.median(page_times))} "
+            "unit=ms target=100"
+        )
         print(f"bench: booking_page_p99_ms value={ms(cuts[98])} unit=ms target=300")
 
 
@@ -124,11 +144,15 @@ def page_latencies(workspace, calendar: Path, folder: Path) -> list[float]:  # t
     migrate.upgrade(url)
     db = Database(url)
     clock = VirtualClock(NOW)
-    settings = Settings(workspace_path=ROOT / "examples" / "workspace",
-                        database_url=url, env={"TWILIO_AUTH_TOKEN": "bench"})
+    settings = Settings(
+        workspace_path=ROOT / "examples" / "workspace",
+        database_url=url,
+        env={"TWILIO_AUTH_TOKEN": "bench"},
+    )
     runtime = Runtime(settings=settings, db=db, workspace=workspace, clock=clock)
     booking = workspace.respond.booking.model_copy(
-        update={"busy_calendars": {"maya": str(calendar)}})
+        update={"busy_calendars": {"maya": str(calendar)}}
+    )
     respond = workspace.respond.model_copy(update={"booking": booking})
     runtime.workspace = workspace.model_copy(update={"respond": respond})
     runtime.services["busy_source"] = calendar_busy(runtime.workspace)

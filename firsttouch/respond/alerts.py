@@ -13,35 +13,39 @@ retried job re-sends only what failed. A destination that refuses for good
 retrying (a 429, a 5xx, a network failure) makes the job retry after the
 rest were tried.
 
-Lead-supplied text is escaped for each format: HTML for email, Slack's
-``&``/``<``/``>`` entities for mrkdwn, and backslashes for the Markdown that
-Teams' TextBlocks render.
+How an alert reads in each format, with the lead's own text escaped for
+it, is in ``alert_formats``; the webhook wire and its errors in
+``firsttouch.channels.webhooks``.
 """
 
 from __future__ import annotations
 
-import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import structlog
 from itsdangerous import BadSignature, SignatureExpired
-from markupsafe import escape
 from sqlalchemy import select
 
-from firsttouch.channels.messages import EmailChannel, EmailMessage, Result
+from firsttouch.channels.messages import EmailChannel, Result
 from firsttouch.channels.outbox.store import OutboxEmail
-from firsttouch.channels.smtp.sender import SmtpEmail, make_message_id
+from firsttouch.channels.smtp.sender import SmtpEmail
+from firsttouch.channels.webhooks import WebhookPoster
 from firsttouch.clock import Clock
 from firsttouch.config import Secret, Settings
 from firsttouch.errors import DeliveryError, InputError
 from firsttouch.jobs.ledger import Ledger
 from firsttouch.logs import mask_email
+from firsttouch.respond.alert_formats import (
+    Alert,
+    alert_email,
+    slack_payload,
+    teams_payload,
+    webhook_payload,
+)
 from firsttouch.respond.signed_links import link_serializer
 from firsttouch.store.db import Database
 from firsttouch.store.models import Contact, Inbound, Qualification, Touch
@@ -57,7 +61,6 @@ log = structlog.get_logger(__name__)
 
 LINK_SALT = "firsttouch.alert.v1"
 LINK_MAX_AGE = timedelta(days=7)
-MAX_RETRY_AFTER = 5.0
 MESSAGE_EXCERPT = 400
 
 
@@ -66,22 +69,6 @@ class AlertLinkError(InputError):
 
     code = "alert_link_invalid"
     status = 404
-
-
-@dataclass(frozen=True)
-class Alert:
-    """What a rep is told about one lead, ready for any destination."""
-
-    inbound_id: int
-    rep: Rep
-    title: str
-    brief: str
-    facts: list[tuple[str, str]]
-    claim_url: str
-    call_url: str | None
-    lead_url: str
-    buyer_phone: str | None = None
-    reason: str = "hot_lead"
 
 
 @dataclass
@@ -203,242 +190,6 @@ def build_alert(
         lead_url=f"{base}/leads/{inbound.id}",
         buyer_phone=phone,
         reason=reason,
-    )
-
-
-# -- formats ---------------------------------------------------------------
-
-
-def slack_escape(text: str) -> str:
-    """Escape text for Slack mrkdwn: only &, < and > are control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~])")
-
-
-def markdown_escape(text: str) -> str:
-    """Backslash-escape Markdown so a lead's text renders as typed."""
-    return _MARKDOWN.sub(r"\\\1", text)
-
-
-def slack_payload(alert: Alert) -> dict[str, Any]:
-    """Return a Slack incoming-webhook body: fallback text plus Block Kit."""
-    facts = "\n".join(
-        f"*{label}:* {slack_escape(value)}" for label, value in alert.facts
-    )
-    buttons: list[dict[str, Any]] = [
-        {
-            "type": "button",
-            "text": {"type": "plain_text", "text": "Claim"},
-            "style": "primary",
-            "url": alert.claim_url,
-            "action_id": "claim",
-        },
-    ]
-    if alert.call_url:
-        buttons.append(
-            {
-                "type": "button",
-                "action_id": "call",
-                "text": {"type": "plain_text", "text": "Call me, then them"},
-                "url": alert.call_url,
-            }
-        )
-    buttons.append(
-        {
-            "type": "button",
-            "text": {"type": "plain_text", "text": "Open"},
-            "url": alert.lead_url,
-            "action_id": "open",
-        }
-    )
-    return {
-        "text": slack_escape(alert.title),
-        "blocks": [
-            {
-                "type": "header",
-                "text": {"type": "plain_text", "text": alert.title[:150]},
-            },
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": slack_escape(alert.brief)[:3000]},
-            },
-            {"type": "section", "text": {"type": "mrkdwn", "text": facts[:3000]}},
-            {"type": "actions", "elements": buttons},
-        ],
-    }
-
-
-def teams_payload(alert: Alert) -> dict[str, Any]:
-    """Return a Teams incoming-webhook body carrying an Adaptive Card."""
-    actions: list[dict[str, Any]] = [
-        {"type": "Action.OpenUrl", "title": "Claim", "url": alert.claim_url}
-    ]
-    if alert.call_url:
-        actions.append(
-            {
-                "type": "Action.OpenUrl",
-                "title": "Call me, then them",
-                "url": alert.call_url,
-            }
-        )
-    actions.append({"type": "Action.OpenUrl", "title": "Open", "url": alert.lead_url})
-    card = {
-        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-        "type": "AdaptiveCard",
-        "version": "1.4",
-        "body": [
-            {
-                "type": "TextBlock",
-                "size": "Medium",
-                "weight": "Bolder",
-                "wrap": True,
-                "text": markdown_escape(alert.title),
-            },
-            {"type": "TextBlock", "wrap": True, "text": markdown_escape(alert.brief)},
-            {
-                "type": "FactSet",
-                "facts": [
-                    {"title": label, "value": markdown_escape(value)}
-                    for label, value in alert.facts
-                ],
-            },
-        ],
-        "actions": actions,
-    }
-    return {
-        "type": "message",
-        "attachments": [
-            {
-                "contentType": "application/vnd.microsoft.card.adaptive",
-                "contentUrl": None,
-                "content": card,
-            }
-        ],
-    }
-
-
-def webhook_payload(alert: Alert) -> dict[str, Any]:
-    """Return the plain JSON body for a generic webhook."""
-    return {
-        "event": "lead.alert",
-        "reason": alert.reason,
-        "inbound_id": alert.inbound_id,
-        "rep": alert.rep.id,
-        "title": alert.title,
-        "brief": alert.brief,
-        "facts": dict(alert.facts),
-        "links": {
-            "claim": alert.claim_url,
-            "call": alert.call_url,
-            "lead": alert.lead_url,
-        },
-    }
-
-
-def alert_email(alert: Alert, to: str, from_address: str, key: str) -> EmailMessage:
-    """Return the alert as an email with text and HTML parts."""
-    lines = [alert.brief, ""] + [f"{label}: {value}" for label, value in alert.facts]
-    links = [f"Claim: {alert.claim_url}"]
-    if alert.call_url:
-        links.append(f"Call me, then them: {alert.call_url}")
-    links.append(f"Open: {alert.lead_url}")
-    rows = "".join(
-        f"<tr><th align='left'>{escape(label)}</th><td>{escape(value)}</td></tr>"
-        for label, value in alert.facts
-    )
-    buttons = " · ".join(
-        f"<a href='{escape(url)}'>{escape(name)}</a>"
-        for name, url in (
-            ("Claim", alert.claim_url),
-            ("Call me, then them", alert.call_url),
-            ("Open", alert.lead_url),
-        )
-        if url
-    )
-    html = (
-        f"<p>{escape(alert.brief)}</p><table>{rows}</table>"
-        f"<p><strong>{buttons}</strong></p>"
-    )
-    return EmailMessage(
-        to=to,
-        from_address=from_address,
-        from_name="firsttouch alerts",
-        subject=alert.title,
-        text="\n".join(lines + [""] + links) + "\n",
-        html=html,
-        message_id=make_message_id(key, from_address),
-    )
-
-
-# -- sending ---------------------------------------------------------------
-
-
-class WebhookPoster:
-    """Posts JSON to Slack, Teams and plain webhooks, converting their errors."""
-
-    def __init__(self, http: httpx.Client | None = None, *, retries: int = 1):
-        self.http = http or httpx.Client(timeout=10.0)
-        self.retries = retries
-
-    def post(self, kind: str, url: str, body: dict[str, Any]) -> Result:
-        """Post once (plus a short wait on 429); raise ``DeliveryError``."""
-        for attempt in range(self.retries + 1):
-            started = time.perf_counter()
-            try:
-                response = self.http.post(url, json=body)
-            except httpx.HTTPError as exc:
-                raise DeliveryError(
-                    f"{kind} webhook unreachable: {exc}", permanent=False
-                ) from exc
-
-            if response.status_code == 429:
-                wait = _retry_after(response)
-                if attempt < self.retries and wait <= MAX_RETRY_AFTER:
-                    time.sleep(wait)
-                    continue
-            _raise_for(kind, response)
-            return {
-                "provider": kind,
-                "status": response.status_code,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-            }
-        raise DeliveryError(
-            f"{kind} webhook kept answering 429", permanent=False, provider_code="429"
-        )
-
-    def close(self) -> None:
-        self.http.close()
-
-
-def _retry_after(response: httpx.Response) -> float:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "1")))
-    except ValueError:
-        return 1.0
-
-
-def _raise_for(kind: str, response: httpx.Response) -> None:
-    text = response.text.strip()[:200]
-    if response.status_code < 300:
-        # Teams' connector webhooks answer 200 with "1" on success, but can
-        # answer 200 with an error text when the card was refused upstream.
-        if kind == "teams" and text not in ("", "1") and "error" in text.lower():
-            retry = "429" in text
-            raise DeliveryError(
-                f"teams refused the card: {text}",
-                permanent=not retry,
-                provider_code="429" if retry else "teams_error",
-            )
-        return
-    # Slack answers errors as plain text codes: invalid_payload, no_service,
-    # channel_is_archived, action_prohibited (Slack incoming webhooks docs).
-    permanent = response.status_code < 500 and response.status_code != 429
-    raise DeliveryError(
-        f"{kind} webhook answered {response.status_code}: {text}",
-        permanent=permanent,
-        provider_code=str(response.status_code),
     )
 
 

@@ -13,12 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from firsttouch.channels.smtp.sender import SmtpEmail
+from firsttouch.channels.webhooks import WebhookPoster
 from firsttouch.clock import VirtualClock
 from firsttouch.errors import DeliveryError
 from firsttouch.respond.alerts import (
     AlertLinkError,
     AlertSender,
-    WebhookPoster,
     alert_owner,
     alert_owner_handler,
     issue_link_token,
