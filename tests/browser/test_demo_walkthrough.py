@@ -34,16 +34,26 @@ def demo_server(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
 
     port = _free_port()
     settings = Settings(
-        workspace_path=ROOT / "examples" / "workspace", database_url=f"sqlite:///{tmp_path}/demo.db",
-        outbox_dir=tmp_path / "outbox", public_url=f"http://127.0.0.1:{port}",
-        env={"TWILIO_AUTH_TOKEN": "test-twilio-token"})
+        workspace_path=ROOT / "examples" / "workspace",
+        database_url=f"sqlite:///{tmp_path}/demo.db",
+        outbox_dir=tmp_path / "outbox",
+        public_url=f"http://127.0.0.1:{port}",
+        env={"TWILIO_AUTH_TOKEN": "test-twilio-token"},
+    )
     report = run_demo(DemoOptions(settings=settings, corpus=None, leads=50, seed=2))
 
     use_cheap_hashing(monkeypatch)
     runtime = demo_runtime(settings, report)
     email, password = demo_login(runtime)
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port,
-                                           log_config=None, access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(runtime),
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+        )
+    )
     threading.Thread(target=server.run, name="uvicorn", daemon=True).start()
     worker = build_worker(runtime, worker_id="demo-browser")
     threading.Thread(target=worker.run_forever, name="worker", daemon=True).start()
@@ -76,9 +86,13 @@ def test_the_demo_week_on_the_dashboard(demo_server, page: Any) -> None:
     expect(page.locator("#brief")).not_to_be_empty()
     screenshot(page, "demo-lead", full_page=False)
 
-    for path, heading, name in (("/leak", "Revenue Leak Score", "demo-leak"),
-                                ("/sla", "SLA board", "demo-sla"),
-                                ("/outbox", "Outbox", "demo-outbox")):
+    for path, heading, name in (
+        ("/leak", "Revenue Leak Score", "demo-leak"),
+        ("/sla", "SLA board", "demo-sla"),
+        ("/outbox", "Outbox", "demo-outbox"),
+    ):
         page.goto(f"{base}{path}")
-        expect(page.get_by_role("heading", name=heading, exact=True).first).to_be_visible()
+        expect(
+            page.get_by_role("heading", name=heading, exact=True).first
+        ).to_be_visible()
         screenshot(page, name, full_page=False)
