@@ -46,7 +46,7 @@ from firsttouch.respond.availability import (
 )
 from firsttouch.respond.signed_links import link_serializer
 from firsttouch.store.db import Database
-from firsttouch.store.models import Contact, Meeting
+from firsttouch.store.models import Activity, Contact, Inbound, Meeting
 from firsttouch.workspace import Workspace
 from firsttouch.workspace.team import Rep
 
@@ -242,6 +242,30 @@ def meeting_uid(owner_id: str, start: datetime, domain: str) -> str:
     return f"ft-{digest[:24]}@{domain}"
 
 
+def _note_on_timeline(
+    session: Session, meeting: Meeting, owner: Rep, now: datetime
+) -> None:
+    """Put the booking on the lead's timeline, when the lead is on file."""
+    inbound = session.get(Inbound, meeting.inbound_id) if meeting.inbound_id else None
+    if inbound is None:
+        return
+    session.add(
+        Activity(
+            contact_id=inbound.contact_id,
+            inbound_id=inbound.id,
+            kind="meeting.booked",
+            actor="buyer",
+            summary=f"booked a {owner.name} meeting on the booking page",
+            details={
+                "meeting_uid": meeting.uid,
+                "starts_at": meeting.starts_at.isoformat(),
+            },
+            occurred_at=now,
+            created_at=now,
+        )
+    )
+
+
 def confirm_slot(
     db: Database,
     workspace: Workspace,
@@ -285,6 +309,7 @@ def confirm_slot(
             )
             session.add(meeting)
             session.flush()
+            _note_on_timeline(session, meeting, owner, clock.now())
             enqueue(
                 session,
                 INVITE_JOB,

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -235,8 +235,12 @@ def booking_page(
     request: Request,
     runtime: RuntimeDep,
     tz: str | None = None,
-) -> HTMLResponse:
+) -> Response:
     """Show the free slots of the link's owner in the buyer's time zone."""
+    external = runtime.workspace.respond.booking.external_url
+    if external:
+        # The team books on Cal.com or Calendly; an old link still lands there.
+        return RedirectResponse(external, status_code=302)
     try:
         claims, contact, meeting = _load(runtime, token)
         if meeting is not None:

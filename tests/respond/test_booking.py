@@ -516,3 +516,43 @@ def test_the_invite_job_sends_through_the_workspace_outbox(
         rows = session.scalars(select(OutboxMessage)).all()
     assert len(rows) == 2
     assert all(meeting.uid in (r.raw or "") for r in rows)
+
+
+def test_a_booking_lands_on_the_leads_timeline(
+    booking_runtime: Runtime, buyer: Contact, db: Database
+) -> None:
+    from firsttouch.store.models import Activity
+
+    claims = BookingClaims(owner_id="maya", inbound_id=7, contact_id=buyer.id)
+    confirm_slot(
+        db,
+        booking_runtime.workspace,
+        booking_runtime.clock,
+        claims,
+        datetime.fromisoformat(SLOT_0900_PDT),
+        "Europe/Berlin",
+        maya_calendar,
+    )
+
+    with db.sessions() as session:
+        activity = session.scalars(select(Activity)).one()
+    assert activity.kind == "meeting.booked" and activity.contact_id == buyer.id
+    assert activity.details["starts_at"] == "2026-03-10T16:00:00+00:00"
+
+
+def test_a_team_on_an_external_scheduler_is_sent_there(
+    booking_runtime: Runtime, client: TestClient, buyer: Contact
+) -> None:
+    workspace = booking_runtime.workspace
+    booking = workspace.respond.booking.model_copy(
+        update={"external_url": "https://cal.example/northwind/demo"}
+    )
+    respond = workspace.respond.model_copy(update={"booking": booking})
+    booking_runtime.workspace = workspace.model_copy(update={"respond": respond})
+
+    page = client.get(
+        f"/book/{token_for(booking_runtime, buyer.id)}", follow_redirects=False
+    )
+
+    assert page.status_code == 302
+    assert page.headers["location"] == "https://cal.example/northwind/demo"
