@@ -45,7 +45,10 @@ def generate(path: Path, rows: int) -> None:
     rng = np.random.default_rng(7)
     start = np.datetime64("2025-01-01T00:00")
     created = start + rng.integers(0, 365 * 24 * 60, rows).astype("timedelta64[m]")
-    wait = rng.lognormal(mean=4.0, sigma=2.0, size=rows).astype("int64")
+    # Minutes to first touch: a long tail, cut at 60 days as CRMs would show.
+    wait = (
+        rng.lognormal(mean=4.0, sigma=2.0, size=rows).clip(max=86_400).astype("int64")
+    )
     touched = rng.random(rows) > 0.15
     first = np.where(
         touched, created + wait.astype("timedelta64[m]"), np.datetime64("NaT")

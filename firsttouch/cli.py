@@ -356,16 +356,27 @@ def leak_score(
     assume: Annotated[list[str] | None, typer.Option(
         "--assume", help="Change a setting or estimate input: key=value (repeat).")]
     = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Judge ages and waiting as of this ISO time (UTC if no "
+        "zone) [default: the latest date in the export]")] = None,
 ) -> None:
     """Score where a CRM export's inbound leaks, layer by layer."""
+    from datetime import UTC, datetime
+
     from rich.console import Console
 
     from firsttouch.insights.command import LeakScoreRun, run_leak_score
 
     if source not in LEAK_SOURCES:
         raise _fail(f"--source must be one of {', '.join(LEAK_SOURCES)}")
+    try:
+        moment = datetime.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise _fail(f"--as-of {as_of!r} is not an ISO time (2026-03-10T14:00)") from None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
     run = LeakScoreRun(export=export, source=source, html=html,  # type: ignore[arg-type]
-                       csv=csv_out, json=json_out, timezone=tz,
+                       csv=csv_out, json=json_out, timezone=tz, as_of=moment,
                        dayfirst=True if dayfirst else None, assume=assume or [])
     try:
         run_leak_score(run, Console(), Console(stderr=True))

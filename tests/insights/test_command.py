@@ -115,3 +115,27 @@ def test_bad_input_exits_non_zero_with_a_clear_message(tmp_path: Path) -> None:
         app, ["leak-score", str(EXPORTS / "hubspot_contacts.csv"), "--source", "zoho"]
     )
     assert source.exit_code == 1
+
+
+def test_as_of_sets_the_moment_ages_are_judged_from(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "leak-score",
+            str(EXPORTS / "hubspot_contacts.csv"),
+            "--json",
+            "--as-of",
+            "2026-03-10T14:00",
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["as_of"] == "2026-03-10T14:00:00Z"
+    assert data["as_of_note"] == "as of the moment given"
+
+    bad = runner.invoke(
+        app,
+        ["leak-score", str(EXPORTS / "hubspot_contacts.csv"), "--as-of", "yesterday"],
+    )
+    assert bad.exit_code == 1
