@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -131,6 +132,20 @@ def any_db(request: pytest.FixtureRequest, sqlite_template: Path,
         _truncate_all(db)
     yield db
     db.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _logging_on_a_live_stream() -> Iterator[None]:
+    """Put logging back on a live stream after a test that closed it.
+
+    A CLI test configures structlog with CliRunner's captured stderr, which
+    is closed once the call returns; the next test to log would fail.
+    """
+    yield
+    factory = structlog.get_config().get("logger_factory")
+    stream = getattr(factory, "_file", None)
+    if stream is not None and getattr(stream, "closed", False):
+        structlog.reset_defaults()
 
 
 @pytest.fixture
