@@ -58,3 +58,32 @@ def test_day_first_dates_are_recognised_when_a_day_passes_twelve(
         pd.Timestamp("2026-04-03 09:00"),
         pd.Timestamp("2026-04-13 09:00"),
     ]
+
+
+def test_dates_without_times_score_only_never_touched(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        "Lead ID,Created Date,First Response Date\n"
+        "1,2026-03-02,2026-03-02\n"
+        "2,2026-03-02,2026-03-03\n"
+        "3,2026-03-03,\n"
+        "4,2026-03-04,2026-03-04\n"
+    )
+    read = read_export(path)
+    report = report_from_records(
+        read.records,
+        summary=read.summary,
+        date_only=read.date_only,
+        as_of=datetime(2026, 3, 10, tzinfo=UTC),
+    )
+
+    parts = {p.key: (p.metric, p.score) for p in report.layer("respond").parts}
+    assert parts["median_response"] == (None, None)
+    assert parts["within_5"] == (None, None)
+    assert parts["never"] == (25.0, linear_never(0.25))
+    # Only the never-touched part is left: its mark is the layer's score.
+    assert report.layer("respond").score == round(linear_never(0.25))
+
+
+def linear_never(share: float) -> float:
+    return round(100 * (0.3 - share) / 0.3, 1)

@@ -74,6 +74,18 @@ def measure_respond(basis: Basis, charts: Charts) -> LayerResult:
     within60 = int((touched <= 60).sum()) / total
 
     parts = _parts(median, within5, never / total)
+    day_dates = sorted(basis.date_only & set(NEEDS))
+    if day_dates:
+        # With whole days, "same day" reads as 0 minutes: only "never" holds.
+        reason = (
+            "no data: needs times of day; " + ", ".join(day_dates) + " has dates only"
+        )
+        parts = [
+            item.model_copy(update={"metric": None, "score": None, "reason": reason})
+            if item.key != "never"
+            else item
+            for item in parts
+        ]
     figures = [
         figure("judged", "Inbound judged", total),
         figure("median_minutes", "Median time to first touch", median, "min"),
@@ -99,13 +111,13 @@ def measure_respond(basis: Basis, charts: Charts) -> LayerResult:
                 note="counted as instant; check the export's time zones",
             )
         )
-    if basis.date_only & set(NEEDS):
+    if day_dates:
         figures.append(
             figure(
                 "date_only",
                 "Dates without times",
-                "yes",
-                note="response is measured in whole days",
+                ", ".join(day_dates),
+                note="minutes are not scored; only never-touched is",
             )
         )
 
