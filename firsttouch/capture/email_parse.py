@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -20,11 +21,13 @@ from email.message import Message
 from email.policy import compat32
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from firsttouch.capture.charsets import decode_bytes, raw_to_text
 from firsttouch.capture.events import InboundEvent, PersonFacts
 from firsttouch.capture.html_text import html_to_text
 from firsttouch.capture.identity import normalise_email, split_full_name
+from firsttouch.workspace import Workspace
 
 # Bodies beyond this are the sender's archive, not the buyer's message.
 BODY_TEXT_CAP = 100_000
@@ -341,14 +344,27 @@ def _fallback_body(raw: bytes) -> str:
     return "\n".join(lines).strip()
 
 
-def email_to_event(raw: bytes, *, provider: str, source: str) -> InboundEvent:
+def email_to_event(
+    raw: bytes,
+    *,
+    provider: str,
+    source: str,
+    team_domains: Collection[str] | None = None,
+) -> InboundEvent:
     """Parse ``raw`` into the event ``ingest`` stores.
 
     The dedupe key is the Message-ID, so one message arriving by SMTP and
     again through a provider's webhook is one inbound; without a Message-ID
-    it is a digest of the bytes.
+    it is a digest of the bytes. A forward is attributed to the original
+    sender; given ``team_domains``, only when a colleague (someone at one
+    of those domains) forwarded it, so a buyer forwarding their own
+    colleague's mail stays the lead.
     """
     parsed = parse_email(raw)
+    if parsed.forwarded_from is not None and team_domains is not None:
+        sender_domain = (parsed.from_address or "").rpartition("@")[2].lower()
+        if sender_domain not in {d.lower() for d in team_domains}:
+            parsed.forwarded_from = None
     name, address = parsed.buyer
     first, last = split_full_name(name)
     raw_text, raw_encoding = raw_to_text(raw)
@@ -374,6 +390,15 @@ def email_to_event(raw: bytes, *, provider: str, source: str) -> InboundEvent:
         creates_lead=not (parsed.is_delivery_report or parsed.auto_submitted)
         and address is not None,
     )
+
+
+def team_domains(workspace: Workspace) -> frozenset[str]:
+    """The mail domains of the team: its reps' addresses and its website."""
+    domains = {r.email.rpartition("@")[2].lower() for r in workspace.team.reps}
+    website = urlsplit(workspace.company.website or "").hostname
+    if website:
+        domains.add(website.lower().removeprefix("www."))
+    return frozenset(d for d in domains if d)
 
 
 def email_dedupe_key(parsed: ParsedEmail, raw: bytes) -> str:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.controller import Controller
 
-from firsttouch.capture.email_parse import email_to_event
+from firsttouch.capture.email_parse import email_to_event, team_domains
 from firsttouch.capture.ingest import IngestResult, ingest
 from firsttouch.logs import get_logger
 
@@ -51,7 +51,12 @@ class InboundMailHandler:
         self, raw: bytes, recipients: list[str], mail_from: str | None
     ) -> IngestResult:
         """Parse and store one message (runs in a worker thread)."""
-        event = email_to_event(raw, provider="smtp", source=self.source)
+        event = email_to_event(
+            raw,
+            provider="smtp",
+            source=self.source,
+            team_domains=team_domains(self.runtime.workspace),
+        )
         fields = {
             **event.fields,
             "envelope_to": recipients,

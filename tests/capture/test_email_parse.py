@@ -260,3 +260,28 @@ References: <first@mensah-retail.example>
 
     assert lead.created_lead and not follow.created_lead
     assert follow.contact_id == lead.contact_id and follow.owner_id == lead.owner_id
+
+
+def test_a_buyer_forwarding_their_colleagues_mail_stays_the_lead(workspace) -> None:  # type: ignore[no-untyped-def]
+    from firsttouch.capture.email_parse import team_domains
+
+    raw = mail(
+        """
+From: Nadia Okafor <nadia@okafor-logistics.example>
+Subject: Fwd: requirements from our CFO
+Content-Type: text/plain; charset=utf-8
+""",
+        b"""See below.\r
+\r
+---------- Forwarded message ---------\r
+From: Chidi Okafor <cfo@okafor-logistics.example>\r
+\r
+We need approvals in two steps.\r
+""",
+    )
+    domains = team_domains(workspace)
+
+    event = email_to_event(raw, provider="smtp", source="email", team_domains=domains)
+
+    assert "northwindledger.example" in domains
+    assert event.person.email == "nadia@okafor-logistics.example"
