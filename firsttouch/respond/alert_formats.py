@@ -164,13 +164,18 @@ def webhook_payload(alert: Alert) -> dict[str, Any]:
     }
 
 
-def alert_email(alert: Alert, to: str, from_address: str, key: str) -> EmailMessage:
-    """Return the alert as an email with text and HTML parts."""
+def alert_text(alert: Alert) -> str:
+    """Return the alert as plain text: brief, facts, then the links."""
     lines = [alert.brief, ""] + [f"{label}: {value}" for label, value in alert.facts]
     links = [f"Claim: {alert.claim_url}"]
     if alert.call_url:
         links.append(f"Call me, then them: {alert.call_url}")
     links.append(f"Open: {alert.lead_url}")
+    return "\n".join(lines + [""] + links) + "\n"
+
+
+def alert_email(alert: Alert, to: str, from_address: str, key: str) -> EmailMessage:
+    """Return the alert as an email with text and HTML parts."""
     rows = "".join(
         f"<tr><th align='left'>{escape(label)}</th><td>{escape(value)}</td></tr>"
         for label, value in alert.facts
@@ -193,7 +198,7 @@ def alert_email(alert: Alert, to: str, from_address: str, key: str) -> EmailMess
         from_address=from_address,
         from_name="firsttouch alerts",
         subject=alert.title,
-        text="\n".join(lines + [""] + links) + "\n",
+        text=alert_text(alert),
         html=html,
         message_id=make_message_id(key, from_address),
     )

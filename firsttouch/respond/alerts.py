@@ -2,7 +2,8 @@
 
 An alert goes to the lead's owner by email and to every notification the
 workspace lists (``channels.notifications``): Slack and Microsoft Teams
-incoming webhooks, a plain JSON webhook, or more email addresses. It carries
+incoming webhooks, a plain JSON webhook, any chat tool Apprise speaks, or
+more email addresses. It carries
 the brief (from the latest qualification, or the inbound's own facts while
 qualification is still running) and three links: claim the lead, have
 firsttouch call the rep and connect the buyer, and open the lead.
@@ -30,6 +31,7 @@ import structlog
 from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy import select
 
+from firsttouch.channels.apprise_notify import AppriseNotifier
 from firsttouch.channels.messages import EmailChannel, Result
 from firsttouch.channels.outbox.store import OutboxEmail
 from firsttouch.channels.smtp.sender import SmtpEmail
@@ -42,6 +44,7 @@ from firsttouch.logs import mask_email
 from firsttouch.respond.alert_formats import (
     Alert,
     alert_email,
+    alert_text,
     slack_payload,
     teams_payload,
     webhook_payload,
@@ -236,6 +239,7 @@ class AlertSender:
     clock: Clock
     email: EmailChannel
     poster: WebhookPoster
+    apprise: AppriseNotifier = field(default_factory=AppriseNotifier)
 
     def send(self, alert: Alert, key_base: str) -> list[Delivery]:
         """Send ``alert``; raise the first retryable failure after trying all."""
@@ -335,9 +339,11 @@ class AlertSender:
             return self.poster.post("teams", url, teams_payload(alert))
         if kind == "webhook":
             return self.poster.post("webhook", url, webhook_payload(alert))
+        if kind == "apprise":
+            return self.apprise.notify(url, alert.title, alert_text(alert))
         raise DeliveryError(
             f"notification kind {kind!r} is not supported for alerts; "
-            "use email, slack, teams or webhook",
+            "use email, slack, teams, webhook or apprise",
             permanent=True,
         )
 

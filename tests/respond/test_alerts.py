@@ -348,3 +348,35 @@ def test_claim_link_asks_on_get_and_claims_on_post(
         activity = session.scalars(select(Activity)).one()
     assert activity.kind == "lead.claimed" and activity.actor == "luis"
     assert links_client.get(f"/alerts/claim/{token}x").status_code == 404
+
+
+def test_other_chat_tools_go_through_apprise(
+    alert_runtime: Runtime,
+    api: FakeApi,
+    sink: tuple[MailSink, int],
+    db: Database,
+    clock: VirtualClock,
+) -> None:
+    hook = "/apprise/ops"
+    port = api.url.rsplit(":", 1)[1]
+    chat = Notification(
+        name="ops-chat", kind="apprise", url=f"json://127.0.0.1:{port}{hook}"
+    )
+    channels = alert_runtime.workspace.channels.model_copy(
+        update={"notifications": [chat]}
+    )
+    alert_runtime.workspace = alert_runtime.workspace.model_copy(
+        update={"channels": channels}
+    )
+    first = seed_lead(db, clock.now())
+    second = seed_lead(db, clock.now(), first_name="Bo")
+    sender = sender_for(alert_runtime, sink[1])
+
+    alert_owner(alert_runtime, {"inbound_id": first}, sender)
+    api.queue(hook, Answer(500, "down"))
+    with pytest.raises(DeliveryError, match="apprise send failed"):
+        alert_owner(alert_runtime, {"inbound_id": second}, sender)
+
+    body = api.requests_to(hook)[0].json()
+    assert body["title"] == "New lead for you: Ana Ruiz, Ruiz Logistics"
+    assert "Claim: https://ft.example/alerts/claim/" in body["message"]
