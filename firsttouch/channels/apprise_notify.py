@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 import time
 
-import apprise
-
 from firsttouch.channels.messages import Result
 from firsttouch.errors import DeliveryError
 
@@ -25,6 +23,10 @@ class AppriseNotifier:
 
     def notify(self, url: str, title: str, body: str) -> Result:
         """Send once; raise ``DeliveryError`` with Apprise's own reason."""
+        # Imported here: Apprise loads its plugins on import (about 0.3 s),
+        # a cost only workspaces that use it should pay.
+        import apprise
+
         sender = apprise.Apprise()
         if not sender.add(url):
             raise DeliveryError(
