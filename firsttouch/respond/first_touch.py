@@ -16,6 +16,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
 from firsttouch.channels.smtp import make_message_id
 from firsttouch.jobs.queue import enqueue
 from firsttouch.logs import get_logger
@@ -28,14 +30,14 @@ from firsttouch.respond.context import (
 from firsttouch.respond.policies import PlannedTouch, plan_first_touch
 from firsttouch.respond.senders import senders
 from firsttouch.respond.templates import TemplateError, render_template
-from firsttouch.respond.touches import Draft, deliver_touch, stage_touch
+from firsttouch.respond.touches import Draft, admit_touch, send_admitted, stage_touch
 from firsttouch.respond.unsubscribe import (
     UnsubscribeTarget,
     list_unsubscribe_headers,
     make_token,
     unsubscribe_url,
 )
-from firsttouch.store.models import Contact, Inbound
+from firsttouch.store.models import Contact, Inbound, Touch
 from firsttouch.workspace.team import Rep
 
 if TYPE_CHECKING:
@@ -61,12 +63,17 @@ def run_first_touch(runtime: Runtime, inbound_id: int) -> dict[str, str]:
         )
         lead = read_lead(inbound, contact)
         keys = _stage_all(runtime, session, lead, now)
+        # The gate decides in the staging transaction: one commit, not two.
+        statuses = {
+            action: admit_touch(runtime, session, key, now)
+            for action, key in keys.items()
+            if key is not None
+        }
 
-    return {
-        action: deliver_touch(runtime, key)
-        for action, key in keys.items()
-        if key is not None
-    }
+    for action, status in statuses.items():
+        if status == "sending":
+            statuses[action] = send_admitted(runtime, str(keys[action]))
+    return statuses
 
 
 def _stage_all(
@@ -89,6 +96,11 @@ def _stage_all(
     keys: dict[str, str | None] = {}
     for step in plan:
         key = f"first_touch:{lead.inbound_id}:{step.action}"
+        if step.action != "call_bridge" and session.scalar(
+            select(Touch.id).where(Touch.idempotency_key == key)
+        ):
+            keys[step.action] = key  # staged by an earlier run of this job
+            continue
         if step.action == "call_bridge":
             enqueue(
                 session,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, UndefinedError
@@ -82,6 +83,10 @@ _env = ImmutableSandboxedEnvironment(
 )
 
 
+# Workspace templates are few and rendered often: compile each source once.
+_compile = lru_cache(maxsize=512)(_env.from_string)
+
+
 def _clean(values: Any) -> Any:
     # Empty strings and None become missing, so defaults and fallbacks apply.
     if isinstance(values, dict):
@@ -92,7 +97,7 @@ def _clean(values: Any) -> Any:
 def render_text(source: str, context: dict[str, Any]) -> str:
     """Render one template string with ``context``; raise ``TemplateError``."""
     try:
-        return _env.from_string(source).render(_clean(context)).strip()
+        return _compile(source).render(_clean(context)).strip()
     except (UndefinedError, SecurityError, TemplateSyntaxError) as exc:
         raise TemplateError(f"template cannot be rendered: {exc}") from exc
 

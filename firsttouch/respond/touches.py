@@ -1,18 +1,18 @@
 """Send one touch exactly once: stage it, pass the gate, send, record.
 
 A touch is staged as a ``Touch`` row (status ``draft``) holding the whole
-message, keyed by its idempotency key, in the transaction that decides it.
-``deliver_touch`` then takes it through the consent gate and, if allowed,
-marks it ``sending`` and commits before anything leaves; the send itself
-goes through ``Ledger.perform``, and the outcome is recorded in a third
+message, keyed by its idempotency key, and taken through the consent gate
+(``admit_touch``) in the same transaction: if allowed it is marked
+``sending``, and that commits before anything leaves. The send itself goes
+through ``Ledger.perform``, and the outcome is recorded in one more
 transaction. A worker that dies anywhere in between leaves a row that tells
 the retry where it stopped:
 
 - ``draft`` or a due ``deferred``: the gate has not let it through; ask again.
 - ``sending``: the gate let it through; the ledger knows whether it left.
   The email channel reports the server's 250 through ``on_accepted``,
-  which is written to the row at once (``accepted``), so a crash between
-  the 250 and the ledger's own record is still seen by ``lookup``.
+  and the touch is recorded ``sent`` at that instant, so a crash between
+  the 250 and the ledger's own record leaves a settled touch.
 - anything else: settled; nothing more happens.
 
 A deferred touch (quiet hours, caps, mailbox limits) gets a
@@ -110,14 +110,22 @@ def deliver_touch(runtime: Runtime, key: str) -> str:
     Raises ``DeliveryError`` (not permanent) when the channel failed in a
     way worth retrying: the job that called this runs again later.
     """
-    status = _admit(runtime, key)
+    now = runtime.clock.now()
+    with runtime.db.transaction() as session:
+        status = admit_touch(runtime, session, key, now)
     if status != "sending":
         return status
+    return send_admitted(runtime, key)
 
+
+def send_admitted(runtime: Runtime, key: str) -> str:
+    """Send a touch the gate let through (status ``sending``); record the outcome."""
     with runtime.db.sessions() as session:
         touch = session.scalar(select(Touch).where(Touch.idempotency_key == key))
         assert touch is not None
         session.expunge(touch)
+    if touch.status != "sending":
+        return touch.status
 
     try:
         result = _send(runtime, touch)
@@ -129,46 +137,45 @@ def deliver_touch(runtime: Runtime, key: str) -> str:
     return _record_sent(runtime, key, result)
 
 
-def _admit(runtime: Runtime, key: str) -> str:
-    """Ask the consent gate; return 'sending' when the touch may go now."""
-    now = runtime.clock.now()
-    with runtime.db.transaction() as session:
-        touch = session.scalar(
-            select(Touch).where(Touch.idempotency_key == key).with_for_update()
+def admit_touch(runtime: Runtime, session: Session, key: str, now: datetime) -> str:
+    """Ask the consent gate in ``session``; 'sending' means it may go now.
+
+    The caller commits; only then may ``send_admitted`` send it.
+    """
+    touch = session.scalar(
+        select(Touch).where(Touch.idempotency_key == key).with_for_update()
+    )
+    if touch is None:
+        raise NotFoundError(f"no touch staged with key {key!r}")
+    if touch.status in SETTLED or touch.status == "sending":
+        return touch.status
+    if touch.scheduled_for is not None and touch.scheduled_for > now:
+        _schedule(session, touch, touch.scheduled_for, now)
+        return touch.status
+
+    decision = _gate(runtime, session, touch, now)
+    if isinstance(decision, Deferred):
+        touch.status = "deferred"
+        touch.error = decision.reason
+        touch.scheduled_for = decision.until
+        _schedule(session, touch, decision.until, now)
+        _note_deferral(session, touch)
+        log.info(
+            "touch.deferred",
+            key=key,
+            until=decision.until.isoformat(),
+            reason=decision.reason,
         )
-        if touch is None:
-            raise NotFoundError(f"no touch staged with key {key!r}")
-        if touch.status in SETTLED:
-            return touch.status
-        if touch.status in ("sending", "accepted"):
-            return "sending"
-        if touch.scheduled_for is not None and touch.scheduled_for > now:
-            _schedule(session, touch, touch.scheduled_for, now)
-            return touch.status
+        return "deferred"
+    if isinstance(decision, Blocked):
+        touch.status = "blocked"
+        touch.error = decision.reason
+        log.info("touch.blocked", key=key, reason=decision.reason)
+        return "blocked"
 
-        decision = _gate(runtime, session, touch, now)
-        if isinstance(decision, Deferred):
-            touch.status = "deferred"
-            touch.error = decision.reason
-            touch.scheduled_for = decision.until
-            _schedule(session, touch, decision.until, now)
-            _note_deferral(session, touch)
-            log.info(
-                "touch.deferred",
-                key=key,
-                until=decision.until.isoformat(),
-                reason=decision.reason,
-            )
-            return "deferred"
-        if isinstance(decision, Blocked):
-            touch.status = "blocked"
-            touch.error = decision.reason
-            log.info("touch.blocked", key=key, reason=decision.reason)
-            return "blocked"
-
-        touch.status = "sending"
-        touch.error = None
-        return "sending"
+    touch.status = "sending"
+    touch.error = None
+    return "sending"
 
 
 def _gate(runtime: Runtime, session: Session, touch: Touch, now: datetime) -> Any:
@@ -227,7 +234,9 @@ def _send(runtime: Runtime, touch: Touch) -> Result:
         message = email_from_touch(touch)
 
         def on_accepted(result: Result) -> None:
-            _mark_accepted(runtime, key, result)
+            # Record the send the instant the server took it: a crash after
+            # this point leaves a settled touch, which no retry sends again.
+            _record_sent(runtime, key, result)
 
         def lookup() -> Result | None:
             return _accepted_receipt(runtime, key) or _channel_lookup(
@@ -273,21 +282,11 @@ def _channel_lookup(channel: Any, message: EmailMessage) -> Result | None:
     return lookup(message) if lookup is not None else None
 
 
-def _mark_accepted(runtime: Runtime, key: str, result: Result) -> None:
-    """Write the server's acceptance to the touch the instant it happens."""
-    with runtime.db.transaction() as session:
-        session.execute(
-            update(Touch)
-            .where(Touch.idempotency_key == key, Touch.status == "sending")
-            .values(status="accepted", provider_id=str(result.get("message_id")))
-            .execution_options(synchronize_session=False)
-        )
-
-
 def _accepted_receipt(runtime: Runtime, key: str) -> Result | None:
+    # The 250 was recorded on the touch: the message left, whatever the ledger says.
     with runtime.db.sessions() as session:
         touch = session.scalar(select(Touch).where(Touch.idempotency_key == key))
-    if touch is None or touch.status != "accepted":
+    if touch is None or touch.status not in SETTLED:
         return None
     return {"message_id": touch.message_id, "provider": "receipt"}
 

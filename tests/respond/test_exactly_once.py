@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from firsttouch.channels.messages import Accepted, EmailMessage, Result
 from firsttouch.clock import VirtualClock
-from firsttouch.jobs.ledger import EffectInFlightError
 from firsttouch.jobs.queue import enqueue
 from firsttouch.jobs.runner import run_until_idle
 from firsttouch.respond import touches
@@ -24,7 +23,7 @@ from firsttouch.respond.first_touch import run_first_touch
 from firsttouch.respond.senders import SERVICE
 from firsttouch.runtime import Runtime
 from firsttouch.store.models import Inbound, Touch
-from tests.channels.fakes import SmtpSink
+from tests.channels.fakes import FakeTwilio, SmtpSink
 from tests.respond.conftest import add_lead, worker_for
 
 PROC = Path(__file__).with_name("first_touch_proc.py")
@@ -43,9 +42,11 @@ def _status(runtime: Runtime, inbound_id: int) -> tuple[str, datetime | None]:
 
 
 def test_death_after_the_ledger_and_before_the_touch_record(
-    live_any: Runtime, sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+    live_any: Runtime, twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    inbound_id = add_lead(live_any)
+    inbound_id = add_lead(
+        live_any, channel="sms", source="sms", email=None, phone="+12125550100"
+    )
 
     def die(*args: object) -> str:
         raise Killed
@@ -54,11 +55,12 @@ def test_death_after_the_ledger_and_before_the_touch_record(
         patch.setattr(touches, "_record_sent", die)
         with pytest.raises(Killed):
             run_first_touch(live_any, inbound_id)
-    assert len(sink.received) == 1
-    assert _status(live_any, inbound_id) == ("accepted", None)
+    assert len(twilio.messages) == 1
+    assert _status(live_any, inbound_id) == ("sending", None)
 
-    assert run_first_touch(live_any, inbound_id) == {"email": "sent"}
-    assert len(sink.received) == 1
+    # The ledger holds Twilio's answer: the retry records it, sends nothing.
+    assert run_first_touch(live_any, inbound_id) == {"sms_reply": "queued"}
+    assert len(twilio.messages) == 1
     assert _status(live_any, inbound_id)[1] is not None
 
 
@@ -84,14 +86,13 @@ def test_death_after_the_250_and_before_the_ledger_record(
     senders.email = real
     assert len(sink.received) == 1
 
-    # The ledger's lease on the effect outlives the dead worker; once it
-    # lapses, the retry finds the acceptance written at the 250.
-    with pytest.raises(EffectInFlightError):
-        run_first_touch(live_any, inbound_id)
+    # The 250 was recorded on the touch at once, so the retry has nothing to do.
+    assert run_first_touch(live_any, inbound_id) == {"email": "sent"}
     live_any.clock.advance(timedelta(minutes=3))  # type: ignore[attr-defined]
     assert run_first_touch(live_any, inbound_id) == {"email": "sent"}
     assert len(sink.received) == 1
-    assert _status(live_any, inbound_id)[0] == "sent"
+    status, first_touch_at = _status(live_any, inbound_id)
+    assert status == "sent" and first_touch_at is not None
 
 
 def test_a_worker_process_killed_between_send_and_commit_sends_one_email(
@@ -125,7 +126,7 @@ def test_a_worker_process_killed_between_send_and_commit_sends_one_email(
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             assert proc.poll() is None, "the worker process exited early"
-            if sink.received and _status(live_any, inbound_id)[0] == "accepted":
+            if sink.received and _status(live_any, inbound_id)[0] == "sent":
                 break
             time.sleep(0.02)
         assert len(sink.received) == 1, "the worker never sent"
@@ -135,7 +136,8 @@ def test_a_worker_process_killed_between_send_and_commit_sends_one_email(
         assert proc.stdout is not None
         proc.stdout.close()
 
-    assert _status(live_any, inbound_id) == ("accepted", None)
+    # Killed after the 250 was recorded and before the ledger marked it done.
+    assert _status(live_any, inbound_id)[0] == "sent"
     clock = live_any.clock
     assert isinstance(clock, VirtualClock)
     clock.set(start + timedelta(minutes=10))
