@@ -15,6 +15,8 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402 - the backend must be set first
+import numpy as np  # noqa: E402
+from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.figure import Figure as MplFigure  # noqa: E402
 
 from firsttouch.insights.results import Charts, LeakReport  # noqa: E402
@@ -40,7 +42,11 @@ def draw_charts(report: LeakReport, png: bool = False) -> list[Chart]:
     drawn = []
     for name, title, draw in (
         ("response_time", "Time to first touch", _response_time),
-        ("hour_of_week", f"Inbound by hour of week ({report.timezone})", _heatmap),
+        (
+            "hour_of_week",
+            f"Inbound and response by hour of week ({report.timezone})",
+            _heatmap,
+        ),
         ("touches_per_lead", "Touches per lead", _touches),
         ("stage_aging", "Open deals by days in stage", _stage_aging),
     ):
@@ -100,12 +106,33 @@ def _heatmap(charts: Charts) -> MplFigure | None:
     heatmap = charts.heatmap
     if heatmap is None or sum(map(sum, heatmap.counts)) == 0:
         return None
-    figure, axes = plt.subplots(figsize=(8, 3))
-    image = axes.imshow(heatmap.counts, aspect="auto", cmap="Blues")
-    axes.set_yticks(range(7), DAYS)
-    axes.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)])
-    axes.set_xlabel("hour of arrival")
-    figure.colorbar(image, ax=axes, label="inbound")
+    figure, (counts_axes, minutes_axes) = plt.subplots(
+        2, 1, figsize=(8, 5.6), sharex=True
+    )
+    image = counts_axes.imshow(heatmap.counts, aspect="auto", cmap="Blues")
+    figure.colorbar(image, ax=counts_axes, label="inbound")
+    counts_axes.set_title("inbound", fontsize=9)
+
+    # Minutes span seconds to days: a log colour scale keeps both readable.
+    minutes = np.array(
+        [
+            [np.nan if v is None else max(v, 0.5) for v in row]
+            for row in heatmap.median_minutes
+        ],
+        dtype=float,
+    )
+    if np.isfinite(minutes).any():
+        finite = minutes[np.isfinite(minutes)]
+        norm = LogNorm(
+            vmin=max(float(finite.min()), 0.5), vmax=max(float(finite.max()), 1.0)
+        )
+        image = minutes_axes.imshow(minutes, aspect="auto", cmap="OrRd", norm=norm)
+        figure.colorbar(image, ax=minutes_axes, label="minutes")
+    minutes_axes.set_title("median minutes to first touch", fontsize=9)
+    for axes in (counts_axes, minutes_axes):
+        axes.set_yticks(range(7), DAYS)
+    minutes_axes.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)])
+    minutes_axes.set_xlabel("hour of arrival")
     return figure
 
 
