@@ -139,3 +139,18 @@ def test_as_of_sets_the_moment_ages_are_judged_from(tmp_path: Path) -> None:
         ["leak-score", str(EXPORTS / "hubspot_contacts.csv"), "--as-of", "yesterday"],
     )
     assert bad.exit_code == 1
+
+
+def test_markup_in_an_export_is_shown_as_text_in_the_html(tmp_path: Path) -> None:
+    export = tmp_path / "deals.csv"
+    export.write_text(
+        "Deal ID,Deal Stage,Deal owner,Last Stage Change Date\n"
+        "1,<script>alert(1)</script>,Ann,2026-03-01\n"
+    )
+    html = tmp_path / "report.html"
+    result = runner.invoke(app, ["leak-score", str(export), "--html", str(html)])
+
+    assert result.exit_code == 0, result.output
+    text = html.read_text()
+    assert "<script>alert(1)</script>" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
