@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from firsttouch.insights.cells import defuse_formula
 from firsttouch.insights.columns import ColumnMapping
 from firsttouch.insights.dates import parse_times
 from firsttouch.insights.results import InputProblem
@@ -218,8 +219,8 @@ def _record_problems(
             InputProblem(
                 file=context.file,
                 row=first_row + int(position),
-                column=header,
-                value=str(values.iloc[position])[:80],
+                column=defuse_formula(header),
+                value=defuse_formula(str(values.iloc[position])[:80]),
                 message=f"not readable as {_kind_words(kind)}; left blank",
             )
         )

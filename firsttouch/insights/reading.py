@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from firsttouch.insights.cells import defuse_formula
 from firsttouch.insights.columns import ColumnMapping, Source, map_columns
 from firsttouch.insights.normalising import (
     MAX_PROBLEMS_KEPT,
@@ -252,6 +253,8 @@ def summarise_mapping(
         for name, column in mapping.by_field.items()
         if name not in context.dropped
     }
+    # Headers are export text too: defused before they enter the report.
+    shown = {name: defuse_formula(header) for name, header in mapped.items()}
     kept_mapping = ColumnMapping(
         mapping.source,
         mapping.detection_note,
@@ -267,9 +270,9 @@ def summarise_mapping(
     columns = ColumnReport(
         detected_source=mapping.source,
         detection_note=mapping.detection_note,
-        mapped=mapped,
+        mapped=shown,
         missing=kept_mapping.missing(tuple(COLUMN_KINDS)),
-        unmapped=mapping.unmapped,
+        unmapped=[defuse_formula(header) for header in mapping.unmapped],
         notes=notes,
     )
     return InputSummary(

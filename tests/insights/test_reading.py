@@ -197,3 +197,12 @@ def test_a_row_with_extra_fields_is_skipped_and_reported_not_fatal(
     assert (read.summary.rows_read, read.summary.rows_used) == (3, 2)
     problem = read.summary.problems[0]
     assert (problem.row, problem.value) == (3, "5 fields")
+
+
+def test_problem_values_and_headers_are_defused_too(tmp_path: Path) -> None:
+    text = "Lead ID,Touches,=cmd|' /C calc'!A0\n1,=2+3,x\n2,1,x\n3,2,x\n"
+    read = read_export(write(tmp_path, text))
+
+    assert read.summary.problems[0].value == "'=2+3"
+    assert read.summary.columns is not None
+    assert read.summary.columns.unmapped == ["'=cmd|' /C calc'!A0"]
