@@ -22,6 +22,8 @@ FALSE_WORDS = frozenset(
 )
 
 _GROUPED_THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+")
+_CURRENCY = re.compile(r"[\s$€£¥\u00a0\u202f']|\b[A-Z]{3}\b")
+_AMOUNT = re.compile(r"-?[\d.,]+")
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,10 @@ def parse_numbers(raw: pd.Series) -> ParsedValues:
 
 
 def _read_amount(text: object) -> float:
-    cleaned = re.sub(r"[^\d,.\-]", "", str(text))
-    if not re.search(r"\d", cleaned):
+    # Only a currency sign or code and spacing may surround the number;
+    # "=2+3" or "call 555-1234" is not an amount and must not become one.
+    cleaned = _CURRENCY.sub("", str(text))
+    if not _AMOUNT.fullmatch(cleaned) or not re.search(r"\d", cleaned):
         return float("nan")
 
     # The separator written last is the decimal one when both appear.
