@@ -69,11 +69,21 @@ def run_first_touch(runtime: Runtime, inbound_id: int) -> dict[str, str]:
             for action, key in keys.items()
             if key is not None
         }
+        admitted = {
+            action: _staged(session, str(keys[action]))
+            for action, status in statuses.items()
+            if status == "sending"
+        }
 
-    for action, status in statuses.items():
-        if status == "sending":
-            statuses[action] = send_admitted(runtime, str(keys[action]))
+    for action, touch in admitted.items():
+        statuses[action] = send_admitted(runtime, str(keys[action]), touch)
     return statuses
+
+
+def _staged(session: Any, key: str) -> Touch:
+    touch = session.scalar(select(Touch).where(Touch.idempotency_key == key))
+    assert touch is not None
+    return touch  # type: ignore[no-any-return]
 
 
 def _stage_all(

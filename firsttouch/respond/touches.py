@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from firsttouch.channels.messages import EmailMessage, Result, SmsMessage
@@ -118,12 +118,16 @@ def deliver_touch(runtime: Runtime, key: str) -> str:
     return send_admitted(runtime, key)
 
 
-def send_admitted(runtime: Runtime, key: str) -> str:
-    """Send a touch the gate let through (status ``sending``); record the outcome."""
-    with runtime.db.sessions() as session:
-        touch = session.scalar(select(Touch).where(Touch.idempotency_key == key))
-        assert touch is not None
-        session.expunge(touch)
+def send_admitted(runtime: Runtime, key: str, touch: Touch | None = None) -> str:
+    """Send a touch the gate let through (status ``sending``); record the outcome.
+
+    ``touch`` is the row as committed by the caller, if it has it at hand.
+    """
+    if touch is None:
+        with runtime.db.sessions() as session:
+            touch = session.scalar(select(Touch).where(Touch.idempotency_key == key))
+            assert touch is not None
+            session.expunge(touch)
     if touch.status != "sending":
         return touch.status
 
@@ -134,6 +138,8 @@ def send_admitted(runtime: Runtime, key: str) -> str:
             raise
         _record_failure(runtime, key, exc)
         return "failed"
+    if result.get("recorded_as"):
+        return str(result["recorded_as"])
     return _record_sent(runtime, key, result)
 
 
@@ -236,7 +242,7 @@ def _send(runtime: Runtime, touch: Touch) -> Result:
         def on_accepted(result: Result) -> None:
             # Record the send the instant the server took it: a crash after
             # this point leaves a settled touch, which no retry sends again.
-            _record_sent(runtime, key, result)
+            result["recorded_as"] = _record_sent(runtime, key, result)
 
         def lookup() -> Result | None:
             return _accepted_receipt(runtime, key) or _channel_lookup(
