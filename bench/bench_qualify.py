@@ -9,6 +9,10 @@ Figures (one line each):
                        workspace.
   score_per_s          the example ICP's scorer alone over facts already
                        gathered (enrichment cached), one core.
+  learn_100k_s         ``firsttouch icp learn`` on 100,000 past leads (a
+                       seeded CSV in the example ICP's columns): read, derive
+                       email type and title, score every row, fit the
+                       calibrated model.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from firsttouch.clock import VirtualClock  # noqa: E402
 from firsttouch.logs import configure_logging  # noqa: E402
 from firsttouch.qualify.facts import FactSheet  # noqa: E402
+from firsttouch.qualify.learning import learn, read_history  # noqa: E402
 from firsttouch.qualify.providers.offline import EmailProvider, TitleProvider  # noqa: E402
 from firsttouch.qualify.qualification import qualify_inbound  # noqa: E402
 from firsttouch.qualify.scoring import Scorer  # noqa: E402
@@ -146,6 +151,27 @@ def bench_scorer() -> float:
     return SCORES / (time.perf_counter() - started)
 
 
+def bench_learn(folder: Path, rows: int = 100_000) -> float:
+    rng = random.Random(13)
+    path = folder / "history.csv"
+    with path.open("w", encoding="utf-8") as out:
+        out.write("Email,Title,Employees,Industry,Country,Message,Won\n")
+        for n in range(rows):
+            lead = _lead(rng, n)
+            attrs = lead["attributes"]
+            fit = attrs["employees"] in (200, 1500) and lead["country"] in ("US", "GB")  # type: ignore[index]
+            won = rng.random() < (0.45 if fit else 0.15)
+            out.write(
+                f"{lead['email']},{lead['title']},{attrs['employees']},"  # type: ignore[index]
+                f"{attrs['industry']},{lead['country']},"  # type: ignore[index]
+                f"{rng.choice(['demo please', 'just looking', ''])},{int(won)}\n"
+            )
+    workspace = load_workspace(ROOT / "examples" / "workspace")
+    started = time.perf_counter()
+    learn(workspace.icp, read_history(path, "Won"))
+    return time.perf_counter() - started
+
+
 def main() -> int:
     configure_logging(level="WARNING")
     folder = Path(tempfile.mkdtemp(prefix="ft-bench-qualify-"))
@@ -161,6 +187,15 @@ def main() -> int:
     rate = bench_scorer()
     print(
         f"bench: score_per_s value={rate:.0f} unit=per_s target=5000 scores={SCORES}",
+        flush=True,
+    )
+    folder = Path(tempfile.mkdtemp(prefix="ft-bench-learn-"))
+    try:
+        seconds = bench_learn(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(
+        f"bench: learn_100k_s value={seconds:.1f} unit=s target=<60 rows=100000",
         flush=True,
     )
     return 0

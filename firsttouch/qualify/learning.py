@@ -36,6 +36,7 @@ from sklearn.preprocessing import StandardScaler
 from firsttouch.errors import InputError
 from firsttouch.qualify.facts import FactSheet
 from firsttouch.qualify.providers.countries import country_code
+from firsttouch.qualify.providers.offline import EmailProvider, TitleProvider
 from firsttouch.qualify.scoring import Scorer
 from firsttouch.workspace.icp import Icp
 
@@ -81,14 +82,25 @@ def _clean(value: Any) -> Any:
     return value
 
 
+_DERIVED = (EmailProvider(), TitleProvider())
+
+
 def history_facts(row: dict[str, Any], names: dict[str, str]) -> FactSheet:
-    """One past lead's facts, by fact name; ``country`` read as an ISO code."""
+    """One past lead's facts, by fact name, with what its address and title say.
+
+    ``country`` is read as an ISO code; an ``email`` and a ``title`` column
+    give the email type, seniority and function exactly as a live lead's do.
+    """
     facts = FactSheet()
     for column, name in names.items():
         value = _clean(row.get(column))
         if name == "country":
             value = country_code(value) if value is not None else None
         facts.add(name, value, "history")
+    for provider in _DERIVED:
+        key = provider.key(facts)
+        if key:
+            facts.merge(provider.lookup(key, facts), provider.name)
     return facts
 
 

@@ -5,10 +5,12 @@ workspace's ICP or an ICP file, and bad input is a clear error."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import structlog
 from typer.testing import CliRunner
 
 from firsttouch.cli import EXIT_INVALID_WORKSPACE, app
@@ -21,6 +23,15 @@ from .test_qualify_inbound import add_lead
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
 X_ICP = ROOT / "examples" / "x_education" / "icp.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _keep_logging() -> Iterator[None]:
+    # A command configures logging onto the runner's captured stderr, which
+    # is closed afterwards; later tests must not log into it.
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 def test_qualify_prints_points_and_brief_and_stores_the_result(

@@ -121,3 +121,15 @@ def test_top_decile_ties_go_by_row_order() -> None:
     scores = np.array([90, 10, 90] + [5] * 17, dtype=float)
     labels = np.array([1, 1, 0] + [0] * 17)
     assert top_decile_rate(scores, labels) == 0.5
+
+
+def test_history_rows_get_email_type_and_title_like_live_leads(tmp_path: Path) -> None:
+    path = tmp_path / "h.csv"
+    path.write_text("Email,Title,Won\nana@acme.example,VP Finance,1\nb@gmail.com,,0\n")
+    first, second = read_history(path, "Won").facts
+    assert (first.get("email_type"), first.get("seniority"), first.get("function")) == (
+        "business",
+        "vp",
+        "finance",
+    )
+    assert second.get("email_type") == "free" and "seniority" not in second
