@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from firsttouch import clock
 from firsttouch.insights.report import report_from_records
 from firsttouch.insights.results import InputSummary, LeakReport
 from firsttouch.insights.settings import LeakSettings
@@ -40,11 +41,12 @@ def leak_score_from_store(
     """Score firsttouch's own records as of ``now``.
 
     ``source`` is a SQLAlchemy session, or a runtime (anything with ``db``
-    and ``clock``), as the dashboard passes; with a runtime, ``now``
-    defaults to its clock. Reads only; commits nothing.
+    and ``clock``), as the dashboard passes. ``now`` defaults to the
+    runtime's clock, or the process clock for a session. Reads only;
+    commits nothing.
     """
     if isinstance(source, Session):
-        return _score(source, now, settings)
+        return _score(source, now or clock.now(), settings)
 
     moment = now or source.clock.now()
     with source.db.sessions() as session:
