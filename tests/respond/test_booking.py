@@ -556,3 +556,39 @@ def test_a_team_on_an_external_scheduler_is_sent_there(
 
     assert page.status_code == 302
     assert page.headers["location"] == "https://cal.example/northwind/demo"
+
+
+def test_from_the_booking_page_to_both_inboxes_through_the_worker(
+    booking_runtime: Runtime,
+    client: TestClient,
+    buyer: Contact,
+    db: Database,
+    smtp_sink: tuple[Sink, int],
+) -> None:
+    from firsttouch.jobs.runner import Worker, run_until_idle
+    from firsttouch.respond.invites import send_invite_handler
+
+    sink, port = smtp_sink
+    booking_runtime.services["invite_mailer"] = SmtpInviteMailer(
+        "127.0.0.1", port, security="none"
+    )
+    token = token_for(booking_runtime, buyer.id)
+    csrf = csrf_of(client.get(f"/book/{token}").text)
+    client.post(f"/book/{token}", data={"slot": SLOT_0900_PDT, "csrf": csrf})
+
+    worker = Worker(
+        db,
+        {"respond.send_invite": send_invite_handler(booking_runtime)},
+        booking_runtime.clock,
+    )
+    run_until_idle(worker)
+
+    assert sorted(r for _, rcpts, _ in sink.messages for r in rcpts) == [
+        "ana.ruiz@buyer.example",
+        "maya@northwindledger.example",
+    ]
+    with db.sessions() as session:
+        job = session.scalars(
+            select(Job).where(Job.kind == "respond.send_invite")
+        ).one()
+    assert job.state == "done"
