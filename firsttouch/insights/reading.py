@@ -67,7 +67,7 @@ def read_export(
     skipped: list[tuple[int, int, int]] = []
     for raw in _chunks(path, shape, progress, skipped):
         records = normalise_chunk(raw, rows_read + 2, context)
-        blank = _blank_rows(raw, records)
+        blank = _blank_rows(raw)
         blank_rows += int(blank.sum())
         parts.append(records[~blank])
         rows_read += len(raw)
@@ -173,7 +173,7 @@ def _report_skipped(skipped: list[tuple[int, int, int]], context: ChunkContext) 
         )
 
 
-def _blank_rows(raw: pd.DataFrame, records: pd.DataFrame) -> pd.Series:
+def _blank_rows(raw: pd.DataFrame) -> pd.Series:
     # Judged on the raw cells: derived flags (closed, won) are filled in
     # even on an empty row. A blank row is blank in its first cell, so only
     # those few rows need every cell checked.
