@@ -8,6 +8,7 @@ providers run in order of trust, the buyer's own words first.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,3 +86,8 @@ def website_domain(url: str | None) -> str | None:
     host = text.split("/", 1)[0].split("?", 1)[0].split(":", 1)[0].strip(".")
     host = host.removeprefix("www.")
     return host or None
+
+
+def fact_name(label: str) -> str:
+    """A field or column label as a fact name: ``Lead Origin`` -> ``lead_origin``."""
+    return "_".join(re.findall(r"[a-z0-9]+", label.lower()))

@@ -19,7 +19,6 @@ Columns filled in after first contact leak the outcome: name them in
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import StandardScaler
 
 from firsttouch.errors import InputError
-from firsttouch.qualify.facts import FactSheet
+from firsttouch.qualify.facts import FactSheet, fact_name
 from firsttouch.qualify.providers.countries import country_code
 from firsttouch.qualify.providers.offline import EmailProvider, TitleProvider
 from firsttouch.qualify.scoring import Scorer
@@ -43,11 +42,6 @@ from firsttouch.workspace.icp import Icp
 TRUE_WORDS = frozenset({"1", "yes", "true", "y", "won", "converted"})
 FALSE_WORDS = frozenset({"0", "no", "false", "n", "lost", "", "nan"})
 UNANSWERED = ("select",)
-
-
-def fact_name(column: str) -> str:
-    """A column header as a fact name: ``Lead Origin`` -> ``lead_origin``."""
-    return "_".join(re.findall(r"[a-z0-9]+", column.lower()))
 
 
 @dataclass

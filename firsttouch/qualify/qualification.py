@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from firsttouch.jobs.queue import enqueue
 from firsttouch.qualify.brief import write_brief
 from firsttouch.qualify.enrichment import CachedAnswer, Enrichment, cache_expiry, enrich
-from firsttouch.qualify.facts import FactSheet, website_domain
+from firsttouch.qualify.facts import FactSheet, fact_name, website_domain
 from firsttouch.qualify.llm_brief import LlmBriefWriter
 from firsttouch.qualify.providers.base import Provider
 from firsttouch.qualify.providers.countries import country_code
-from firsttouch.qualify.scoring import Score, score_lead
+from firsttouch.qualify.scoring import CriterionResult, Score, score_lead
 from firsttouch.store.db import Database
 from firsttouch.store.models import (
     Company,
@@ -37,7 +37,7 @@ from firsttouch.workspace import Workspace
 
 log = structlog.get_logger(__name__)
 
-# Inbound form fields that are the person, not extra facts about them.
+# Inbound fields that describe the form itself, not the lead.
 _PERSON_KEYS = frozenset({"form", "form_name", "files"})
 
 
@@ -86,7 +86,7 @@ def lead_facts(
     )
     for name, value in (inbound.fields or {}).items():
         if name not in _PERSON_KEYS and isinstance(value, str | int | float):
-            facts.add(str(name).strip().lower().replace(" ", "_"), value, "lead")
+            facts.add(fact_name(str(name)), value, "lead")
     if company is not None:
         facts.merge(
             {
@@ -282,8 +282,6 @@ def _store(
 
 
 def _outcome(row: Qualification, version: str, *, created: bool) -> Outcome:
-    from firsttouch.qualify.scoring import CriterionResult
-
     criteria = tuple(
         CriterionResult(
             c["name"],
