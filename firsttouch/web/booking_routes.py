@@ -42,6 +42,7 @@ from firsttouch.respond.booking import (
     read_token,
     resolve_owner,
 )
+from firsttouch.respond.invites import invite_calendar
 from firsttouch.runtime import Runtime
 from firsttouch.store.models import Contact, Meeting
 from firsttouch.web.deps import get_runtime
@@ -216,7 +217,7 @@ def _slots_page(
     return response
 
 
-def _booked_page(runtime: Runtime, meeting: Meeting) -> HTMLResponse:
+def _booked_page(runtime: Runtime, token: str, meeting: Meeting) -> HTMLResponse:
     owner = runtime.workspace.team.rep(meeting.owner_id)
     zone = ZoneInfo(meeting.buyer_timezone)
     start = meeting.starts_at.astimezone(zone)
@@ -226,6 +227,7 @@ def _booked_page(runtime: Runtime, meeting: Meeting) -> HTMLResponse:
         company=runtime.workspace.company.name,
         owner_name=owner.name if owner else "us",
         when=when,
+        ics_url=f"/book/{token}/meeting/{meeting.id}.ics",
     )
 
 
@@ -244,7 +246,7 @@ def booking_page(
     try:
         claims, contact, meeting = _load(runtime, token)
         if meeting is not None:
-            return _booked_page(runtime, meeting)
+            return _booked_page(runtime, token, meeting)
         return _slots_page(runtime, token, claims, contact, tz)
     except BookingLinkError as exc:
         return _problem(runtime, exc.status, "This link does not work", str(exc))
@@ -280,7 +282,7 @@ def confirm_booking(
     try:
         claims, contact, meeting = _load(runtime, token)
         if meeting is not None:
-            return _booked_page(runtime, meeting)
+            return _booked_page(runtime, token, meeting)
         owner = resolve_owner(runtime.workspace, claims)
         zone = buyer_zone(tz, contact, owner)
         try:
@@ -311,7 +313,7 @@ def confirm_booking(
             return _slots_page(
                 runtime, token, claims, contact, tz, error=str(exc), status=exc.status
             )
-        return _booked_page(runtime, meeting)
+        return _booked_page(runtime, token, meeting)
     except BookingError as exc:
         return _problem(runtime, exc.status, "This link does not work", str(exc))
     except CalendarError as exc:
@@ -322,3 +324,36 @@ def confirm_booking(
             "Booking is paused",
             "We cannot read the calendar right now; please try again in a few minutes.",
         )
+
+
+@router.get("/book/{token}/meeting/{meeting_id}.ics")
+def meeting_calendar_file(token: str, meeting_id: int, runtime: RuntimeDep) -> Response:
+    """Return the booked meeting as an ICS file, for calendars without invites."""
+    try:
+        claims = read_token(runtime.settings.secret_key, runtime.clock, token)
+    except BookingLinkError as exc:
+        return _problem(runtime, exc.status, "This link does not work", str(exc))
+    with runtime.db.sessions() as session:
+        meeting = session.get(Meeting, meeting_id)
+        buyer = session.get(Contact, claims.contact_id) if claims.contact_id else None
+        session.expunge_all()
+    owner = runtime.workspace.team.rep(claims.owner_id)
+    # The link only opens its own meeting, never another buyer's.
+    if (
+        meeting is None
+        or owner is None
+        or meeting.owner_id != claims.owner_id
+        or meeting.inbound_id != claims.inbound_id
+    ):
+        return _problem(
+            runtime, 404, "No such meeting", "This link does not book that meeting."
+        )
+    ics = invite_calendar(meeting, owner, buyer, runtime.workspace, runtime.clock.now())
+    return Response(
+        ics,
+        media_type="text/calendar; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="meeting.ics"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -217,6 +217,13 @@ def test_confirming_records_a_meeting_and_queues_the_invites(
     again = client.get(f"/book/{token}")
     assert "You are booked" in again.text
 
+    # The page offers the meeting as a file, and only this link's meeting.
+    ics = client.get(f"/book/{token}/meeting/{meeting.id}.ics")
+    assert ics.headers["content-type"].startswith("text/calendar")
+    assert f"UID:{meeting.uid}" in ics.text and "DTSTART:20260310T160000Z" in ics.text
+    other = token_for(booking_runtime, buyer.id, inbound_id=8)
+    assert client.get(f"/book/{other}/meeting/{meeting.id}.ics").status_code == 404
+
 
 def test_a_taken_slot_is_refused_and_no_longer_offered(
     booking_runtime: Runtime, client: TestClient, buyer: Contact, db: Database
