@@ -195,7 +195,7 @@ def render_text(report: DemoReport, *, queue_size: int = 10) -> str:
         f"  by channel: {_counts(report.by_channel)}",
         f"  by source:  {_counts(report.by_source)}",
         "",
-        "First touch (virtual clock; nights and the weekend included)",
+        "First touch (virtual clock, each worker pass counted as 1 s; nights and weekend included)",
         f"  {ft.touched}/{ft.leads} leads answered; median {format_seconds(ft.median_s)}, "
         f"p99 {format_seconds(ft.p99_s)}, under 5 minutes {_pct(ft.under_5min)}",
     ]

@@ -220,7 +220,8 @@ def _web_form(person: Persona, profile: LeadProfile, message: str, at: datetime,
     form_key = "pricing" if "pricing" in message.lower() else "demo-request"
     data = {"First Name": person.first_name, "Last Name": person.last_name,
             "Email": person.email, "Phone": person.phone, "Company": person.company or "",
-            "Job Title": person.title or "", "Message": message, **_utm(profile)}
+            "Job Title": person.title or "", "Country": person.country,
+            "State": person.region or "", "Message": message, **_utm(profile)}
     if person.employees:
         data["Employees"] = str(person.employees)
     data = {k: v for k, v in data.items() if v}
