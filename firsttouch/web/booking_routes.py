@@ -188,6 +188,8 @@ def _slots_page(
     workspace = runtime.workspace
     owner = resolve_owner(workspace, claims)
     zone = buyer_zone(zone_asked, contact, owner)
+    # Nothing said where the buyer is: let their browser say, once.
+    guessed = not zone_asked and not (contact and contact.timezone)
     with runtime.db.sessions() as session:
         slots = open_slots(
             session, workspace, owner, runtime.clock.now(), _busy(runtime)
@@ -205,6 +207,7 @@ def _slots_page(
         horizon=workspace.respond.booking.horizon_days,
         zone=zone,
         zones=zones,
+        guessed=guessed,
         days=_days(slots, zone),
         page_url=f"/book/{token}",
         csrf=csrf,

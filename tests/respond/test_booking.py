@@ -599,3 +599,21 @@ def test_from_the_booking_page_to_both_inboxes_through_the_worker(
             select(Job).where(Job.kind == "respond.send_invite")
         ).one()
     assert job.state == "done"
+
+
+def test_without_a_known_zone_the_browser_is_asked_once(
+    booking_runtime: Runtime, client: TestClient, db: Database
+) -> None:
+    with db.transaction() as session:
+        contact = Contact(email="no.zone@buyer.example", first_name="Noa")
+        session.add(contact)
+        session.flush()
+        contact_id = contact.id
+    token = token_for(booking_runtime, contact_id)
+
+    guessing = client.get(f"/book/{token}").text
+    told = client.get(f"/book/{token}", params={"tz": "Asia/Tokyo"}).text
+
+    assert "Intl.DateTimeFormat" in guessing
+    assert '<option value="America/Los_Angeles" selected>' in guessing
+    assert "Intl.DateTimeFormat" not in told
