@@ -167,6 +167,8 @@ def build_alert(
     headline = f"{who}, {company}" if company else who
     if reason == "sla_breach":
         title = f"Unanswered lead: {headline}"
+    elif reason == "bridge_missed":
+        title = f"We rang you about {headline}"
     else:
         title = f"New lead for you: {headline}"
 

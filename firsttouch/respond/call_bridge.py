@@ -10,7 +10,9 @@ whisper TwiML: who the lead is and what they asked about, "press 1 to
 connect" (so a voicemail greeting never gets the buyer on the line). On 1,
 a ``<Dial>`` rings the buyer with our number as caller ID. Each bridge
 attempt is one outbound effect under its own ledger key and one ``call``
-touch.
+touch. A rep who misses the automatic bridge gets the lead in writing
+instead (``respond.alert_owner``, reason ``bridge_missed``), call link and
+all; a buyer who picks up counts as the human follow-up.
 
 Missed inbound calls are answered by text (``textback_decision``): only when
 the workspace allows it, the caller's number is real and can take texts,
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 BRIDGE_KIND = "respond.call_bridge"
+ALERT_KIND = "respond.alert_owner"
 LINK_SALT = "firsttouch.bridge.v1"
 # Caller IDs carriers send for withheld numbers (Twilio shows these in From).
 WITHHELD = {
@@ -408,7 +411,28 @@ def record_call_status(
             touch.status = form["CallStatus"]
             if form["CallStatus"] in ("busy", "no-answer", "failed", "canceled"):
                 touch.error = f"the rep's phone: {form['CallStatus']}"
+                if target.attempt == "policy":
+                    _alert_missed_bridge(session, target, form["CallStatus"], now)
         touch.meta = meta
+
+
+def _alert_missed_bridge(
+    session: Session, target: BridgeTarget, status: str, now: datetime
+) -> None:
+    """The rep did not pick up the automatic bridge: tell them in writing."""
+    payload = {
+        "inbound_id": target.inbound_id,
+        "reason": "bridge_missed",
+        "audience": "owner",
+        "detail": f"We rang your phone for this lead ({status})",
+    }
+    enqueue(
+        session,
+        ALERT_KIND,
+        payload,
+        key=f"alert:bridge_missed:{target.inbound_id}",
+        now=now,
+    )
 
 
 # -- missed inbound calls ------------------------------------------------------
