@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from firsttouch.clock import ensure_utc
 from firsttouch.errors import InputError, NotFoundError
+from firsttouch.store.models import Company, Contact
 from firsttouch.web.dashboard import queries
 from firsttouch.web.dashboard.actions import (
     DISQUALIFY_REASONS,
@@ -120,13 +121,12 @@ def lead_page(
         disqualify_reasons=DISQUALIFY_REASONS,
         message=ACTION_MESSAGES.get(done),
         crm=_crm_state(runtime),
+        sequence=_sequence_for(runtime.workspace, lead.score.route),
     )
 
 
 def _contact_facts(session: Any, contact_id: int | None) -> list[tuple[str, str, str]]:
     """Enrichment the contact and its company carry, with their sources."""
-    from firsttouch.store.models import Company, Contact
-
     if contact_id is None:
         return []
     contact = session.get(Contact, contact_id)
@@ -160,6 +160,14 @@ def _fact_source(value: Any, default: str) -> str:
     if isinstance(value, dict) and value.get("source"):
         return str(value["source"])
     return default
+
+
+def _sequence_for(workspace: Any, route: str | None) -> str | None:
+    """The workspace sequence a lead on ``route`` follows, if one names it."""
+    if route is None:
+        return None
+    found = next((q for q in workspace.sequences if route in q.routes), None)
+    return found.name if found else None
 
 
 def _crm_state(runtime: Any) -> str:
