@@ -291,3 +291,39 @@ def test_the_example_workspace_turns_on_only_offline_sources(
 ) -> None:
     runtime = Runtime(settings=settings, db=db, workspace=workspace, clock=clock)
     assert [p.name for p in build_providers(runtime)] == ["email", "title"]
+
+
+def test_the_company_website_fills_in_what_the_lead_did_not_say(
+    db: Database, clock: VirtualClock, workspace: Workspace
+) -> None:
+    from firsttouch.qualify.providers.ssrf import AddressPolicy
+    from firsttouch.qualify.providers.website import WebsiteProvider
+
+    from .loopback import Reply, serve
+
+    page = (
+        "<html lang='en'><title>Acme Analytics</title>"
+        '<script type="application/ld+json">{"@type": "Organization", '
+        '"name": "Acme Analytics", "numberOfEmployees": 240, '
+        '"address": {"addressCountry": "US"}}</script></html>'
+    )
+    inbound_id = add_lead(db, clock, country=None, attributes={"industry": "SaaS"})
+    with serve({"/": Reply(body=page)}) as server:
+        site = WebsiteProvider(
+            scheme="http",
+            port=server.port,
+            resolver=lambda host, port: ["127.0.0.1"],
+            policy=AddressPolicy.for_loopback_tests(),
+        )
+        outcome = qualify_inbound(
+            db, workspace, inbound_id, now=clock.now(), providers=[*_offline(), site]
+        )
+    assert outcome is not None and outcome.score.route == "rep_now"
+    assert "240 employees (website)" in outcome.brief
+    with db.transaction() as session:
+        row = latest_qualification(session, inbound_id)
+        assert row is not None
+        assert row.facts["employees"] == {"value": 240, "source": "website"}
+        assert row.facts["country"] == {"value": "US", "source": "website"}
+        cached = session.scalar(select(EnrichmentCacheEntry))
+        assert cached is not None and cached.key == "acme-analytics.com"
