@@ -91,6 +91,17 @@ def _score(
     return report_from_records(records, as_of=now, settings=settings, summary=summary)
 
 
+def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """``keys.map(values)``, also when ``values`` is empty.
+
+    pandas casts an empty mapping to float64 and fails on a time column; a
+    store with no replies (or no tasks) yet must still score.
+    """
+    if values.empty:
+        return pd.Series([None] * len(keys), index=keys.index, dtype="object")
+    return keys.map(values)
+
+
 def _frame(session: Session, statement: Any) -> pd.DataFrame:
     result = session.execute(statement)
     return pd.DataFrame(result.all(), columns=list(result.keys()))
@@ -111,23 +122,23 @@ def _with_touches(
     )
     touches = touches[touches["status"].isin(SENT_STATES)]
     by_lead = touches.groupby("inbound_id")["sent_at"]
-    leads["touches"] = leads["lead_id"].map(by_lead.size()).fillna(0)
-    leads["last_touch_at"] = leads["lead_id"].map(by_lead.max())
+    leads["touches"] = _lookup(leads["lead_id"], by_lead.size()).fillna(0)
+    leads["last_touch_at"] = _lookup(leads["lead_id"], by_lead.max())
     leads["first_touch_at"] = leads["first_touch_at"].fillna(
-        leads["lead_id"].map(by_lead.min())
+        _lookup(leads["lead_id"], by_lead.min())
     )
 
     # A reply is an inbound threaded under the lead; it answered the touches
     # sent before it arrived.
     replies = inbounds[inbounds["parent_id"].notna()]
     first_reply = replies.groupby("parent_id")["received_at"].min()
-    leads["replied_at"] = leads["lead_id"].map(first_reply)
+    leads["replied_at"] = _lookup(leads["lead_id"], first_reply)
     leads["replied"] = leads["replied_at"].notna()
     merged = touches.merge(
         leads[["lead_id", "replied_at"]], left_on="inbound_id", right_on="lead_id"
     )
     answered = merged[merged["sent_at"] <= merged["replied_at"]]
-    leads["reply_touch"] = leads["lead_id"].map(answered.groupby("lead_id").size())
+    leads["reply_touch"] = _lookup(leads["lead_id"], answered.groupby("lead_id").size())
     leads.loc[~leads["replied"], "reply_touch"] = None
     return leads.drop(columns=["replied_at"])
 
@@ -148,8 +159,8 @@ def _with_qualification(session: Session, leads: pd.DataFrame) -> pd.DataFrame:
     # A re-score adds a row; the latest one counts.
     latest = rows.sort_values("id").drop_duplicates("inbound_id", keep="last")
     latest = latest.set_index("inbound_id")
-    leads["score"] = leads["lead_id"].map(latest["score"])
-    route = leads["lead_id"].map(latest["route"])
+    leads["score"] = _lookup(leads["lead_id"], latest["score"])
+    route = _lookup(leads["lead_id"], latest["route"])
     leads["disqualified"] = route.eq("disqualified").where(route.notna(), None)
     return leads
 
@@ -161,8 +172,8 @@ def _with_contact_facts(session: Session, leads: pd.DataFrame) -> pd.DataFrame:
             models.Task.done_at.is_(None), models.Task.due_at.is_not(None)
         ),
     )
-    leads["next_step_at"] = leads["contact_id"].map(
-        tasks.groupby("contact_id")["due_at"].min()
+    leads["next_step_at"] = _lookup(
+        leads["contact_id"], tasks.groupby("contact_id")["due_at"].min()
     )
 
     activities = _frame(
@@ -173,13 +184,18 @@ def _with_contact_facts(session: Session, leads: pd.DataFrame) -> pd.DataFrame:
             models.Activity.created_at,
         ).where(models.Activity.contact_id.is_not(None)),
     )
+    if activities.empty:
+        # No activity has ever been logged here (the CRM layer is not
+        # writing yet): the CRM layer has no data, rather than scoring 0
+        # for "nothing logged on any lead".
+        return leads
     latest = (
         activities.sort_values("occurred_at")
         .drop_duplicates("contact_id", keep="last")
         .set_index("contact_id")
     )
-    leads["last_activity_at"] = leads["contact_id"].map(latest["occurred_at"])
-    leads["logged_at"] = leads["contact_id"].map(latest["created_at"])
+    leads["last_activity_at"] = _lookup(leads["contact_id"], latest["occurred_at"])
+    leads["logged_at"] = _lookup(leads["contact_id"], latest["created_at"])
     return leads
 
 
@@ -223,8 +239,8 @@ def _with_deals(session: Session, leads: pd.DataFrame) -> pd.DataFrame:
     target = leads["lead_id"].isin(first_leads["lead_id"]) & leads["contact_id"].notna()
     for column in deal_columns:
         leads[column] = None
-        leads.loc[target, column] = leads.loc[target, "contact_id"].map(
-            by_contact[column]
+        leads.loc[target, column] = _lookup(
+            leads.loc[target, "contact_id"], by_contact[column]
         )
 
     alone = deals[~deals["id"].isin(attach["id"])].copy()

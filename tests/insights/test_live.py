@@ -153,3 +153,32 @@ def test_dashboard_can_pass_a_runtime(runtime: Runtime) -> None:
     assert report.records == 0
     assert report.biggest_leak is None
     assert report.no_leak_reason
+
+
+def test_a_store_that_never_logged_an_activity_has_no_crm_data(
+    db: Database, clock: VirtualClock
+) -> None:
+    # Leads, touches, no deals and no activity log at all: the CRM layer is
+    # not writing yet, which is "no data", not "nothing logged on any lead".
+    with db.transaction() as session:
+        contact = Contact(first_name="E")
+        session.add(contact)
+        session.flush()
+        session.add(
+            Inbound(
+                dedupe_key="e1",
+                received_at=T0 - timedelta(hours=2),
+                contact_id=contact.id,
+                source="web",
+                channel="form",
+                owner_id="ann",
+                first_touch_at=T0 - timedelta(hours=2),
+            )
+        )
+    with db.sessions() as session:
+        report = leak_score_from_store(session, now=T0)
+
+    crm = report.layer("crm")
+    assert crm.score is None
+    assert crm.no_data_reason
+    assert report.layer("respond").score is not None
