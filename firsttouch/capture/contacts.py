@@ -11,7 +11,7 @@ what moved in ``ContactMerge`` and ``undo_merge`` puts it all back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -61,6 +61,7 @@ class Resolution:
     matched_by: str | None
     needs_review: bool = False
     review_reason: str | None = None
+    company: Company | None = None
 
 
 def resolve_contact(
@@ -69,10 +70,13 @@ def resolve_contact(
     *,
     default_region: str | None,
     now: datetime,
+    flush: bool = True,
 ) -> Resolution:
     """Return the one contact ``facts`` describe, creating it when new.
 
-    Runs inside the caller's transaction and flushes; commits nothing.
+    Runs inside the caller's transaction and commits nothing. With
+    ``flush=False`` a new contact stays pending (no id yet), so the caller
+    can set more fields and write it in one INSERT.
     """
     facts = _complete_names(facts)
     email_norm = normalise_email(facts.email)
@@ -89,11 +93,14 @@ def resolve_contact(
         _fill_in(resolution.contact, facts, email_norm, phone, now)
         if resolution.needs_review:
             _flag(resolution.contact, resolution.review_reason)
-        _attach_company(session, resolution.contact, facts)
-        return resolution
+        company = _attach_company(session, resolution.contact, facts)
+        return replace(resolution, company=company)
 
     reason = review_reason_for_new(facts, email_norm, by_email, by_phone, by_name)
-    return _create(session, facts, email_norm, phone, now, reason)
+    resolution = _create(session, facts, email_norm, phone, now, reason)
+    if flush:
+        session.flush()
+    return resolution
 
 
 def _decide(
@@ -196,10 +203,10 @@ def _create(
         created_at=now,
         updated_at=now,
     )
+    # The company first, so the contact is written once, already tied to it.
+    company = _attach_company(session, contact, facts)
     session.add(contact)
-    session.flush()
-    _attach_company(session, contact, facts)
-    return Resolution(contact, True, None, reason is not None, reason)
+    return Resolution(contact, True, None, reason is not None, reason, company)
 
 
 def _complete_names(facts: PersonFacts) -> PersonFacts:
@@ -320,10 +327,12 @@ def _attributes(facts: PersonFacts) -> dict[str, Any]:
     return {k: v for k, v in extra.items() if v is not None}
 
 
-def _attach_company(session: Session, contact: Contact, facts: PersonFacts) -> None:
+def _attach_company(
+    session: Session, contact: Contact, facts: PersonFacts
+) -> Company | None:
     """Tie the contact to a company by email domain, else by company name."""
     if contact.company_id is not None:
-        return
+        return session.get(Company, contact.company_id)
     domain = company_domain(contact.email_norm)
     key = company_key(facts.company or contact.company_name)
     company = _find_company(session, domain, key)
@@ -334,6 +343,7 @@ def _attach_company(session: Session, contact: Contact, facts: PersonFacts) -> N
             company.domain = domain  # known by name until now; the domain is free
         _fill_company(company, facts)
         contact.company_id = company.id
+    return company
 
 
 def _find_company(
@@ -396,6 +406,12 @@ def _insert_company(
     company = Company(
         domain=domain, name=facts.company or domain, name_key=key or company_key(domain)
     )
+    _fill_company(company, facts)
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite's BEGIN IMMEDIATE lets one writer in at a time: no race.
+        session.add(company)
+        session.flush()
+        return company
     try:
         with session.begin_nested():
             session.add(company)

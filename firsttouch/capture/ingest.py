@@ -29,7 +29,7 @@ from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.owners import choose_owner, lead_facts, record_decision
 from firsttouch.jobs.queue import enqueue
 from firsttouch.logs import get_logger, mask_email, mask_phone
-from firsttouch.store.models import Company, Inbound, Touch
+from firsttouch.store.models import Inbound, Touch
 
 if TYPE_CHECKING:
     from firsttouch.runtime import Runtime
@@ -60,11 +60,11 @@ def ingest(
     commits; an import uses this to keep a file all-or-nothing).
     """
     if session is not None:
-        return _ingest_in(runtime, session, event)
+        return _ingest_in(runtime, session, event, guarded=True)
 
     try:
         with runtime.db.transaction() as own:
-            result = _ingest_in(runtime, own, event)
+            result = _ingest_in(runtime, own, event, guarded=False)
     except IntegrityError:
         # Another delivery of the same event committed between our check
         # and our insert; its row is the answer.
@@ -90,38 +90,51 @@ def ingest(
     return result
 
 
-def _ingest_in(runtime: Runtime, session: Session, event: InboundEvent) -> IngestResult:
+def _ingest_in(
+    runtime: Runtime, session: Session, event: InboundEvent, *, guarded: bool
+) -> IngestResult:
     existing = _existing(session, event.dedupe_key)
     if existing is not None:
         return _duplicate(existing)
 
     now = runtime.clock.now()
     inbound = _new_inbound(runtime, event, now)
+    if not guarded:
+        # Our own transaction: a lost race rolls all of it back, and
+        # ``ingest`` answers with the winner's row.
+        return _store(runtime, session, inbound, event, now)
     try:
-        _insert_once(session, inbound)
+        # The caller's transaction: a savepoint keeps it usable on a lost race.
+        with session.begin_nested():
+            return _store(runtime, session, inbound, event, now)
     except IntegrityError:
         # A concurrent delivery committed first (PostgreSQL made us wait for
-        # it); a fresh read sees its row, and the caller's transaction lives.
+        # it); a fresh read sees its row.
         winner = _existing(session, event.dedupe_key)
         if winner is None:
             raise
         return _duplicate(winner)
 
+
+def _store(
+    runtime: Runtime,
+    session: Session,
+    inbound: Inbound,
+    event: InboundEvent,
+    now: datetime,
+) -> IngestResult:
+    """Write the inbound and what follows from it; the unique key guards it."""
     parent = find_parent(session, event)
     if parent is not None:
         return _attach_reply(session, inbound, parent)
+
     if not event.creates_lead:
+        session.add(inbound)
+        session.flush()
         _enqueue_consent_keyword(session, inbound, now)
         return IngestResult(inbound.id, None, None, False, False)
 
     return _create_lead(runtime, session, inbound, event, now)
-
-
-def _insert_once(session: Session, inbound: Inbound) -> None:
-    # A savepoint keeps the transaction usable when the insert loses a race.
-    with session.begin_nested():
-        session.add(inbound)
-        session.flush()
 
 
 def _create_lead(
@@ -133,28 +146,36 @@ def _create_lead(
 ) -> IngestResult:
     workspace = runtime.workspace
     region = event.default_region or workspace.routing.default_region
-    resolution = resolve_contact(session, event.person, default_region=region, now=now)
+    resolution = resolve_contact(
+        session, event.person, default_region=region, now=now, flush=False
+    )
     contact = resolution.contact
 
-    # Held here so the identity map keeps it for lead_facts and the claim.
-    company = session.get(Company, contact.company_id) if contact.company_id else None
-    choice = choose_owner(session, workspace, lead_facts(session, contact), now)
+    # Routing reads only other rows; holding the flush writes the new
+    # contact once, owner included. Holding the company keeps it in the
+    # identity map for lead_facts and the account claim.
+    company = resolution.company
+    with session.no_autoflush:
+        choice = choose_owner(session, workspace, lead_facts(session, contact), now)
     if contact.owner_id is None:
         contact.owner_id = choice.owner_id
     if company is not None and company.owner_id is None:
         # The first rep to get someone from a company owns the account, so
         # a colleague who writes in next week reaches the same rep.
         company.owner_id = choice.owner_id
+    session.flush()
+
     inbound.contact_id = contact.id
     inbound.owner_id = choice.owner_id
     inbound.status = "new"
     inbound.first_touch_due_at = now + timedelta(
         minutes=workspace.respond.sla.first_touch_minutes
     )
+    session.add(inbound)
+    session.flush()
     record_decision(
         session, choice, inbound_id=inbound.id, contact_id=contact.id, now=now
     )
-
     enqueue_followups(runtime, session, inbound, now)
     session.flush()
     return IngestResult(inbound.id, contact.id, choice.owner_id, False, True)
@@ -265,6 +286,7 @@ def _attach_reply(session: Session, inbound: Inbound, parent: Inbound) -> Ingest
     inbound.owner_id = parent.owner_id
     inbound.status = "reply"
     inbound.sla_state = "not_applicable"
+    session.add(inbound)
     session.flush()
     return IngestResult(inbound.id, inbound.contact_id, inbound.owner_id, False, False)
 
