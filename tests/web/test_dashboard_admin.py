@@ -85,3 +85,22 @@ def test_an_admin_adds_a_rep_who_can_then_log_in(client, runtime) -> None:  # ty
         follow_redirects=False,
     )
     assert answer.status_code == 303
+
+
+def test_an_admin_unlocks_a_locked_account(client, runtime) -> None:  # type: ignore[no-untyped-def]
+    from firsttouch.web import accounts
+
+    make_users(runtime.db, runtime.clock)
+    for _ in range(accounts.MAX_FAILED_LOGINS):
+        log_in(client, "maya", "not the password")
+    assert log_in(client, "maya").status_code == 429
+
+    client.cookies.clear()
+    log_in(client, "admin")
+    page = client.get("/admin/users").text
+    assert "Unlock maya@example.test" in page
+    user_id = re.search(r"/admin/users/(\d+)/unlock", page).group(1)
+    client.post(f"/admin/users/{user_id}/unlock", data={"csrf_token": csrf_of(page)})
+
+    client.cookies.clear()
+    assert log_in(client, "maya").status_code == 303

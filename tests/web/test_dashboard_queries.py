@@ -127,3 +127,34 @@ def test_deals_that_have_not_moved_for_two_weeks_are_flagged(
         for_dana = queries.stuck_deals(session, DANA, workspace, now)
     assert [d.name for d in for_maya] == ["Acme renewal"]
     assert [d.name for d in for_dana] == ["Luis deal", "Acme renewal"]
+
+
+def test_a_reply_waits_in_its_own_section(db, clock, workspace) -> None:  # type: ignore[no-untyped-def]
+    from firsttouch.store.models import Inbound
+
+    now = clock.now()
+    first = make_lead(
+        db, now, first="Asker", owner="maya", received_ago=timedelta(hours=2)
+    )
+    judge(db, first, score=20, route="nurture")
+    with db.transaction() as session:
+        original = session.get(Inbound, first)
+        session.add(
+            Inbound(
+                dedupe_key="reply:1",
+                received_at=now,
+                channel="email",
+                kind="reply",
+                source="email",
+                contact_id=original.contact_id,
+                owner_id="maya",
+                parent_id=first,
+                body_text="Yes, call me.",
+                fields={},
+                utm={},
+            )
+        )
+    with db.sessions() as session:
+        sections = queries.queue_sections(session, MAYA, workspace, now)
+    assert _names(sections, "replies") == ["Asker"]
+    assert _names(sections, "sequences") == ["Asker"]

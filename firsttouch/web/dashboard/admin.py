@@ -133,3 +133,17 @@ async def add_user(request: Request, user: CurrentUser) -> Response:
     except InputError as exc:
         return _users_page(request, error=str(exc), status_code=400)
     return _users_page(request, created=made.email)
+
+
+@router.post("/admin/users/{user_id}/unlock", dependencies=[Depends(require_csrf)])
+def unlock_user(request: Request, user_id: int, user: CurrentUser) -> Response:
+    """Lift a lock-out before it runs out (the person called the admin)."""
+    if not user.is_admin:
+        return _forbidden(request)
+    runtime = request.app.state.runtime
+    with runtime.db.transaction() as session:
+        found = session.get(User, user_id)
+        if found is not None:
+            found.locked_until = None
+            found.failed_logins = 0
+    return RedirectResponse("/admin/users", status_code=303)
