@@ -151,7 +151,9 @@ def leak_page(request: Request, user: CurrentUser) -> Response:
     report, error = None, None
     if function is not None:
         try:
-            report = _plain(function(runtime))
+            found = function(runtime)
+            # A LeakReport gets its own layout; any other shape is listed.
+            report = found if hasattr(found, "layers") else _plain(found)
         except FirsttouchError as exc:
             error = str(exc)
         except Exception as exc:  # noqa: BLE001 - one page must not take the rest down
