@@ -352,6 +352,8 @@ def _mark_first_touch(session: Session, touch: Touch, now: datetime) -> None:
     if inbound is None or inbound.first_touch_at is not None:
         return
     inbound.first_touch_at = now
+    if inbound.sla_state == "deferred_by_policy":
+        return  # held back by consent rules: reported apart from a miss
     due = inbound.first_touch_due_at
     inbound.sla_state = "met" if due is None or now <= due else "late"
 

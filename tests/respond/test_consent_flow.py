@@ -111,6 +111,10 @@ def test_a_text_due_at_2230_goes_at_0800_local_across_dst(
     assert len(twilio.messages) == 1
     touch = _touch(live_any, inbound_id)
     assert touch.status == "queued" and touch.sent_at == morning
+    with live_any.db.sessions() as session:
+        inbound = session.get(Inbound, inbound_id)
+        assert inbound is not None and inbound.first_touch_at == morning
+        assert inbound.sla_state == "deferred_by_policy"
 
 
 def test_delivery_callbacks_move_the_touch_forward_only(
