@@ -2,13 +2,15 @@
 
 ``capture.reassign_check`` runs ``routing.reassign_after_minutes`` after a
 lead is assigned. If the owner has not acted (no human touch, still new),
-the lead goes to another rep by the same rules, the reassignment is
-recorded, and the check is queued again for the new owner.
+the lead goes to another rep who is working now, by the same rules, and the
+reassignment is recorded. When nobody else is working the lead stays put
+(moving it between sleeping reps helps no one) and the check comes back
+later. Checks stop once the lead is touched, after ``MAX_REASSIGNMENTS``
+moves, or after ``MAX_CHECKS`` checks.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -20,30 +22,40 @@ from firsttouch.logs import get_logger
 from firsttouch.store.models import Contact, Inbound, RoutingDecision
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from firsttouch.jobs.runner import Handler, JobContext
     from firsttouch.runtime import Runtime
 
 log = get_logger(__name__)
 
-# Past this many passes the lead stays put: somebody has been told enough.
+# Past this many moves the lead stays put: somebody has been told enough.
 MAX_REASSIGNMENTS = 3
+# About four days of half-hourly checks across a night or a weekend.
+MAX_CHECKS = 200
+# Rules that pick someone who can act now; the fallbacks do not.
+WORKING_RULES = ("existing_owner", "territory", "round_robin")
 
 
 def handlers(runtime: Runtime) -> dict[str, Handler]:
     """Return this layer's handlers, keyed by the job kinds it owns."""
 
     def reassign_check(ctx: JobContext) -> None:
+        payload = ctx.payload
         reassign_if_idle(
-            runtime, int(ctx.payload["inbound_id"]), int(ctx.payload.get("round", 1))
+            runtime,
+            int(payload["inbound_id"]),
+            int(payload.get("round", 1)),
+            int(payload.get("check", 1)),
         )
 
     return {"capture.reassign_check": reassign_check}
 
 
 def reassign_if_idle(
-    runtime: Runtime, inbound_id: int, round_no: int = 1
+    runtime: Runtime, inbound_id: int, round_no: int = 1, check: int = 1
 ) -> str | None:
-    """Move an untouched lead to another rep; return the new owner, if any."""
+    """Move an untouched lead to a rep working now; return the new owner, if any."""
     now = runtime.clock.now()
     with runtime.db.transaction() as session:
         inbound = session.get(Inbound, inbound_id)
@@ -63,27 +75,21 @@ def reassign_if_idle(
         contact = (
             session.get(Contact, inbound.contact_id) if inbound.contact_id else None
         )
-        facts = lead_facts(session, contact)
-        # The idle owner must not win again through "existing owner".
-        if facts.contact_owner == previous:
-            facts = replace(facts, contact_owner=None)
         choice = choose_owner(
             session,
             runtime.workspace,
-            facts,
+            lead_facts(session, contact),
             now,
             exclude=frozenset(tried | {previous}),
         )
-        if choice.owner_id == previous:
+        if choice.rule not in WORKING_RULES or choice.owner_id == previous:
+            _check_again(runtime, session, inbound.id, round_no, check)
             return None
 
-        choice.rule, choice.reason = (
-            "reassigned",
-            (
-                f"{previous} did not act within "
-                f"{runtime.workspace.routing.reassign_after_minutes} minutes; "
-                f"{choice.reason}"
-            ),
+        minutes = runtime.workspace.routing.reassign_after_minutes
+        choice.rule = "reassigned"
+        choice.reason = (
+            f"{previous} did not act within {minutes} minutes; {choice.reason}"
         )
         record_decision(
             session,
@@ -96,17 +102,8 @@ def reassign_if_idle(
         inbound.owner_id = choice.owner_id
         if contact is not None and contact.owner_id == previous:
             contact.owner_id = choice.owner_id
-
         if round_no < MAX_REASSIGNMENTS:
-            minutes = runtime.workspace.routing.reassign_after_minutes
-            enqueue(
-                session,
-                "capture.reassign_check",
-                {"inbound_id": inbound.id, "round": round_no + 1},
-                key=f"reassign:{inbound.id}:{round_no + 1}",
-                due_at=now + timedelta(minutes=minutes),
-                now=now,
-            )
+            _check_again(runtime, session, inbound.id, round_no + 1, check)
 
     log.info(
         "inbound.reassigned",
@@ -115,3 +112,20 @@ def reassign_if_idle(
         previous_owner=previous,
     )
     return choice.owner_id
+
+
+def _check_again(
+    runtime: Runtime, session: Session, inbound_id: int, round_no: int, check: int
+) -> None:
+    if check >= MAX_CHECKS:
+        return
+    now = runtime.clock.now()
+    minutes = runtime.workspace.routing.reassign_after_minutes
+    enqueue(
+        session,
+        "capture.reassign_check",
+        {"inbound_id": inbound_id, "round": round_no, "check": check + 1},
+        key=f"reassign:{inbound_id}:{check + 1}",
+        due_at=now + timedelta(minutes=minutes),
+        now=now,
+    )

@@ -316,13 +316,15 @@ def _fallback(
         candidates.append((on_call, "on_call"))
     candidates += [(r.id, "on_call") for r in team.reps if r.on_call]
     candidates += [(r.id, "manager") for r in team.managers()]
-    candidates += [(r.id, "manager") for r in team.reps]
+    candidates += [(r.id, "any_rep") for r in team.reps]
 
     for rep_id, rule in candidates:
         rep = team.rep(rep_id)
         if rep is None or rep.away or rep_id in exclude:
             continue
-        who = "on-call rep" if rule == "on_call" else "manager"
+        who = {"on_call": "on-call rep", "manager": "manager"}.get(
+            rule, "first rep free"
+        )
         return RoutingChoice(
             rep_id, rule, f"nobody eligible is working now; the {who} takes it", skipped
         )

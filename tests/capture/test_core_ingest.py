@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, func, select
@@ -252,3 +252,19 @@ def test_a_colleague_from_the_same_company_reaches_the_same_rep(rt: Runtime) -> 
             )
         )
         assert decision is not None and decision.rule == "existing_owner"
+
+
+def test_idle_lead_at_night_stays_put_and_is_checked_again(rt: Runtime) -> None:
+    from firsttouch.capture.handlers import reassign_if_idle
+
+    rt.clock.set(datetime(2026, 3, 8, 3, 0, tzinfo=UTC))  # type: ignore[attr-defined]
+    lead = ingest(rt, form_event("night:1", country="US"))
+    rt.clock.advance(timedelta(minutes=31))  # type: ignore[attr-defined]
+
+    assert reassign_if_idle(rt, lead.inbound_id) is None
+
+    with rt.db.sessions() as session:
+        inbound = session.get(Inbound, lead.inbound_id)
+        assert inbound is not None and inbound.owner_id == lead.owner_id
+        keys = set(session.scalars(select(Job.idempotency_key)))
+    assert f"reassign:{lead.inbound_id}:2" in keys
