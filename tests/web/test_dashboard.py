@@ -225,8 +225,25 @@ def test_operating_pages_render(client, staffed) -> None:  # type: ignore[no-unt
     assert "Waiting" in sla and "overdue" in sla
     assert "Breaches this week" in sla
     assert "Sequences" in client.get("/sequences").text
-    assert client.get("/leak").status_code == 200
-    assert client.get("/outbox").status_code == 200
+    leak = client.get("/leak")
+    assert leak.status_code == 200 and "Capture" in leak.text
+
+    from firsttouch.store.models.respond import OutboxMessage
+
+    with staffed.db.transaction() as session:
+        session.add(
+            OutboxMessage(
+                key="k1",
+                channel="email",
+                to_address="a@b.test",
+                subject="<b>Hi</b>",
+                body="Thanks for asking.",
+                meta={},
+                created_at=staffed.clock.now(),
+            )
+        )
+    outbox = client.get("/outbox").text
+    assert "&lt;b&gt;Hi&lt;/b&gt;" in outbox and "Thanks for asking." in outbox
     workspace = client.get("/workspace").text
     assert "Maya Chen" in workspace and "validates" in workspace
     assert "Dead jobs" in client.get("/jobs").text
