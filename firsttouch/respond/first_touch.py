@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from firsttouch.channels.smtp import make_message_id
 from firsttouch.jobs.queue import enqueue
@@ -80,14 +81,14 @@ def run_first_touch(runtime: Runtime, inbound_id: int) -> dict[str, str]:
     return statuses
 
 
-def _staged(session: Any, key: str) -> Touch:
+def _staged(session: Session, key: str) -> Touch:
     touch = session.scalar(select(Touch).where(Touch.idempotency_key == key))
     assert touch is not None
-    return touch  # type: ignore[no-any-return]
+    return touch
 
 
 def _stage_all(
-    runtime: Runtime, session: Any, lead: Lead, now: datetime
+    runtime: Runtime, session: Session, lead: Lead, now: datetime
 ) -> dict[str, str | None]:
     plan = plan_first_touch(
         runtime.workspace.respond,
@@ -99,7 +100,8 @@ def _stage_all(
     )
     if not plan:
         inbound = session.get(Inbound, lead.inbound_id)
-        inbound.sla_state = "no_channel"
+        if inbound is not None:
+            inbound.sla_state = "no_channel"
         log.warning("first_touch.no_channel", inbound_id=lead.inbound_id)
         return {}
 
@@ -130,12 +132,13 @@ def _stage_all(
 
 
 def _textback_allowed(
-    runtime: Runtime, session: Any, lead: Lead, draft: Draft, now: datetime
+    runtime: Runtime, session: Session, lead: Lead, draft: Draft, now: datetime
 ) -> Draft:
     """Keep a missed-call text-back only where the call bridge rules allow it."""
     from firsttouch.respond.call_bridge import textback_decision
 
     inbound = session.get(Inbound, lead.inbound_id)
+    assert inbound is not None  # read in this same transaction
     decision = textback_decision(session, runtime.workspace, inbound, lead.phone, now)
     if decision.send:
         return draft
