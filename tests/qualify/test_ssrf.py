@@ -66,6 +66,9 @@ def never(host: str, port: int) -> Sequence[str]:
         "http://[fc00::1]/",
         "http://224.0.0.1/",
         "http://255.255.255.255/",
+        "http://[127.0.0.1]/",
+        "http://[::1]:80/",
+        "http://[fe80::1%25eth0]/",
     ],
 )
 def test_private_loopback_metadata_and_disguised_addresses_are_refused(

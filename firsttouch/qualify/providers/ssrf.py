@@ -129,10 +129,14 @@ def check_address(address: IpAddress, policy: AddressPolicy) -> None:
 
 def resolve_target(url: str, resolver: Resolver, policy: AddressPolicy) -> Target:
     """Resolve and check ``url``; return where to connect, or raise."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:
+        raise UnsafeAddressError(f"malformed URL {url!r}: {exc}") from exc
     if parts.scheme not in ("http", "https"):
         raise UnsafeAddressError(f"only http and https may be fetched, not {url!r}")
-    host = (parts.hostname or "").lower().rstrip(".")
+    host = (hostname or "").lower().rstrip(".")
     if not host:
         raise UnsafeAddressError(f"no host in {url!r}")
     if host in METADATA_NAMES or host.endswith(".internal"):
