@@ -6,6 +6,7 @@ import hashlib
 import hmac
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from firsttouch.store.models import Contact, Inbound
@@ -246,3 +247,33 @@ def test_merge_and_undo_over_the_api(client, runtime) -> None:  # type: ignore[n
         f"/api/contact-merges/{merged.json()['merge_id']}/undo", headers=key
     )
     assert again.status_code == 400
+
+
+def test_oversized_body_is_refused_with_413(client, runtime) -> None:  # type: ignore[no-untyped-def]
+    big = "x" * (runtime.settings.max_body_bytes + 10)
+    response = client.post(URL, json={"email": "big@body.example", "Message": big})
+
+    assert response.status_code == 413
+    assert inbound_count(runtime) == 0
+
+
+@pytest.mark.postgres
+def test_form_submission_on_postgresql(runtime, pg_db) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from firsttouch.web import create_app
+
+    runtime.db = pg_db
+    with TestClient(create_app(runtime)) as pg_client:
+        response = pg_client.post(
+            URL,
+            json={"fname": "Zoë", "work_email": "zoe@ümlaut.example", "x": [1, 2]},
+        )
+        again = pg_client.post(
+            URL,
+            json={"fname": "Zoë", "work_email": "zoe@ümlaut.example", "x": [1, 2]},
+        )
+
+    assert response.status_code == 202, response.text
+    assert again.json()["inbound_id"] == response.json()["inbound_id"]
+    assert inbound_count(runtime) == 1
