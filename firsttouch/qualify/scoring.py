@@ -11,17 +11,21 @@ Intent (urgency words in the message) is kept apart from fit.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, NamedTuple
 
+from firsttouch.qualify.disqualifiers import disqualified_by
 from firsttouch.qualify.facts import FactSheet
+from firsttouch.qualify.phrases import (
+    PhraseSet,
+    message_text,
+    norm,
+    phrase_set,
+)
 from firsttouch.workspace.icp import (
     BandRules,
     Criterion,
-    Disqualifier,
     EmailTypeRules,
     FieldRules,
     Icp,
@@ -54,46 +58,6 @@ DEFAULT_URGENCY_WORDS = (
     "quote",
     "trial",
 )
-
-# Phrases a student or job seeker writes and a buyer does not.
-STUDENT_PHRASES = (
-    "i am a student",
-    "i'm a student",
-    "im a student",
-    "my thesis",
-    "my dissertation",
-    "school project",
-    "class project",
-    "university project",
-    "homework",
-    "internship",
-    "looking for a job",
-    "looking for work",
-    "job opportunity",
-    "job opening",
-    "my resume",
-    "my cv",
-    "hiring?",
-    "are you hiring",
-    "career opportunities",
-)
-
-SPAM_PHRASES = (
-    "seo services",
-    "guest post",
-    "backlinks",
-    "rank your website",
-    "first page of google",
-    "web design services",
-    "casino",
-    "viagra",
-    "crypto investment",
-    "loan offer",
-    "bitcoin opportunity",
-    "increase your traffic",
-)
-
-_URL = re.compile(r"https?://|www\.", re.IGNORECASE)
 
 
 class CriterionResult(NamedTuple):
@@ -149,53 +113,6 @@ class _Share(NamedTuple):
 Rule = Callable[[FactSheet], _Share]
 
 
-def _norm(text: Any) -> str:
-    return " ".join(str(text).lower().replace("_", " ").split())
-
-
-def _has_phrase(text: str, phrase: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text) is not None
-
-
-class PhraseSet:
-    """Whole-word phrases found in one pass over a text, in the order listed.
-
-    The text must be lower-case. Each match is one listed phrase exactly; a
-    shorter phrase inside a longer match ("demo" in "demo request") counts
-    too, through ``inside``.
-    """
-
-    def __init__(self, phrases: Sequence[str]):
-        self.phrases = list(dict.fromkeys(p.lower() for p in phrases if p))
-        longest_first = sorted(self.phrases, key=len, reverse=True)
-        alternatives = "|".join(re.escape(p) for p in longest_first)
-        self.pattern = (
-            re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)") if self.phrases else None
-        )
-        self.inside = {
-            long: [p for p in self.phrases if p != long and _has_phrase(long, p)]
-            for long in self.phrases
-        }
-
-    def found(self, text: str) -> list[str]:
-        if not text or self.pattern is None:
-            return []
-        seen = set(self.pattern.findall(text))
-        for match in list(seen):
-            seen.update(self.inside.get(match, ()))
-        return [p for p in self.phrases if p in seen]
-
-    def first(self, text: str) -> str | None:
-        found = self.found(text)
-        return found[0] if found else None
-
-
-@lru_cache(maxsize=256)
-def phrase_set(phrases: tuple[str, ...]) -> PhraseSet:
-    """A compiled phrase set, shared by every rule that lists the same phrases."""
-    return PhraseSet(phrases)
-
-
 def _band_share(value: float, rules: BandRules) -> float | None:
     for band in rules.bands:
         low = -math.inf if band.min is None else band.min
@@ -237,14 +154,14 @@ def _lookup_rule(
     label: str,
     aliases: dict[str, str] | None = None,
 ) -> Rule:
-    table = {_norm(k): v for k, v in values.items()}
-    alias = {_norm(k): _norm(v) for k, v in (aliases or {}).items()}
+    table = {norm(k): v for k, v in values.items()}
+    alias = {norm(k): norm(v) for k, v in (aliases or {}).items()}
 
     def rule(facts: FactSheet) -> _Share:
         raw = facts.get(fact)
         if raw is None:
             return _Share(unknown, f"no {label} known")
-        key = _norm(raw)
+        key = norm(raw)
         key = alias.get(key, key)
         source = (facts.source(fact) or "",)
         if key in table:
@@ -258,22 +175,22 @@ def _industry_rule(rules: IndustryRules) -> Rule:
     aliases = {alias: name for name, names in rules.synonyms.items() for alias in names}
     exact = _lookup_rule("industry", rules.values, rules.unknown, "industry", aliases)
     # Longest names first, so "computer software" wins over "software".
-    named = {_norm(a): n for a, n in aliases.items()}
-    named.update({_norm(n): n for n in rules.values})
+    named = {norm(a): n for a, n in aliases.items()}
+    named.update({norm(n): n for n in rules.values})
     phrases = phrase_set(tuple(sorted(named, key=len, reverse=True)))
-    values = {_norm(k): v for k, v in rules.values.items()}
+    values = {norm(k): v for k, v in rules.values.items()}
 
     def rule(facts: FactSheet) -> _Share:
         result = exact(facts)
         raw = facts.get("industry")
         if raw is None or result.share > 0:
             return result
-        phrase = phrases.first(_norm(raw))
+        phrase = phrases.first(norm(raw))
         if phrase is None:
             return result
         name = named[phrase]
         return _Share(
-            values[_norm(name)], f"industry {raw} (reads as {name})", result.sources
+            values[norm(name)], f"industry {raw} (reads as {name})", result.sources
         )
 
     return rule
@@ -296,15 +213,15 @@ def _country_rule(rules: ValueRules) -> Rule:
 
 
 def _source_rule(rules: ValueRules) -> Rule:
-    values = {_norm(k): v for k, v in rules.values.items()}
+    values = {norm(k): v for k, v in rules.values.items()}
 
     def rule(facts: FactSheet) -> _Share:
         # The campaign source is the more specific; the channel is the fallback.
         for name in ("source", "channel"):
             raw = facts.get(name)
-            if raw is not None and _norm(raw) in values:
+            if raw is not None and norm(raw) in values:
                 return _Share(
-                    values[_norm(raw)], f"{name} {raw}", (facts.source(name) or "",)
+                    values[norm(raw)], f"{name} {raw}", (facts.source(name) or "",)
                 )
         if facts.get("source") is None and facts.get("channel") is None:
             return _Share(rules.unknown, "no source known")
@@ -316,7 +233,7 @@ def _source_rule(rules: ValueRules) -> Rule:
 
 def _title_rule(rules: TitleRules) -> Rule:
     seniority = {k: v for k, v in rules.seniority.items()}
-    functions = {_norm(k): v for k, v in rules.functions.items()}
+    functions = {norm(k): v for k, v in rules.functions.items()}
     mix = rules.mix
     total_mix = (mix.seniority if seniority else 0) + (mix.function if functions else 0)
 
@@ -331,7 +248,7 @@ def _title_rule(rules: TitleRules) -> Rule:
         if seniority:
             part += mix.seniority * seniority.get(str(level), 0.0)
         if functions:
-            part += mix.function * functions.get(_norm(function or ""), 0.0)
+            part += mix.function * functions.get(norm(function or ""), 0.0)
         said = f"title {title!r}" if title else "title"
         reason = f"{said}: {level or 'unknown level'}, {function or 'unknown function'}"
         return _Share(part / total_mix, reason, (facts.source("seniority") or "",))
@@ -359,13 +276,13 @@ def _email_rule(rules: EmailTypeRules) -> Rule:
 
 
 def _technology_rule(rules: ValueRules) -> Rule:
-    values = {_norm(k): v for k, v in rules.values.items()}
+    values = {norm(k): v for k, v in rules.values.items()}
 
     def rule(facts: FactSheet) -> _Share:
         found = facts.get("technologies")
         if not found:
             return _Share(rules.unknown, "no technology known")
-        hits = {t: values[_norm(t)] for t in found if _norm(t) in values}
+        hits = {t: values[norm(t)] for t in found if norm(t) in values}
         if not hits:
             return _Share(
                 0.0,
@@ -376,15 +293,6 @@ def _technology_rule(rules: ValueRules) -> Rule:
         return _Share(hits[best], f"uses {best}", (facts.source("technologies") or "",))
 
     return rule
-
-
-def message_text(facts: FactSheet) -> str:
-    """The buyer's own words (subject and message), lower-cased."""
-    memo = facts.memo.get("message_text")
-    if memo is None:
-        parts = [facts.get("subject"), facts.get("message")]
-        memo = facts.memo["message_text"] = " ".join(str(p) for p in parts if p).lower()
-    return str(memo)
 
 
 def _intent_rule(rules: IntentRules) -> Rule:
@@ -433,69 +341,6 @@ def _compile_criterion(criterion: Criterion) -> Rule:
     if kind == "technology":
         return _technology_rule(rules)
     return _intent_rule(rules)
-
-
-def _domains(facts: FactSheet) -> list[str]:
-    return [d for d in (facts.get("domain"), facts.get("website_domain")) if d]
-
-
-def _matches_domain(domain: str, blocked: str) -> bool:
-    blocked = blocked.lower().strip(".")
-    return domain == blocked or domain.endswith("." + blocked)
-
-
-def _disqualified_by(rule: Disqualifier, facts: FactSheet) -> str | None:
-    """Return what made this disqualifier fire, or None when it does not."""
-    kind = rule.kind
-    if kind == "competitor_domain":
-        for domain in _domains(facts):
-            if any(_matches_domain(domain, v) for v in rule.values):
-                return f"domain {domain}"
-    elif kind == "country_not_served":
-        country = str(facts.get("country") or "").upper()
-        if country and country in {v.upper() for v in rule.values}:
-            return f"country {country}"
-    elif kind == "disposable_email":
-        if facts.get("email_type") == "disposable":
-            return f"disposable address at {facts.get('domain')}"
-    elif kind == "free_email":
-        if facts.get("email_type") == "free":
-            return f"free-mail address at {facts.get('domain')}"
-    elif kind == "student_or_job_seeker":
-        return _student_signal(rule, facts)
-    elif kind == "spam":
-        return _spam_signal(rule, facts)
-    elif kind == "field_value":
-        value = facts.get(rule.field or "")
-        if value is not None and _norm(value) in {_norm(v) for v in rule.values}:
-            return f"{rule.field} {value}"
-    return None
-
-
-def _student_signal(rule: Disqualifier, facts: FactSheet) -> str | None:
-    title = facts.get("title")
-    if facts.get("seniority") == "student":
-        return f"title {title!r}"
-    if facts.get("job_seeker"):
-        return f"title {title!r}" if title else "says they are looking for work"
-    if facts.get("student_email"):
-        return f"student address at {facts.get('domain')}"
-    phrase = phrase_set((*STUDENT_PHRASES, *rule.values)).first(message_text(facts))
-    return f"message says {phrase!r}" if phrase else None
-
-
-def _spam_signal(rule: Disqualifier, facts: FactSheet) -> str | None:
-    text = message_text(facts)
-    links = len(_URL.findall(text))
-    if links >= 3:
-        return f"message carries {links} links"
-    phrase = phrase_set((*SPAM_PHRASES, *rule.values)).first(text)
-    if phrase:
-        return f"message says {phrase!r}"
-    for name in ("first_name", "last_name", "company"):
-        if _URL.search(str(facts.get(name) or "")):
-            return f"a link in the {name.replace('_', ' ')} field"
-    return None
 
 
 def _apportion(raw: Sequence[float]) -> list[int]:
@@ -552,7 +397,7 @@ class Scorer:
 
         fired = []
         for rule in self.icp.disqualifiers:
-            signal = _disqualified_by(rule, facts)
+            signal = disqualified_by(rule, facts)
             if signal:
                 reason = rule.reason or rule.kind.replace("_", " ")
                 fired.append(f"{reason} ({signal})")
