@@ -104,7 +104,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
     if not text.strip():
         text = _fallback_body(raw)
 
-    from_name, from_address = _address(header_text(msg, "From"))
+    from_name, from_address = _sender(msg)
     subject = header_text(msg, "Subject")
     parsed = ParsedEmail(
         message_id=_first_id(header_text(msg, "Message-ID")),
@@ -249,6 +249,18 @@ def _address(value: str) -> tuple[str | None, str | None]:
         address = found.group(0)
     display = name.strip().strip('"').strip() or None
     return display, address.strip()
+
+
+def _sender(msg: Message) -> tuple[str | None, str | None]:
+    # A From without an address (broken mailers, list digests) still leaves
+    # someone to answer: Sender, then Reply-To, then the envelope's path.
+    name: str | None = None
+    for header in ("From", "Sender", "Reply-To", "Return-Path"):
+        found_name, address = _address(header_text(msg, header))
+        name = name or found_name
+        if address:
+            return name, address
+    return name, None
 
 
 def _addresses(msg: Message, name: str) -> list[str]:

@@ -285,3 +285,19 @@ We need approvals in two steps.\r
 
     assert "northwindledger.example" in domains
     assert event.person.email == "nadia@okafor-logistics.example"
+
+
+def test_a_from_without_an_address_falls_back_to_reply_to() -> None:
+    raw = mail(
+        """
+From: Website Visitor
+Reply-To: visitor@harbourview-dental.example
+Subject: question
+""",
+        b"Do you integrate with Xero?",
+    )
+
+    parsed = parse_email(raw)
+
+    assert parsed.from_name == "Website Visitor"
+    assert parsed.from_address == "visitor@harbourview-dental.example"
