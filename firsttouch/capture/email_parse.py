@@ -245,7 +245,9 @@ def _address(value: str) -> tuple[str | None, str | None]:
     if not address or "@" not in address:
         found = _ADDRESS.search(value or "")
         if not found:
-            return (name or None), None
+            # No address at all: what is there is a name ("Website Visitor").
+            bare = (name or value or "").strip().strip('"<>').strip()
+            return (bare or None), None
         address = found.group(0)
     display = name.strip().strip('"').strip() or None
     return display, address.strip()
