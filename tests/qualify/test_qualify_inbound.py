@@ -327,3 +327,29 @@ def test_the_company_website_fills_in_what_the_lead_did_not_say(
         assert row.facts["country"] == {"value": "US", "source": "website"}
         cached = session.scalar(select(EnrichmentCacheEntry))
         assert cached is not None and cached.key == "acme-analytics.com"
+
+
+def test_an_llm_rewrite_is_stored_as_the_brief_with_its_source(
+    any_db: Database, clock: VirtualClock, workspace: Workspace
+) -> None:
+    from firsttouch.qualify.llm_brief import LlmBriefWriter
+
+    from .loopback import Reply, serve
+
+    text = "Dana Ruiz (lead), VP Sales at Acme Analytics (lead), asked for a demo."
+    answer = {"choices": [{"message": {"role": "assistant", "content": text}}]}
+    inbound_id = add_lead(any_db, clock)
+    with serve({"/v1/chat/completions": Reply(body=answer)}) as server:
+        writer = LlmBriefWriter(base_url=server.url + "/v1", model="local", timeout=2)
+        qualify_inbound(
+            any_db,
+            workspace,
+            inbound_id,
+            providers=_offline(),
+            llm=writer,
+            now=clock.now(),
+        )
+    with any_db.transaction() as session:
+        row = latest_qualification(session, inbound_id)
+        assert row is not None
+        assert (row.brief, row.brief_source) == (text, "llm")
