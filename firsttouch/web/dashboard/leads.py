@@ -10,7 +10,6 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from firsttouch.clock import ensure_utc
 from firsttouch.errors import InputError, NotFoundError
-from firsttouch.store.models import Company, Contact
 from firsttouch.web.dashboard import queries
 from firsttouch.web.dashboard.actions import (
     DISQUALIFY_REASONS,
@@ -106,7 +105,7 @@ def lead_page(
         with runtime.db.sessions() as session:
             lead = queries.get_lead(session, user, runtime.workspace, inbound_id)
             timeline = contact_timeline(session, lead.contact_id, inbound_id)
-            facts = _contact_facts(session, lead.contact_id)
+            facts = queries.contact_facts(session, lead.contact_id)
     except NotFoundError:
         return not_found(request)
     return render(
@@ -123,43 +122,6 @@ def lead_page(
         crm=_crm_state(runtime),
         sequence=_sequence_for(runtime.workspace, lead.score.route),
     )
-
-
-def _contact_facts(session: Any, contact_id: int | None) -> list[tuple[str, str, str]]:
-    """Enrichment the contact and its company carry, with their sources."""
-    if contact_id is None:
-        return []
-    contact = session.get(Contact, contact_id)
-    if contact is None:
-        return []
-    facts = []
-    for key, value in sorted((contact.attributes or {}).items()):
-        facts.append((key, _fact_text(value), _fact_source(value, "contact")))
-    company = session.get(Company, contact.company_id) if contact.company_id else None
-    if company is not None:
-        for key, value in (
-            ("company", company.name),
-            ("domain", company.domain),
-            ("industry", company.industry),
-            ("employees", company.employee_count),
-        ):
-            if value:
-                facts.append((key, str(value), "company record"))
-        for key, value in sorted((company.facts or {}).items()):
-            facts.append((key, _fact_text(value), _fact_source(value, "company")))
-    return facts
-
-
-def _fact_text(value: Any) -> str:
-    if isinstance(value, dict) and "value" in value:
-        return str(value["value"])
-    return str(value)
-
-
-def _fact_source(value: Any, default: str) -> str:
-    if isinstance(value, dict) and value.get("source"):
-        return str(value["source"])
-    return default
 
 
 def _sequence_for(workspace: Any, route: str | None) -> str | None:

@@ -99,7 +99,7 @@ def _rows(
         .order_by(order)
         .limit(queries.SECTION_LIMIT)
     )
-    return [queries._row(i, c, names) for i, c in session.execute(query)]
+    return [queries.lead_row(i, c, names) for i, c in session.execute(query)]
 
 
 @router.get("/sequences")

@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session, aliased
 
 from firsttouch.clock import ensure_utc
 from firsttouch.errors import NotFoundError
-from firsttouch.store.models import Contact, Deal, Inbound, Qualification, Task
+from firsttouch.store.models import (
+    Company,
+    Contact,
+    Deal,
+    Inbound,
+    Qualification,
+    Task,
+)
 from firsttouch.web.dashboard.scores import (
     DISQUALIFIED_ROUTES,
     HOT_ROUTES,
@@ -77,7 +84,9 @@ def _owner_names(workspace: Workspace) -> dict[str, str]:
     return {r.id: r.name for r in workspace.team.reps}
 
 
-def _row(inbound: Inbound, contact: Contact | None, names: dict[str, str]) -> LeadRow:
+def lead_row(
+    inbound: Inbound, contact: Contact | None, names: dict[str, str]
+) -> LeadRow:
     due = inbound.human_due_at or inbound.first_touch_due_at
     return LeadRow(
         inbound_id=inbound.id,
@@ -250,7 +259,7 @@ def _full_rows(
     ).where(Inbound.id.in_(inbound_ids))
     rows = {}
     for inbound, contact, qualification in session.execute(query):
-        row = _row(inbound, contact, names)
+        row = lead_row(inbound, contact, names)
         row.score = to_lead_score(qualification)
         rows[inbound.id] = row
     return rows
@@ -268,7 +277,7 @@ def _fetch(
     query = query.where(where).order_by(Inbound.received_at.desc()).limit(limit)
     rows = []
     for inbound, contact, qualification in session.execute(query):
-        row = _row(inbound, contact, names)
+        row = lead_row(inbound, contact, names)
         row.score = to_lead_score(qualification)
         rows.append(row)
     return rows
@@ -316,7 +325,7 @@ def snoozed_leads(
         .limit(SECTION_LIMIT)
     )
     return [
-        (_row(i, c, names), ensure_utc(due))
+        (lead_row(i, c, names), ensure_utc(due))
         for i, c, due in session.execute(query)
         if due is not None
     ]
@@ -334,7 +343,7 @@ def get_lead(
     found = session.execute(query).first()
     if found is None:
         raise NotFoundError(f"no lead {inbound_id}")
-    row = _row(found[0], found[1], _owner_names(workspace))
+    row = lead_row(found[0], found[1], _owner_names(workspace))
     row.score = scores_for(session, [inbound_id])[inbound_id]
     return row
 
@@ -389,3 +398,40 @@ def stuck_deals(
         )
         for deal, inbound_id in session.execute(query)
     ]
+
+
+def contact_facts(session: Any, contact_id: int | None) -> list[tuple[str, str, str]]:
+    """Enrichment the contact and its company carry, with their sources."""
+    if contact_id is None:
+        return []
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        return []
+    facts = []
+    for key, value in sorted((contact.attributes or {}).items()):
+        facts.append((key, _fact_text(value), _fact_source(value, "contact")))
+    company = session.get(Company, contact.company_id) if contact.company_id else None
+    if company is not None:
+        for key, value in (
+            ("company", company.name),
+            ("domain", company.domain),
+            ("industry", company.industry),
+            ("employees", company.employee_count),
+        ):
+            if value:
+                facts.append((key, str(value), "company record"))
+        for key, value in sorted((company.facts or {}).items()):
+            facts.append((key, _fact_text(value), _fact_source(value, "company")))
+    return facts
+
+
+def _fact_text(value: Any) -> str:
+    if isinstance(value, dict) and "value" in value:
+        return str(value["value"])
+    return str(value)
+
+
+def _fact_source(value: Any, default: str) -> str:
+    if isinstance(value, dict) and value.get("source"):
+        return str(value["source"])
+    return default
