@@ -144,6 +144,11 @@ def test_a_lead_named_with_markup_is_shown_as_text(live_server, page) -> None:  
     live_card = page.locator(f'[data-lead-id="{second}"]')
     expect(live_card).to_contain_text(evil, timeout=15_000)
     expect(live_card).to_contain_text("Markup Inc")
+    assert page.locator('img[src="x"]').count() == 0
+
+    # The card the script built carries a working, CSRF-protected Claim.
+    live_card.get_by_role("button", name=f"Claim {evil}").click()
+    expect(page.get_by_role("status")).to_contain_text("Lead claimed")
 
     page.goto(f"{live_server.url}/leads/{first}")
     expect(
