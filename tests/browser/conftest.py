@@ -7,6 +7,7 @@ is scored without any network; every connection stays on 127.0.0.1.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
@@ -125,7 +126,20 @@ def page(browser):  # type: ignore[no-untyped-def]
 
 
 def screenshot(page: Any, name: str, **options: Any) -> None:
-    """Save a screenshot as a test artifact and for the README."""
-    for folder in SCREENSHOT_DIRS:
-        folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(folder / f"{name}.png"), **options)
+    """Save a screenshot as a test artifact, and for the README.
+
+    The README's copy is written when missing or when
+    ``FIRSTTOUCH_UPDATE_SCREENSHOTS=1``, so a test run leaves the committed
+    images alone.
+    """
+    artifacts, docs = SCREENSHOT_DIRS
+    artifacts.mkdir(parents=True, exist_ok=True)
+    target = artifacts / f"{name}.png"
+    page.screenshot(path=str(target), **options)
+    readme_copy = docs / target.name
+    if (
+        not readme_copy.exists()
+        or os.environ.get("FIRSTTOUCH_UPDATE_SCREENSHOTS") == "1"
+    ):
+        docs.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(target, readme_copy)
