@@ -13,6 +13,7 @@ form, kept as a ``ConsentEvent``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -189,6 +190,26 @@ def sms_keyword(body: str | None) -> str | None:
     if word in HELP_WORDS:
         return "help"
     return None
+
+
+# A reply that asks to stop in so many words: the subject our mailto
+# List-Unsubscribe sets, or a short first line. Longer prose goes to a person.
+UNSUBSCRIBE_WORDS = re.compile(
+    r"^(unsubscribe|remove me|stop|opt[ -]?out|take me off|no more emails?)\b[.! ]*",
+    re.IGNORECASE,
+)
+REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg)\s*:\s*)+", re.IGNORECASE)
+SHORT_LINE = 60
+
+
+def is_unsubscribe_reply(subject: str | None, body: str | None) -> bool:
+    """True when an email reply plainly asks to unsubscribe."""
+    topic = REPLY_PREFIX.sub("", subject or "").strip()
+    if topic and len(topic) <= SHORT_LINE and UNSUBSCRIBE_WORDS.fullmatch(topic):
+        return True
+    lines = [ln.strip() for ln in (body or "").splitlines()]
+    first = next((ln for ln in lines if ln and not ln.startswith(">")), "")
+    return len(first) <= SHORT_LINE and bool(UNSUBSCRIBE_WORDS.fullmatch(first))
 
 
 def _recent_touches(

@@ -4,7 +4,8 @@
 - ``respond.send_touch`` {key}: send a staged touch whose time has come.
 - ``respond.sla_check`` {inbound_id}: check the first-touch deadline.
 - ``respond.sla_escalate`` {inbound_id}: tell the manager if still unanswered.
-- ``respond.consent`` {inbound_id}: act on an SMS STOP / START / HELP.
+- ``respond.consent`` {inbound_id}: act on an SMS STOP / START / HELP, or
+  on an email reply that asks to unsubscribe.
 - ``respond.alert_owner`` and ``respond.call_bridge`` come from the alerts
   and call bridge modules when they are installed.
 """
@@ -15,6 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from firsttouch.respond.consent import is_unsubscribe_reply, record_opt_out
 from firsttouch.respond.delivery import apply_sms_keyword
 from firsttouch.respond.first_touch import run_first_touch
 from firsttouch.respond.sla import check_first_touch_sla, escalate_to_manager
@@ -48,7 +50,9 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         escalate_to_manager(runtime, int(ctx.payload["inbound_id"]))
 
     def consent(ctx: JobContext) -> None:
-        handle_sms_keyword(runtime, int(ctx.payload["inbound_id"]))
+        inbound_id = int(ctx.payload["inbound_id"])
+        if handle_unsubscribe_reply(runtime, inbound_id) is None:
+            handle_sms_keyword(runtime, inbound_id)
 
     found: dict[str, Handler] = {
         "respond.first_touch": first_touch,
@@ -73,6 +77,34 @@ def _delegated(runtime: Runtime, module_name: str, factory: str) -> Handler | No
         return None
     make = getattr(module, factory, None)
     return make(runtime) if make is not None else None
+
+
+def handle_unsubscribe_reply(runtime: Runtime, inbound_id: int) -> str | None:
+    """Opt the sender out when an email reply asks to unsubscribe."""
+    with runtime.db.transaction() as session:
+        inbound = session.get(Inbound, inbound_id)
+        if inbound is None or inbound.channel != "email":
+            return None
+        if not is_unsubscribe_reply(inbound.subject, inbound.body_text):
+            return None
+        contact = (
+            session.get(Contact, inbound.contact_id) if inbound.contact_id else None
+        )
+        address = (inbound.fields or {}).get("from") or (
+            contact.email if contact else None
+        )
+        if not address:
+            return None
+        record_opt_out(
+            session,
+            "email",
+            str(address),
+            source="unsubscribe_reply",
+            now=runtime.clock.now(),
+            evidence=f"inbound {inbound_id}",
+            contact_id=inbound.contact_id,
+        )
+        return "opt_out"
 
 
 def _sender_of(inbound: Inbound, contact: Contact | None) -> str | None:

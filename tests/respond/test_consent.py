@@ -197,3 +197,13 @@ def test_no_address_is_blocked_with_a_reason(db: Database) -> None:
             limits=Limits(),
         )
     assert decision == Blocked("no_phone_address")
+
+
+def test_a_reply_that_plainly_asks_to_unsubscribe_is_recognised() -> None:
+    from firsttouch.respond.consent import is_unsubscribe_reply
+
+    assert is_unsubscribe_reply("unsubscribe", "")
+    assert is_unsubscribe_reply("Re: Pricing", "Remove me.\n\n> Hi Ann, ...")
+    assert is_unsubscribe_reply("Re: Pricing", "STOP")
+    assert not is_unsubscribe_reply("Re: Pricing", "Please don't stop, send pricing")
+    assert not is_unsubscribe_reply("How do I unsubscribe my team from Bill.com?", "")

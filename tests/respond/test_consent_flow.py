@@ -146,3 +146,23 @@ def test_undelivered_21610_records_the_code_and_opts_the_number_out(
     assert (touch.status, touch.error_code) == ("undelivered", "21610")
     with live_any.db.sessions() as session:
         assert is_opted_out(session, "sms", PHONE)
+
+
+def test_an_unsubscribe_reply_opts_the_email_out(live: Runtime) -> None:
+    from firsttouch.respond.handlers import handle_unsubscribe_reply
+
+    reply = add_lead(
+        live,
+        channel="email",
+        kind="reply",
+        status="reply",
+        subject="Re: Thanks for reaching out",
+        fields={},
+    )
+    with live.db.transaction() as session:
+        inbound = session.get(Inbound, reply)
+        assert inbound is not None
+        inbound.body_text = "unsubscribe\n\n> Hi Ann,"
+    assert handle_unsubscribe_reply(live, reply) == "opt_out"
+    with live.db.sessions() as session:
+        assert is_opted_out(session, "email", "ann@buyer.example")
