@@ -154,7 +154,14 @@ def phone_variants(e164: str) -> list[str]:
         return [e164]
     national = e164[3:]
     area, subscriber = national[:2], national[2:]
-    if len(subscriber) == 9 and subscriber[0] == "9" and _is_mobile(e164):
+    # Before the ninth digit, mobiles began with 6-9 and landlines with 2-5.
+    old_mobile = subscriber[1:2] in ("6", "7", "8", "9")
+    if (
+        len(subscriber) == 9
+        and subscriber[0] == "9"
+        and old_mobile
+        and _is_mobile(e164)
+    ):
         return [e164, f"+55{area}{subscriber[1:]}"]
     if len(subscriber) == 8 and subscriber[0] in "6789":
         long = f"+55{area}9{subscriber}"

@@ -176,3 +176,15 @@ def test_company_names_match_nearly_but_never_override_a_domain(db, clock) -> No
         named = session.get(Company, companies[0])
         assert named.domain == "northwind.example"
     assert companies[0] == companies[1] == companies[2] != companies[3]
+
+
+def test_brazilian_mobile_with_or_without_the_ninth_digit_is_one_contact(
+    db, clock
+) -> None:  # type: ignore[no-untyped-def]
+    with_nine = resolve(db, clock, phone="+55 11 98765-4321")[0]
+    without = resolve(db, clock, phone="+55 11 8765-4321")[0]
+    landline = resolve(db, clock, phone="+55 11 3456-7890")[0]
+    other_landline = resolve(db, clock, phone="+55 11 93456-7890")[0]
+
+    assert with_nine == without
+    assert landline != other_landline
