@@ -24,6 +24,21 @@ def _mask_secrets(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+class _CurrentStderr:
+    """Write to whatever ``sys.stderr`` is at the moment of writing.
+
+    Test runners and CLI runners swap ``sys.stderr`` and close their copy
+    afterwards; holding the object from configuration time would send later
+    log lines to a closed stream.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
     """Set up structlog and the standard library logger for this process."""
     processors: list[Any] = [
@@ -43,11 +58,13 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level, logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(message)s")
+    logging.basicConfig(level=level, stream=_CurrentStderr(), format="%(message)s")
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # aiosmtpd narrates every connection at INFO; our listener logs what matters.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 def get_logger(name: str) -> Any:

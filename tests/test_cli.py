@@ -73,3 +73,15 @@ def test_jobs_list_and_retry_a_dead_job(tmp_path: Path, monkeypatch) -> None:  #
     assert "550 no such user" in listed.stdout
     assert runner.invoke(app, ["jobs", "retry", "1"]).exit_code == 0
     assert runner.invoke(app, ["jobs", "retry", "1"]).exit_code == 1
+
+
+def test_logging_still_works_after_a_command_ran_in_a_cli_runner(
+    tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    # The runner swaps stderr and closes its copy; a log line written later
+    # (by the next test, or a worker thread) must go to the stderr of now.
+    runner.invoke(app, ["init", str(tmp_path / "ws")])
+    from firsttouch.logs import get_logger
+
+    get_logger("tests.cli").warning("cli.after_runner", detail="still logging")
+    assert "cli.after_runner" in capsys.readouterr().err

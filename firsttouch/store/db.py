@@ -1,8 +1,11 @@
 """Engines and sessions for SQLite (embedded default) and PostgreSQL.
 
-SQLite runs in WAL mode with a busy timeout and foreign keys on, and every
-write transaction starts with ``BEGIN IMMEDIATE`` so two writers queue for
-the lock instead of failing half-way with ``database is locked``.
+SQLite runs in WAL mode with a busy timeout and foreign keys on. A write
+transaction (``Database.transaction``) starts with ``BEGIN IMMEDIATE`` so two
+writers queue for the lock instead of failing half-way with ``database is
+locked``; a read session (``Database.sessions``) starts a plain deferred
+``BEGIN`` and never takes the write lock, so the dashboard reads while the
+worker writes.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Execution option that marks a connection's transactions as writes.
+WRITE_OPTION = "firsttouch_writes"
 
 
 def normalise_url(url: str) -> str:
@@ -42,7 +47,8 @@ def _prepare_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        writes = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -72,6 +78,9 @@ class Database:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(
+            self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -84,7 +93,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """Yield a session whose work commits on exit or rolls back on error."""
-        with self.sessions() as session, session.begin():
+        with self._write_sessions() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
