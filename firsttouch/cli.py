@@ -27,6 +27,9 @@ app.add_typer(user_app, name="user")
 icp_app = typer.Typer(help="Learn and evaluate the ICP from past leads.",
                       no_args_is_help=True)
 app.add_typer(icp_app, name="icp")
+contacts_app = typer.Typer(help="Contacts flagged for review; merge and undo.",
+                           no_args_is_help=True)
+app.add_typer(contacts_app, name="contacts")
 
 STARTER = Path(__file__).parent / "workspace" / "starter"
 
@@ -542,6 +545,63 @@ def user_create(
     except FirsttouchError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"created {role} {email}; log in at {settings.public_url}/login")
+
+
+@contacts_app.command("review")
+def contacts_review(database_url: DatabaseOpt = None, limit: int = 50) -> None:
+    """List contacts flagged for review, with the reason."""
+    from firsttouch.capture.contacts import contacts_needing_review
+    from firsttouch.logs import mask_email, mask_phone
+    from firsttouch.store.db import Database
+
+    db = Database(_settings(database_url=database_url).database_url)
+    with db.sessions() as session:
+        flagged = contacts_needing_review(session, limit)
+        for c in flagged:
+            typer.echo(f"{c.id}\t{mask_email(c.email)}\t{mask_phone(c.phone_e164)}\t"
+                       f"{c.review_reason}")
+    if not flagged:
+        typer.echo("no contacts need review")
+
+
+@contacts_app.command("merge")
+def contacts_merge(
+    survivor: int,
+    merged: int,
+    reason: Annotated[str, typer.Option(help="Why they are one person.")],
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Merge contact MERGED into SURVIVOR; every record moves; undoable."""
+    from firsttouch import clock
+    from firsttouch.capture.contacts import merge_contacts
+    from firsttouch.store.db import Database
+
+    db = Database(_settings(database_url=database_url).database_url)
+    try:
+        with db.transaction() as session:
+            record = merge_contacts(session, survivor, merged, actor="cli",
+                                    reason=reason, now=clock.now())
+            merge_id = record.id
+    except FirsttouchError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"merged {merged} into {survivor} (merge {merge_id}; undo with "
+               f"`firsttouch contacts undo-merge {merge_id}`)")
+
+
+@contacts_app.command("undo-merge")
+def contacts_undo_merge(merge_id: int, database_url: DatabaseOpt = None) -> None:
+    """Undo merge MERGE_ID: both contacts and their records as they were."""
+    from firsttouch import clock
+    from firsttouch.capture.contacts import undo_merge
+    from firsttouch.store.db import Database
+
+    db = Database(_settings(database_url=database_url).database_url)
+    try:
+        with db.transaction() as session:
+            undo_merge(session, merge_id, now=clock.now())
+    except FirsttouchError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"undid merge {merge_id}")
 
 
 def main() -> None:

@@ -530,6 +530,17 @@ def undo_merge(session: Session, merge_id: int, *, now: datetime) -> ContactMerg
     return record
 
 
+def contacts_needing_review(session: Session, limit: int = 100) -> list[Contact]:
+    """Live contacts flagged for a person to look at, oldest first."""
+    stmt = (
+        select(Contact)
+        .where(Contact.needs_review.is_(True), _live())
+        .order_by(Contact.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
 def live_contact(session: Session, contact_id: int) -> Contact | None:
     """Follow merges to the contact that stands for ``contact_id`` today."""
     contact = session.get(Contact, contact_id)
@@ -544,6 +555,7 @@ def live_contact(session: Session, contact_id: int) -> Contact | None:
 
 __all__ = [
     "Resolution",
+    "contacts_needing_review",
     "live_contact",
     "merge_contacts",
     "resolve_contact",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from firsttouch.capture.contacts import merge_contacts, resolve_contact, undo_merge
@@ -188,3 +190,36 @@ def test_brazilian_mobile_with_or_without_the_ninth_digit_is_one_contact(
 
     assert with_nine == without
     assert landline != other_landline
+
+
+def test_cli_lists_flagged_contacts_then_merges_and_undoes(
+    tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from firsttouch.cli import app
+    from firsttouch.clock import VirtualClock
+    from firsttouch.store import migrate
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    migrate.upgrade(url)
+    monkeypatch.setenv("FIRSTTOUCH_DATABASE_URL", url)
+    monkeypatch.setattr("firsttouch.cli.configure_logging", lambda *a, **k: None)
+    db = Database(url)
+    clock = VirtualClock(datetime(2026, 3, 10, 14, 0, tzinfo=UTC))
+    first = resolve(db, clock, email="info@mill.example", first_name="A", last_name="B")
+    second = resolve(
+        db, clock, email="info@mill.example", first_name="C", last_name="D"
+    )
+    db.dispose()
+    runner = CliRunner()
+
+    review = runner.invoke(app, ["contacts", "review"])
+    merged = runner.invoke(
+        app, ["contacts", "merge", str(first[0]), str(second[0]), "--reason", "same"]
+    )
+    undone = runner.invoke(app, ["contacts", "undo-merge", "1"])
+
+    assert str(second[0]) in review.output and "shared address" in review.output
+    assert merged.exit_code == 0 and "merge 1" in merged.output
+    assert undone.exit_code == 0, undone.output
