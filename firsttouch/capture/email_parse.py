@@ -16,7 +16,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes
-from email.header import decode_header
+from email.header import Header, decode_header
 from email.message import Message
 from email.policy import compat32
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
@@ -216,7 +216,11 @@ def header_text(msg: Message, name: str) -> str:
         return ""
     if value is None:
         return ""
-    return _decode_words(str(value) if not isinstance(value, str) else value)
+    if isinstance(value, Header):
+        # compat32 wraps raw 8-bit headers as "unknown-8bit" chunks; their
+        # bytes are intact, so decode them rather than str() them to U+FFFD.
+        return _join_chunks(decode_header(value))
+    return _decode_words(str(value))
 
 
 def _decode_words(value: str) -> str:
@@ -229,6 +233,10 @@ def _decode_words(value: str) -> str:
         chunks = decode_header(value)
     except Exception:  # noqa: BLE001 - broken encoded words: keep them as typed
         return " ".join(value.split())
+    return _join_chunks(chunks)
+
+
+def _join_chunks(chunks: list[tuple[bytes | str, str | None]]) -> str:
     out: list[str] = []
     for chunk, charset in chunks:
         if isinstance(chunk, str):

@@ -95,6 +95,8 @@ def start_smtp_listener(
         port=port,
         data_size_limit=MAX_MESSAGE_BYTES,
         decode_data=False,
+        # Buyers write from internationalised addresses too (RFC 6531).
+        enable_SMTPUTF8=True,
         server_hostname="firsttouch",
     )
     controller.start()

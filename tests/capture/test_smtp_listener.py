@@ -64,3 +64,21 @@ def test_listener_accepts_host_and_port_separately(runtime) -> None:  # type: ig
             assert smtp.noop()[0] == 250
     finally:
         running.stop()
+
+
+def test_internationalised_sender_is_accepted(runtime, listener) -> None:  # type: ignore[no-untyped-def]
+    msg = EmailMessage()
+    msg["From"] = "José Núñez <josé@bücher.example>"
+    msg["To"] = "sales@northwindledger.example"
+    msg["Subject"] = "Cotización"
+    msg["Message-ID"] = "<utf8-1@xn--bcher-kva.example>"
+    msg.set_content("¿Tienen integración con SAP?")
+
+    with smtplib.SMTP(listener.host, listener.port, timeout=10) as smtp:
+        smtp.send_message(msg, mail_options=["SMTPUTF8"])
+
+    with runtime.db.sessions() as session:
+        inbound = session.scalar(select(Inbound))
+        contact = session.get(Contact, inbound.contact_id)
+    assert inbound.subject == "Cotización"
+    assert contact.email == "josé@bücher.example"
