@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 DELEGATED = (
     ("respond.alert_owner", "firsttouch.respond.alerts", "alert_owner_handler"),
     ("respond.call_bridge", "firsttouch.respond.call_bridge", "call_bridge_handler"),
+    ("respond.send_invite", "firsttouch.respond.invites", "send_invite_handler"),
 )
 
 

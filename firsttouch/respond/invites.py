@@ -13,8 +13,6 @@ neither twice.
 
 from __future__ import annotations
 
-import smtplib
-import time
 from datetime import datetime
 from email.message import EmailMessage as MimeMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -179,33 +177,12 @@ class SmtpInviteMailer(SmtpEmail):
         # SMTP wants CRLF line ends (RFC 5321 section 2.3.8); smtplib leaves the
         # bare LF of a bytes message alone, and servers refuse the long "line".
         raw = self._sign(mime.as_bytes(policy=SMTP_POLICY), envelope_from)
-        started = time.perf_counter()
-        try:
-            self._transmit(envelope_from, recipient, raw)
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, reply = next(iter(exc.recipients.values()))
-            raise DeliveryError(
-                f"recipient refused: {code} {reply!r}",
-                permanent=code >= 500,
-                provider_code=str(code),
-            ) from exc
-        except smtplib.SMTPResponseException as exc:
-            self._drop()
-            raise DeliveryError(
-                f"server answered {exc.smtp_code}: {exc.smtp_error!r}",
-                permanent=exc.smtp_code >= 500,
-                provider_code=str(exc.smtp_code),
-            ) from exc
-        except (smtplib.SMTPException, OSError) as exc:
-            self._drop()
-            raise DeliveryError(
-                f"cannot reach {self.host}:{self.port}: {exc}", permanent=False
-            ) from exc
+        latency_ms = self.submit(envelope_from, recipient, raw)
         log.info("invite.accepted", to=mask_email(recipient), host=self.host)
         return {
             "message_id": str(mime["Message-ID"]),
             "provider": "smtp",
-            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+            "latency_ms": latency_ms,
         }
 
     def find_mime(self, key: str, message_id: str) -> Result | None:

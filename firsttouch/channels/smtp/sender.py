@@ -159,14 +159,15 @@ class SmtpEmail:
                 if attempt == 2:
                     raise
 
-    def send(
-        self, message: EmailMessage, on_accepted: Accepted | None = None
-    ) -> Result:
-        """Send ``message``; raise ``DeliveryError`` on failure."""
-        raw = self._sign(bytes(build_mime(message)), message.from_address)
+    def submit(self, sender: str, recipient: str, raw: bytes) -> float:
+        """Hand finished bytes to the server; return the milliseconds it took.
+
+        Every refusal becomes a ``DeliveryError`` that says whether a retry
+        can help (4xx, a dropped connection) or not (5xx).
+        """
         started = time.perf_counter()
         try:
-            self._transmit(message.from_address, message.to, raw)
+            self._transmit(sender, recipient, raw)
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             raise DeliveryError(
@@ -186,11 +187,19 @@ class SmtpEmail:
             raise DeliveryError(
                 f"cannot reach {self.host}:{self.port}: {exc}", permanent=False
             ) from exc
+        return round((time.perf_counter() - started) * 1000, 2)
+
+    def send(
+        self, message: EmailMessage, on_accepted: Accepted | None = None
+    ) -> Result:
+        """Send ``message``; raise ``DeliveryError`` on failure."""
+        raw = self._sign(bytes(build_mime(message)), message.from_address)
+        latency_ms = self.submit(message.from_address, message.to, raw)
 
         result: Result = {
             "message_id": message.message_id,
             "provider": "smtp",
-            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+            "latency_ms": latency_ms,
         }
         if on_accepted is not None:
             on_accepted(result)
