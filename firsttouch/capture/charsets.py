@@ -68,8 +68,12 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
         except UnicodeDecodeError:
             pass
 
+    mostly = _mostly_utf8(data)
+    if mostly is not None:
+        return mostly, "utf-8?"
+
     guess = from_bytes(data[:200_000]).best()
-    if guess is not None and guess.encoding:
+    if guess is not None and guess.encoding and _ascii_compatible(guess.encoding):
         try:
             text = data.decode(guess.encoding)
         except (UnicodeDecodeError, LookupError):
@@ -79,6 +83,25 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
 
     # Nothing fits: keep every byte readable rather than drop the text.
     return data.decode(codec or "cp1252", errors="replace"), (codec or "cp1252") + "?"
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    """UTF-8 with a stray broken byte or two (a cut header), else None."""
+    text = data.decode("utf-8", errors="replace")
+    broken = text.count("\ufffd")
+    wide = sum(1 for ch in text if ord(ch) > 0x7F and ch != "\ufffd")
+    if wide >= 4 and broken <= max(2, wide // 20):
+        return text
+    return None
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    # Mail is ASCII-framed: a guess of UTF-16 or UTF-32 for 8-bit bytes turns
+    # every address and header into CJK noise.
+    try:
+        return "Az@. ".encode(encoding) == b"Az@. "
+    except (LookupError, UnicodeEncodeError):
+        return False
 
 
 def _plausible(text: str) -> float:

@@ -301,3 +301,13 @@ Subject: question
 
     assert parsed.from_name == "Website Visitor"
     assert parsed.from_address == "visitor@harbourview-dental.example"
+
+
+def test_utf8_with_a_cut_last_byte_still_reads_as_utf8() -> None:
+    from firsttouch.capture.charsets import decode_bytes
+
+    data = "Юникод запрещен".encode()[:-1] + b" <a@b.example>"
+    text, used = decode_bytes(data)
+
+    assert text.startswith("Юникод запреще") and used == "utf-8?"
+    assert text.endswith("<a@b.example>")
