@@ -10,6 +10,7 @@ declared charset, then a statistical guess, then a lossless fallback.
 from __future__ import annotations
 
 import codecs
+import unicodedata
 
 from charset_normalizer import from_bytes
 
@@ -105,11 +106,20 @@ def _ascii_compatible(encoding: str) -> bool:
 
 
 def _plausible(text: str) -> float:
-    """Share of characters that are letters, digits, spaces or ASCII punctuation."""
+    """How much ``text`` looks like prose: letters, spaces and ASCII count
+    fully, punctuation and currency half, control and stray symbols not."""
     if not text:
         return 1.0
-    good = sum(1 for ch in text if ch.isalpha() or ch.isspace() or ch.isascii())
-    return good / len(text)
+    score = 0.0
+    for ch in text:
+        if ch.isalpha() or ch.isspace() or ch.isascii():
+            score += 1.0
+        elif (
+            unicodedata.category(ch)[0] in ("P", "S")
+            and unicodedata.category(ch) != "So"
+        ):
+            score += 0.5
+    return score / len(text)
 
 
 def _prefer_windows_1252(data: bytes, text: str, encoding: str) -> tuple[str, str]:
