@@ -42,6 +42,7 @@ _FORWARD_MARKERS = re.compile(
 _FROM_LINE = re.compile(r"^[>\s*]*(from|von|de|van)\s*:\**\s*(?P<value>.+)$", re.I)
 _ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(\.[\w-]+)+")
 _MSG_ID = re.compile(r"<[^<>\s]+>")
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 
 
 @dataclass(frozen=True)
@@ -168,12 +169,21 @@ def _collect(
                 )
             )
             continue
-        body, used = decode_bytes(data, part.get_content_charset())
+        declared = part.get_content_charset()
+        if declared is None and ctype == "text/html":
+            declared = _meta_charset(data)
+        body, used = decode_bytes(data, declared)
         charsets.append(used)
         if ctype == "text/html":
             htmls.append(body)
         else:
             texts.append(body)
+
+
+def _meta_charset(html: bytes) -> str | None:
+    """The charset an HTML body names for itself in a <meta> tag, if any."""
+    found = _META_CHARSET.search(html[:4096])
+    return found.group(1).decode("ascii", errors="ignore") if found else None
 
 
 def _content_type(part: Message) -> str:

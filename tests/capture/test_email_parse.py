@@ -311,3 +311,20 @@ def test_utf8_with_a_cut_last_byte_still_reads_as_utf8() -> None:
 
     assert text.startswith("Юникод запреще") and used == "utf-8?"
     assert text.endswith("<a@b.example>")
+
+
+def test_html_body_without_mime_charset_uses_its_meta_tag() -> None:
+    html = (
+        '<html><head><meta charset="windows-1251"></head>'
+        "<body>Привет, нужна демонстрация</body></html>"
+    )
+    raw = mail(
+        """
+From: ivan@sibir-logistika.example
+Subject: demo
+Content-Type: text/html
+""",
+        html.encode("cp1251"),
+    )
+
+    assert "Привет, нужна демонстрация" in parse_email(raw).text
