@@ -62,6 +62,9 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=level, stream=_CurrentStderr(), format="%(message)s")
+    # basicConfig only acts once; a later call (the demo quietening the CLI's
+    # default) must still set the level.
+    logging.getLogger().setLevel(level)
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     # aiosmtpd narrates every connection at INFO; our listener logs what matters.
     logging.getLogger("mail.log").setLevel(logging.WARNING)

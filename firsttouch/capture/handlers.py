@@ -5,13 +5,15 @@ lead is assigned. If the owner has not acted (no human touch, still new),
 the lead goes to another rep who is working now, by the same rules, and the
 reassignment is recorded. When nobody else is working the lead stays put
 (moving it between sleeping reps helps no one) and the check comes back
-later. Checks stop once the lead is touched, after ``MAX_REASSIGNMENTS``
-moves, or after ``MAX_CHECKS`` checks.
+when the next other rep's shift starts, not every half hour through the
+night. Checks stop once the lead is touched, once qualification has routed
+it where no rep is expected to act now (nurture, disqualified), after
+``MAX_REASSIGNMENTS`` moves, or after ``MAX_CHECKS`` checks.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -19,13 +21,14 @@ from sqlalchemy import select
 from firsttouch.capture.owners import choose_owner, lead_facts, record_decision
 from firsttouch.jobs.queue import enqueue
 from firsttouch.logs import get_logger
-from firsttouch.store.models import Contact, Inbound, RoutingDecision
+from firsttouch.store.models import Contact, Inbound, Qualification, RoutingDecision
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from firsttouch.jobs.runner import Handler, JobContext
     from firsttouch.runtime import Runtime
+    from firsttouch.workspace import Workspace
 
 log = get_logger(__name__)
 
@@ -35,6 +38,11 @@ MAX_REASSIGNMENTS = 3
 MAX_CHECKS = 200
 # Rules that pick someone who can act now; the fallbacks do not.
 WORKING_RULES = ("existing_owner", "territory", "round_robin")
+# Routes that ask no rep to act now: a sequence or a closed lead.
+NO_REP_ROUTES = ("nurture", "disqualified")
+# How far ahead to look for the next shift start, and in what steps.
+SHIFT_SEARCH = timedelta(days=8)
+SHIFT_STEP = timedelta(minutes=15)
 
 
 def handlers(runtime: Runtime) -> dict[str, Handler]:
@@ -63,6 +71,8 @@ def reassign_if_idle(
             return None
         if inbound.human_touch_at is not None or inbound.status not in ("new", "open"):
             return None
+        if _routed_away_from_reps(session, inbound_id):
+            return None
 
         previous = inbound.owner_id
         tried = set(
@@ -83,7 +93,8 @@ def reassign_if_idle(
             exclude=frozenset(tried | {previous}),
         )
         if choice.rule not in WORKING_RULES or choice.owner_id == previous:
-            _check_again(runtime, session, inbound.id, round_no, check)
+            wake = next_shift_start(runtime.workspace, now, exclude={previous})
+            _check_again(runtime, session, inbound.id, round_no, check, due=wake)
             return None
 
         minutes = runtime.workspace.routing.reassign_after_minutes
@@ -114,8 +125,44 @@ def reassign_if_idle(
     return choice.owner_id
 
 
+def _routed_away_from_reps(session: Session, inbound_id: int) -> bool:
+    """Whether qualification's latest route for the lead asks no rep to act.
+
+    Read from the store (capture never imports the qualify layer); a lead
+    not qualified yet is treated as needing a rep.
+    """
+    route = session.scalar(
+        select(Qualification.route)
+        .where(Qualification.inbound_id == inbound_id)
+        .order_by(Qualification.id.desc())
+        .limit(1)
+    )
+    return route in NO_REP_ROUTES
+
+
+def next_shift_start(
+    workspace: Workspace, now: datetime, *, exclude: set[str]
+) -> datetime | None:
+    """The first moment after ``now`` when a rep outside ``exclude`` is working."""
+    reps = [rep for rep in workspace.team.reps if rep.id not in exclude]
+    # Shifts start on the quarter hour; step along quarter-hour marks.
+    moment = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+    moment += SHIFT_STEP
+    while moment <= now + SHIFT_SEARCH:
+        if any(rep.is_working(moment) for rep in reps):
+            return moment
+        moment += SHIFT_STEP
+    return None
+
+
 def _check_again(
-    runtime: Runtime, session: Session, inbound_id: int, round_no: int, check: int
+    runtime: Runtime,
+    session: Session,
+    inbound_id: int,
+    round_no: int,
+    check: int,
+    *,
+    due: datetime | None = None,
 ) -> None:
     if check >= MAX_CHECKS:
         return
@@ -126,6 +173,6 @@ def _check_again(
         "capture.reassign_check",
         {"inbound_id": inbound_id, "round": round_no, "check": check + 1},
         key=f"reassign:{inbound_id}:{check + 1}",
-        due_at=now + timedelta(minutes=minutes),
+        due_at=max(due or now, now + timedelta(minutes=minutes)),
         now=now,
     )

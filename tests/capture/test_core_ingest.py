@@ -268,3 +268,45 @@ def test_idle_lead_at_night_stays_put_and_is_checked_again(rt: Runtime) -> None:
         assert inbound is not None and inbound.owner_id == lead.owner_id
         keys = set(session.scalars(select(Job.idempotency_key)))
     assert f"reassign:{lead.inbound_id}:2" in keys
+
+
+def test_the_night_check_comes_back_when_the_next_shift_starts(rt: Runtime) -> None:
+    from firsttouch.capture.handlers import reassign_if_idle
+
+    # Sunday 03:00 UTC: nobody works until Hannah starts in London on Monday
+    # at 08:30 (GMT), so one check waits for her, not 60 half-hourly ones.
+    rt.clock.set(datetime(2026, 3, 8, 3, 0, tzinfo=UTC))  # type: ignore[attr-defined]
+    lead = ingest(rt, form_event("night:2", country="US"))
+    rt.clock.advance(timedelta(minutes=31))  # type: ignore[attr-defined]
+
+    assert reassign_if_idle(rt, lead.inbound_id) is None
+
+    with rt.db.sessions() as session:
+        due = session.scalar(
+            select(Job.due_at).where(
+                Job.idempotency_key == f"reassign:{lead.inbound_id}:2"
+            )
+        )
+    assert due is not None
+    assert due.replace(tzinfo=UTC) == datetime(2026, 3, 9, 8, 30, tzinfo=UTC)
+
+
+def test_a_lead_routed_to_nurture_is_not_chased_by_reassignment(rt: Runtime) -> None:
+    from firsttouch.capture.handlers import reassign_if_idle
+    from firsttouch.store.models import Qualification
+
+    lead = ingest(rt, form_event("nurtured:1", country="US", region="NY"))
+    with rt.db.transaction() as session:
+        session.add(Qualification(
+            inbound_id=lead.inbound_id, contact_id=lead.contact_id,
+            icp_version="test", score=20, route="nurture", intent=0, reasons={},
+            brief="A nurture lead.", brief_source="rules", facts={}, sources=[],
+            created_at=rt.clock.now()))
+    rt.clock.advance(timedelta(minutes=31))  # type: ignore[attr-defined]
+
+    assert reassign_if_idle(rt, lead.inbound_id) is None
+    with rt.db.sessions() as session:
+        keys = set(session.scalars(select(Job.idempotency_key)))
+        owner = session.get(Inbound, lead.inbound_id).owner_id  # type: ignore[union-attr]
+    assert f"reassign:{lead.inbound_id}:2" not in keys
+    assert owner == lead.owner_id
