@@ -146,6 +146,14 @@ def serve(
     _serve(runtime, no_worker=no_worker, smtp=smtp)
 
 
+def _start_imap_polling(runtime) -> None:  # type: ignore[no-untyped-def]
+    from firsttouch.capture.handlers import schedule_imap_polling
+
+    if schedule_imap_polling(runtime):
+        typer.echo("polling the IMAP mailbox named by IMAP_HOST (every IMAP_POLL_SECONDS, "
+                   "default 60)")
+
+
 def _serve(runtime, *, no_worker: bool, smtp: str | None) -> None:  # type: ignore[no-untyped-def]
     """Serve ``runtime``: web app, optional worker thread and SMTP listener."""
     import uvicorn
@@ -159,6 +167,7 @@ def _serve(runtime, *, no_worker: bool, smtp: str | None) -> None:  # type: igno
     worker = None
     if not no_worker:
         worker = build_worker(runtime)
+        _start_imap_polling(runtime)
         threading.Thread(target=worker.run_forever, name="worker", daemon=True).start()
 
     smtp_server = None
@@ -195,6 +204,7 @@ def worker(
     runtime = _runtime(workspace, database_url)
     _require_current_schema(runtime)
     job_worker = build_worker(runtime, batch=batch)
+    _start_imap_polling(runtime)
     signal.signal(signal.SIGTERM, lambda *_: job_worker.stop())
     signal.signal(signal.SIGINT, lambda *_: job_worker.stop())
     job_worker.run_forever()

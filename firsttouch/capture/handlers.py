@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from firsttouch.capture.owners import choose_owner, lead_facts, record_decision
+from firsttouch.capture.providers.imap import mailbox_from_settings, poll_mailbox
+from firsttouch.errors import ConfigError
 from firsttouch.jobs.queue import enqueue
 from firsttouch.logs import get_logger
 from firsttouch.store.models import Contact, Inbound, Qualification, RoutingDecision
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     from firsttouch.workspace import Workspace
 
 log = get_logger(__name__)
+
+IMAP_POLL_KIND = "capture.imap_poll"
 
 # Past this many moves the lead stays put: somebody has been told enough.
 MAX_REASSIGNMENTS = 3
@@ -57,7 +61,57 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
             int(payload.get("check", 1)),
         )
 
-    return {"capture.reassign_check": reassign_check}
+    def imap_poll(ctx: JobContext) -> None:
+        poll_imap_and_reschedule(runtime)
+
+    return {"capture.reassign_check": reassign_check, IMAP_POLL_KIND: imap_poll}
+
+
+def schedule_imap_polling(runtime: Runtime) -> bool:
+    """Start the IMAP polling cycle when ``IMAP_HOST`` names a mailbox.
+
+    Called by ``serve`` and ``worker`` at start-up. The key names the
+    current interval, so several processes starting together queue one poll.
+    """
+    if mailbox_from_settings(runtime.settings) is None:
+        return False
+    with runtime.db.transaction() as session:
+        _enqueue_poll(runtime, session, runtime.clock.now())
+    return True
+
+
+def poll_imap_and_reschedule(runtime: Runtime) -> None:
+    """Poll the shared mailbox once, then queue the next poll.
+
+    The next poll is queued in its own transaction before this one's
+    outcome matters: a server that is down today must not end the cycle.
+    """
+    mailbox = mailbox_from_settings(runtime.settings)
+    if mailbox is None:
+        log.info("imap.polling_stopped", reason="IMAP_HOST is no longer set")
+        return
+    now = runtime.clock.now()
+    with runtime.db.transaction() as session:
+        _enqueue_poll(runtime, session, now + _poll_interval(runtime))
+    poll_mailbox(runtime, mailbox)
+
+
+def _poll_interval(runtime: Runtime) -> timedelta:
+    raw = runtime.settings.env.get("IMAP_POLL_SECONDS") or "60"
+    try:
+        seconds = max(10, int(raw))
+    except ValueError:
+        raise ConfigError(
+            f"IMAP_POLL_SECONDS must be a whole number of seconds, got {raw!r}"
+        ) from None
+    return timedelta(seconds=seconds)
+
+
+def _enqueue_poll(runtime: Runtime, session: Session, due: datetime) -> None:
+    interval = _poll_interval(runtime).total_seconds()
+    slot = int(due.timestamp() // interval)
+    enqueue(session, IMAP_POLL_KIND, {}, key=f"imap_poll:{slot}", due_at=due,
+            now=runtime.clock.now())
 
 
 def reassign_if_idle(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -131,3 +132,41 @@ def test_mailbox_comes_from_the_imap_variables(settings: Settings) -> None:
     box = mailbox_from_settings(configured)
     assert box is not None and box.port == 143 and box.folder == "Leads"
     assert box.key == f"{USER}@127.0.0.1:143/Leads"
+
+
+def test_the_worker_polls_on_a_durable_cycle(runtime: Runtime, folder: Folder) -> None:
+    from firsttouch.capture.handlers import schedule_imap_polling
+    from firsttouch.jobs.queue import JobQueue
+    from firsttouch.worker import build_worker
+
+    env = {**runtime.settings.env, "IMAP_HOST": "127.0.0.1", "IMAP_PORT": str(folder.port),
+           "IMAP_USERNAME": USER, "IMAP_PASSWORD": PASSWORD, "IMAP_SECURITY": "none",
+           "IMAP_POLL_SECONDS": "60"}
+    runtime.settings = runtime.settings.with_overrides(env=env)
+    folder.add(mail(1))
+
+    # Two processes starting together queue one poll.
+    assert schedule_imap_polling(runtime) and schedule_imap_polling(runtime)
+    queue = JobQueue(runtime.db)
+    assert [j.kind for j in queue.list()] == ["capture.imap_poll"]
+
+    worker = build_worker(runtime, worker_id="imap-test")
+    worker.run_once()
+    assert len(inbounds(runtime)) == 1
+
+    # The next poll waits its interval, then picks up new mail.
+    folder.add(mail(2))
+    while worker.run_once():  # the new lead's own jobs; not the next poll
+        pass
+    assert len(inbounds(runtime)) == 1
+    waiting = [j for j in queue.list(state="queued") if j.kind == "capture.imap_poll"]
+    assert len(waiting) == 1
+    runtime.clock.advance(timedelta(seconds=61))  # type: ignore[attr-defined]
+    worker.run_once()
+    assert len(inbounds(runtime)) == 2
+
+
+def test_polling_does_not_start_without_a_mailbox(runtime: Runtime) -> None:
+    from firsttouch.capture.handlers import schedule_imap_polling
+
+    assert schedule_imap_polling(runtime) is False
