@@ -26,15 +26,24 @@ def main(argv: list[str]) -> int:
     for script in sorted(HERE.glob("*.py")):
         if script.name.startswith("_"):
             continue
-        result = subprocess.run([sys.executable, str(script), str(corpus)],
-                                capture_output=True, text=True, check=False)
+        # Our own scripts, run with our own interpreter.
+        result = subprocess.run(  # noqa: S603
+            [sys.executable, str(script), str(corpus)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         sys.stderr.write(result.stderr[-4000:] if result.returncode else "")
-        lines = [ln for ln in result.stdout.splitlines() if ln.startswith("acceptance:")]
+        lines = [
+            ln for ln in result.stdout.splitlines() if ln.startswith("acceptance:")
+        ]
         for line in result.stdout.splitlines():
             print(line, flush=True)
         if not lines:
-            print(f"acceptance: {script.stem} printed no figures FAIL "
-                  f"(exit {result.returncode})")
+            print(
+                f"acceptance: {script.stem} printed no figures FAIL "
+                f"(exit {result.returncode})"
+            )
             lines = ["FAIL"]
         for line in lines:
             sets += 1

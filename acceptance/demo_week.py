@@ -30,7 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def conversion(report, routes: tuple[str, ...]) -> float:  # type: ignore[no-untyped-def]
-    rows = [report.conversion_by_route[r] for r in routes if r in report.conversion_by_route]
+    rows = [
+        report.conversion_by_route[r] for r in routes if r in report.conversion_by_route
+    ]
     leads = sum(r["leads"] for r in rows)
     converted = sum(r["leads"] * r["converted"] for r in rows)
     return converted / leads if leads else 0.0
@@ -41,8 +43,10 @@ def main(argv: list[str]) -> int:
     configure_logging("console", "ERROR")
     with tempfile.TemporaryDirectory() as folder:
         settings = load_settings().with_overrides(
-            database_url=f"sqlite:///{folder}/demo.db", outbox_dir=Path(folder) / "outbox",
-            workspace_path=ROOT / "examples" / "workspace")
+            database_url=f"sqlite:///{folder}/demo.db",
+            outbox_dir=Path(folder) / "outbox",
+            workspace_path=ROOT / "examples" / "workspace",
+        )
         report = run_demo(DemoOptions(settings=settings, corpus=corpus))
 
     ft = report.first_touch
@@ -60,12 +64,14 @@ def main(argv: list[str]) -> int:
         "corpus": "sampled from" in report.leads_note,
     }
     failed = [name for name, ok in checks.items() if not ok]
-    print(f"acceptance: demo_week leads={ft.leads} answered={answered:.3f} "
-          f"median_s={ft.median_s} p99_s={ft.p99_s} under_5min={ft.under_5min:.3f} "
-          f"sla_breaches={report.sla_breaches} opt_outs={report.opt_outs} "
-          f"converted_rep_routes={to_rep:.3f} converted_nurture={nurture:.3f} "
-          f"threshold=answered>=1,median<=60,under_5min>=0.95,sla=0,rep>nurture "
-          f"{'FAIL ' + ','.join(failed) if failed else 'PASS'}")
+    print(
+        f"acceptance: demo_week leads={ft.leads} answered={answered:.3f} "
+        f"median_s={ft.median_s} p99_s={ft.p99_s} under_5min={ft.under_5min:.3f} "
+        f"sla_breaches={report.sla_breaches} opt_outs={report.opt_outs} "
+        f"converted_rep_routes={to_rep:.3f} converted_nurture={nurture:.3f} "
+        f"threshold=answered>=1,median<=60,under_5min>=0.95,sla=0,rep>nurture "
+        f"{'FAIL ' + ','.join(failed) if failed else 'PASS'}"
+    )
     return 1 if failed else 0
 
 

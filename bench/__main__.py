@@ -26,11 +26,15 @@ def main(argv: list[str]) -> int:
             continue
         started = time.monotonic()
         print(f"# {script.name}", flush=True)
-        result = subprocess.run([sys.executable, str(script)], check=False)
+        # Our own scripts, run with our own interpreter.
+        result = subprocess.run([sys.executable, str(script)], check=False)  # noqa: S603
         if result.returncode != 0:
             crashed.append(script.name)
-            print(f"bench: {name}_crashed value=1 unit=bool target=0 "
-                  f"(exit {result.returncode})", flush=True)
+            print(
+                f"bench: {name}_crashed value=1 unit=bool target=0 "
+                f"(exit {result.returncode})",
+                flush=True,
+            )
         print(f"# {script.name} took {time.monotonic() - started:.1f}s", flush=True)
     return 1 if crashed else 0
 

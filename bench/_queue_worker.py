@@ -24,9 +24,13 @@ def run_firsttouch(dsn: str, latency_file: Path | None) -> None:
     def latency(ctx: JobContext) -> None:
         started.append(f"{ctx.payload['t']} {time.time()}")
 
-    worker = Worker(Database(dsn, pool_size=2), {"system.noop": lambda ctx: None,
-                    "bench.latency": latency}, SystemClock(), batch=100,
-                    poll_seconds=0.5)
+    worker = Worker(
+        Database(dsn, pool_size=2),
+        {"system.noop": lambda ctx: None, "bench.latency": latency},
+        SystemClock(),
+        batch=100,
+        poll_seconds=0.5,
+    )
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     print("READY", flush=True)
     worker.run_forever()
@@ -66,8 +70,10 @@ def run_pgqueuer(dsn: str) -> None:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, manager.shutdown.set)
         print("READY", flush=True)
-        await manager.run(batch_size=100, dequeue_timeout=__import__("datetime")
-                          .timedelta(seconds=0.5))
+        await manager.run(
+            batch_size=100,
+            dequeue_timeout=__import__("datetime").timedelta(seconds=0.5),
+        )
 
     asyncio.run(main())
 
@@ -75,6 +81,8 @@ def run_pgqueuer(dsn: str) -> None:
 if __name__ == "__main__":
     system, dsn = sys.argv[1], sys.argv[2]
     latency = Path(sys.argv[3]) if len(sys.argv) > 3 else None
-    {"firsttouch": lambda: run_firsttouch(dsn, latency),
-     "procrastinate": lambda: run_procrastinate(dsn),
-     "pgqueuer": lambda: run_pgqueuer(dsn)}[system]()
+    {
+        "firsttouch": lambda: run_firsttouch(dsn, latency),
+        "procrastinate": lambda: run_procrastinate(dsn),
+        "pgqueuer": lambda: run_pgqueuer(dsn),
+    }[system]()

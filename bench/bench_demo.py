@@ -25,16 +25,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         settings = load_settings().with_overrides(
             database_url=f"sqlite:///{folder}/demo.db",
-            workspace_path=ROOT / "examples" / "workspace")
+            workspace_path=ROOT / "examples" / "workspace",
+        )
         started = time.monotonic()
-        report = run_demo(DemoOptions(settings=settings, corpus=ROOT.parent / "shared" / "corpus"))
+        report = run_demo(
+            DemoOptions(settings=settings, corpus=ROOT.parent / "shared" / "corpus")
+        )
         elapsed = time.monotonic() - started
     work = report.replay.get("work_seconds", 0.0)
-    print(f"bench: demo_week_s value={elapsed:.1f} unit=s target=<120 "
-          f"arrivals={report.replay.get('arrivals')} jobs={report.replay.get('jobs_run')}",
-          flush=True)
-    print(f"bench: demo_worker_share value={work / elapsed:.2f} unit=ratio target=info",
-          flush=True)
+    print(
+        f"bench: demo_week_s value={elapsed:.1f} unit=s target=<120 "
+        f"arrivals={report.replay.get('arrivals')} "
+        f"jobs={report.replay.get('jobs_run')}",
+        flush=True,
+    )
+    print(
+        f"bench: demo_worker_share value={work / elapsed:.2f} unit=ratio target=info",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -27,16 +27,19 @@ from sqlalchemy import create_engine, text
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-PG_ADMIN = os.environ.get("FIRSTTOUCH_BENCH_PG_URL",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_ADMIN = os.environ.get(
+    "FIRSTTOUCH_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 JOBS = int(os.environ.get("FIRSTTOUCH_BENCH_JOBS", "20000"))
 DRAIN_LIMIT_S = 180
 
 
 def line(name: str, value: float, unit: str, target: str, **peer: object) -> None:
     extra = "".join(f" {k}={v}" for k, v in peer.items())
-    print(f"bench: {name} value={value:.1f} unit={unit} target={target}{extra}",
-          flush=True)
+    print(
+        f"bench: {name} value={value:.1f} unit={unit} target={target}{extra}",
+        flush=True,
+    )
 
 
 @contextmanager
@@ -58,14 +61,19 @@ def libpq(url: str) -> str:
 
 
 @contextmanager
-def workers(system: str, dsn: str, count: int,
-            latency_file: Path | None = None) -> Iterator[None]:
+def workers(
+    system: str, dsn: str, count: int, latency_file: Path | None = None
+) -> Iterator[None]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "FIRSTTOUCH_LOG_LEVEL": "WARNING"}
     args = [sys.executable, str(HERE / "_queue_worker.py"), system, dsn]
     if latency_file:
         args.append(str(latency_file))
-    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                              text=True, env=env) for _ in range(count)]
+    procs = [
+        subprocess.Popen(  # noqa: S603 - our own worker script
+            args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+        )
+        for _ in range(count)
+    ]
     try:
         for proc in procs:
             assert proc.stdout is not None
@@ -107,13 +115,18 @@ def firsttouch_rate(url: str, worker_count: int) -> float:
     def enqueue() -> None:
         for start in range(0, JOBS, 2000):
             with db.transaction() as session:
-                enqueue_many(session, [{"kind": "system.noop"}] *
-                             min(2000, JOBS - start))
+                enqueue_many(
+                    session, [{"kind": "system.noop"}] * min(2000, JOBS - start)
+                )
 
     def remaining() -> int:
         with db.engine.connect() as conn:
-            return int(conn.execute(text(
-                "SELECT count(*) FROM jobs WHERE state <> 'done'")).scalar() or 0)
+            return int(
+                conn.execute(
+                    text("SELECT count(*) FROM jobs WHERE state <> 'done'")
+                ).scalar()
+                or 0
+            )
 
     with workers("firsttouch", url, worker_count):
         rate = drain(enqueue, remaining)
@@ -176,9 +189,15 @@ def procrastinate_rate(url: str, worker_count: int) -> float:
 
     def remaining() -> int:
         with engine.connect() as conn:
-            return int(conn.execute(text(
-                "SELECT count(*) FROM procrastinate_jobs WHERE status <> 'succeeded'"
-            )).scalar() or 0)
+            return int(
+                conn.execute(
+                    text(
+                        "SELECT count(*) FROM procrastinate_jobs"
+                        " WHERE status <> 'succeeded'"
+                    )
+                ).scalar()
+                or 0
+            )
 
     with workers("procrastinate", dsn, worker_count):
         rate = drain(lambda: asyncio.run(defer()), remaining)
@@ -210,7 +229,9 @@ def pgqueuer_rate(url: str, worker_count: int) -> float:
 
     def remaining() -> int:
         with engine.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM pgqueuer")).scalar() or 0)
+            return int(
+                conn.execute(text("SELECT count(*) FROM pgqueuer")).scalar() or 0
+            )
 
     with workers("pgqueuer", dsn, worker_count):
         rate = drain(lambda: asyncio.run(enqueue()), remaining)
@@ -230,16 +251,25 @@ def main() -> None:
     with pg_database() as url:
         pg_4w = firsttouch_rate(url, 4)
     peers: dict[str, float] = {}
-    for name, measure in (("procrastinate", procrastinate_rate),
-                          ("pgqueuer", pgqueuer_rate)):
+    for name, measure in (
+        ("procrastinate", procrastinate_rate),
+        ("pgqueuer", pgqueuer_rate),
+    ):
         try:
             with pg_database() as peer_url:
                 peers[name] = measure(peer_url, 4)
         except Exception as exc:  # noqa: BLE001 - a broken peer must not hide our figure
             print(f"# peer {name} failed: {type(exc).__name__}: {exc}", flush=True)
     for name, value in peers.items():
-        line("jobs_per_s_pg_4w", pg_4w, "jobs/s", ">=2000", peer=name,
-             peer_value=f"{value:.1f}", ratio=f"{pg_4w / value:.2f}")
+        line(
+            "jobs_per_s_pg_4w",
+            pg_4w,
+            "jobs/s",
+            ">=2000",
+            peer=name,
+            peer_value=f"{value:.1f}",
+            ratio=f"{pg_4w / value:.2f}",
+        )
     if not peers:
         line("jobs_per_s_pg_4w", pg_4w, "jobs/s", ">=2000")
 

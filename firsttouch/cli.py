@@ -14,8 +14,11 @@ from firsttouch.config import Settings, load_settings
 from firsttouch.errors import FirsttouchError, WorkspaceError
 from firsttouch.logs import configure_logging
 
-app = typer.Typer(help="firsttouch: answer every inbound lead inside five minutes.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="firsttouch: answer every inbound lead inside five minutes.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Inspect and retry jobs.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for integrations.", no_args_is_help=True)
@@ -24,11 +27,13 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(apikey_app, name="apikey")
 user_app = typer.Typer(help="People who log in to the dashboard.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
-icp_app = typer.Typer(help="Learn and evaluate the ICP from past leads.",
-                      no_args_is_help=True)
+icp_app = typer.Typer(
+    help="Learn and evaluate the ICP from past leads.", no_args_is_help=True
+)
 app.add_typer(icp_app, name="icp")
-contacts_app = typer.Typer(help="Contacts flagged for review; merge and undo.",
-                           no_args_is_help=True)
+contacts_app = typer.Typer(
+    help="Contacts flagged for review; merge and undo.", no_args_is_help=True
+)
 app.add_typer(contacts_app, name="contacts")
 
 STARTER = Path(__file__).parent / "workspace" / "starter"
@@ -38,7 +43,9 @@ EXIT_INVALID_WORKSPACE = 2
 EXIT_FAILED = 1
 
 
-def _settings(workspace: Path | None = None, database_url: str | None = None) -> Settings:
+def _settings(
+    workspace: Path | None = None, database_url: str | None = None
+) -> Settings:
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
     changes: dict[str, object] = {}
@@ -56,13 +63,19 @@ def _fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
 
 WorkspaceOpt = Annotated[
     Path | None,
-    typer.Option("--workspace", "-w", help="Workspace file or folder "
-                 "[env FIRSTTOUCH_WORKSPACE, default examples/workspace]"),
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace file or folder "
+        "[env FIRSTTOUCH_WORKSPACE, default examples/workspace]",
+    ),
 ]
 DatabaseOpt = Annotated[
     str | None,
-    typer.Option("--database-url", help="[env FIRSTTOUCH_DATABASE_URL, default "
-                 "sqlite:///var/firsttouch.db]"),
+    typer.Option(
+        "--database-url",
+        help="[env FIRSTTOUCH_DATABASE_URL, default sqlite:///var/firsttouch.db]",
+    ),
 ]
 
 
@@ -74,8 +87,10 @@ def init(directory: Path) -> None:
         raise _fail(f"{target} already exists; choose an empty folder")
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copytree(STARTER, directory, dirs_exist_ok=True)
-    typer.echo(f"wrote a starter workspace to {directory}/; edit firsttouch.yaml, then "
-               f"run `firsttouch check {directory}`")
+    typer.echo(
+        f"wrote a starter workspace to {directory}/; edit firsttouch.yaml, then "
+        f"run `firsttouch check {directory}`"
+    )
 
 
 @app.command()
@@ -133,16 +148,21 @@ def serve(
     database_url: DatabaseOpt = None,
     host: Annotated[str | None, typer.Option(help="[env FIRSTTOUCH_HOST]")] = None,
     port: Annotated[int | None, typer.Option(help="[env FIRSTTOUCH_PORT]")] = None,
-    no_worker: Annotated[bool, typer.Option("--no-worker",
-                         help="Serve HTTP only; run workers elsewhere.")] = False,
-    smtp: Annotated[str | None, typer.Option(
-        help="Also accept inbound mail over SMTP on HOST:PORT.")] = None,
+    no_worker: Annotated[
+        bool,
+        typer.Option("--no-worker", help="Serve HTTP only; run workers elsewhere."),
+    ] = False,
+    smtp: Annotated[
+        str | None,
+        typer.Option(help="Also accept inbound mail over SMTP on HOST:PORT."),
+    ] = None,
 ) -> None:
     """Run the web app, and a worker in the same process unless --no-worker."""
     runtime = _runtime(workspace, database_url)
     if host or port:
         runtime.settings = runtime.settings.with_overrides(
-            host=host or runtime.settings.host, port=port or runtime.settings.port)
+            host=host or runtime.settings.host, port=port or runtime.settings.port
+        )
     _serve(runtime, no_worker=no_worker, smtp=smtp)
 
 
@@ -150,8 +170,10 @@ def _start_imap_polling(runtime) -> None:  # type: ignore[no-untyped-def]
     from firsttouch.capture.handlers import schedule_imap_polling
 
     if schedule_imap_polling(runtime):
-        typer.echo("polling the IMAP mailbox named by IMAP_HOST (every IMAP_POLL_SECONDS, "
-                   "default 60)")
+        typer.echo(
+            "polling the IMAP mailbox named by IMAP_HOST (every IMAP_POLL_SECONDS, "
+            "default 60)"
+        )
 
 
 def _serve(runtime, *, no_worker: bool, smtp: str | None) -> None:  # type: ignore[no-untyped-def]
@@ -177,12 +199,20 @@ def _serve(runtime, *, no_worker: bool, smtp: str | None) -> None:  # type: igno
         smtp_server = start_smtp_listener(runtime, smtp)
 
     settings = runtime.settings
-    typer.secho(f"firsttouch is serving: dashboard at http://{settings.host}:"
-                f"{settings.port}/  (API docs at /docs)", fg=typer.colors.GREEN)
+    typer.secho(
+        f"firsttouch is serving: dashboard at http://{settings.host}:"
+        f"{settings.port}/  (API docs at /docs)",
+        fg=typer.colors.GREEN,
+    )
     typer.echo(ensure_first_admin(runtime.db, settings.env, runtime.clock))
     try:
-        uvicorn.run(create_app(runtime), host=settings.host, port=settings.port,
-                    log_config=None, access_log=False)
+        uvicorn.run(
+            create_app(runtime),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+        )
     finally:
         if worker:
             worker.stop()
@@ -213,20 +243,36 @@ def worker(
 @app.command()
 def demo(
     workspace: WorkspaceOpt = None,
-    database_url: Annotated[str, typer.Option(
-        "--database-url", help="SQLite file the demo recreates.")] = "sqlite:///var/demo.db",
-    corpus: Annotated[Path, typer.Option(
-        help="Shared corpus with the real lead data set; stand-ins without it.")]
-        = Path("../shared/corpus"),
-    leads: Annotated[int, typer.Option(min=1, max=9240, help="Leads in the week.")] = 200,
+    database_url: Annotated[
+        str, typer.Option("--database-url", help="SQLite file the demo recreates.")
+    ] = "sqlite:///var/demo.db",
+    corpus: Annotated[
+        Path,
+        typer.Option(
+            help="Shared corpus with the real lead data set; stand-ins without it."
+        ),
+    ] = Path("../shared/corpus"),
+    leads: Annotated[
+        int, typer.Option(min=1, max=9240, help="Leads in the week.")
+    ] = 200,
     seed: Annotated[int, typer.Option(help="Same seed, same week, same figures.")] = 7,
-    speed: Annotated[float, typer.Option(
-        min=0, help="Virtual seconds per real second while waiting; 0 = as fast as possible.")]
-        = 0.0,
-    report_json: Annotated[Path, typer.Option(
-        "--json", help="Where to write the figures as JSON.")] = Path("var/demo-report.json"),
-    serve_after: Annotated[bool, typer.Option(
-        "--serve", help="Then serve the dashboard on the demo's database.")] = False,
+    speed: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Virtual seconds per real second while waiting; "
+            "0 = as fast as possible.",
+        ),
+    ] = 0.0,
+    report_json: Annotated[
+        Path, typer.Option("--json", help="Where to write the figures as JSON.")
+    ] = Path("var/demo-report.json"),
+    serve_after: Annotated[
+        bool,
+        typer.Option(
+            "--serve", help="Then serve the dashboard on the demo's database."
+        ),
+    ] = False,
 ) -> None:
     """Replay a week of real-shaped inbound through every layer and report it."""
     from rich.progress import Progress
@@ -236,13 +282,18 @@ def demo(
 
     settings = _settings(workspace, database_url)
     configure_logging(settings.log_format, "WARNING")
-    options = DemoOptions(settings=settings, corpus=corpus, leads=leads, seed=seed,
-                          speed=speed)
+    options = DemoOptions(
+        settings=settings, corpus=corpus, leads=leads, seed=seed, speed=speed
+    )
     try:
         with Progress(transient=True) as bar:
             task = bar.add_task("replaying the week", total=None)
-            report = run_demo(options, progress=lambda done, total: bar.update(
-                task, completed=done, total=total))
+            report = run_demo(
+                options,
+                progress=lambda done, total: bar.update(
+                    task, completed=done, total=total
+                ),
+            )
     except WorkspaceError as exc:
         for problem in exc.problems:
             typer.secho(str(problem), fg=typer.colors.RED, err=True)
@@ -256,8 +307,10 @@ def demo(
     if serve_after:
         _serve_demo(settings, report)
     else:
-        typer.echo(f"see it in the dashboard: firsttouch serve --no-worker "
-                   f"--database-url {database_url}")
+        typer.echo(
+            f"see it in the dashboard: firsttouch serve --no-worker "
+            f"--database-url {database_url}"
+        )
 
 
 def _serve_demo(settings: Settings, report) -> None:  # type: ignore[no-untyped-def]
@@ -266,8 +319,11 @@ def _serve_demo(settings: Settings, report) -> None:  # type: ignore[no-untyped-
 
     runtime = demo_runtime(settings, report)
     email, password = demo_login(runtime)
-    typer.secho(f"log in as {email} with password {password} (a demo manager; "
-                f"this password is made for this run only)", fg=typer.colors.GREEN)
+    typer.secho(
+        f"log in as {email} with password {password} (a demo manager; "
+        f"this password is made for this run only)",
+        fg=typer.colors.GREEN,
+    )
     _serve(runtime, no_worker=False, smtp=None)
 
 
@@ -289,8 +345,10 @@ def jobs_list(
     typer.echo("  ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "no jobs")
     for job in rows:
         error = (job.last_error or "").splitlines()[0][:100] if job.last_error else ""
-        typer.echo(f"{job.id:>8}  {job.state:<8} {job.kind:<28} attempts={job.attempts}"
-                   f"  due={job.due_at:%Y-%m-%d %H:%M:%S}  {error}")
+        typer.echo(
+            f"{job.id:>8}  {job.state:<8} {job.kind:<28} attempts={job.attempts}"
+            f"  due={job.due_at:%Y-%m-%d %H:%M:%S}  {error}"
+        )
 
 
 @jobs_app.command("retry")
@@ -353,25 +411,45 @@ LEAK_SOURCES = ("auto", "hubspot", "salesforce", "pipedrive")
 @app.command("leak-score")
 def leak_score(
     export: Path,
-    source: Annotated[str, typer.Option(help="auto, hubspot, salesforce or pipedrive")]
-    = "auto",
-    html: Annotated[Path | None, typer.Option(
-        help="Write a self-contained HTML report, charts beside it.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
-    = False,
-    csv_out: Annotated[Path | None, typer.Option(
-        "--csv", help="Write every score and figure as CSV (formula-safe).")] = None,
-    tz: Annotated[str, typer.Option(
-        "--tz", help="Zone of times written without one, and of business hours.")]
-    = "UTC",
-    dayfirst: Annotated[bool, typer.Option(
-        "--dayfirst", help="Read 03/04/2026 as 3 April.")] = False,
-    assume: Annotated[list[str] | None, typer.Option(
-        "--assume", help="Change a setting or estimate input: key=value (repeat).")]
-    = None,
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Judge ages and waiting as of this ISO time (UTC if no "
-        "zone) [default: the latest date in the export]")] = None,
+    source: Annotated[
+        str, typer.Option(help="auto, hubspot, salesforce or pipedrive")
+    ] = "auto",
+    html: Annotated[
+        Path | None,
+        typer.Option(help="Write a self-contained HTML report, charts beside it."),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON.")
+    ] = False,
+    csv_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv", help="Write every score and figure as CSV (formula-safe)."
+        ),
+    ] = None,
+    tz: Annotated[
+        str,
+        typer.Option(
+            "--tz", help="Zone of times written without one, and of business hours."
+        ),
+    ] = "UTC",
+    dayfirst: Annotated[
+        bool, typer.Option("--dayfirst", help="Read 03/04/2026 as 3 April.")
+    ] = False,
+    assume: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--assume", help="Change a setting or estimate input: key=value (repeat)."
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Judge ages and waiting as of this ISO time (UTC if no "
+            "zone) [default: the latest date in the export]",
+        ),
+    ] = None,
 ) -> None:
     """Score where a CRM export's inbound leaks, layer by layer."""
     from datetime import UTC, datetime
@@ -385,12 +463,22 @@ def leak_score(
     try:
         moment = datetime.fromisoformat(as_of) if as_of else None
     except ValueError:
-        raise _fail(f"--as-of {as_of!r} is not an ISO time (2026-03-10T14:00)") from None
+        raise _fail(
+            f"--as-of {as_of!r} is not an ISO time (2026-03-10T14:00)"
+        ) from None
     if moment is not None and moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    run = LeakScoreRun(export=export, source=source, html=html,  # type: ignore[arg-type]
-                       csv=csv_out, json=json_out, timezone=tz, as_of=moment,
-                       dayfirst=True if dayfirst else None, assume=assume or [])
+    run = LeakScoreRun(
+        export=export,
+        source=source,  # type: ignore[arg-type]
+        html=html,
+        csv=csv_out,
+        json=json_out,
+        timezone=tz,
+        as_of=moment,
+        dayfirst=True if dayfirst else None,
+        assume=assume or [],
+    )
     try:
         run_leak_score(run, Console(), Console(stderr=True))
     except (FirsttouchError, ValueError) as exc:
@@ -402,13 +490,22 @@ def import_file(
     file: Path,
     workspace: WorkspaceOpt = None,
     database_url: DatabaseOpt = None,
-    map_: Annotated[list[str] | None, typer.Option(
-        "--map", help="COLUMN=FIELD, repeatable (e.g. 'E-mail Address=email').")] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help="COLUMN=FIELD, repeatable (e.g. 'E-mail Address=email')."
+        ),
+    ] = None,
     source: Annotated[str, typer.Option(help="Source tag for every row.")] = "import",
-    region: Annotated[str | None, typer.Option(
-        help="Default phone region, e.g. GB [workspace routing.default_region].")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run",
-                       help="Check every row; write nothing.")] = False,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            help="Default phone region, e.g. GB [workspace routing.default_region]."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every row; write nothing.")
+    ] = False,
 ) -> None:
     """Import leads from a CSV: every row or none, with a report per bad row."""
     from rich.progress import Progress
@@ -422,9 +519,15 @@ def import_file(
         with Progress(transient=True) as bar:
             task = bar.add_task(f"importing {file.name}", total=None)
             report = import_csv(
-                runtime, file, mapping=mapping, source=source, default_region=region,
+                runtime,
+                file,
+                mapping=mapping,
+                source=source,
+                default_region=region,
                 dry_run=dry_run,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                progress=lambda done, total: bar.update(
+                    task, completed=done, total=total
+                ),
             )
     except FirsttouchError as exc:
         raise _fail(str(exc)) from None
@@ -435,11 +538,15 @@ def import_file(
     if not report.ok:
         for error in report.errors:
             typer.secho(f"  {file}:{error}", fg=typer.colors.RED, err=True)
-        raise _fail(f"{len(report.errors)} of {report.rows} rows cannot be imported; "
-                    "nothing was imported. Fix those rows and run again.")
+        raise _fail(
+            f"{len(report.errors)} of {report.rows} rows cannot be imported; "
+            "nothing was imported. Fix those rows and run again."
+        )
     verb = "would import" if dry_run else "imported"
-    typer.echo(f"{verb} {report.rows - report.duplicates if dry_run else report.imported}"
-               f" leads from {file} ({report.duplicates} already imported)")
+    typer.echo(
+        f"{verb} {report.rows - report.duplicates if dry_run else report.imported}"
+        f" leads from {file} ({report.duplicates} already imported)"
+    )
 
 
 @app.command()
@@ -461,23 +568,35 @@ def preview(
     if shown.rendered.subject is not None:
         typer.echo(f"Subject: {shown.rendered.subject}\n")
     typer.echo(shown.rendered.text)
-    typer.secho(f"\n-- from {shown.owner_id}; as a text: {shown.sms.encoding}, "
-                f"{shown.sms.units} units, {shown.sms.segments} segment(s)",
-                fg=typer.colors.BLUE, err=True)
+    typer.secho(
+        f"\n-- from {shown.owner_id}; as a text: {shown.sms.encoding}, "
+        f"{shown.sms.units} units, {shown.sms.segments} segment(s)",
+        fg=typer.colors.BLUE,
+        err=True,
+    )
 
 
-IcpFileOpt = Annotated[Path | None, typer.Option(
-    "--icp", help="An ICP-only YAML file instead of the workspace's icp section.")]
+IcpFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--icp", help="An ICP-only YAML file instead of the workspace's icp section."
+    ),
+]
 OutcomeOpt = Annotated[str, typer.Option(help="The 0/1 outcome column.")]
-ExcludeOpt = Annotated[list[str] | None, typer.Option(
-    "--exclude", help="A column filled in after contact; never read (repeat).")]
+ExcludeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude", help="A column filled in after contact; never read (repeat)."
+    ),
+]
 
 
 @app.command()
 def qualify(
     inbound: Annotated[int, typer.Option("--inbound", help="The inbound's id.")],
-    rescore: Annotated[bool, typer.Option(
-        help="Score again even if this ICP version already did.")] = False,
+    rescore: Annotated[
+        bool, typer.Option(help="Score again even if this ICP version already did.")
+    ] = False,
     workspace: WorkspaceOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
@@ -493,9 +612,13 @@ def qualify(
 
 
 @icp_app.command("learn")
-def icp_learn(history: Path, outcome: OutcomeOpt = "Converted",
-              exclude: ExcludeOpt = None, icp: IcpFileOpt = None,
-              workspace: WorkspaceOpt = None) -> None:
+def icp_learn(
+    history: Path,
+    outcome: OutcomeOpt = "Converted",
+    exclude: ExcludeOpt = None,
+    icp: IcpFileOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
     """Report which criteria predict conversion in HISTORY and suggest weights."""
     from firsttouch.qualify.commands import load_icp
     from firsttouch.qualify.learning import learn, read_history
@@ -512,10 +635,14 @@ def icp_learn(history: Path, outcome: OutcomeOpt = "Converted",
 
 
 @icp_app.command("evaluate")
-def icp_evaluate(history: Path, outcome: OutcomeOpt = "Converted",
-                 exclude: ExcludeOpt = None, icp: IcpFileOpt = None,
-                 folds: Annotated[int, typer.Option(min=2, max=20)] = 5,
-                 workspace: WorkspaceOpt = None) -> None:
+def icp_evaluate(
+    history: Path,
+    outcome: OutcomeOpt = "Converted",
+    exclude: ExcludeOpt = None,
+    icp: IcpFileOpt = None,
+    folds: Annotated[int, typer.Option(min=2, max=20)] = 5,
+    workspace: WorkspaceOpt = None,
+) -> None:
     """Compare the ranking (AUC, top decile) of the ICP, a learned model, a baseline."""
     from firsttouch.qualify.commands import load_icp
     from firsttouch.qualify.learning import evaluate, read_history
@@ -536,11 +663,22 @@ def user_create(
     email: str,
     role: Annotated[str, typer.Option(help="admin, manager or rep")] = "rep",
     name: Annotated[str | None, typer.Option(help="Shown in the dashboard.")] = None,
-    rep_id: Annotated[str | None, typer.Option(
-        "--rep-id", help="The workspace rep this person is (managers and reps).")] = None,
-    password: Annotated[str, typer.Option(
-        prompt=True, hide_input=True, confirmation_prompt=True,
-        envvar="FIRSTTOUCH_NEW_USER_PASSWORD", help="Asked for when not given.")] = "",
+    rep_id: Annotated[
+        str | None,
+        typer.Option(
+            "--rep-id", help="The workspace rep this person is (managers and reps)."
+        ),
+    ] = None,
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="FIRSTTOUCH_NEW_USER_PASSWORD",
+            help="Asked for when not given.",
+        ),
+    ] = "",
     database_url: DatabaseOpt = None,
 ) -> None:
     """Add a person who can log in to the dashboard."""
@@ -550,8 +688,15 @@ def user_create(
 
     settings = _settings(database_url=database_url)
     try:
-        create_user(Database(settings.database_url), email, password, name=name,
-                    role=role, rep_id=rep_id, clock=clock.current())
+        create_user(
+            Database(settings.database_url),
+            email,
+            password,
+            name=name,
+            role=role,
+            rep_id=rep_id,
+            clock=clock.current(),
+        )
     except FirsttouchError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"created {role} {email}; log in at {settings.public_url}/login")
@@ -568,8 +713,10 @@ def contacts_review(database_url: DatabaseOpt = None, limit: int = 50) -> None:
     with db.sessions() as session:
         flagged = contacts_needing_review(session, limit)
         for c in flagged:
-            typer.echo(f"{c.id}\t{mask_email(c.email)}\t{mask_phone(c.phone_e164)}\t"
-                       f"{c.review_reason}")
+            typer.echo(
+                f"{c.id}\t{mask_email(c.email)}\t{mask_phone(c.phone_e164)}\t"
+                f"{c.review_reason}"
+            )
     if not flagged:
         typer.echo("no contacts need review")
 
@@ -589,13 +736,16 @@ def contacts_merge(
     db = Database(_settings(database_url=database_url).database_url)
     try:
         with db.transaction() as session:
-            record = merge_contacts(session, survivor, merged, actor="cli",
-                                    reason=reason, now=clock.now())
+            record = merge_contacts(
+                session, survivor, merged, actor="cli", reason=reason, now=clock.now()
+            )
             merge_id = record.id
     except FirsttouchError as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"merged {merged} into {survivor} (merge {merge_id}; undo with "
-               f"`firsttouch contacts undo-merge {merge_id}`)")
+    typer.echo(
+        f"merged {merged} into {survivor} (merge {merge_id}; undo with "
+        f"`firsttouch contacts undo-merge {merge_id}`)"
+    )
 
 
 @contacts_app.command("undo-merge")

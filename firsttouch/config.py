@@ -120,7 +120,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=env.get("FIRSTTOUCH_LOG_LEVEL", defaults.log_level).upper(),
         secret_key=Secret(env.get("FIRSTTOUCH_SECRET_KEY", "dev-insecure-key")),
         max_body_bytes=_int(env, "FIRSTTOUCH_MAX_BODY_BYTES", defaults.max_body_bytes),
-        raw_payload_cap=_int(env, "FIRSTTOUCH_RAW_PAYLOAD_CAP", defaults.raw_payload_cap),
+        raw_payload_cap=_int(
+            env, "FIRSTTOUCH_RAW_PAYLOAD_CAP", defaults.raw_payload_cap
+        ),
         outbox_dir=Path(env.get("FIRSTTOUCH_OUTBOX_DIR", defaults.outbox_dir)),
         worker_id=env.get("FIRSTTOUCH_WORKER_ID", ""),
         job_lease_seconds=_float(

@@ -30,8 +30,13 @@ def _sleep(ctx: JobContext) -> None:
 def build_handlers(runtime: Runtime) -> dict[str, Handler]:
     """Collect every layer's handlers; a kind claimed twice is a start-up error."""
     handlers: dict[str, Handler] = {"system.noop": _noop, "system.sleep": _sleep}
-    for module in (capture_handlers, respond_handlers, qualify_handlers,
-                   nurture_handlers, crm_handlers):
+    for module in (
+        capture_handlers,
+        respond_handlers,
+        qualify_handlers,
+        nurture_handlers,
+        crm_handlers,
+    ):
         for kind, handler in module.handlers(runtime).items():
             if kind in handlers:
                 raise RuntimeError(f"job kind {kind!r} has two handlers")
@@ -39,8 +44,9 @@ def build_handlers(runtime: Runtime) -> dict[str, Handler]:
     return handlers
 
 
-def build_worker(runtime: Runtime, *, worker_id: str | None = None,
-                 batch: int = 20) -> Worker:
+def build_worker(
+    runtime: Runtime, *, worker_id: str | None = None, batch: int = 20
+) -> Worker:
     """Return a worker for this runtime with every layer's handlers."""
     settings = runtime.settings
     return Worker(

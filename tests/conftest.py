@@ -59,8 +59,10 @@ def pg_url() -> Iterator[str]:
     admin_url = _pg_admin_url()
     problem = _pg_reachable(admin_url)
     if problem:
-        message = (f"PostgreSQL not reachable at {admin_url} ({problem}); start it or "
-                   "set FIRSTTOUCH_TEST_PG_URL to run the PostgreSQL tests")
+        message = (
+            f"PostgreSQL not reachable at {admin_url} ({problem}); start it or "
+            "set FIRSTTOUCH_TEST_PG_URL to run the PostgreSQL tests"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
@@ -73,9 +75,13 @@ def pg_url() -> Iterator[str]:
     migrate.upgrade(url)
     yield url
     with admin.connect() as conn:
-        conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        )
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
 
@@ -122,8 +128,9 @@ def db(sqlite_db: Database) -> Database:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_db(request: pytest.FixtureRequest, sqlite_template: Path,
-           tmp_path: Path) -> Iterator[Database]:
+def any_db(
+    request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
+) -> Iterator[Database]:
     """The same test on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
         db = _sqlite_db(sqlite_template, tmp_path)
@@ -172,10 +179,15 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def runtime(settings: Settings, db: Database, workspace: Workspace,
-            clock: VirtualClock) -> Runtime:
-    return Runtime(settings=settings.with_overrides(database_url=db.url), db=db,
-                   workspace=workspace, clock=clock)
+def runtime(
+    settings: Settings, db: Database, workspace: Workspace, clock: VirtualClock
+) -> Runtime:
+    return Runtime(
+        settings=settings.with_overrides(database_url=db.url),
+        db=db,
+        workspace=workspace,
+        clock=clock,
+    )
 
 
 @pytest.fixture

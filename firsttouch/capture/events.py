@@ -13,13 +13,32 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Channel = Literal[
-    "web_form", "email", "sms", "call", "chat", "lead_ad", "meeting", "referral",
-    "api", "import",
+    "web_form",
+    "email",
+    "sms",
+    "call",
+    "chat",
+    "lead_ad",
+    "meeting",
+    "referral",
+    "api",
+    "import",
 ]
 
 Kind = Literal[
-    "form", "message", "reply", "call", "missed_call", "voicemail", "chat",
-    "lead_ad", "meeting", "referral", "import", "status", "opt_out",
+    "form",
+    "message",
+    "reply",
+    "call",
+    "missed_call",
+    "voicemail",
+    "chat",
+    "lead_ad",
+    "meeting",
+    "referral",
+    "import",
+    "status",
+    "opt_out",
 ]
 
 

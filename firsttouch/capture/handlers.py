@@ -110,8 +110,14 @@ def _poll_interval(runtime: Runtime) -> timedelta:
 def _enqueue_poll(runtime: Runtime, session: Session, due: datetime) -> None:
     interval = _poll_interval(runtime).total_seconds()
     slot = int(due.timestamp() // interval)
-    enqueue(session, IMAP_POLL_KIND, {}, key=f"imap_poll:{slot}", due_at=due,
-            now=runtime.clock.now())
+    enqueue(
+        session,
+        IMAP_POLL_KIND,
+        {},
+        key=f"imap_poll:{slot}",
+        due_at=due,
+        now=runtime.clock.now(),
+    )
 
 
 def reassign_if_idle(

@@ -24,17 +24,39 @@ import pandas as pd
 
 from firsttouch.demo.profiles import LeadProfile
 
-_TOUCH_ACTIVITIES = {"email opened", "email link clicked", "sms sent", "email bounced",
-                     "had a phone conversation", "unreachable", "unsubscribed",
-                     "email received", "email marked spam", "resubscribed to emails",
-                     "view in browser link clicked"}
+_TOUCH_ACTIVITIES = {
+    "email opened",
+    "email link clicked",
+    "sms sent",
+    "email bounced",
+    "had a phone conversation",
+    "unreachable",
+    "unsubscribed",
+    "email received",
+    "email marked spam",
+    "resubscribed to emails",
+    "view in browser link clicked",
+}
 _CALL_TAGS = {"ringing", "busy", "switched off"}
 _REPLY_ACTIVITIES = {"had a phone conversation", "email received"}
-_QUALITY = {"high in relevance": 90, "might be": 60, "not sure": 40,
-            "low in relevance": 25, "worst": 5}
-_RULED_OUT_TAGS = ("not doing further education", "interested in other courses",
-                   "wrong number", "invalid number", "number not provided",
-                   "already a student", "lost to", "diploma holder", "in confusion")
+_QUALITY = {
+    "high in relevance": 90,
+    "might be": 60,
+    "not sure": 40,
+    "low in relevance": 25,
+    "worst": 5,
+}
+_RULED_OUT_TAGS = (
+    "not doing further education",
+    "interested in other courses",
+    "wrong number",
+    "invalid number",
+    "number not provided",
+    "already a student",
+    "lost to",
+    "diploma holder",
+    "in confusion",
+)
 
 
 def record_for(profile: LeadProfile, arrived: datetime, channel: str) -> dict[str, Any]:

@@ -33,7 +33,9 @@ def share(count: int, total: int) -> float:
     return count / total if total else 0.0
 
 
-def after_hours(moment: datetime, zone: str, *, opens: int = 8, closes: int = 18) -> str:
+def after_hours(
+    moment: datetime, zone: str, *, opens: int = 8, closes: int = 18
+) -> str:
     """Name the part of the week ``moment`` falls in, in ``zone``'s local time.
 
     ``weekend`` for Saturday and Sunday, ``night`` outside opens..closes on

@@ -75,16 +75,27 @@ def load_corpus_profiles(corpus: Path) -> list[LeadProfile]:
 
 # Stand-in distributions, rounded from the public data set's own mix so that
 # a clone without the corpus still sees a believable week.
-_SOURCES = [("Google", 31), ("Direct Traffic", 27), ("Olark Chat", 19),
-            ("Organic Search", 12), ("Reference", 6), ("Facebook", 3),
-            ("Referral Sites", 2)]
-_OCCUPATIONS = [("Unemployed", 60), ("", 29), ("Working Professional", 8),
-                ("Student", 2), ("Businessman", 1)]
+_SOURCES = [
+    ("Google", 31),
+    ("Direct Traffic", 27),
+    ("Olark Chat", 19),
+    ("Organic Search", 12),
+    ("Reference", 6),
+    ("Facebook", 3),
+    ("Referral Sites", 2),
+]
+_OCCUPATIONS = [
+    ("Unemployed", 60),
+    ("", 29),
+    ("Working Professional", 8),
+    ("Student", 2),
+    ("Businessman", 1),
+]
 
 
 def _weighted(rng: random.Random, pairs: list[tuple[str, int]]) -> str:
     values, weights = zip(*pairs, strict=True)
-    return rng.choices(values, weights=weights)[0]
+    return str(rng.choices(values, weights=weights)[0])
 
 
 def generate_profiles(count: int, seed: int) -> list[LeadProfile]:
@@ -98,26 +109,39 @@ def generate_profiles(count: int, seed: int) -> list[LeadProfile]:
         chance = 0.15 + min(engagement, 2000) / 4000
         if occupation == "Working Professional" or source == "Reference":
             chance = 0.9
-        profiles.append(LeadProfile(
-            row_id=f"standin-{index:05d}",
-            origin="Lead Add Form" if source == "Reference" else "Landing Page Submission",
-            source=source,
-            occupation=occupation,
-            engagement_seconds=engagement,
-            visits=rng.randint(0, 9),
-            last_activity=rng.choice(["Email Opened", "SMS Sent", "Page Visited on Website"]),
-            tags="",
-            converted=rng.random() < chance,
-            dataset_country="",
-        ))
+        profiles.append(
+            LeadProfile(
+                row_id=f"standin-{index:05d}",
+                origin="Lead Add Form"
+                if source == "Reference"
+                else "Landing Page Submission",
+                source=source,
+                occupation=occupation,
+                engagement_seconds=engagement,
+                visits=rng.randint(0, 9),
+                last_activity=rng.choice(
+                    ["Email Opened", "SMS Sent", "Page Visited on Website"]
+                ),
+                tags="",
+                converted=rng.random() < chance,
+                dataset_country="",
+            )
+        )
     return profiles
 
 
-def sample_profiles(corpus: Path | None, count: int, seed: int) -> tuple[list[LeadProfile], str]:
+def sample_profiles(
+    corpus: Path | None, count: int, seed: int
+) -> tuple[list[LeadProfile], str]:
     """Return ``count`` leads and a note saying where they came from."""
     if corpus is not None and (corpus / LEADS_CSV).is_file():
         rows = load_corpus_profiles(corpus)
         rng = random.Random(seed)
         picked = rng.sample(rows, min(count, len(rows)))
-        return picked, f"{len(picked)} leads sampled from {corpus / LEADS_CSV} ({len(rows)} rows)"
-    return generate_profiles(count, seed), f"{count} seeded stand-in leads (no corpus found)"
+        return (
+            picked,
+            f"{len(picked)} leads sampled from {corpus / LEADS_CSV} ({len(rows)} rows)",
+        )
+    return generate_profiles(
+        count, seed
+    ), f"{count} seeded stand-in leads (no corpus found)"

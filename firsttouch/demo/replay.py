@@ -27,10 +27,14 @@ from firsttouch.capture.providers.twilio_calls import capture_call_event
 from firsttouch.clock import VirtualClock
 from firsttouch.demo.week import Arrival
 from firsttouch.jobs.queue import JobQueue
+from firsttouch.jobs.runner import Worker
 from firsttouch.runtime import Runtime
 from firsttouch.worker import build_worker
 
 log = structlog.get_logger(__name__)
+
+# Told (done, total) after each arrival, for a progress bar.
+Progress = Callable[[int, int], None]
 
 # After the last arrival the replay keeps the clock running to this moment,
 # so every SLA check and retry due over the weekend has fired.
@@ -52,13 +56,20 @@ class ReplayStats:
     passes: int = 0
 
 
-def replay(runtime: Runtime, arrivals: list[Arrival], *, speed: float = 0.0,
-           until: datetime | None = None,
-           progress: Callable[[int, int], None] | None = None) -> ReplayStats:
+def replay(
+    runtime: Runtime,
+    arrivals: list[Arrival],
+    *,
+    speed: float = 0.0,
+    until: datetime | None = None,
+    progress: Progress | None = None,
+) -> ReplayStats:
     """Deliver every arrival at its moment and run the jobs that follow."""
     clock = runtime.clock
     if not isinstance(clock, VirtualClock):
-        raise TypeError("the demo replays on a VirtualClock(speed=0); build the runtime with one")
+        raise TypeError(
+            "the demo replays on a VirtualClock(speed=0); build the runtime with one"
+        )
     worker = build_worker(runtime, worker_id="demo")
     queue = JobQueue(runtime.db)
     stats = ReplayStats()
@@ -108,8 +119,14 @@ def _jump(clock: VirtualClock, moment: datetime, speed: float) -> None:
     clock.set(moment)
 
 
-def _work_until(worker, queue: JobQueue, clock: VirtualClock,  # type: ignore[no-untyped-def]
-                moment: datetime, speed: float, stats: ReplayStats) -> None:
+def _work_until(
+    worker: Worker,
+    queue: JobQueue,
+    clock: VirtualClock,
+    moment: datetime,
+    speed: float,
+    stats: ReplayStats,
+) -> None:
     """Run every job due up to ``moment``, one ``TICK`` per worker pass."""
     while True:
         due = queue.next_due()

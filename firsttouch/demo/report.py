@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from firsttouch.demo.figures import after_hours, median, percentile, share
+from firsttouch.runtime import Runtime
 from firsttouch.store.models import Contact, Inbound, Touch
 
 FIVE_MINUTES = 300.0
@@ -76,24 +77,49 @@ class DemoReport:
 def capture_figures(session: Session, report: DemoReport) -> None:
     """Inbounds by channel and source, leads, and the contacts they resolved to."""
     report.inbounds = session.scalar(select(func.count(Inbound.id))) or 0
-    report.leads = session.scalar(
-        select(func.count(Inbound.id)).where(Inbound.first_touch_due_at.is_not(None))) or 0
-    report.contacts = session.scalar(
-        select(func.count(Contact.id)).where(Contact.merged_into_id.is_(None))) or 0
-    report.by_channel = dict(sorted(session.execute(
-        select(Inbound.channel, func.count()).group_by(Inbound.channel)).all()))
-    report.by_source = dict(sorted(session.execute(
-        select(Inbound.source, func.count()).group_by(Inbound.source)).all()))
+    report.leads = (
+        session.scalar(
+            select(func.count(Inbound.id)).where(
+                Inbound.first_touch_due_at.is_not(None)
+            )
+        )
+        or 0
+    )
+    report.contacts = (
+        session.scalar(
+            select(func.count(Contact.id)).where(Contact.merged_into_id.is_(None))
+        )
+        or 0
+    )
+    report.by_channel = dict(
+        sorted(
+            session.execute(
+                select(Inbound.channel, func.count()).group_by(Inbound.channel)
+            ).all()
+        )
+    )
+    report.by_source = dict(
+        sorted(
+            session.execute(
+                select(Inbound.source, func.count()).group_by(Inbound.source)
+            ).all()
+        )
+    )
 
 
 def first_touch_figures(session: Session, team_zone: str) -> FirstTouchFigures:
     """Time from capture to the first touch, over every lead, at every hour."""
     rows = session.execute(
-        select(Inbound.received_at, Inbound.first_touch_at, Inbound.sla_state,
-               Contact.timezone)
+        select(
+            Inbound.received_at,
+            Inbound.first_touch_at,
+            Inbound.sla_state,
+            Contact.timezone,
+        )
         .outerjoin(Contact, Contact.id == Inbound.contact_id)
         .where(Inbound.first_touch_due_at.is_not(None))
-        .order_by(Inbound.id)).all()
+        .order_by(Inbound.id)
+    ).all()
 
     figures = FirstTouchFigures(leads=len(rows))
     waits: list[float] = []
@@ -115,17 +141,26 @@ def first_touch_figures(session: Session, team_zone: str) -> FirstTouchFigures:
     figures.p99_s = percentile(waits, 0.99)
     figures.under_5min = share(sum(w <= FIVE_MINUTES for w in waits), len(rows))
     figures.by_part = {
-        part: {"leads": counts[part], "median_s": median(values),
-               "under_5min": share(sum(w <= FIVE_MINUTES for w in values), counts[part])}
-        for part, values in parts.items()}
+        part: {
+            "leads": counts[part],
+            "median_s": median(values),
+            "under_5min": share(sum(w <= FIVE_MINUTES for w in values), counts[part]),
+        }
+        for part, values in parts.items()
+    }
     figures.untouched = dict(untouched)
     return figures
 
 
 def touch_figures(session: Session) -> dict[str, int]:
     """Touches sent (or written to the outbox) per channel."""
-    return dict(sorted(session.execute(
-        select(Touch.channel, func.count()).group_by(Touch.channel)).all()))
+    return dict(
+        sorted(
+            session.execute(
+                select(Touch.channel, func.count()).group_by(Touch.channel)
+            ).all()
+        )
+    )
 
 
 def sla_figures(session: Session) -> dict[str, int]:
@@ -137,17 +172,26 @@ def sla_figures(session: Session) -> dict[str, int]:
     """
     from firsttouch.store.models import SlaEvent
 
-    return dict(session.execute(
-        select(SlaEvent.state, func.count()).where(SlaEvent.clock == "first_touch")
-        .group_by(SlaEvent.state)).all())
+    return dict(
+        session.execute(
+            select(SlaEvent.state, func.count())
+            .where(SlaEvent.clock == "first_touch")
+            .group_by(SlaEvent.state)
+        ).all()
+    )
 
 
 def format_moment(moment: datetime | None) -> str:
     return moment.strftime("%a %H:%M UTC") if moment else "-"
 
 
-def build_report(runtime, *, seed: int, leads_note: str,  # type: ignore[no-untyped-def]
-                 profiles: dict[str, Any]) -> DemoReport:
+def build_report(
+    runtime: Runtime,
+    *,
+    seed: int,
+    leads_note: str,
+    profiles: dict[str, Any],
+) -> DemoReport:
     """Every figure the demo prints, read from the store the replay filled."""
     report = DemoReport(seed=seed, leads_note=leads_note)
     team_zone = runtime.workspace.team.timezone
@@ -176,8 +220,10 @@ def _pct(value: float) -> str:
 
 
 def _counts(values: dict[str, int]) -> str:
-    return ", ".join(f"{name} {count}" for name, count in
-                     sorted(values.items(), key=lambda item: (-item[1], item[0])))
+    return ", ".join(
+        f"{name} {count}"
+        for name, count in sorted(values.items(), key=lambda item: (-item[1], item[0]))
+    )
 
 
 def render_text(report: DemoReport, *, queue_size: int = 10) -> str:
@@ -190,21 +236,29 @@ def render_text(report: DemoReport, *, queue_size: int = 10) -> str:
         f"  leads: {report.leads_note}",
         "",
         "Captured",
-        f"  {report.inbounds} inbounds -> {report.leads} leads, {report.contacts} contacts"
+        f"  {report.inbounds} inbounds -> {report.leads} leads, "
+        f"{report.contacts} contacts"
         f" ({report.replay.get('duplicates', 0)} provider retries ignored)",
         f"  by channel: {_counts(report.by_channel)}",
         f"  by source:  {_counts(report.by_source)}",
         "",
-        "First touch (virtual clock, each worker pass counted as 1 s; nights and weekend included)",
-        f"  {ft.touched}/{ft.leads} leads answered; median {format_seconds(ft.median_s)}, "
+        "First touch (virtual clock, each worker pass counted as 1 s; "
+        "nights and weekend included)",
+        f"  {ft.touched}/{ft.leads} leads answered; "
+        f"median {format_seconds(ft.median_s)}, "
         f"p99 {format_seconds(ft.p99_s)}, under 5 minutes {_pct(ft.under_5min)}",
     ]
     for part, data in ft.by_part.items():
-        lines.append(f"  {part:<9} {data['leads']:>4} leads, median "
-                     f"{format_seconds(data['median_s'])}, under 5 min {_pct(data['under_5min'])}")
+        lines.append(
+            f"  {part:<9} {data['leads']:>4} leads, median "
+            f"{format_seconds(data['median_s'])}, "
+            f"under 5 min {_pct(data['under_5min'])}"
+        )
     if ft.untouched:
         lines.append(f"  not answered automatically: {_counts(ft.untouched)}")
-    lines.append(f"  touches by channel: {_counts(report.touches_by_channel) or 'none'}")
+    lines.append(
+        f"  touches by channel: {_counts(report.touches_by_channel) or 'none'}"
+    )
     lines.append(f"  opt-outs honoured: {report.opt_outs}")
 
     lines += ["", "Routes"]
@@ -212,39 +266,57 @@ def render_text(report: DemoReport, *, queue_size: int = 10) -> str:
     if report.disqualified_reasons:
         lines.append(f"  disqualified because: {_counts(report.disqualified_reasons)}")
     for route, data in report.conversion_by_route.items():
-        lines.append(f"  {route:<12} {data['leads']:>4} leads, converted in the data set "
-                     f"{_pct(data['converted'])}")
+        lines.append(
+            f"  {route:<12} {data['leads']:>4} leads, converted in the data set "
+            f"{_pct(data['converted'])}"
+        )
 
     lines += ["", f"Monday queue (top {queue_size} by score)"]
     for entry in report.monday_queue[:queue_size]:
-        lines.append(f"  [{entry.score if entry.score is not None else '--':>3}] "
-                     f"{entry.name} ({entry.company or 'no company'}), {entry.channel}, "
-                     f"owner {entry.owner or 'unassigned'}")
+        lines.append(
+            f"  [{entry.score if entry.score is not None else '--':>3}] "
+            f"{entry.name} ({entry.company or 'no company'}), {entry.channel}, "
+            f"owner {entry.owner or 'unassigned'}"
+        )
         if entry.brief:
             lines.append(f"        {entry.brief[:220]}")
     if not report.monday_queue:
         lines.append("  (empty)")
 
-    lines += ["", f"SLA breaches: {report.sla_breaches}  (deadline checks: "
-              f"{_counts(report.sla_states) or 'none'})"]
+    lines += [
+        "",
+        f"SLA breaches: {report.sla_breaches}  (deadline checks: "
+        f"{_counts(report.sla_states) or 'none'})",
+    ]
     lines += ["", "Revenue Leak Score"]
-    for label, leak in (("this week, with firsttouch", report.leak_week),
-                        ("same leads, as the data set shows they were handled",
-                         report.leak_as_handled)):
+    for label, leak in (
+        ("this week, with firsttouch", report.leak_week),
+        ("same leads, as the data set shows they were handled", report.leak_as_handled),
+    ):
         if not leak:
             lines.append(f"  {label}: not available")
             continue
-        lines.append(f"  {label}: biggest leak {leak.get('biggest') or 'none'}"
-                     f" ({leak.get('records')} leads)")
+        lines.append(
+            f"  {label}: biggest leak {leak.get('biggest') or 'none'}"
+            f" ({leak.get('records')} leads)"
+        )
         if leak.get("headline"):
             lines.append(f"    {leak['headline']}")
         layers = leak.get("layers", {})
-        lines.append("    " + ", ".join(f"{name} {score if score is not None else 'no data'}"
-                                       for name, score in layers.items()))
+        lines.append(
+            "    "
+            + ", ".join(
+                f"{name} {score if score is not None else 'no data'}"
+                for name, score in layers.items()
+            )
+        )
     replay = report.replay
-    lines += ["", f"Replayed {replay.get('arrivals')} arrivals, {replay.get('jobs_run')} jobs in "
-              f"{replay.get('replay_seconds')} s ({replay.get('work_seconds')} s of it in the "
-              f"worker)"]
+    lines += [
+        "",
+        f"Replayed {replay.get('arrivals')} arrivals, {replay.get('jobs_run')} jobs in "
+        f"{replay.get('replay_seconds')} s "
+        f"({replay.get('work_seconds')} s of it in the worker)",
+    ]
     return "\n".join(lines)
 
 
@@ -259,18 +331,27 @@ def _latest_qualifications(session: Session) -> dict[int, Any]:
 
 
 def _top_reasons(reasons: dict[str, Any], limit: int = 3) -> list[str]:
-    criteria = sorted(reasons.get("criteria", []), key=lambda c: -float(c.get("points", 0)))
-    return [f"+{c['points']} {c['name']}: {c['reason']}" for c in criteria[:limit]
-            if c.get("points")]
+    criteria = sorted(
+        reasons.get("criteria", []), key=lambda c: -float(c.get("points", 0))
+    )
+    return [
+        f"+{c['points']} {c['name']}: {c['reason']}"
+        for c in criteria[:limit]
+        if c.get("points")
+    ]
 
 
-def qualification_figures(session: Session, report: DemoReport,
-                          profiles: dict[str, Any]) -> None:
+def qualification_figures(
+    session: Session, report: DemoReport, profiles: dict[str, Any]
+) -> None:
     """Routes, reasons, conversion by route and the Monday queue (qualify's rows)."""
     latest = _latest_qualifications(session)
     leads = session.execute(
-        select(Inbound, Contact).outerjoin(Contact, Contact.id == Inbound.contact_id)
-        .where(Inbound.first_touch_due_at.is_not(None)).order_by(Inbound.id)).all()
+        select(Inbound, Contact)
+        .outerjoin(Contact, Contact.id == Inbound.contact_id)
+        .where(Inbound.first_touch_due_at.is_not(None))
+        .order_by(Inbound.id)
+    ).all()
 
     routes: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
@@ -285,28 +366,45 @@ def qualification_figures(session: Session, report: DemoReport,
         profile = profiles.get(str((inbound.fields or {}).get("dataset_row")))
         if profile is not None:
             outcomes.setdefault(route, []).append(bool(profile.converted))
-        if row is not None and route in ("rep_now", "fast_track") and not inbound.human_touch_at:
+        if (
+            row is not None
+            and route in ("rep_now", "fast_track")
+            and not inbound.human_touch_at
+        ):
             queue.append(_queue_entry(inbound, contact, row, profile))
 
     report.routes = dict(routes)
     report.disqualified_reasons = dict(reasons)
     report.conversion_by_route = {
         route: {"leads": len(values), "converted": share(sum(values), len(values))}
-        for route, values in sorted(outcomes.items())}
+        for route, values in sorted(outcomes.items())
+    }
     queue.sort(key=lambda entry: (-(entry.score or 0), entry.inbound_id))
     report.monday_queue = queue
 
 
-def _queue_entry(inbound: Inbound, contact: Contact | None, row: Any,
-                 profile: Any) -> QueueEntry:
-    name = " ".join(p for p in ((contact.first_name, contact.last_name) if contact else ())
-                    if p) or (contact.email or contact.phone if contact else None) or "unknown"
+def _queue_entry(
+    inbound: Inbound, contact: Contact | None, row: Any, profile: Any
+) -> QueueEntry:
+    name = (
+        " ".join(
+            p for p in ((contact.first_name, contact.last_name) if contact else ()) if p
+        )
+        or (contact.email or contact.phone if contact else None)
+        or "unknown"
+    )
     return QueueEntry(
-        inbound_id=inbound.id, name=name,
+        inbound_id=inbound.id,
+        name=name,
         company=(contact.company_name or "") if contact else "",
-        owner=inbound.owner_id, channel=inbound.channel, score=row.score, route=row.route,
-        brief=row.brief, reasons=_top_reasons(row.reasons or {}),
-        converted_in_data=bool(profile.converted) if profile is not None else None)
+        owner=inbound.owner_id,
+        channel=inbound.channel,
+        score=row.score,
+        route=row.route,
+        brief=row.brief,
+        reasons=_top_reasons(row.reasons or {}),
+        converted_in_data=bool(profile.converted) if profile is not None else None,
+    )
 
 
 def leak_figures(runtime, profiles: dict[str, Any]):  # type: ignore[no-untyped-def]
@@ -322,7 +420,9 @@ def leak_figures(runtime, profiles: dict[str, Any]):  # type: ignore[no-untyped-
     with runtime.db.sessions() as session:
         leads = session.execute(
             select(Inbound.received_at, Inbound.channel, Inbound.fields)
-            .where(Inbound.first_touch_due_at.is_not(None)).order_by(Inbound.id)).all()
+            .where(Inbound.first_touch_due_at.is_not(None))
+            .order_by(Inbound.id)
+        ).all()
     for received, channel, fields in leads:
         row_id = str((fields or {}).get("dataset_row"))
         profile = profiles.get(row_id)
@@ -342,7 +442,10 @@ def _leak_summary(report: Any) -> dict[str, Any] | None:
         "biggest": leak.layer if leak else None,
         "headline": leak.headline if leak else report.no_leak_reason,
         "layers": {layer.layer: layer.score for layer in report.layers},
-        "no_data": {layer.layer: layer.no_data_reason for layer in report.layers
-                    if layer.score is None},
+        "no_data": {
+            layer.layer: layer.no_data_reason
+            for layer in report.layers
+            if layer.score is None
+        },
         "records": report.records,
     }

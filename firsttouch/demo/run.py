@@ -9,8 +9,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as clock_time
-from zoneinfo import ZoneInfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import make_url
 
@@ -19,7 +19,7 @@ from firsttouch.clock import VirtualClock
 from firsttouch.config import Settings
 from firsttouch.demo import report as figures
 from firsttouch.demo.profiles import sample_profiles
-from firsttouch.demo.replay import replay
+from firsttouch.demo.replay import Progress, replay
 from firsttouch.demo.week import WEEK, WEEK_START, build_week
 from firsttouch.runtime import Runtime, build_runtime
 from firsttouch.store import migrate
@@ -43,7 +43,8 @@ def reset_database(url: str) -> None:
     if not parsed.drivername.startswith("sqlite"):
         raise ValueError(
             f"the demo recreates its database and only does so for SQLite files; "
-            f"got {parsed.drivername}. Pass --database-url sqlite:///var/demo.db")
+            f"got {parsed.drivername}. Pass --database-url sqlite:///var/demo.db"
+        )
     path = Path(parsed.database or "")
     if path.name and path.exists():
         for suffix in ("", "-wal", "-shm"):
@@ -52,7 +53,9 @@ def reset_database(url: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
 
 
-def run_demo(options: DemoOptions, progress=None) -> figures.DemoReport:  # type: ignore[no-untyped-def]
+def run_demo(
+    options: DemoOptions, progress: Progress | None = None
+) -> figures.DemoReport:
     """Replay the week into ``options.settings.database_url`` and report it."""
     settings = options.settings
     if options.fresh:
@@ -70,31 +73,48 @@ def run_demo(options: DemoOptions, progress=None) -> figures.DemoReport:  # type
         clock_module.install(previous)
 
 
-def _replay_and_report(runtime: Runtime, options: DemoOptions,
-                       progress) -> figures.DemoReport:  # type: ignore[no-untyped-def]
+def _replay_and_report(
+    runtime: Runtime, options: DemoOptions, progress: Progress | None
+) -> figures.DemoReport:
     corpus = options.corpus if options.corpus and options.corpus.is_dir() else None
     profiles, note = sample_profiles(corpus, options.leads, options.seed)
     arrivals = build_week(profiles, options.seed, runtime.workspace)
 
     started = time.monotonic()
-    stats = replay(runtime, arrivals, speed=options.speed, progress=progress,
-                   until=monday_morning(runtime.workspace.team.timezone))
-    report = figures.build_report(runtime, seed=options.seed, leads_note=note,
-                                  profiles={p.row_id: p for p in profiles})
-    report.replay = {"arrivals": len(arrivals), "delivered": stats.delivered,
-                     "duplicates": stats.duplicates, "rejected": len(stats.rejected),
-                     "jobs_run": stats.jobs_run, "worker_passes": stats.passes,
-                     "work_seconds": round(stats.work_seconds, 2),
-                     "replay_seconds": round(time.monotonic() - started, 2),
-                     "notes": dict(stats.by_note),
-                     "ended_at": runtime.clock.now().isoformat()}
+    stats = replay(
+        runtime,
+        arrivals,
+        speed=options.speed,
+        progress=progress,
+        until=monday_morning(runtime.workspace.team.timezone),
+    )
+    report = figures.build_report(
+        runtime,
+        seed=options.seed,
+        leads_note=note,
+        profiles={p.row_id: p for p in profiles},
+    )
+    report.replay = {
+        "arrivals": len(arrivals),
+        "delivered": stats.delivered,
+        "duplicates": stats.duplicates,
+        "rejected": len(stats.rejected),
+        "jobs_run": stats.jobs_run,
+        "worker_passes": stats.passes,
+        "work_seconds": round(stats.work_seconds, 2),
+        "replay_seconds": round(time.monotonic() - started, 2),
+        "notes": dict(stats.by_note),
+        "ended_at": runtime.clock.now().isoformat(),
+    }
     return report
 
 
 def monday_morning(zone: str) -> datetime:
     """09:00 on the Monday after the demo week, in the team's zone: queue time."""
     monday = (WEEK_START + WEEK).date()
-    return datetime.combine(monday, clock_time(9), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    return datetime.combine(monday, clock_time(9), tzinfo=ZoneInfo(zone)).astimezone(
+        UTC
+    )
 
 
 def _demo_settings(settings: Settings) -> Settings:
@@ -120,11 +140,20 @@ def demo_login(runtime: Runtime) -> tuple[str, str]:
     """Create the demo's manager login with a password made for this run."""
     from firsttouch.web.accounts import create_user
 
-    manager = next((rep for rep in runtime.workspace.team.reps if rep.role == "manager"),
-                   runtime.workspace.team.reps[0])
+    manager = next(
+        (rep for rep in runtime.workspace.team.reps if rep.role == "manager"),
+        runtime.workspace.team.reps[0],
+    )
     password = secrets.token_urlsafe(12)
-    create_user(runtime.db, manager.email, password, name=manager.name, role="manager",
-                rep_id=manager.id, clock=runtime.clock)
+    create_user(
+        runtime.db,
+        manager.email,
+        password,
+        name=manager.name,
+        role="manager",
+        rep_id=manager.id,
+        clock=runtime.clock,
+    )
     return manager.email, password
 
 
@@ -137,8 +166,11 @@ def save_report(report: figures.DemoReport, path: Path) -> None:
 def deterministic_view(report: figures.DemoReport) -> dict[str, object]:
     """The figures that must match run to run (wall-clock timings removed)."""
     data = report.as_dict()
-    data["replay"] = {k: v for k, v in data["replay"].items()
-                      if k not in ("work_seconds", "replay_seconds")}
+    data["replay"] = {
+        k: v
+        for k, v in data["replay"].items()
+        if k not in ("work_seconds", "replay_seconds")
+    }
     return data
 
 

@@ -15,6 +15,6 @@ CAP_SECONDS = 3600.0
 
 def retry_delay(attempt: int, rng: random.Random | None = None) -> timedelta:
     """Return how long to wait before attempt ``attempt + 1``."""
-    rng = rng or random
+    uniform = rng.uniform if rng is not None else random.uniform
     ceiling = min(CAP_SECONDS, BASE_SECONDS * (2 ** max(attempt - 1, 0)))
-    return timedelta(seconds=ceiling / 2 + rng.uniform(0, ceiling / 2))
+    return timedelta(seconds=ceiling / 2 + uniform(0, ceiling / 2))

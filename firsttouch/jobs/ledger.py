@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from firsttouch.clock import Clock
@@ -48,8 +48,14 @@ class Ledger:
         self.lease = timedelta(seconds=lease_seconds)
 
     def _insert_pending(self, key: str, effect: str) -> None:
-        values = {"key": key, "effect": effect, "state": "pending", "attempts": 0,
-                  "result": {}, "created_at": self.clock.now()}
+        values = {
+            "key": key,
+            "effect": effect,
+            "state": "pending",
+            "attempts": 0,
+            "result": {},
+            "created_at": self.clock.now(),
+        }
         dialect = postgresql if self.db.is_postgres else sqlite
         stmt = dialect.insert(LedgerEntry).values(**values)
         with self.db.transaction() as session:
@@ -59,17 +65,24 @@ class Ledger:
         """Return (entry, leased). The entry is returned done when it is done."""
         now = self.clock.now()
         with self.db.transaction() as session:
-            taken = session.execute(
-                update(LedgerEntry)
-                .where(
-                    LedgerEntry.key == key,
-                    LedgerEntry.state == "pending",
-                    or_(LedgerEntry.lease_expires_at.is_(None),
-                        and_(LedgerEntry.lease_expires_at < now)),
-                )
-                .values(attempts=LedgerEntry.attempts + 1,
-                        lease_expires_at=now + self.lease)
-                .execution_options(synchronize_session=False)
+            taken = cast(
+                "CursorResult[Any]",
+                session.execute(
+                    update(LedgerEntry)
+                    .where(
+                        LedgerEntry.key == key,
+                        LedgerEntry.state == "pending",
+                        or_(
+                            LedgerEntry.lease_expires_at.is_(None),
+                            and_(LedgerEntry.lease_expires_at < now),
+                        ),
+                    )
+                    .values(
+                        attempts=LedgerEntry.attempts + 1,
+                        lease_expires_at=now + self.lease,
+                    )
+                    .execution_options(synchronize_session=False)
+                ),
             ).rowcount
             entry = session.scalar(select(LedgerEntry).where(LedgerEntry.key == key))
             return entry, bool(taken)
@@ -79,9 +92,13 @@ class Ledger:
             session.execute(
                 update(LedgerEntry)
                 .where(LedgerEntry.key == key)
-                .values(state=state, result=result, error=error,
-                        done_at=self.clock.now() if state == "done" else None,
-                        lease_expires_at=None)
+                .values(
+                    state=state,
+                    result=result,
+                    error=error,
+                    done_at=self.clock.now() if state == "done" else None,
+                    lease_expires_at=None,
+                )
                 .execution_options(synchronize_session=False)
             )
 
@@ -101,10 +118,13 @@ class Ledger:
             return Outcome(dict(entry.result or {}), performed=False)
         if entry.state == "failed":
             raise DeliveryError(
-                f"{effect} {key} failed permanently before: {entry.error}", permanent=True
+                f"{effect} {key} failed permanently before: {entry.error}",
+                permanent=True,
             )
         if not leased:
-            raise EffectInFlightError(f"{effect} {key} is being performed by another worker")
+            raise EffectInFlightError(
+                f"{effect} {key} is being performed by another worker"
+            )
 
         # An earlier attempt may have made the call and died before recording it.
         if entry.attempts > 1 and lookup is not None:

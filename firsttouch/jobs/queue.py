@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, insert, or_, select, text, update
+from sqlalchemy import (
+    CursorResult,
+    Table,
+    and_,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -125,7 +135,9 @@ class JobQueue:
         self.db = db
         self.clock = clock or clock_module.current()
 
-    def claim(self, worker_id: str, limit: int, lease_seconds: float) -> list[ClaimedJob]:
+    def claim(
+        self, worker_id: str, limit: int, lease_seconds: float
+    ) -> list[ClaimedJob]:
         """Lease up to ``limit`` due jobs for ``worker_id``; return them."""
         now = self.clock.now()
         claimable = or_(
@@ -152,7 +164,11 @@ class JobQueue:
                     started_at=now,
                 )
                 .returning(
-                    Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts,
+                    Job.id,
+                    Job.kind,
+                    Job.payload,
+                    Job.attempts,
+                    Job.max_attempts,
                     Job.due_at,
                 )
                 .execution_options(synchronize_session=False)
@@ -176,8 +192,14 @@ class JobQueue:
                 )
 
         return [
-            ClaimedJob(r.id, r.kind, dict(r.payload or {}), r.attempts, r.max_attempts,
-                       r.due_at)
+            ClaimedJob(
+                r.id,
+                r.kind,
+                dict(r.payload or {}),
+                r.attempts,
+                r.max_attempts,
+                r.due_at,
+            )
             for r in sorted(rows, key=lambda r: (r.due_at, r.id))
             if r.attempts <= r.max_attempts
         ]
@@ -189,16 +211,25 @@ class JobQueue:
         with self.db.transaction() as session:
             result = session.execute(
                 update(Job)
-                .where(Job.id.in_(list(job_ids)), Job.lease_owner == worker_id,
-                       Job.state == "running")
-                .values(state="done", finished_at=self.clock.now(), lease_owner=None,
-                        lease_expires_at=None, last_error=None)
+                .where(
+                    Job.id.in_(list(job_ids)),
+                    Job.lease_owner == worker_id,
+                    Job.state == "running",
+                )
+                .values(
+                    state="done",
+                    finished_at=self.clock.now(),
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    last_error=None,
+                )
                 .execution_options(synchronize_session=False)
             )
-            return int(result.rowcount or 0)
+            return int(cast("CursorResult[Any]", result).rowcount or 0)
 
-    def fail(self, job: ClaimedJob, worker_id: str, error: str, *,
-             permanent: bool = False) -> str:
+    def fail(
+        self, job: ClaimedJob, worker_id: str, error: str, *, permanent: bool = False
+    ) -> str:
         """Record a failure: retry later with backoff, or mark dead. Return state."""
         now = self.clock.now()
         dead = permanent or job.attempts >= job.max_attempts
@@ -256,8 +287,9 @@ class JobQueue:
         now = self.clock.now()
         with self.db.sessions() as session:
             oldest = session.scalar(
-                select(func.min(Job.due_at)).where(Job.state == "queued",
-                                                   Job.due_at <= now)
+                select(func.min(Job.due_at)).where(
+                    Job.state == "queued", Job.due_at <= now
+                )
             )
         if oldest is None:
             return 0.0
@@ -266,5 +298,7 @@ class JobQueue:
     def next_due(self) -> datetime | None:
         """When the next queued job falls due, if any."""
         with self.db.sessions() as session:
-            due = session.scalar(select(func.min(Job.due_at)).where(Job.state == "queued"))
+            due = session.scalar(
+                select(func.min(Job.due_at)).where(Job.state == "queued")
+            )
         return clock_module.ensure_utc(due) if due else None

@@ -96,14 +96,20 @@ class Worker:
             handler(JobContext(job, self.db, self.clock, self.services))
             outcome = "done"
         except DeliveryError as exc:
-            outcome = self.queue.fail(job, self.worker_id, f"{type(exc).__name__}: {exc}",
-                                      permanent=exc.permanent)
+            outcome = self.queue.fail(
+                job,
+                self.worker_id,
+                f"{type(exc).__name__}: {exc}",
+                permanent=exc.permanent,
+            )
             self._log_failure(job, exc, outcome)
         except UnknownJobKindError as exc:
             outcome = self.queue.fail(job, self.worker_id, str(exc), permanent=True)
             self._log_failure(job, exc, outcome)
         except Exception as exc:  # noqa: BLE001 - the edge of one job: record, go on
-            outcome = self.queue.fail(job, self.worker_id, f"{type(exc).__name__}: {exc}")
+            outcome = self.queue.fail(
+                job, self.worker_id, f"{type(exc).__name__}: {exc}"
+            )
             self._log_failure(job, exc, outcome)
         finally:
             structlog.contextvars.reset_contextvars(**bound)
@@ -151,7 +157,9 @@ class Worker:
 
     def run_forever(self) -> None:
         """Work until ``stop()`` is called; survive database hiccups."""
-        log.info("worker.started", worker_id=self.worker_id, kinds=sorted(self.handlers))
+        log.info(
+            "worker.started", worker_id=self.worker_id, kinds=sorted(self.handlers)
+        )
         listener = self._start_listener()
         try:
             while not self.stop_event.is_set():
@@ -175,8 +183,10 @@ class Worker:
             return None
         dsn = libpq_dsn(self.db.engine.url)
         thread = threading.Thread(
-            target=listen_forever, args=(dsn, self.waker, self.stop_event),
-            name="job-listener", daemon=True,
+            target=listen_forever,
+            args=(dsn, self.waker, self.stop_event),
+            name="job-listener",
+            daemon=True,
         )
         thread.start()
         return thread
@@ -186,7 +196,9 @@ class Worker:
         self.waker.notify()
 
 
-def run_until_idle(worker: Worker, until: datetime | None = None, max_rounds: int = 10_000) -> int:
+def run_until_idle(
+    worker: Worker, until: datetime | None = None, max_rounds: int = 10_000
+) -> int:
     """Run due jobs until none is due (tests and the demo use it); return the count."""
     total = 0
     for _ in range(max_rounds):

@@ -28,8 +28,11 @@ def create_api_key(db: Database, name: str, clock: Clock) -> str:
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
     with db.transaction() as session:
-        session.add(ApiKey(name=name, prefix=prefix, key_hash=_hash(secret),
-                           created_at=clock.now()))
+        session.add(
+            ApiKey(
+                name=name, prefix=prefix, key_hash=_hash(secret), created_at=clock.now()
+            )
+        )
     return f"ft_{prefix}_{secret}"
 
 

@@ -25,10 +25,12 @@ def get_runtime(request: Request) -> Runtime:
 
 def require_api_key(
     request: Request,
-    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
 ) -> ApiKey:
     """Let the request through only with a live API key (Bearer or X-Api-Key)."""
-    presented = credentials.credentials if credentials else request.headers.get("x-api-key")
+    presented = (
+        credentials.credentials if credentials else request.headers.get("x-api-key")
+    )
     if not presented:
         raise UnauthorizedError("send an API key as 'Authorization: Bearer ft_...'")
     runtime = get_runtime(request)

@@ -24,12 +24,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _firsttouch_error(request: Request, exc: FirsttouchError) -> JSONResponse:
         field = exc.field if isinstance(exc, InputError) else None
         if isinstance(exc, SignatureError):
-            log.warning("webhook.signature_rejected", path=request.url.path,
-                        reason=str(exc))
-        return JSONResponse(error_body(exc.code, str(exc), field), status_code=exc.status)
+            log.warning(
+                "webhook.signature_rejected", path=request.url.path, reason=str(exc)
+            )
+        return JSONResponse(
+            error_body(exc.code, str(exc), field), status_code=exc.status
+        )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(
+        request: Request, exc: RequestValidationError
+    ) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
         field = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return JSONResponse(

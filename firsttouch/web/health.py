@@ -29,12 +29,15 @@ def readyz(request: Request) -> JSONResponse:
             conn.execute(text("SELECT 1"))
         checks["database"] = "ok"
         current = migrate.is_current(runtime.db.engine, runtime.db.url)
-        checks["migrations"] = "ok" if current else "behind: run `firsttouch db upgrade`"
+        checks["migrations"] = (
+            "ok" if current else "behind: run `firsttouch db upgrade`"
+        )
     except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
         checks["database"] = f"unreachable: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values()) and len(checks) == 2
-    return JSONResponse({"ready": ready, "checks": checks},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"ready": ready, "checks": checks}, status_code=200 if ready else 503
+    )
 
 
 @router.get("/metrics")
@@ -47,4 +50,6 @@ def metrics(request: Request) -> Response:
     for state in ("queued", "running", "done", "dead"):
         app_metrics.jobs.labels(state).set(counts.get(state, 0))
     app_metrics.job_lag.set(queue.lag_seconds())
-    return Response(generate_latest(app_metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(
+        generate_latest(app_metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )

@@ -78,15 +78,25 @@ class RequestContextMiddleware:
             self._finish(scope, status["code"], started)
 
     async def _too_large(self, send: Send, request_id: str) -> None:
-        body = json.dumps({"error": {
-            "code": "payload_too_large",
-            "message": f"request body is over {self.max_body_bytes} bytes",
-        }}).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"x-request-id", request_id.encode()),
-        ]})
+        body = json.dumps(
+            {
+                "error": {
+                    "code": "payload_too_large",
+                    "message": f"request body is over {self.max_body_bytes} bytes",
+                }
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", request_id.encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     def _finish(self, scope: Scope, status: int, started: float) -> None:

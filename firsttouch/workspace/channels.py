@@ -63,7 +63,9 @@ class Notification(Strict):
     to: list[str] = Field(default_factory=list)
 
     _secret = field_validator("url")(
-        lambda v: v if v is None or not v.startswith("https://hooks.") else secret_ref(v)
+        lambda v: (
+            v if v is None or not v.startswith("https://hooks.") else secret_ref(v)
+        )
     )
 
 

@@ -66,13 +66,19 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], LineMap]:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         problem = WorkspaceProblem(
-            str(path), line, "(syntax)", f"not valid YAML: {getattr(exc, 'problem', exc)}"
+            str(path),
+            line,
+            "(syntax)",
+            f"not valid YAML: {getattr(exc, 'problem', exc)}",
         )
         raise WorkspaceError(str(problem), [problem]) from exc
 
     if not isinstance(data, dict) or node is None:
         problem = WorkspaceProblem(
-            str(path), 1, "(top level)", "expected a mapping of sections (team:, icp:, ...)"
+            str(path),
+            1,
+            "(top level)",
+            "expected a mapping of sections (team:, icp:, ...)",
         )
         raise WorkspaceError(str(problem), [problem])
 

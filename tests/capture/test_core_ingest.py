@@ -297,11 +297,22 @@ def test_a_lead_routed_to_nurture_is_not_chased_by_reassignment(rt: Runtime) -> 
 
     lead = ingest(rt, form_event("nurtured:1", country="US", region="NY"))
     with rt.db.transaction() as session:
-        session.add(Qualification(
-            inbound_id=lead.inbound_id, contact_id=lead.contact_id,
-            icp_version="test", score=20, route="nurture", intent=0, reasons={},
-            brief="A nurture lead.", brief_source="rules", facts={}, sources=[],
-            created_at=rt.clock.now()))
+        session.add(
+            Qualification(
+                inbound_id=lead.inbound_id,
+                contact_id=lead.contact_id,
+                icp_version="test",
+                score=20,
+                route="nurture",
+                intent=0,
+                reasons={},
+                brief="A nurture lead.",
+                brief_source="rules",
+                facts={},
+                sources=[],
+                created_at=rt.clock.now(),
+            )
+        )
     rt.clock.advance(timedelta(minutes=31))  # type: ignore[attr-defined]
 
     assert reassign_if_idle(rt, lead.inbound_id) is None

@@ -139,9 +139,15 @@ def test_the_worker_polls_on_a_durable_cycle(runtime: Runtime, folder: Folder) -
     from firsttouch.jobs.queue import JobQueue
     from firsttouch.worker import build_worker
 
-    env = {**runtime.settings.env, "IMAP_HOST": "127.0.0.1", "IMAP_PORT": str(folder.port),
-           "IMAP_USERNAME": USER, "IMAP_PASSWORD": PASSWORD, "IMAP_SECURITY": "none",
-           "IMAP_POLL_SECONDS": "60"}
+    env = {
+        **runtime.settings.env,
+        "IMAP_HOST": "127.0.0.1",
+        "IMAP_PORT": str(folder.port),
+        "IMAP_USERNAME": USER,
+        "IMAP_PASSWORD": PASSWORD,
+        "IMAP_SECURITY": "none",
+        "IMAP_POLL_SECONDS": "60",
+    }
     runtime.settings = runtime.settings.with_overrides(env=env)
     folder.add(mail(1))
 

@@ -14,16 +14,19 @@ EXAMPLE_WORKSPACE = Path(__file__).resolve().parents[2] / "examples" / "workspac
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
-    base = Settings(workspace_path=EXAMPLE_WORKSPACE,
-                    env={"TWILIO_AUTH_TOKEN": "test-twilio-token"})
+    base = Settings(
+        workspace_path=EXAMPLE_WORKSPACE, env={"TWILIO_AUTH_TOKEN": "test-twilio-token"}
+    )
     reports = []
     for attempt in ("first", "second"):
         folder = tmp_path_factory.mktemp(attempt)
-        settings = base.with_overrides(database_url=f"sqlite:///{folder}/demo.db",
-                                       outbox_dir=folder / "outbox")
+        settings = base.with_overrides(
+            database_url=f"sqlite:///{folder}/demo.db", outbox_dir=folder / "outbox"
+        )
         # No corpus: the stand-in leads keep this test independent of ../shared.
-        reports.append(run_demo(DemoOptions(settings=settings, corpus=None, leads=30,
-                                            seed=3)))
+        reports.append(
+            run_demo(DemoOptions(settings=settings, corpus=None, leads=30, seed=3))
+        )
     return reports
 
 
@@ -47,7 +50,9 @@ def test_nights_and_the_weekend_are_answered_too(two_runs):
     parts = two_runs[0].first_touch.by_part
     for part in ("night", "weekend"):
         if parts[part]["leads"]:
-            assert parts[part]["median_s"] is not None and parts[part]["median_s"] <= 300
+            assert (
+                parts[part]["median_s"] is not None and parts[part]["median_s"] <= 300
+            )
 
 
 def test_the_stop_is_honoured_and_no_sla_is_breached(two_runs):
@@ -68,7 +73,9 @@ def test_the_monday_queue_is_sorted_and_briefed(two_runs):
 def test_both_leak_scores_are_there(two_runs):
     report = two_runs[0]
     assert report.leak_week and report.leak_week["layers"]["respond"] is not None
-    assert report.leak_as_handled and report.leak_as_handled["layers"]["respond"] is None
+    assert (
+        report.leak_as_handled and report.leak_as_handled["layers"]["respond"] is None
+    )
 
 
 def test_the_demo_refuses_to_wipe_a_database_that_is_not_sqlite():

@@ -10,7 +10,6 @@ from firsttouch.demo.profiles import generate_profiles, sample_profiles
 from firsttouch.demo.week import WEEK, WEEK_START, build_week
 from firsttouch.workspace import load_workspace
 
-
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "workspace"
 
 
@@ -39,12 +38,22 @@ def test_arrivals_stay_inside_the_week_and_in_time_order():
 
 def test_week_has_nights_weekends_and_every_live_channel():
     arrivals = _week(count=400)
-    parts = Counter(after_hours(a.at, a.event.person.timezone or "UTC") for a in arrivals)
+    parts = Counter(
+        after_hours(a.at, a.event.person.timezone or "UTC") for a in arrivals
+    )
     assert parts["weekend"] > 0 and parts["night"] > 0 and parts["business"] > 0
 
     kinds = Counter(a.event.kind for a in arrivals)
-    for kind in ("form", "message", "chat", "missed_call", "voicemail", "meeting",
-                 "referral", "opt_out"):
+    for kind in (
+        "form",
+        "message",
+        "chat",
+        "missed_call",
+        "voicemail",
+        "meeting",
+        "referral",
+        "opt_out",
+    ):
         assert kinds[kind] > 0, kind
     stop = [a for a in arrivals if a.event.kind == "opt_out"]
     assert stop[0].event.body_text == "STOP" and not stop[0].event.creates_lead
@@ -53,7 +62,9 @@ def test_week_has_nights_weekends_and_every_live_channel():
 
 def test_voicemail_follows_its_missed_call_with_the_same_number():
     arrivals = _week(count=400)
-    calls = {a.event.provider_event_id: a for a in arrivals if a.event.kind == "missed_call"}
+    calls = {
+        a.event.provider_event_id: a for a in arrivals if a.event.kind == "missed_call"
+    }
     voicemails = [a for a in arrivals if a.event.kind == "voicemail"]
     assert voicemails
     for voicemail in voicemails:
@@ -65,8 +76,13 @@ def test_voicemail_follows_its_missed_call_with_the_same_number():
 def test_stand_in_profiles_convert_more_when_engaged():
     profiles = generate_profiles(3000, seed=3)
     keen = [p.converted for p in profiles if p.engagement_seconds > 1000]
-    idle = [p.converted for p in profiles if p.engagement_seconds < 100
-            and p.occupation != "Working Professional" and p.source != "Reference"]
+    idle = [
+        p.converted
+        for p in profiles
+        if p.engagement_seconds < 100
+        and p.occupation != "Working Professional"
+        and p.source != "Reference"
+    ]
     assert share(sum(keen), len(keen)) > share(sum(idle), len(idle)) + 0.2
 
 
@@ -77,7 +93,9 @@ def test_corpus_profiles_are_sampled_when_the_corpus_is_there(tmp_path: Path):
         "\ufeffProspect ID,Lead Origin,Lead Source,What is your current occupation,"
         "Total Time Spent on Website,TotalVisits,Converted,Country\n"
         "a1,API,Olark Chat,Select,12,1,0,India\n"
-        "a2,Lead Add Form,Reference,Working Professional,1500,4,1,\n", encoding="utf-8")
+        "a2,Lead Add Form,Reference,Working Professional,1500,4,1,\n",
+        encoding="utf-8",
+    )
     profiles, note = sample_profiles(tmp_path, 5, seed=1)
     assert sorted(p.row_id for p in profiles) == ["a1", "a2"]
     assert "sampled" in note

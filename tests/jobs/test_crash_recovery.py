@@ -22,9 +22,11 @@ LEASE = 1.0
 
 def _spawn(db: Database, effect_file: Path, *extra: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
+    return subprocess.Popen(  # noqa: S603 - our own worker script
         [sys.executable, str(WORKER), db.url, str(effect_file), str(LEASE), *extra],
-        stdout=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
 
 
@@ -45,7 +47,11 @@ def _wait_done(db: Database, timeout: float = 30) -> dict[str, int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         counts = queue.counts()
-        if counts.get("done", 0) and not counts.get("queued") and not counts.get("running"):
+        if (
+            counts.get("done", 0)
+            and not counts.get("queued")
+            and not counts.get("running")
+        ):
             return counts
         time.sleep(0.1)
     return queue.counts()

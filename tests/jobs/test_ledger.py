@@ -12,8 +12,9 @@ from firsttouch.jobs.ledger import EffectInFlightError, Ledger
 from firsttouch.store.db import Database
 
 
-def test_second_perform_of_a_done_key_skips_the_call(any_db: Database,
-                                                      clock: VirtualClock) -> None:
+def test_second_perform_of_a_done_key_skips_the_call(
+    any_db: Database, clock: VirtualClock
+) -> None:
     ledger = Ledger(any_db, clock)
     calls: list[int] = []
     first = ledger.perform("k1", "email", lambda: calls.append(1) or {"id": "m1"})
@@ -48,8 +49,9 @@ def test_permanent_failure_is_remembered(any_db: Database, clock: VirtualClock) 
         ledger.perform("k3", "email", lambda: {"ok": "1"})
 
 
-def test_a_live_lease_keeps_a_second_worker_out(any_db: Database,
-                                                clock: VirtualClock) -> None:
+def test_a_live_lease_keeps_a_second_worker_out(
+    any_db: Database, clock: VirtualClock
+) -> None:
     ledger = Ledger(any_db, clock, lease_seconds=60)
     ledger._insert_pending("k4", "sms")
     ledger._take_lease("k4")
@@ -65,7 +67,8 @@ def test_after_a_crash_lookup_finds_the_effect_and_skips_the_call(
     ledger._take_lease("k5")  # the worker that died mid-call
     clock.advance(timedelta(seconds=61))
     calls: list[int] = []
-    outcome = ledger.perform("k5", "sms", lambda: calls.append(1) or {},
-                             lookup=lambda: {"sid": "SM1"})
+    outcome = ledger.perform(
+        "k5", "sms", lambda: calls.append(1) or {}, lookup=lambda: {"sid": "SM1"}
+    )
     assert calls == []
     assert outcome.result == {"sid": "SM1"} and not outcome.performed

@@ -21,8 +21,9 @@ def _worker(db: Database, clock, handlers) -> Worker:  # type: ignore[no-untyped
     return Worker(db, handlers, clock, worker_id="w1", lease_seconds=30)
 
 
-def test_job_due_in_the_future_is_not_run_early(any_db: Database,
-                                                 clock: VirtualClock) -> None:
+def test_job_due_in_the_future_is_not_run_early(
+    any_db: Database, clock: VirtualClock
+) -> None:
     ran: list[int] = []
     with any_db.transaction() as session:
         enqueue(session, "k", {"n": 1}, due_at=clock.now() + timedelta(minutes=10))
@@ -38,8 +39,9 @@ def test_job_due_in_the_future_is_not_run_early(any_db: Database,
 def test_job_runs_within_a_second_of_its_due_time(any_db: Database) -> None:
     real = SystemClock()
     ran_at: list[datetime] = []
-    worker = Worker(any_db, {"k": lambda ctx: ran_at.append(real.now())}, real,
-                    poll_seconds=0.2)
+    worker = Worker(
+        any_db, {"k": lambda ctx: ran_at.append(real.now())}, real, poll_seconds=0.2
+    )
     thread = threading.Thread(target=worker.run_forever, daemon=True)
     thread.start()
     try:
@@ -57,8 +59,9 @@ def test_job_runs_within_a_second_of_its_due_time(any_db: Database) -> None:
     assert due <= ran_at[0] < due + timedelta(seconds=1)
 
 
-def test_a_key_already_enqueued_is_not_enqueued_again(any_db: Database,
-                                                       clock: VirtualClock) -> None:
+def test_a_key_already_enqueued_is_not_enqueued_again(
+    any_db: Database, clock: VirtualClock
+) -> None:
     with any_db.transaction() as session:
         enqueue(session, "k", {"n": 1}, key="first_touch:1")
     with any_db.transaction() as session:
@@ -101,8 +104,9 @@ def test_failed_job_retries_with_backoff_then_dies_after_max_attempts(
     assert queue.list("dead")[0].id == job.id
 
 
-def test_permanent_delivery_error_kills_the_job_at_once(any_db: Database,
-                                                        clock: VirtualClock) -> None:
+def test_permanent_delivery_error_kills_the_job_at_once(
+    any_db: Database, clock: VirtualClock
+) -> None:
     def reject(ctx: JobContext) -> None:
         raise DeliveryError("550 no such user", permanent=True)
 
@@ -112,8 +116,9 @@ def test_permanent_delivery_error_kills_the_job_at_once(any_db: Database,
     assert JobQueue(any_db, clock).list()[0].state == "dead"
 
 
-def test_unknown_kind_dies_with_a_message_that_says_why(any_db: Database,
-                                                        clock: VirtualClock) -> None:
+def test_unknown_kind_dies_with_a_message_that_says_why(
+    any_db: Database, clock: VirtualClock
+) -> None:
     with any_db.transaction() as session:
         enqueue(session, "nobody.handles.this")
     _worker(any_db, clock, {}).run_once()
@@ -160,8 +165,9 @@ def test_expired_lease_returns_the_job_of_a_crashed_worker(
     assert queue.complete([again[0].id], "other") == 1
 
 
-def test_a_job_whose_worker_always_dies_ends_dead(any_db: Database,
-                                                  clock: VirtualClock) -> None:
+def test_a_job_whose_worker_always_dies_ends_dead(
+    any_db: Database, clock: VirtualClock
+) -> None:
     with any_db.transaction() as session:
         enqueue(session, "k", max_attempts=2)
     queue = JobQueue(any_db, clock)
@@ -183,8 +189,9 @@ def test_backoff_grows_and_is_capped() -> None:
     assert max(delays) <= 3600
 
 
-def test_lag_counts_only_due_unclaimed_jobs(any_db: Database,
-                                            clock: VirtualClock) -> None:
+def test_lag_counts_only_due_unclaimed_jobs(
+    any_db: Database, clock: VirtualClock
+) -> None:
     queue = JobQueue(any_db, clock)
     with any_db.transaction() as session:
         enqueue(session, "k", due_at=clock.now() - timedelta(seconds=30))

@@ -54,8 +54,14 @@ def main() -> None:
         with effect_file.open("a") as out:
             out.write(f"{ctx.job.id}\n")
 
-    worker = Worker(db, {"test.effect": effect, "test.count": count}, clock,
-                    worker_id=worker_id, lease_seconds=lease, poll_seconds=0.05)
+    worker = Worker(
+        db,
+        {"test.effect": effect, "test.count": count},
+        clock,
+        worker_id=worker_id,
+        lease_seconds=lease,
+        poll_seconds=0.05,
+    )
     print("STARTED", flush=True)
     if "--until-empty" in sys.argv:
         idle = 0

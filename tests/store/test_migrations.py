@@ -41,8 +41,10 @@ def test_migrations_from_empty_on_sqlite(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_migrations_from_empty_on_postgres(pg_url: str) -> None:
-    admin = create_engine(make_url(pg_url).set(database="test").set(
-        drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        make_url(pg_url).set(database="test").set(drivername="postgresql+psycopg"),
+        isolation_level="AUTOCOMMIT",
+    )
     name = f"ft_mig_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

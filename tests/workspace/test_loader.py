@@ -53,7 +53,9 @@ def test_bad_time_zone_names_line_and_field(tmp_path: Path) -> None:
 
 
 def test_unknown_key_is_an_error_not_ignored(tmp_path: Path) -> None:
-    path = _broken(tmp_path, "      capacity: 40\n", "      capacity: 40\n      capcity: 3\n")
+    path = _broken(
+        tmp_path, "      capacity: 40\n", "      capacity: 40\n      capcity: 3\n"
+    )
     with pytest.raises(WorkspaceError) as caught:
         load_workspace(path)
     problem = caught.value.problems[0]

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import firsttouch.store.types
-from sqlalchemy.dialects import postgresql
 
 revision: str = "core_0001"
 down_revision: str | Sequence[str] | None = None

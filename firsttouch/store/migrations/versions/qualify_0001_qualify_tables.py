@@ -99,9 +99,7 @@ def upgrade() -> None:
         _when("expires_at"),
         _id(),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_enrichment_cache")),
-        sa.UniqueConstraint(
-            "provider", "key", name="uq_enrichment_cache_provider_key"
-        ),
+        sa.UniqueConstraint("provider", "key", name="uq_enrichment_cache_provider_key"),
     )
 
 
