@@ -27,6 +27,8 @@ from firsttouch.store import models
 
 WON_STAGES = frozenset({"won", "closed_won", "closedwon", "closed won", "customer"})
 LOST_STAGES = frozenset({"lost", "closed_lost", "closedlost", "closed lost"})
+# The status capture gives events it stores without making a lead of them.
+NOT_A_LEAD = "recorded"
 SENT_STATES = frozenset(
     {"sent", "delivered", "read", "answered", "completed", "queued"}
 )
@@ -66,9 +68,13 @@ def records_from_store(session: Session) -> pd.DataFrame:
             models.Inbound.channel,
             models.Inbound.owner_id,
             models.Inbound.first_touch_at,
+            models.Inbound.status,
         ),
     )
-    leads = inbounds[inbounds["parent_id"].isna()].copy()
+    # A lead is a first inbound that capture treated as one: not a reply, and
+    # not a recorded event such as an SMS STOP or a delivery status.
+    is_lead = inbounds["parent_id"].isna() & inbounds["status"].ne(NOT_A_LEAD)
+    leads = inbounds[is_lead].drop(columns=["status"]).copy()
     leads = leads.rename(
         columns={"id": "lead_id", "received_at": "created_at", "owner_id": "owner"}
     )

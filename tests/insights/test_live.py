@@ -182,3 +182,35 @@ def test_a_store_that_never_logged_an_activity_has_no_crm_data(
     assert crm.score is None
     assert crm.no_data_reason
     assert report.layer("respond").score is not None
+
+
+def test_recorded_events_are_not_leads(db: Database, clock: VirtualClock) -> None:
+    # An SMS STOP or a delivery status is stored by capture as "recorded",
+    # with no owner: it must not count as a lead without an owner.
+    with db.transaction() as session:
+        session.add_all(
+            [
+                Inbound(
+                    dedupe_key="lead",
+                    received_at=T0 - timedelta(hours=1),
+                    source="web",
+                    channel="form",
+                    owner_id="ann",
+                    first_touch_at=T0 - timedelta(hours=1),
+                ),
+                Inbound(
+                    dedupe_key="stop",
+                    received_at=T0 - timedelta(minutes=5),
+                    source="sms",
+                    channel="sms",
+                    kind="opt_out",
+                    status="recorded",
+                ),
+            ]
+        )
+    with db.sessions() as session:
+        report = leak_score_from_store(session, now=T0)
+
+    parts = {p.key: p.metric for layer in report.layers for p in layer.parts}
+    assert report.records == 1
+    assert parts["no_owner"] == 0.0
