@@ -33,6 +33,7 @@ from firsttouch.store.models import Inbound, Touch
 
 if TYPE_CHECKING:
     from firsttouch.runtime import Runtime
+    from firsttouch.workspace import Workspace
 
 log = get_logger(__name__)
 
@@ -171,6 +172,7 @@ def _create_lead(
     inbound.first_touch_due_at = now + timedelta(
         minutes=workspace.respond.sla.first_touch_minutes
     )
+    inbound.human_due_at = human_follow_up_due(workspace, choice.owner_id, now)
     session.add(inbound)
     session.flush()
     record_decision(
@@ -179,6 +181,19 @@ def _create_lead(
     enqueue_followups(runtime, session, inbound, now)
     session.flush()
     return IngestResult(inbound.id, contact.id, choice.owner_id, False, True)
+
+
+def human_follow_up_due(
+    workspace: Workspace, owner_id: str | None, now: datetime
+) -> datetime | None:
+    """When a person should have followed up: the workspace's business minutes
+    of the owner's own working time after arrival (the automatic first touch
+    has its own, shorter clock)."""
+    rep = workspace.team.rep(owner_id) if owner_id else None
+    if rep is None:
+        return None
+    minutes = workspace.respond.sla.human_followup_business_minutes
+    return rep.after_working_minutes(now, minutes)
 
 
 def enqueue_followups(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -82,6 +82,37 @@ class Rep(Strict):
         local = moment.astimezone(ZoneInfo(self.timezone))
         shifts = self.working_hours.get(DAYS[local.weekday()], [])
         return any(s.start <= local.time() < s.end for s in shifts)
+
+    def after_working_minutes(
+        self, start: datetime, minutes: int, *, horizon_days: int = 14
+    ) -> datetime | None:
+        """The moment ``minutes`` of this rep's working time after ``start``.
+
+        A lead that arrives on Friday evening with a one-hour follow-up is
+        due an hour into Monday's shift, in the rep's own zone. None when the
+        rep has no working hours within ``horizon_days``.
+        """
+        zone = ZoneInfo(self.timezone)
+        now = start.astimezone(UTC)
+        first_day = start.astimezone(zone).date()
+        left = timedelta(minutes=minutes)
+        for offset in range(horizon_days + 1):
+            day = first_day + timedelta(days=offset)
+            shifts = sorted(
+                self.working_hours.get(DAYS[day.weekday()], []), key=lambda s: s.start
+            )
+            for shift in shifts:
+                # Shift bounds in UTC, so a shift across a DST change counts
+                # the minutes that really pass.
+                begin = datetime.combine(day, shift.start, tzinfo=zone).astimezone(UTC)
+                end = datetime.combine(day, shift.end, tzinfo=zone).astimezone(UTC)
+                if end <= now:
+                    continue
+                begin = max(begin, now)
+                if end - begin >= left:
+                    return begin + left
+                left -= end - begin
+        return None
 
 
 class Team(Strict):

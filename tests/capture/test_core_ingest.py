@@ -321,3 +321,21 @@ def test_a_lead_routed_to_nurture_is_not_chased_by_reassignment(rt: Runtime) -> 
         owner = session.get(Inbound, lead.inbound_id).owner_id  # type: ignore[union-attr]
     assert f"reassign:{lead.inbound_id}:2" not in keys
     assert owner == lead.owner_id
+
+
+def test_a_person_is_due_an_hour_into_the_owners_working_time(rt: Runtime) -> None:
+    # Saturday 03:00 UTC: nobody works, the on-call rep owns the lead, and
+    # their hour of follow-up time is counted from their next shift.
+    rt.clock.set(datetime(2026, 3, 14, 3, 0, tzinfo=UTC))  # type: ignore[attr-defined]
+    lead = ingest(rt, form_event("friday:1", country="US", region="NY"))
+    with rt.db.sessions() as session:
+        inbound = session.get(Inbound, lead.inbound_id)
+        assert inbound is not None and inbound.owner_id
+        rep = rt.workspace.team.rep(inbound.owner_id)
+        assert rep is not None
+        due = inbound.human_due_at
+    assert due is not None
+    assert due.replace(tzinfo=UTC) == rep.after_working_minutes(
+        datetime(2026, 3, 14, 3, 0, tzinfo=UTC), 60
+    )
+    assert due.replace(tzinfo=UTC) >= datetime(2026, 3, 16, tzinfo=UTC)

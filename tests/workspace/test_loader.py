@@ -106,3 +106,28 @@ def test_rep_working_hours_follow_their_own_zone() -> None:
     assert hannah.is_working(moment)
     # Sunday: nobody.
     assert not maya.is_working(datetime(2026, 3, 8, 18, 0, tzinfo=UTC))
+
+
+def test_working_minutes_skip_nights_weekends_and_follow_dst() -> None:
+    from datetime import UTC, datetime
+
+    from firsttouch.workspace import load_workspace
+
+    luis = load_workspace(EXAMPLE).team.rep("luis")  # New York, 09-18, Fri 09-17
+    assert luis is not None
+    # Tuesday 11:00 EDT: an hour later.
+    assert luis.after_working_minutes(
+        datetime(2026, 3, 10, 15, 0, tzinfo=UTC), 60
+    ) == datetime(2026, 3, 10, 16, 0, tzinfo=UTC)
+    # Tuesday 17:30 EDT: half an hour tonight, half tomorrow from 09:00.
+    assert luis.after_working_minutes(
+        datetime(2026, 3, 10, 21, 30, tzinfo=UTC), 60
+    ) == datetime(2026, 3, 11, 13, 30, tzinfo=UTC)
+    # Friday 18:00 EDT: Monday 10:00 EDT.
+    assert luis.after_working_minutes(
+        datetime(2026, 3, 13, 22, 0, tzinfo=UTC), 60
+    ) == datetime(2026, 3, 16, 14, 0, tzinfo=UTC)
+    # The Friday before the US clock change (EST then): Monday 10:00 EDT.
+    assert luis.after_working_minutes(
+        datetime(2026, 3, 6, 23, 0, tzinfo=UTC), 60
+    ) == datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
