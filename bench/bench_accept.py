@@ -1,0 +1,284 @@
+"""Webhooks accepted per second, with zero loss, and accept latency at 200/s.
+
+Runs ``firsttouch serve --no-worker`` (so only capture is measured) on a
+fresh SQLite file and on a fresh PostgreSQL database, and posts signed
+generic-chat webhooks (each a new buyer) from a pool of client threads:
+
+- ``accept_per_s_sqlite`` / ``accept_per_s_pg``: 2xx answers per second
+  over a closed-loop run of ``FIRSTTOUCH_BENCH_ACCEPT`` requests (2,000);
+- ``accept_lost``: answers that said 2xx minus inbounds in the store
+  (must be 0: a 2xx is sent only after the inbound and its jobs commit);
+- ``accept_p99_ms``: p99 latency while posting at a steady 200/s (SQLite).
+
+Beside them: the same machine's ceiling, a FastAPI route that reads and
+parses the same body and stores nothing, and n8n's published 220 workflow
+runs per second on 2 vCPU. The load generator shares the 2 cores with the
+server, so every figure here is a floor.
+"""
+
+# S603: every command here is ours, no outside input.
+# ruff: noqa: S603
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+from sqlalchemy import create_engine, text
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SECRET = "bench-generic-chat-secret"
+REQUESTS = int(os.environ.get("FIRSTTOUCH_BENCH_ACCEPT", "2000"))
+CLIENTS = 16
+N8N_RUNS_PER_S = 220.0
+
+
+def line(name: str, value: float, unit: str, target: str, **peer: object) -> None:
+    extra = " ".join(f"{k}={v}" for k, v in peer.items())
+    print(
+        f"bench: {name} value={value:.1f} unit={unit} target={target} {extra}".rstrip(),
+        flush=True,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def body(n: int) -> bytes:
+    tag = uuid.uuid4().hex[:12]
+    return json.dumps(
+        {
+            "id": f"bench-{tag}-{n}",
+            "sent_at": "2026-03-10T14:00:00Z",
+            "visitor": {
+                "email": f"buyer{n}.{tag}@prospect{n % 97}.example",
+                "name": f"Buyer {n}",
+            },
+            "message": "Do you integrate with our ERP? We want a demo this quarter.",
+        }
+    ).encode()
+
+
+def signed(payload: bytes) -> dict[str, str]:
+    digest = hmac.new(SECRET.encode(), payload, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": "application/json",
+        "X-Firsttouch-Signature": f"sha256={digest}",
+    }
+
+
+@contextmanager
+def server(args: list[str], env: dict[str, str], port: int) -> Iterator[str]:
+    proc = subprocess.Popen(
+        args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError(f"server on {url} did not start")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextmanager
+def firsttouch(database_url: str) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "FIRSTTOUCH_DATABASE_URL": database_url,
+        "FIRSTTOUCH_PORT": str(port),
+        "FIRSTTOUCH_LOG_LEVEL": "WARNING",
+        "GENERIC_CHAT_SECRET": SECRET,
+        "TWILIO_AUTH_TOKEN": "bench",
+        "FIRSTTOUCH_WORKSPACE": str(ROOT / "examples" / "workspace"),
+        "PYTHONPATH": str(ROOT),
+    }
+    command = str(Path(sys.executable).with_name("firsttouch"))
+    subprocess.run(
+        [command, "db", "upgrade"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    args = [command, "serve", "--no-worker"]
+    with server(args, env, port) as url:
+        yield url
+
+
+@contextmanager
+def ceiling() -> Iterator[str]:
+    """A route that reads and parses the same body and stores nothing."""
+    port = free_port()
+    code = (
+        "import json, uvicorn\n"
+        "from fastapi import FastAPI, Request\n"
+        "app = FastAPI()\n"
+        "@app.get('/healthz')\n"
+        "def health(): return {'status': 'ok'}\n"
+        "@app.post('/capture/chat/generic')\n"
+        "async def take(request: Request):\n"
+        "    json.loads(await request.body())\n"
+        "    return {'accepted': True}\n"
+        f"uvicorn.run(app, host='127.0.0.1', port={port}, log_level='warning')\n"
+    )
+    with server([sys.executable, "-c", code], dict(os.environ), port) as url:
+        yield url
+
+
+def closed_loop(url: str, count: int) -> tuple[float, int, int]:
+    """Post ``count`` webhooks from CLIENTS threads; return (per s, 2xx, errors)."""
+    payloads = [body(n) for n in range(count)]
+    ok = errors = 0
+    lock = threading.Lock()
+    local = threading.local()
+
+    def post(payload: bytes) -> None:
+        nonlocal ok, errors
+        client = getattr(local, "client", None) or httpx.Client(timeout=30)
+        local.client = client
+        try:
+            answer = client.post(
+                f"{url}/capture/chat/generic", content=payload, headers=signed(payload)
+            )
+            good = 200 <= answer.status_code < 300
+        except httpx.HTTPError:
+            good = False
+        with lock:
+            ok += good
+            errors += not good
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(post, payloads))
+    return ok / (time.perf_counter() - started), ok, errors
+
+
+def paced(url: str, rate: float, seconds: float) -> list[float]:
+    """Post at a steady ``rate`` per second; return each answer's latency (ms)."""
+    count = int(rate * seconds)
+    payloads = [body(n) for n in range(count)]
+    latencies: list[float] = []
+    lock = threading.Lock()
+    local = threading.local()
+    start = time.perf_counter()
+
+    def post(index: int) -> None:
+        client = getattr(local, "client", None) or httpx.Client(timeout=30)
+        local.client = client
+        wait = start + index / rate - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        began = time.perf_counter()
+        client.post(
+            f"{url}/capture/chat/generic",
+            content=payloads[index],
+            headers=signed(payloads[index]),
+        )
+        with lock:
+            latencies.append((time.perf_counter() - began) * 1000)
+
+    with ThreadPoolExecutor(64) as pool:
+        list(pool.map(post, range(count)))
+    return sorted(latencies)
+
+
+def stored(database_url: str) -> int:
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        count = int(conn.execute(text("SELECT count(*) FROM inbounds")).scalar() or 0)
+    engine.dispose()
+    return count
+
+
+@contextmanager
+def pg_database() -> Iterator[str]:
+    name = f"ft_bench_accept_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main() -> None:
+    with ceiling() as url:
+        closed_loop(url, 200)
+        top, _, _ = closed_loop(url, REQUESTS)
+    line("accept_ceiling_per_s", top, "req/s", "info")
+
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        database = f"sqlite:///{folder}/accept.db"
+        with firsttouch(database) as url:
+            rate, ok, errors = closed_loop(url, REQUESTS)
+            latencies = paced(url, 200, 5)
+        results["sqlite"] = (rate, ok, errors, stored(database))
+    try:
+        with pg_database() as database, firsttouch(database) as url:
+            rate, ok, errors = closed_loop(url, REQUESTS)
+            results["pg"] = (rate, ok, errors, stored(database))
+    except Exception as exc:  # noqa: BLE001 - a missing PostgreSQL must not hide SQLite
+        print(f"# PostgreSQL run failed: {type(exc).__name__}: {exc}", flush=True)
+
+    lost = 0
+    for name, (rate, ok, errors, count) in results.items():
+        # The paced run's inbounds are in the SQLite store too.
+        extra = len(latencies) if name == "sqlite" else 0
+        lost += max(0, ok + extra - count)
+        target = ">=1500" if name == "sqlite" else ">=2000"
+        line(
+            f"accept_per_s_{name}",
+            rate,
+            "req/s",
+            target,
+            ceiling_ratio=f"{rate / top:.2f}",
+            peer="n8n",
+            peer_value=N8N_RUNS_PER_S,
+            ratio=f"{rate / N8N_RUNS_PER_S:.2f}",
+            errors=errors,
+        )
+    line("accept_lost", lost, "inbounds", "0")
+    p99 = latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan")
+    line("accept_p99_ms", p99, "ms", "<50", rate="200/s")
+
+
+if __name__ == "__main__":
+    main()
