@@ -43,7 +43,8 @@ from sqlalchemy import create_engine, text
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SECRET = "bench-generic-chat-secret"
+# A throwaway signing secret for this run only.
+SECRET = "bench-generic-chat-secret"  # noqa: S105
 REQUESTS = int(os.environ.get("FIRSTTOUCH_BENCH_ACCEPT", "2000"))
 CLIENTS = 16
 N8N_RUNS_PER_S = 220.0
