@@ -217,6 +217,15 @@ def enqueue_followups(
         due_at=inbound.first_touch_due_at,
         now=now,
     )
+    if inbound.human_due_at is not None:
+        enqueue(
+            session,
+            "respond.human_sla_check",
+            payload,
+            key=f"human_sla:{inbound.id}",
+            due_at=inbound.human_due_at,
+            now=now,
+        )
     reassign_at = now + timedelta(
         minutes=runtime.workspace.routing.reassign_after_minutes
     )

@@ -65,6 +65,7 @@ class DemoReport:
     monday_queue: list[QueueEntry] = field(default_factory=list)
     sla_breaches: int = 0
     sla_states: dict[str, int] = field(default_factory=dict)
+    human_sla_states: dict[str, int] = field(default_factory=dict)
     opt_outs: int = 0
     leak_week: dict[str, Any] | None = None
     leak_as_handled: dict[str, Any] | None = None
@@ -163,7 +164,7 @@ def touch_figures(session: Session) -> dict[str, int]:
     )
 
 
-def sla_figures(session: Session) -> dict[str, int]:
+def sla_figures(session: Session, clock: str = "first_touch") -> dict[str, int]:
     """What respond's SLA clock recorded at each lead's deadline, by state.
 
     ``met``: out in time; ``deferred_by_policy``: held by consent rules (an
@@ -175,7 +176,7 @@ def sla_figures(session: Session) -> dict[str, int]:
     return dict(
         session.execute(
             select(SlaEvent.state, func.count())
-            .where(SlaEvent.clock == "first_touch")
+            .where(SlaEvent.clock == clock)
             .group_by(SlaEvent.state)
         ).all()
     )
@@ -202,6 +203,7 @@ def build_report(
         report.touches_by_channel = touch_figures(session)
         report.sla_states = sla_figures(session)
         report.sla_breaches = report.sla_states.get("breached", 0)
+        report.human_sla_states = sla_figures(session, "human")
         report.opt_outs = opt_out_count(session)
         qualification_figures(session, report, profiles)
     report.leak_week, report.leak_as_handled = leak_figures(runtime, profiles)
@@ -287,6 +289,9 @@ def render_text(report: DemoReport, *, queue_size: int = 10) -> str:
         "",
         f"SLA breaches: {report.sla_breaches}  (deadline checks: "
         f"{_counts(report.sla_states) or 'none'})",
+        "  a person's follow-up on hot leads (nobody works the demo's queue, so "
+        "these alert the owners): "
+        f"{_counts(report.human_sla_states) or 'none due yet'}",
     ]
     lines += ["", "Revenue Leak Score"]
     for label, leak in (

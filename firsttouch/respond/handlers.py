@@ -19,7 +19,11 @@ from urllib.parse import parse_qs
 from firsttouch.respond.consent import is_unsubscribe_reply, record_opt_out
 from firsttouch.respond.delivery import apply_sms_keyword
 from firsttouch.respond.first_touch import run_first_touch
-from firsttouch.respond.sla import check_first_touch_sla, escalate_to_manager
+from firsttouch.respond.sla import (
+    check_first_touch_sla,
+    check_human_follow_up,
+    escalate_to_manager,
+)
 from firsttouch.respond.touches import Draft, deliver_touch, stage_touch
 from firsttouch.store.models import Contact, Inbound
 
@@ -47,6 +51,9 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
     def sla_check(ctx: JobContext) -> None:
         check_first_touch_sla(runtime, int(ctx.payload["inbound_id"]))
 
+    def human_sla_check(ctx: JobContext) -> None:
+        check_human_follow_up(runtime, int(ctx.payload["inbound_id"]))
+
     def sla_escalate(ctx: JobContext) -> None:
         escalate_to_manager(runtime, int(ctx.payload["inbound_id"]))
 
@@ -60,6 +67,7 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         "respond.send_touch": send_touch,
         "respond.sla_check": sla_check,
         "respond.sla_escalate": sla_escalate,
+        "respond.human_sla_check": human_sla_check,
         "respond.consent": consent,
     }
     for kind, module_name, factory in DELEGATED:

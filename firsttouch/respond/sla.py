@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from firsttouch.jobs.queue import enqueue
 from firsttouch.logs import get_logger
-from firsttouch.store.models import Inbound, SlaEvent, Touch
+from firsttouch.store.models import Inbound, Qualification, SlaEvent, Touch
 
 if TYPE_CHECKING:
     from firsttouch.runtime import Runtime
@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 ALERT_KIND = "respond.alert_owner"
+HUMAN_CLOCK = "human"
+# Routes that ask a rep to act; the others are sequences or closed.
+REP_ROUTES = ("rep_now", "fast_track")
+CLOSED_STATUSES = ("disqualified", "closed", "converted", "spam", "merged")
 ESCALATE_KIND = "respond.sla_escalate"
 
 
@@ -75,10 +79,12 @@ def escalate_to_manager(runtime: Runtime, inbound_id: int) -> bool:
         return True
 
 
-def _already_checked(session: Session, inbound_id: int) -> bool:
+def _already_checked(
+    session: Session, inbound_id: int, *, clock: str = "first_touch"
+) -> bool:
     found = session.scalar(
         select(SlaEvent.id)
-        .where(SlaEvent.inbound_id == inbound_id, SlaEvent.clock == "first_touch")
+        .where(SlaEvent.inbound_id == inbound_id, SlaEvent.clock == clock)
         .limit(1)
     )
     return found is not None
@@ -120,6 +126,56 @@ def _judge(
     return "breached", "the first touch has not gone out yet", {"touches": len(touches)}
 
 
+def check_human_follow_up(runtime: Runtime, inbound_id: int) -> str | None:
+    """At the human follow-up deadline, check that a person has acted.
+
+    The automatic first touch answers the buyer; this clock asks whether a
+    rep followed up within the workspace's business minutes of their own
+    working time. Only leads routed to a rep (rep now, fast track) are
+    held to it; a breach alerts the owner with the brief.
+    """
+    now = runtime.clock.now()
+    with runtime.db.transaction() as session:
+        inbound = session.get(Inbound, inbound_id, with_for_update=True)
+        if inbound is None or inbound.human_due_at is None:
+            return None
+        if _already_checked(session, inbound_id, clock=HUMAN_CLOCK):
+            return None
+        if inbound.human_touch_at is not None:
+            state, reason = "met", "a person followed up in time"
+        elif inbound.status in CLOSED_STATUSES or _route(session, inbound_id) not in (
+            REP_ROUTES
+        ):
+            return None
+        else:
+            state, reason = "breached", "no person has followed up yet"
+        _record(session, inbound, state, reason, {}, now, clock=HUMAN_CLOCK)
+        if state == "breached":
+            enqueue(
+                session,
+                ALERT_KIND,
+                {
+                    "inbound_id": inbound.id,
+                    "reason": "sla_breach",
+                    "audience": "owner",
+                    "detail": "a hot lead is waiting for a person",
+                },
+                key=f"human_alert:{inbound.id}",
+                now=now,
+            )
+            log.warning("sla.human_breached", inbound_id=inbound_id)
+        return state
+
+
+def _route(session: Session, inbound_id: int) -> str | None:
+    return session.scalar(
+        select(Qualification.route)
+        .where(Qualification.inbound_id == inbound_id)
+        .order_by(Qualification.id.desc())
+        .limit(1)
+    )
+
+
 def _record(
     session: Session,
     inbound: Inbound,
@@ -127,14 +183,18 @@ def _record(
     reason: str,
     details: dict[str, Any],
     now: datetime,
+    *,
+    clock: str = "first_touch",
 ) -> None:
     session.add(
         SlaEvent(
             inbound_id=inbound.id,
-            clock="first_touch",
+            clock=clock,
             state=state,
             reason=reason,
-            due_at=inbound.first_touch_due_at,
+            due_at=inbound.human_due_at
+            if clock == HUMAN_CLOCK
+            else (inbound.first_touch_due_at),
             occurred_at=now,
             details=details,
             created_at=now,

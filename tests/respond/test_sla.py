@@ -92,3 +92,67 @@ def test_the_manager_is_not_told_once_someone_answered(live: Runtime) -> None:
     inbound_id = add_lead(live)
     run_first_touch(live, inbound_id)
     assert not escalate_to_manager(live, inbound_id)
+
+
+def _route(runtime: Runtime, inbound_id: int, route: str, due_in: timedelta) -> None:
+    from firsttouch.store.models import Qualification
+
+    now = runtime.clock.now()
+    with runtime.db.transaction() as session:
+        inbound = session.get(Inbound, inbound_id)
+        assert inbound is not None
+        inbound.human_due_at = now + due_in
+        session.add(
+            Qualification(
+                inbound_id=inbound_id,
+                contact_id=inbound.contact_id,
+                icp_version="test",
+                score=88,
+                route=route,
+                intent=0,
+                reasons={},
+                brief="A hot lead.",
+                brief_source="rules",
+                facts={},
+                sources=[],
+                created_at=now,
+            )
+        )
+
+
+def test_a_hot_lead_nobody_followed_up_alerts_its_owner(live_any: Runtime) -> None:
+    from firsttouch.respond.sla import check_human_follow_up
+
+    inbound_id = add_lead(live_any)
+    _route(live_any, inbound_id, "rep_now", timedelta(hours=1))
+    live_any.clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]
+
+    assert check_human_follow_up(live_any, inbound_id) == "breached"
+    # Checked once: a retried job changes nothing.
+    assert check_human_follow_up(live_any, inbound_id) is None
+    alerts = [p for k, p in _jobs(live_any) if k == "respond.alert_owner"]
+    assert len(alerts) == 1 and alerts[0]["inbound_id"] == inbound_id
+    with live_any.db.sessions() as session:
+        clocks = list(session.scalars(select(SlaEvent.clock)))
+    assert clocks == ["human"]
+
+
+def test_a_followed_up_lead_is_met_and_a_nurture_lead_is_not_held_to_it(
+    live_any: Runtime,
+) -> None:
+    from firsttouch.respond.sla import check_human_follow_up
+
+    touched = add_lead(live_any)
+    _route(live_any, touched, "fast_track", timedelta(hours=1))
+    nurtured = add_lead(live_any, email="bo@buyer.example")
+    _route(live_any, nurtured, "nurture", timedelta(hours=1))
+    with live_any.db.transaction() as session:
+        row = session.get(Inbound, touched)
+        assert row is not None
+        row.human_touch_at = live_any.clock.now()
+    live_any.clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]
+
+    assert check_human_follow_up(live_any, touched) == "met"
+    assert check_human_follow_up(live_any, nurtured) is None
+    assert _events(live_any, nurtured) == []
+    assert not [k for k, _ in _jobs(live_any) if k == "respond.alert_owner"]
