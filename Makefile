@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CORPUS ?= ../shared/corpus
 PYTEST_ARGS ?=
+# Where `make run` accepts inbound mail over SMTP.
+SMTP ?= 127.0.0.1:2525
 
 .PHONY: run demo test test-fast bench acceptance lint format clean
 
@@ -16,7 +18,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/firsttouch db upgrade
-	$(BIN)/firsttouch serve --smtp 127.0.0.1:2525
+	$(BIN)/firsttouch serve --smtp $(SMTP)
 
 demo: $(STAMP)
 	$(BIN)/firsttouch demo --serve

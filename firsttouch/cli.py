@@ -176,6 +176,22 @@ def _start_imap_polling(runtime) -> None:  # type: ignore[no-untyped-def]
         )
 
 
+def _require_free_port(host: str, port: int) -> None:
+    """Say so before anything starts when the web port is taken."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise _fail(
+                f"cannot serve on {host}:{port}: {exc.strerror or exc}; is firsttouch "
+                "already running? Choose another port with --port or FIRSTTOUCH_PORT"
+            ) from None
+
+
 def _serve(runtime, *, no_worker: bool, smtp: str | None) -> None:  # type: ignore[no-untyped-def]
     """Serve ``runtime``: web app, optional worker thread and SMTP listener."""
     import uvicorn
@@ -185,6 +201,7 @@ def _serve(runtime, *, no_worker: bool, smtp: str | None) -> None:  # type: igno
     from firsttouch.worker import build_worker
 
     _require_current_schema(runtime)
+    _require_free_port(runtime.settings.host, runtime.settings.port)
 
     worker = None
     if not no_worker:

@@ -68,6 +68,9 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     # aiosmtpd narrates every connection at INFO; our listener logs what matters.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
+    # Alembic narrates its set-up on every schema check; `db upgrade` says
+    # what it did itself.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def get_logger(name: str) -> Any:

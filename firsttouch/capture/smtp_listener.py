@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 
 from firsttouch.capture.email_parse import email_to_event, team_domains
 from firsttouch.capture.ingest import IngestResult, ingest
+from firsttouch.errors import ConfigError
 from firsttouch.logs import get_logger
 
 if TYPE_CHECKING:
@@ -99,6 +100,13 @@ def start_smtp_listener(
         enable_SMTPUTF8=True,
         server_hostname="firsttouch",
     )
-    controller.start()
+    try:
+        controller.start()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen for mail on {host}:{port}: {exc.strerror or exc}; "
+            f"is another server using that port? Choose another with --smtp HOST:PORT "
+            f"(make run SMTP=127.0.0.1:2526)"
+        ) from None
     log.info("smtp.listening", host=host, port=port)
     return SmtpListener(controller, host, port)

@@ -50,6 +50,7 @@ def render_html(report: LeakReport, charts: list[Chart] | None = None) -> str:
 def write_html(report: LeakReport, path: Path, png: bool = True) -> list[Path]:
     """Write the HTML report and its charts beside it; return every file written."""
     charts = draw_charts(report, png=png)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_html(report, charts), encoding="utf-8")
     written = [path]
     for chart in charts:
@@ -70,6 +71,7 @@ def report_json(report: LeakReport) -> str:
 
 def write_csv(report: LeakReport, path: Path) -> None:
     """Write every scored part and figure as rows, safe to open in a spreadsheet."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(

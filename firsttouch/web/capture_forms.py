@@ -266,6 +266,10 @@ async def _read_body(
             data = json.loads(body or b"null")
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"body is not valid JSON: {exc}") from exc
+        except RecursionError:
+            raise InputError(
+                "JSON body is nested too deeply; send a flat object of form fields"
+            ) from None
         if not isinstance(data, dict):
             raise InputError("JSON body must be an object of field names to values")
         return data, [], False

@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
 from pydantic import ValidationError
 
 from firsttouch.errors import WorkspaceError, WorkspaceProblem
+from firsttouch.workspace.respond import DEFAULT_TEMPLATES
 from firsttouch.workspace.schema import Workspace
 
 MAIN_FILE = "firsttouch.yaml"
@@ -132,4 +135,72 @@ def load_workspace(path: str | Path) -> Workspace:
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         raise WorkspaceError(f"invalid workspace: {summary}{more}", problems) from None
 
+    problems = _template_problems(workspace, main, lines)
+    if problems:
+        summary = "; ".join(str(p) for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise WorkspaceError(f"invalid workspace: {summary}{more}", problems)
+
     return workspace.model_copy(update={"source_path": main})
+
+
+def _template_file(main: Path, name: str) -> Path:
+    folder = main.parent / "templates"
+    for suffix in TEMPLATE_SUFFIXES:
+        candidate = folder / f"{name}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return main
+
+
+def _template_problems(
+    workspace: Workspace, main: Path, lines: LineMap
+) -> list[WorkspaceProblem]:
+    """Templates that would fail at send time: bad syntax, or named but missing.
+
+    Caught here, a typo stops ``firsttouch check`` and start-up with the file
+    and line; left alone it would only block sends, one warning at a time.
+    """
+    problems = []
+    environment = SandboxedEnvironment()
+    for name, source in sorted(workspace.templates.items()):
+        try:
+            environment.parse(source)
+        except TemplateSyntaxError as exc:
+            problems.append(
+                WorkspaceProblem(
+                    str(_template_file(main, name)),
+                    exc.lineno,
+                    f"templates.{name}",
+                    f"template syntax: {exc.message}",
+                )
+            )
+
+    for loc, name in _named_templates(workspace):
+        if name not in workspace.templates:
+            known = ", ".join(sorted(workspace.templates)) or "none"
+            problems.append(
+                WorkspaceProblem(
+                    str(main),
+                    _nearest_line(lines, loc),
+                    _field_name(loc),
+                    f"no template named {name!r} (templates/{name}.j2); known: {known}",
+                )
+            )
+    return problems
+
+
+def _named_templates(workspace: Workspace) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every (location, template name) the workspace will render."""
+    named: list[tuple[tuple[str | int, ...], str]] = []
+    for i, policy in enumerate(workspace.respond.policies):
+        for action in policy.actions:
+            name = policy.templates.get(action) or DEFAULT_TEMPLATES.get(action)
+            if name:
+                where = "templates" if action in policy.templates else "actions"
+                named.append((("respond", "policies", i, where), name))
+    for i, sequence in enumerate(workspace.sequences):
+        for j, step in enumerate(sequence.steps):
+            if step.template:
+                named.append((("sequences", i, "steps", j, "template"), step.template))
+    return named

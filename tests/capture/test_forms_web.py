@@ -277,3 +277,17 @@ def test_form_submission_on_postgresql(runtime, pg_db) -> None:  # type: ignore[
     assert response.status_code == 202, response.text
     assert again.json()["inbound_id"] == response.json()["inbound_id"]
     assert inbound_count(runtime) == 1
+
+
+def test_deeply_nested_json_is_a_400_not_a_crash(client, runtime) -> None:  # type: ignore[no-untyped-def]
+    body = '{"email": "deep@nested.example", "extra": ' + "[" * 5000 + "]" * 5000 + "}"
+    response = client.post(
+        "/capture/forms/demo-request",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "Origin": "https://northwindledger.example",
+        },
+    )
+    assert response.status_code == 400
+    assert "nested too deeply" in response.text

@@ -131,3 +131,46 @@ def test_working_minutes_skip_nights_weekends_and_follow_dst() -> None:
     assert luis.after_working_minutes(
         datetime(2026, 3, 6, 23, 0, tzinfo=UTC), 60
     ) == datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
+
+
+def _copy_example(tmp_path: Path) -> Path:
+    import shutil
+
+    target = tmp_path / "ws"
+    shutil.copytree(EXAMPLE, target)
+    return target
+
+
+def test_a_template_syntax_error_names_its_file_and_line(tmp_path: Path) -> None:
+    from firsttouch.errors import WorkspaceError
+    from firsttouch.workspace import load_workspace
+
+    folder = _copy_example(tmp_path)
+    template = folder / "templates" / "first_touch_email.j2"
+    template.write_text(template.read_text() + "\n{% if %}\n")
+
+    with pytest.raises(WorkspaceError) as caught:
+        load_workspace(folder)
+    problem = caught.value.problems[0]
+    assert problem.file.endswith("templates/first_touch_email.j2")
+    assert problem.line is not None and problem.line > 1
+    assert "template syntax" in problem.message
+
+
+def test_a_missing_template_names_the_step_that_uses_it(tmp_path: Path) -> None:
+    from firsttouch.errors import WorkspaceError
+    from firsttouch.workspace import load_workspace
+
+    folder = _copy_example(tmp_path)
+    main = folder / "firsttouch.yaml"
+    main.write_text(
+        main.read_text().replace("template: nurture_2", "template: nurture_22")
+    )
+
+    with pytest.raises(WorkspaceError) as caught:
+        load_workspace(folder)
+    problem = caught.value.problems[0]
+    assert problem.field.startswith("sequences[")
+    assert "nurture_22" in problem.message
+    assert problem.line is not None
+    assert "template: nurture_22" in main.read_text().splitlines()[problem.line - 1]
