@@ -300,3 +300,64 @@ def test_a_claimed_lead_is_not_taken_back_by_idle_reassignment(client, staffed) 
     assert reassign_if_idle(staffed, lead) is None
     with staffed.db.sessions() as session:
         assert session.get(Inbound, lead).owner_id == "maya"
+
+
+def test_the_sla_board_agrees_with_respond_about_breaches(client, staffed) -> None:  # type: ignore[no-untyped-def]
+    from firsttouch.store.models import Inbound, SlaEvent
+
+    now = staffed.clock.now()
+    held = make_lead(staffed.db, now, first="Held", received_ago=timedelta(hours=9))
+    missed = make_lead(staffed.db, now, first="Missed", received_ago=timedelta(hours=2))
+    with staffed.db.transaction() as session:
+        # Held back by quiet hours, then sent when allowed: not a breach.
+        row = session.get(Inbound, held)
+        row.first_touch_at = now - timedelta(hours=1)
+        row.sla_state = "late"
+        session.add(
+            SlaEvent(
+                inbound_id=held,
+                clock="first_touch",
+                state="deferred_by_policy",
+                reason="quiet hours",
+                due_at=row.first_touch_due_at,
+                occurred_at=now,
+                details={},
+                created_at=now,
+            )
+        )
+        # A voicemail hangs on its lead and has no clock of its own.
+        session.add(
+            Inbound(
+                dedupe_key="vm-1",
+                received_at=now,
+                channel="call",
+                kind="voicemail",
+                source="phone",
+                contact_id=row.contact_id,
+                parent_id=missed,
+                status="recorded",
+                sla_state="not_applicable",
+            )
+        )
+    log_in(client, "dana")
+    sla = client.get("/sla").text
+    waiting, breaches = sla.split("Breaches this week")
+    assert "Missed" in waiting and "Held" not in waiting
+    assert waiting.count("voicemail") == 0
+    assert "Held" not in breaches and "Missed" in breaches
+
+
+def test_countdowns_name_their_clock() -> None:
+    from datetime import UTC, datetime
+
+    from firsttouch.web.dashboard.rendering import countdown
+
+    now = datetime(2026, 3, 16, 13, 0, tzinfo=UTC)
+    assert (
+        countdown(now - timedelta(hours=1), now, "follow-up")
+        == "follow-up overdue 1h 00m"
+    )
+    assert (
+        countdown(now + timedelta(minutes=4), now, "first touch")
+        == "first touch due in 4m"
+    )

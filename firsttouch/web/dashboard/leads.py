@@ -92,7 +92,8 @@ def _lead_json(row: queries.LeadRow, now: Any) -> dict[str, Any]:
         "source": row.source,
         "channel": row.channel,
         "due": row.due_at.isoformat() if row.due_at else None,
-        "countdown": countdown(row.due_at, now),
+        "countdown": countdown(row.due_at, now, row.due_label),
+        "due_label": row.due_label,
     }
 
 

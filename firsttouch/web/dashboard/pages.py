@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from firsttouch.errors import FirsttouchError, WorkspaceError
 from firsttouch.jobs.queue import JobQueue
 from firsttouch.logs import get_logger
-from firsttouch.store.models import Contact, Inbound
+from firsttouch.store.models import Contact, Inbound, SlaEvent
 from firsttouch.web.dashboard import queries
 from firsttouch.web.dashboard.rendering import render
 from firsttouch.web.dashboard.visibility import visible_clause
@@ -50,16 +50,34 @@ def sla_board(request: Request, user: CurrentUser) -> Response:
     week = queries.start_of_week(now)
     names = {r.id: r.name for r in runtime.workspace.team.reps}
     seen = visible_clause(user, runtime.workspace)
+    # Leads only: a voicemail or a reply hangs on its lead and has no clock.
     waiting_where = and_(
         seen,
         Inbound.contact_id.is_not(None),
+        Inbound.parent_id.is_(None),
+        Inbound.first_touch_due_at.is_not(None),
         Inbound.first_touch_at.is_(None),
         Inbound.status.not_in(queries.CLOSED_STATUSES),
     )
+    # A breach is what respond's SLA clock recorded as one, so this board and
+    # every other report agree; a first touch held back by consent (quiet
+    # hours) and sent when allowed is not a breach.
+    recorded_breach = (
+        select(SlaEvent.id)
+        .where(
+            SlaEvent.inbound_id == Inbound.id,
+            SlaEvent.clock == "first_touch",
+            SlaEvent.state == "breached",
+        )
+        .exists()
+    )
     breached = or_(
-        Inbound.sla_state == "breached",
-        Inbound.first_touch_at > Inbound.first_touch_due_at,
-        and_(Inbound.first_touch_at.is_(None), Inbound.first_touch_due_at < now),
+        recorded_breach,
+        and_(
+            Inbound.first_touch_at.is_(None),
+            Inbound.first_touch_due_at < now,
+            Inbound.sla_state != "deferred_by_policy",
+        ),
     )
     with runtime.db.sessions() as session:
         waiting = _rows(session, waiting_where, Inbound.received_at.asc(), names)

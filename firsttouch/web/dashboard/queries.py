@@ -65,6 +65,8 @@ class LeadRow:
     status: str
     received_at: datetime
     due_at: datetime | None
+    # Which clock ``due_at`` is: a person's follow-up, or the first touch.
+    due_label: str
     first_touch_due_at: datetime | None
     is_reply: bool
     subject: str
@@ -88,6 +90,7 @@ def lead_row(
     inbound: Inbound, contact: Contact | None, names: dict[str, str]
 ) -> LeadRow:
     due = inbound.human_due_at or inbound.first_touch_due_at
+    label = "follow-up" if inbound.human_due_at else "first touch"
     return LeadRow(
         inbound_id=inbound.id,
         contact_id=inbound.contact_id,
@@ -104,6 +107,7 @@ def lead_row(
         status=inbound.status,
         received_at=ensure_utc(inbound.received_at),
         due_at=ensure_utc(due) if due else None,
+        due_label=label,
         first_touch_due_at=ensure_utc(inbound.first_touch_due_at)
         if inbound.first_touch_due_at
         else None,

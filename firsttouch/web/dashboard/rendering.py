@@ -43,12 +43,16 @@ def duration(seconds: float) -> str:
     return f"{days}d {hours}h"
 
 
-def countdown(due: datetime | None, now: datetime) -> str:
-    """'due in 4m' or 'overdue 12m' (the page's script keeps it ticking)."""
+def countdown(due: datetime | None, now: datetime, label: str = "") -> str:
+    """'follow-up due in 4m' or 'first touch overdue 12m' (the page's script
+    keeps it ticking); ``label`` names the clock so two clocks never read as one."""
     if due is None:
         return "no SLA"
     left = (due - now).total_seconds()
-    return f"due in {duration(left)}" if left >= 0 else f"overdue {duration(left)}"
+    prefix = f"{label} " if label else ""
+    if left >= 0:
+        return f"{prefix}due in {duration(left)}"
+    return f"{prefix}overdue {duration(left)}"
 
 
 def ago(moment: datetime | None, now: datetime) -> str:

@@ -27,8 +27,10 @@
       var due = Date.parse(clocks[i].getAttribute("data-due"));
       if (isNaN(due)) continue;
       var left = (due - now) / 1000;
-      clocks[i].textContent = left >= 0 ? "due in " + duration(left)
-                                        : "overdue " + duration(left);
+      var label = clocks[i].getAttribute("data-label");
+      var prefix = label ? label + " " : "";
+      clocks[i].textContent = prefix + (left >= 0 ? "due in " + duration(left)
+                                                  : "overdue " + duration(left));
       clocks[i].classList.toggle("overdue", left < 0);
     }
   }
@@ -67,6 +69,7 @@
                         lead.channel.replace(/_/g, " ") + ")"));
     var sla = el("span", lead.countdown, "sla");
     if (lead.due) sla.setAttribute("data-due", lead.due);
+    if (lead.due_label) sla.setAttribute("data-label", lead.due_label);
     meta.appendChild(sla);
     item.appendChild(meta);
 
