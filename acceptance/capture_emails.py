@@ -133,10 +133,10 @@ def capture(runtime: Runtime, raw: bytes) -> str:
         return "lead"
     if event.kind == "status":
         return "recorded_delivery_report"
-    if result.contact_id is not None:
-        return "reply_attached"
     if event.fields.get("auto_submitted"):
         return "recorded_auto_reply"
+    if result.contact_id is not None:
+        return "reply_attached"
     if event.person.email is None:
         return "recorded_no_sender"
     return "recorded_other"

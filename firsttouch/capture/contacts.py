@@ -103,6 +103,21 @@ def resolve_contact(
     return resolution
 
 
+def known_contact(
+    session: Session, facts: PersonFacts, *, default_region: str | None
+) -> Contact | None:
+    """The one existing contact ``facts`` point at, never creating one.
+
+    For events that are not leads (an SMS STOP, a delivery report): they
+    belong on the buyer's timeline when we know the buyer, and make no new
+    contact when we do not. An ambiguous match attaches nowhere.
+    """
+    email_norm = normalise_email(facts.email)
+    phone = normalise_phone(facts.phone, facts.country or default_region)
+    found = _find_by_email(session, email_norm) or _find_by_phone(session, phone)
+    return found[0] if len(found) == 1 else None
+
+
 def _decide(
     facts: PersonFacts,
     email_norm: str | None,

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from firsttouch.capture.contacts import live_contact, resolve_contact
+from firsttouch.capture.contacts import known_contact, live_contact, resolve_contact
 from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.owners import choose_owner, lead_facts, record_decision
 from firsttouch.jobs.queue import enqueue
@@ -130,10 +130,20 @@ def _store(
         return _attach_reply(session, inbound, parent)
 
     if not event.creates_lead:
+        # Not a lead, but it belongs on the buyer's timeline when we know them.
+        known = known_contact(
+            session,
+            event.person,
+            default_region=event.default_region
+            or runtime.workspace.routing.default_region,
+        )
+        if known is not None:
+            inbound.contact_id = known.id
+            inbound.owner_id = known.owner_id
         session.add(inbound)
         session.flush()
         _enqueue_consent_keyword(session, inbound, now)
-        return IngestResult(inbound.id, None, None, False, False)
+        return IngestResult(inbound.id, inbound.contact_id, None, False, False)
 
     return _create_lead(runtime, session, inbound, event, now)
 

@@ -340,3 +340,38 @@ def test_a_person_is_due_an_hour_into_the_owners_working_time(rt: Runtime) -> No
         datetime(2026, 3, 14, 3, 0, tzinfo=UTC), 60
     )
     assert due.replace(tzinfo=UTC) >= datetime(2026, 3, 16, tzinfo=UTC)
+
+
+def test_a_stop_from_a_known_number_lands_on_that_buyers_timeline(rt: Runtime) -> None:
+    lead = ingest(rt, form_event("sms-lead", phone="+14155550123", country="US"))
+    stop = ingest(
+        rt,
+        InboundEvent(
+            dedupe_key="twilio:SMstop",
+            channel="sms",
+            kind="opt_out",
+            source="sms",
+            provider="twilio",
+            person=PersonFacts(phone="+14155550123"),
+            body_text="STOP",
+            fields={"sms_keyword": "stop"},
+            creates_lead=False,
+        ),
+    )
+    stranger = ingest(
+        rt,
+        InboundEvent(
+            dedupe_key="twilio:SMstop2",
+            channel="sms",
+            kind="opt_out",
+            source="sms",
+            provider="twilio",
+            person=PersonFacts(phone="+14155550999"),
+            body_text="STOP",
+            fields={"sms_keyword": "stop"},
+            creates_lead=False,
+        ),
+    )
+    assert not stop.created_lead and stop.contact_id == lead.contact_id
+    assert stranger.contact_id is None
+    assert count(rt.db, Contact) == 1
