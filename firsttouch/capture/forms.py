@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from firsttouch.capture.events import InboundEvent, PersonFacts
-from firsttouch.capture.identity import normalise_email
+from firsttouch.capture.identity import normalise_email, normalise_phone
 from firsttouch.errors import InputError, SignatureError
 from firsttouch.store.models import Inbound
 from firsttouch.workspace.routing import Form
@@ -175,6 +175,13 @@ def form_to_event(
         if not mapped.get("phone"):
             raise InputError(f"{email!r} is not an email address", field="email")
         mapped.pop("email")
+    phone = mapped.get("phone")
+    region = form.default_region or default_region
+    if phone and normalise_phone(str(phone), mapped.get("country") or region) is None:
+        if not mapped.get("email"):
+            raise InputError(f"{phone!r} is not a phone number", field="phone")
+        # The email reaches the buyer; keep what they typed for a person to read.
+        rest["phone_as_typed"] = mapped.pop("phone")
     if not mapped.get("email") and not mapped.get("phone"):
         names = sorted(k for k, v in form.field_map.items() if v in ("email", "phone"))
         raise InputError(

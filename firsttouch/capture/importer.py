@@ -79,15 +79,30 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
+def _dialect(sample: str) -> Any:
+    """The CSV dialect of ``sample``: sniffed, else the header's own delimiter.
+
+    The sniffer gives up on some real exports (CRLF line ends with a quoted
+    multi-line cell); the header line then says which of , ; tab | it uses.
+    """
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        pass
+    header = sample.splitlines()[0] if sample else ""
+    delimiter = max(",;\t|", key=header.count)
+
+    class Found(csv.excel):
+        pass
+
+    Found.delimiter = delimiter if header.count(delimiter) else ","
+    return Found
+
+
 def read_rows(data: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """Decode and split a CSV; return the header and (line, row) pairs."""
     text, _ = decode_bytes(data.removeprefix(b"\xef\xbb\xbf"))
-    sample = text[:20_000]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    reader = csv.reader(io.StringIO(text, newline=""), _dialect(text[:20_000]))
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -128,6 +143,13 @@ def import_csv(
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from exc
     header, rows = read_rows(data)
+    missing = sorted(set(mapping or {}) - set(header))
+    if missing:
+        raise InputError(
+            f"--map names {', '.join(repr(m) for m in missing)}, not a column of "
+            f"{path.name}; its columns are: {', '.join(header)}",
+            field="map",
+        )
     form = Form(
         name=f"import {path.name}",
         source=source,

@@ -124,3 +124,33 @@ def test_cli_import_reports_rows_and_exit_code(tmp_path: Path, monkeypatch) -> N
     assert "line 2" in failed.output and "nothing was imported" in failed.output
     assert done.exit_code == 0, done.output
     assert "imported 3 leads" in done.output
+
+
+def test_a_semicolon_export_with_crlf_and_a_multiline_cell_is_read(
+    runtime, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "export.csv"
+    path.write_bytes(
+        "\ufeffE-mail Address;Name;Notes\r\n"
+        'ada@acme-widgets.example;Ada L;"first line\r\nsecond line"\r\n'
+        "dee@acme-widgets.example;Dee;\r\n".encode()
+    )
+    report = import_csv(runtime, path, mapping={"E-mail Address": "email"})
+    assert not report.errors
+    with runtime.db.sessions() as session:
+        assert session.scalar(select(func.count(Inbound.id))) == 2
+
+
+def test_a_map_naming_a_missing_column_is_refused(runtime, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "export.csv"
+    path.write_text("Name,E-mail Address\nAda,ada@acme-widgets.example\n")
+    with pytest.raises(InputError, match="'Email', not a column"):
+        import_csv(runtime, path, mapping={"Email": "email"})
+
+
+def test_a_phone_that_is_not_one_is_kept_aside_or_refused(runtime, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "export.csv"
+    path.write_text("Email,Phone\nada@acme-widgets.example,not-a-phone\n,also-not\n")
+    report = import_csv(runtime, path)
+    assert [e.line for e in report.errors] == [3]
+    assert "not a phone number" in report.errors[0].message
