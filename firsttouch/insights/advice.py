@@ -44,7 +44,8 @@ HEADLINES: dict[str, Callable[[ScorePart], str]] = {
         f"{p.metric}% of rep touches go to leads that are later disqualified."
     ),
     "touches_median": lambda p: (
-        f"Reps give up on unanswered leads after a median of {p.metric:g} touches."
+        f"Reps give up on unanswered leads after a median of {p.metric:g} "
+        f"{'touch' if p.metric == 1 else 'touches'}."
     ),
     "worked_5_plus": lambda p: (
         f"Only {p.metric}% of unanswered leads are worked five or more times."
@@ -59,7 +60,8 @@ HEADLINES: dict[str, Callable[[ScorePart], str]] = {
         f"Only {p.metric}% of open deals have recent activity logged."
     ),
     "log_lag": lambda p: (
-        f"Activities reach the CRM a median of {p.metric:g} hours after they happen."
+        f"Activities reach the CRM a median of {p.metric:g} "
+        f"{'hour' if p.metric == 1 else 'hours'} after they happen."
     ),
 }
 
