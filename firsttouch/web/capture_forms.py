@@ -172,11 +172,37 @@ async def submit_form(form_key: str, request: Request) -> Response:
         headers = dict(cors)
         if isinstance(exc, RateLimitedError):
             headers["Retry-After"] = "60"
+        if _from_a_browser_form(request):
+            return _error_page(str(exc), exc.status, headers)
         return JSONResponse(
             error_body(exc.code, str(exc), field),
             status_code=exc.status,
             headers=headers,
         )
+
+
+def _from_a_browser_form(request: Request) -> bool:
+    """A plain HTML form posted by a person's browser, which cannot show JSON."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    wants_html = "text/html" in request.headers.get("accept", "")
+    return wants_html and ctype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    )
+
+
+def _error_page(message: str, status: int, headers: dict[str, str]) -> HTMLResponse:
+    """Say what is wrong in words the visitor can act on (escaped: it quotes them)."""
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>Your form was not sent</title></head><body>"
+        "<h1>Your form was not sent</h1>"
+        f'<p role="alert">{escape(message)}</p>'
+        "<p>Use your browser's Back button to return to the form, correct it "
+        "and send it again.</p></body></html>"
+    )
+    return HTMLResponse(page, status_code=status, headers=headers)
 
 
 async def _submit(

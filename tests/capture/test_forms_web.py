@@ -291,3 +291,16 @@ def test_deeply_nested_json_is_a_400_not_a_crash(client, runtime) -> None:  # ty
     )
     assert response.status_code == 400
     assert "nested too deeply" in response.text
+
+
+def test_a_browser_form_with_no_email_gets_a_page_not_json(client, runtime) -> None:  # type: ignore[no-untyped-def]
+    response = client.post(
+        "/capture/forms/demo-request",
+        data={"First Name": "<b>Ada</b>", "Message": "hi"},
+        headers={"Accept": "text/html,application/xhtml+xml", "Origin": ORIGIN},
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Your form was not sent" in response.text
+    assert "email or phone" in response.text
+    assert "<b>Ada</b>" not in response.text
