@@ -237,89 +237,31 @@ def _persona(profile: LeadProfile, rng: random.Random, index: int) -> Persona:
     phone = f"{prefix}{index % 10000:04d}"
     occupation = profile.occupation.lower()
 
-    if occupation in ("working professional", "businessman"):
-        pool = _COMPANIES if occupation == "working professional" else _SMALL_FIRMS
-        name, domain, industry, employees = rng.choice(pool)
-        title = (
-            rng.choice(_FINANCE_TITLES)
-            if occupation == "working professional"
-            else "Owner"
-        )
-        return Persona(
-            first,
-            last,
-            f"{local}@{domain}",
-            phone,
-            title,
-            name,
-            employees,
-            industry,
-            f"https://{domain}",
-            country,
-            region,
-            zone,
-        )
+    def at_company(company: tuple[str, str, str, int], title: str | None) -> Persona:
+        name, domain, industry, employees = company
+        return Persona(first, last, f"{local}@{domain}", phone, title, name,
+                       employees, industry, f"https://{domain}", country, region,
+                       zone)  # fmt: skip
+
+    def personal(mail_domain: str, title: str | None) -> Persona:
+        return Persona(first, last, f"{local}@{mail_domain}", phone, title, None,
+                       None, None, None, country, region, zone)  # fmt: skip
+
+    # The draws happen in a fixed order, so a seed always makes the same week.
+    if occupation == "working professional":
+        company = rng.choice(_COMPANIES)
+        return at_company(company, rng.choice(_FINANCE_TITLES))
+    if occupation == "businessman":
+        return at_company(rng.choice(_SMALL_FIRMS), "Owner")
     if occupation == "student":
-        return Persona(
-            first,
-            last,
-            f"{local}@{rng.choice(_FREE_MAIL)}",
-            phone,
-            "Student",
-            None,
-            None,
-            None,
-            None,
-            country,
-            region,
-            zone,
-        )
+        return personal(rng.choice(_FREE_MAIL), "Student")
     if occupation == "unemployed":
-        return Persona(
-            first,
-            last,
-            f"{local}@{rng.choice(_FREE_MAIL)}",
-            phone,
-            rng.choice(["Finance Analyst", "Bookkeeper", None]),
-            None,
-            None,
-            None,
-            None,
-            country,
-            region,
-            zone,
-        )
+        mail = rng.choice(_FREE_MAIL)
+        return personal(mail, rng.choice(["Finance Analyst", "Bookkeeper", None]))
     # Unanswered or other occupations: half write from a company address.
     if rng.random() < 0.5:
-        name, domain, industry, employees = rng.choice(_COMPANIES)
-        return Persona(
-            first,
-            last,
-            f"{local}@{domain}",
-            phone,
-            None,
-            name,
-            employees,
-            industry,
-            f"https://{domain}",
-            country,
-            region,
-            zone,
-        )
-    return Persona(
-        first,
-        last,
-        f"{local}@{rng.choice(_FREE_MAIL)}",
-        phone,
-        None,
-        None,
-        None,
-        None,
-        None,
-        country,
-        region,
-        zone,
-    )
+        return at_company(rng.choice(_COMPANIES), None)
+    return personal(rng.choice(_FREE_MAIL), None)
 
 
 def _arrival_time(rng: random.Random, zone: str) -> datetime:
