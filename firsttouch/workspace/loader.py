@@ -127,7 +127,7 @@ def load_workspace(path: str | Path) -> Workspace:
                 str(main),
                 _nearest_line(lines, tuple(err["loc"])),
                 _field_name(tuple(err["loc"])),
-                err["msg"].removeprefix("Value error, "),
+                _plain_message(err),
             )
             for err in exc.errors()
         ]
@@ -142,6 +142,23 @@ def load_workspace(path: str | Path) -> Workspace:
         raise WorkspaceError(f"invalid workspace: {summary}{more}", problems)
 
     return workspace.model_copy(update={"source_path": main})
+
+
+def _plain_message(err: Any) -> str:
+    """Say a validation error in the words of someone editing YAML."""
+    kind = err.get("type", "")
+    loc = tuple(err.get("loc", ()))
+    if kind == "extra_forbidden" and loc:
+        return f"unknown key {loc[-1]!r}; check its spelling, or remove it"
+    if kind == "missing":
+        return "required here; add it"
+    if kind in ("model_type", "dict_type") and err.get("input") is None:
+        return "expected a section of 'key: value' lines here, found nothing"
+    if kind in ("model_type", "dict_type"):
+        return "expected a section of 'key: value' lines here"
+    if kind == "list_type":
+        return "expected a list here ('- item' lines, or [a, b])"
+    return str(err["msg"]).removeprefix("Value error, ")
 
 
 def _template_file(main: Path, name: str) -> Path:

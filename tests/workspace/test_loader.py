@@ -174,3 +174,19 @@ def test_a_missing_template_names_the_step_that_uses_it(tmp_path: Path) -> None:
     assert "nurture_22" in problem.message
     assert problem.line is not None
     assert "template: nurture_22" in main.read_text().splitlines()[problem.line - 1]
+
+
+def test_a_misspelt_key_is_named_in_plain_words(tmp_path: Path) -> None:
+    from firsttouch.errors import WorkspaceError
+    from firsttouch.workspace import load_workspace
+
+    folder = _copy_example(tmp_path)
+    main = folder / "firsttouch.yaml"
+    main.write_text(main.read_text().replace("capacity: 40", "capacty: 40", 1))
+
+    with pytest.raises(WorkspaceError) as caught:
+        load_workspace(folder)
+    problem = caught.value.problems[0]
+    assert problem.field == "team.reps[0].capacty"
+    assert problem.message == "unknown key 'capacty'; check its spelling, or remove it"
+    assert "capacty" in main.read_text().splitlines()[problem.line - 1]
