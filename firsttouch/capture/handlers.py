@@ -23,7 +23,8 @@ from firsttouch.capture.providers.imap import mailbox_from_settings, poll_mailbo
 from firsttouch.errors import ConfigError
 from firsttouch.jobs.queue import enqueue
 from firsttouch.logs import get_logger
-from firsttouch.store.models import Contact, Inbound, Qualification, RoutingDecision
+from firsttouch.store.models import Contact, Inbound, RoutingDecision
+from firsttouch.store.models.qualify import REP_ROUTES, latest_route
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -42,11 +43,8 @@ MAX_REASSIGNMENTS = 3
 MAX_CHECKS = 200
 # Rules that pick someone who can act now; the fallbacks do not.
 WORKING_RULES = ("existing_owner", "territory", "round_robin")
-# Routes that ask no rep to act now: a sequence or a closed lead.
-NO_REP_ROUTES = ("nurture", "disqualified")
-# How far ahead to look for the next shift start, and in what steps.
-SHIFT_SEARCH = timedelta(days=8)
-SHIFT_STEP = timedelta(minutes=15)
+# How far ahead to look for the next shift start.
+SHIFT_SEARCH_DAYS = 8
 
 
 def handlers(runtime: Runtime) -> dict[str, Handler]:
@@ -191,28 +189,23 @@ def _routed_away_from_reps(session: Session, inbound_id: int) -> bool:
     Read from the store (capture never imports the qualify layer); a lead
     not qualified yet is treated as needing a rep.
     """
-    route = session.scalar(
-        select(Qualification.route)
-        .where(Qualification.inbound_id == inbound_id)
-        .order_by(Qualification.id.desc())
-        .limit(1)
-    )
-    return route in NO_REP_ROUTES
+    route = latest_route(session, inbound_id)
+    return route is not None and route not in REP_ROUTES
 
 
 def next_shift_start(
     workspace: Workspace, now: datetime, *, exclude: set[str]
 ) -> datetime | None:
     """The first moment after ``now`` when a rep outside ``exclude`` is working."""
-    reps = [rep for rep in workspace.team.reps if rep.id not in exclude]
-    # Shifts start on the quarter hour; step along quarter-hour marks.
-    moment = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
-    moment += SHIFT_STEP
-    while moment <= now + SHIFT_SEARCH:
-        if any(rep.is_working(moment) for rep in reps):
-            return moment
-        moment += SHIFT_STEP
-    return None
+    # Zero working minutes after ``now`` is the start of the rep's next shift,
+    # read from the shift bounds (the same arithmetic as follow-up deadlines).
+    starts = [
+        start
+        for rep in workspace.team.reps
+        if rep.id not in exclude
+        and (start := rep.after_working_minutes(now, 0, horizon_days=SHIFT_SEARCH_DAYS))
+    ]
+    return min(starts, default=None)
 
 
 def _check_again(

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from firsttouch.demo.figures import after_hours, median, percentile, share
 from firsttouch.runtime import Runtime
 from firsttouch.store.models import Contact, Inbound, Touch
+from firsttouch.store.models.qualify import REP_ROUTES
 
 FIVE_MINUTES = 300.0
 
@@ -371,11 +372,7 @@ def qualification_figures(
         profile = profiles.get(str((inbound.fields or {}).get("dataset_row")))
         if profile is not None:
             outcomes.setdefault(route, []).append(bool(profile.converted))
-        if (
-            row is not None
-            and route in ("rep_now", "fast_track")
-            and not inbound.human_touch_at
-        ):
+        if row is not None and route in REP_ROUTES and not inbound.human_touch_at:
             queue.append(_queue_entry(inbound, contact, row, profile))
 
     report.routes = dict(routes)

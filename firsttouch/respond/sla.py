@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session
 
 from firsttouch.jobs.queue import enqueue
 from firsttouch.logs import get_logger
-from firsttouch.store.models import Inbound, Qualification, SlaEvent, Touch
+from firsttouch.store.models import Inbound, SlaEvent, Touch
+from firsttouch.store.models.inbound import CLOSED_STATUSES
+from firsttouch.store.models.qualify import REP_ROUTES, latest_route
 
 if TYPE_CHECKING:
     from firsttouch.runtime import Runtime
@@ -30,9 +32,7 @@ log = get_logger(__name__)
 
 ALERT_KIND = "respond.alert_owner"
 HUMAN_CLOCK = "human"
-# Routes that ask a rep to act; the others are sequences or closed.
-REP_ROUTES = ("rep_now", "fast_track")
-CLOSED_STATUSES = ("disqualified", "closed", "converted", "spam", "merged")
+
 ESCALATE_KIND = "respond.sla_escalate"
 
 
@@ -143,8 +143,8 @@ def check_human_follow_up(runtime: Runtime, inbound_id: int) -> str | None:
             return None
         if inbound.human_touch_at is not None:
             state, reason = "met", "a person followed up in time"
-        elif inbound.status in CLOSED_STATUSES or _route(session, inbound_id) not in (
-            REP_ROUTES
+        elif inbound.status in CLOSED_STATUSES or (
+            latest_route(session, inbound_id) not in REP_ROUTES
         ):
             return None
         else:
@@ -165,15 +165,6 @@ def check_human_follow_up(runtime: Runtime, inbound_id: int) -> str | None:
             )
             log.warning("sla.human_breached", inbound_id=inbound_id)
         return state
-
-
-def _route(session: Session, inbound_id: int) -> str | None:
-    return session.scalar(
-        select(Qualification.route)
-        .where(Qualification.inbound_id == inbound_id)
-        .order_by(Qualification.id.desc())
-        .limit(1)
-    )
 
 
 def _record(

@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from firsttouch.store.models.base import Base, BigId, CreatedMixin, IdMixin
 from firsttouch.store.types import JSONType, UTCDateTime
 
+# Inbound statuses after which nobody works the lead any more.
+CLOSED_STATUSES = ("disqualified", "closed", "converted", "spam", "merged")
+
 
 class Inbound(IdMixin, Base):
     """One buyer signal from one channel, committed before it is acknowledged.

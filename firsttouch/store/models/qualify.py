@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from firsttouch.store.models.base import Base, BigId, CreatedMixin, IdMixin
 from firsttouch.store.types import JSONType, UTCDateTime
@@ -41,6 +49,24 @@ class Qualification(IdMixin, CreatedMixin, Base):
     facts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     sources: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     disqualified_reason: Mapped[str | None] = mapped_column(Text)
+
+
+# Routes that ask a rep to act now; the others are a sequence or closed.
+REP_ROUTES = ("rep_now", "fast_track")
+
+
+def latest_route(session: Session, inbound_id: int) -> str | None:
+    """The route of the inbound's newest qualification (a re-score adds a row).
+
+    Layers before qualify (capture, respond) read the route here, from the
+    store, without importing the qualify layer. None while not qualified.
+    """
+    return session.scalar(
+        select(Qualification.route)
+        .where(Qualification.inbound_id == inbound_id)
+        .order_by(Qualification.id.desc())
+        .limit(1)
+    )
 
 
 class EnrichmentCacheEntry(IdMixin, Base):

@@ -17,6 +17,7 @@ from firsttouch.errors import FirsttouchError, WorkspaceError
 from firsttouch.jobs.queue import JobQueue
 from firsttouch.logs import get_logger
 from firsttouch.store.models import Contact, Inbound, SlaEvent
+from firsttouch.store.models.inbound import CLOSED_STATUSES
 from firsttouch.web.dashboard import queries
 from firsttouch.web.dashboard.rendering import render
 from firsttouch.web.dashboard.visibility import visible_clause
@@ -57,7 +58,7 @@ def sla_board(request: Request, user: CurrentUser) -> Response:
         Inbound.parent_id.is_(None),
         Inbound.first_touch_due_at.is_not(None),
         Inbound.first_touch_at.is_(None),
-        Inbound.status.not_in(queries.CLOSED_STATUSES),
+        Inbound.status.not_in(CLOSED_STATUSES),
     )
     # A breach is what respond's SLA clock recorded as one, so this board and
     # every other report agree; a first touch held back by consent (quiet

@@ -22,6 +22,7 @@ from firsttouch.store.models import (
     Qualification,
     Task,
 )
+from firsttouch.store.models.inbound import CLOSED_STATUSES
 from firsttouch.web.dashboard.scores import (
     DISQUALIFIED_ROUTES,
     HOT_ROUTES,
@@ -37,7 +38,6 @@ from firsttouch.web.sessions import DashboardUser
 from firsttouch.workspace import Workspace
 
 # An inbound in one of these states needs nobody.
-CLOSED_STATUSES = ("disqualified", "closed", "converted", "spam", "merged")
 SNOOZE_TASK_PREFIX = "Snoozed"
 # Rows shown per queue section; the page says how many more there are.
 SECTION_LIMIT = 50
