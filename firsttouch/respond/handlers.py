@@ -6,19 +6,22 @@
 - ``respond.sla_escalate`` {inbound_id}: tell the manager if still unanswered.
 - ``respond.consent`` {inbound_id}: act on an SMS STOP / START / HELP, or
   on an email reply that asks to unsubscribe.
-- ``respond.alert_owner`` and ``respond.call_bridge`` come from the alerts
-  and call bridge modules when they are installed.
+- ``respond.human_sla_check`` {inbound_id}: check a person's follow-up.
+- ``respond.alert_owner``, ``respond.call_bridge`` and ``respond.send_invite``
+  are built by the alerts, call bridge and invites modules.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from firsttouch.respond.alerts import alert_owner_handler
+from firsttouch.respond.call_bridge import call_bridge_handler
 from firsttouch.respond.consent import is_unsubscribe_reply, record_opt_out
 from firsttouch.respond.delivery import apply_sms_keyword
 from firsttouch.respond.first_touch import run_first_touch
+from firsttouch.respond.invites import send_invite_handler
 from firsttouch.respond.sla import (
     check_first_touch_sla,
     check_human_follow_up,
@@ -30,13 +33,6 @@ from firsttouch.store.models import Contact, Inbound
 if TYPE_CHECKING:
     from firsttouch.jobs.runner import Handler, JobContext
     from firsttouch.runtime import Runtime
-
-# Job kinds whose handlers live in modules of their own: (kind, module, factory).
-DELEGATED = (
-    ("respond.alert_owner", "firsttouch.respond.alerts", "alert_owner_handler"),
-    ("respond.call_bridge", "firsttouch.respond.call_bridge", "call_bridge_handler"),
-    ("respond.send_invite", "firsttouch.respond.invites", "send_invite_handler"),
-)
 
 
 def handlers(runtime: Runtime) -> dict[str, Handler]:
@@ -62,30 +58,17 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         if handle_unsubscribe_reply(runtime, inbound_id) is None:
             handle_sms_keyword(runtime, inbound_id)
 
-    found: dict[str, Handler] = {
+    return {
         "respond.first_touch": first_touch,
         "respond.send_touch": send_touch,
         "respond.sla_check": sla_check,
         "respond.sla_escalate": sla_escalate,
         "respond.human_sla_check": human_sla_check,
         "respond.consent": consent,
+        "respond.alert_owner": alert_owner_handler(runtime),
+        "respond.call_bridge": call_bridge_handler(runtime),
+        "respond.send_invite": send_invite_handler(runtime),
     }
-    for kind, module_name, factory in DELEGATED:
-        handler = _delegated(runtime, module_name, factory)
-        if handler is not None:
-            found[kind] = handler
-    return found
-
-
-def _delegated(runtime: Runtime, module_name: str, factory: str) -> Handler | None:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return None
-    make = getattr(module, factory, None)
-    return make(runtime) if make is not None else None
 
 
 def handle_unsubscribe_reply(runtime: Runtime, inbound_id: int) -> str | None:
