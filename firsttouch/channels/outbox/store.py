@@ -26,7 +26,7 @@ from firsttouch.channels.messages import (
     SmsMessage,
 )
 from firsttouch.channels.sms_segments import measure_sms
-from firsttouch.channels.smtp.sender import build_mime
+from firsttouch.channels.smtp.wire import render_email
 from firsttouch.clock import Clock
 from firsttouch.store.db import Database
 from firsttouch.store.models import OutboxMessage
@@ -72,7 +72,7 @@ class OutboxEmail(_Outbox):
             subject=message.subject,
             body=message.text,
             html=message.html,
-            raw=build_mime(message).as_string(),
+            raw=render_email(message).decode("ascii"),
             message_id=message.message_id,
             meta={"headers": dict(message.headers)},
         )
