@@ -190,13 +190,63 @@ def runtime(
     )
 
 
+def settle_accepted(runtime: Runtime) -> int:
+    """Run the queued ``capture.ingest`` jobs, as a worker would just after a 2xx.
+
+    Webhooks and forms are acknowledged once stored (status ``accepted``);
+    contact, owner and follow-ups come from that job. Tests that read the
+    lead right after a POST settle first; the other job kinds stay queued.
+    """
+    from sqlalchemy import select, update
+
+    from firsttouch.capture.accept import INGEST_KIND
+    from firsttouch.capture.events import InboundEvent
+    from firsttouch.capture.ingest import ingest_accepted
+    from firsttouch.store.models import Job
+
+    with runtime.db.sessions() as session:
+        jobs = session.execute(
+            select(Job.id, Job.payload)
+            .where(Job.kind == INGEST_KIND, Job.state == "queued")
+            .order_by(Job.id)
+        ).all()
+    for job_id, payload in jobs:
+        event = InboundEvent.model_validate(payload["event"])
+        ingest_accepted(runtime, int(payload["inbound_id"]), event)
+        with runtime.db.transaction() as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(state="done", finished_at=runtime.clock.now())
+            )
+    return len(jobs)
+
+
 @pytest.fixture
-def client(runtime: Runtime):  # type: ignore[no-untyped-def]
+def raw_client(runtime: Runtime):  # type: ignore[no-untyped-def]
+    """A web client that leaves accepted inbounds for the worker."""
     from fastapi.testclient import TestClient
 
     from firsttouch.web import create_app
 
     with TestClient(create_app(runtime)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def client(runtime: Runtime):  # type: ignore[no-untyped-def]
+    """A web client after whose every request the capture jobs have run."""
+    from fastapi.testclient import TestClient
+
+    from firsttouch.web import create_app
+
+    class SettlingClient(TestClient):
+        def request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            response = super().request(*args, **kwargs)
+            settle_accepted(runtime)
+            return response
+
+    with SettlingClient(create_app(runtime)) as test_client:
         yield test_client
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from firsttouch.capture.accept import INGEST_KIND, run_ingest_job
 from firsttouch.capture.owners import choose_owner, lead_facts, record_decision
 from firsttouch.capture.providers.imap import mailbox_from_settings, poll_mailbox
 from firsttouch.errors import ConfigError
@@ -62,7 +63,14 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
     def imap_poll(ctx: JobContext) -> None:
         poll_imap_and_reschedule(runtime)
 
-    return {"capture.reassign_check": reassign_check, IMAP_POLL_KIND: imap_poll}
+    def ingest_accepted(ctx: JobContext) -> None:
+        run_ingest_job(runtime, ctx)
+
+    return {
+        "capture.reassign_check": reassign_check,
+        IMAP_POLL_KIND: imap_poll,
+        INGEST_KIND: ingest_accepted,
+    }
 
 
 def schedule_imap_polling(runtime: Runtime) -> bool:

@@ -39,6 +39,9 @@ log = get_logger(__name__)
 
 # Whole-message references kept per inbound; longer chains are the sender's.
 MAX_REFERENCES = 20
+# The status of an inbound committed by the web tier and not yet resolved
+# into a contact and an owner (see capture.accept).
+ACCEPTED = "accepted"
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,37 @@ def ingest(
     return result
 
 
+def ingest_accepted(
+    runtime: Runtime, inbound_id: int, event: InboundEvent
+) -> IngestResult | None:
+    """Finish an inbound the web tier accepted: contact, owner and jobs.
+
+    ``capture.accept`` committed the row (status ``accepted``) before the
+    provider got its 2xx; this does the rest, in one transaction, exactly as
+    ``ingest`` would have. Running it again for a finished inbound changes
+    nothing and returns None.
+    """
+    with runtime.db.transaction() as session:
+        inbound = session.get(Inbound, inbound_id)
+        if inbound is None or inbound.status != ACCEPTED:
+            return None
+        result = _store(runtime, session, inbound, event, runtime.clock.now())
+
+    log.info(
+        "inbound.captured",
+        inbound_id=result.inbound_id,
+        channel=event.channel,
+        source=event.source,
+        provider=event.provider,
+        kind=event.kind,
+        contact_id=result.contact_id,
+        owner=result.owner_id,
+        email=mask_email(event.person.email),
+        phone=mask_phone(event.person.phone),
+    )
+    return result
+
+
 def _ingest_in(
     runtime: Runtime, session: Session, event: InboundEvent, *, guarded: bool
 ) -> IngestResult:
@@ -140,6 +174,7 @@ def _store(
         if known is not None:
             inbound.contact_id = known.id
             inbound.owner_id = known.owner_id
+        inbound.status = "recorded"
         session.add(inbound)
         session.flush()
         _enqueue_consent_keyword(session, inbound, now)
@@ -179,10 +214,13 @@ def _create_lead(
     inbound.contact_id = contact.id
     inbound.owner_id = choice.owner_id
     inbound.status = "new"
-    inbound.first_touch_due_at = now + timedelta(
+    # Both clocks start when the buyer reached us, not when a worker got
+    # round to an accepted webhook.
+    received = inbound.received_at or now
+    inbound.first_touch_due_at = received + timedelta(
         minutes=workspace.respond.sla.first_touch_minutes
     )
-    inbound.human_due_at = human_follow_up_due(workspace, choice.owner_id, now)
+    inbound.human_due_at = human_follow_up_due(workspace, choice.owner_id, received)
     session.add(inbound)
     session.flush()
     record_decision(
@@ -326,8 +364,15 @@ def _attach_reply(session: Session, inbound: Inbound, parent: Inbound) -> Ingest
 
 
 def _new_inbound(runtime: Runtime, event: InboundEvent, now: datetime) -> Inbound:
+    return Inbound(**inbound_values(runtime, event, now))
+
+
+def inbound_values(
+    runtime: Runtime, event: InboundEvent, now: datetime
+) -> dict[str, Any]:
+    """The ``inbounds`` row for ``event`` as first stored, received ``now``."""
     raw, truncated = cap_raw(event.raw, runtime.settings.raw_payload_cap)
-    return Inbound(
+    return dict(
         dedupe_key=event.dedupe_key,
         received_at=now,
         occurred_at=event.occurred_at,

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from firsttouch import __version__
+from firsttouch.capture.accept import AcceptWriter
 from firsttouch.runtime import Runtime
 from firsttouch.web import health
 from firsttouch.web.errors import install_error_handlers
@@ -21,7 +22,12 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        try:
+            yield
+        finally:
+            # Whatever is still waiting for its group commit is written
+            # before the process goes.
+            app.state.accept_writer.stop()
 
     app = FastAPI(
         title="firsttouch",
@@ -31,6 +37,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.metrics = Metrics()
+    app.state.accept_writer = AcceptWriter(runtime)
 
     install_error_handlers(app)
     app.include_router(health.router)

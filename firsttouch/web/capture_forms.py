@@ -23,6 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.datastructures import UploadFile
 
+from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.forms import (
     double_submit_key,
     form_to_event,
@@ -30,11 +31,10 @@ from firsttouch.capture.forms import (
     submission_digest,
     verify_signature,
 )
-from firsttouch.capture.ingest import ingest
 from firsttouch.errors import FirsttouchError, InputError, NotFoundError
 from firsttouch.logs import get_logger
 from firsttouch.runtime import Runtime
-from firsttouch.web.deps import get_runtime
+from firsttouch.web.deps import get_accept_writer, get_runtime
 from firsttouch.web.errors import error_body
 from firsttouch.workspace.channels import SECRET_REF, ref_name
 from firsttouch.workspace.routing import Form
@@ -237,8 +237,8 @@ async def _submit(
     digest = request.headers.get("idempotency-key") or submission_digest(
         form_key, data, client
     )
-    result = await run_in_threadpool(
-        _capture,
+    event = await run_in_threadpool(
+        _to_event,
         runtime,
         form_key,
         form,
@@ -248,10 +248,11 @@ async def _submit(
         digest,
         request.headers.get("referer"),
     )
+    (result,) = await get_accept_writer(request).accept([event])
     return _answer(form, is_html_form, result.inbound_id, result.duplicate, cors)
 
 
-def _capture(
+def _to_event(
     runtime: Runtime,
     form_key: str,
     form: Form,
@@ -260,10 +261,10 @@ def _capture(
     body: bytes,
     digest: str,
     referrer: str | None,
-) -> Any:
+) -> InboundEvent:
     with runtime.db.sessions() as session:
         key = double_submit_key(session, digest, runtime.clock.now())
-    event = form_to_event(
+    return form_to_event(
         form_key,
         form,
         data,
@@ -273,7 +274,6 @@ def _capture(
         dedupe_key=key,
         raw=body.decode("utf-8", errors="replace"),
     )
-    return ingest(runtime, event)
 
 
 def _secret(runtime: Runtime, value: str) -> str:

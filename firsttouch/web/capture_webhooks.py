@@ -3,7 +3,8 @@
 Every route follows the same order, so a provider's 2xx always means the
 inbound is committed: read the raw body, check the provider's signature
 (401, nothing stored, when it fails), parse the wire format (400 with the
-reason when unreadable), ``ingest`` it, answer. A provider's retry of an
+reason when unreadable), hand it to the group-commit writer
+(``capture.accept``), answer once it is committed. A provider's retry of an
 event already stored is answered 2xx again and changes nothing.
 """
 
@@ -21,8 +22,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from firsttouch.capture.accept import Accepted
 from firsttouch.capture.events import InboundEvent
-from firsttouch.capture.ingest import IngestResult, ingest
 from firsttouch.capture.providers import (
     calcom,
     calendly,
@@ -62,7 +63,7 @@ from firsttouch.config import Secret
 from firsttouch.errors import InputError, SignatureError
 from firsttouch.logs import get_logger
 from firsttouch.runtime import Runtime
-from firsttouch.web.deps import get_runtime
+from firsttouch.web.deps import get_accept_writer, get_runtime
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/capture", tags=["capture webhooks"])
@@ -74,15 +75,16 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 # -- shared steps -------------------------------------------------------------
 
 
-async def _store(runtime: Runtime, events: list[InboundEvent]) -> list[IngestResult]:
-    """Commit each event (a duplicate is a no-op) before the route answers."""
-    results = []
-    for event in events:
-        results.append(await run_in_threadpool(ingest, runtime, event))
-    return results
+async def _store(request: Request, events: list[InboundEvent]) -> list[Accepted]:
+    """Commit the events (a duplicate is a no-op) before the route answers.
+
+    The group-commit writer stores each event with its ``capture.ingest``
+    job; contact, owner and follow-ups come from that job a moment later.
+    """
+    return await get_accept_writer(request).accept(events)
 
 
-def _accepted(results: list[IngestResult], **extra: Any) -> JSONResponse:
+def _accepted(results: list[Accepted], **extra: Any) -> JSONResponse:
     body = {
         "accepted": True,
         "inbound_ids": [r.inbound_id for r in results],
@@ -166,7 +168,7 @@ async def twilio_sms_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """An inbound SMS/MMS/WhatsApp message or a message status callback."""
     body = await request.body()
     form = _twilio_form(request, runtime, body)
-    await _store(runtime, [twilio_sms.parse_twilio_sms(body, form)])
+    await _store(request, [twilio_sms.parse_twilio_sms(body, form)])
     return _twiml()
 
 
@@ -198,7 +200,7 @@ async def twilio_voice_webhook(request: Request, runtime: RuntimeDep) -> Respons
     """An incoming call: store it, then take a voicemail."""
     body = await request.body()
     form = _twilio_form(request, runtime, body)
-    await _store(runtime, [twilio_voice.parse_twilio_voice(body, form, "incoming")])
+    await _store(request, [twilio_voice.parse_twilio_voice(body, form, "incoming")])
     return _twiml(_voicemail_twiml(runtime))
 
 
@@ -292,7 +294,7 @@ async def meta_leads_webhook(request: Request, runtime: RuntimeDep) -> Response:
                     headers=headers,
                 )
             event = meta_leads.lead_event(notice, lead, raw)
-            results += await _store(runtime, [event])
+            results += await _store(request, [event])
     return _accepted(results)
 
 
@@ -336,7 +338,7 @@ async def linkedin_webhook(request: Request, runtime: RuntimeDep) -> Response:
                     status_code=503,
                     headers={"Retry-After": "60"},
                 )
-    return _accepted(await _store(runtime, [event]))
+    return _accepted(await _store(request, [event]))
 
 
 def _linkedin_answers(
@@ -368,7 +370,7 @@ def _signed_json_route(
         body = await request.body()
         secret = provider_secret(runtime.settings, secret_name, provider)
         verify(request, body, secret, runtime)
-        return _accepted(await _store(runtime, [parse(body)]))
+        return _accepted(await _store(request, [parse(body)]))
 
     route.__doc__ = summary
     router.add_api_route(path, route, methods=["POST"], name=f"{provider} webhook")
@@ -426,7 +428,7 @@ async def mailgun_webhook(request: Request, runtime: RuntimeDep) -> Response:
     key = provider_secret(runtime.settings, "MAILGUN_WEBHOOK_SIGNING_KEY", "Mailgun")
     mailgun.verify_mailgun_signature(fields, key, runtime.clock.now())
     event = mailgun.parse_mailgun(fields, files or None)
-    return _accepted(await _store(runtime, [event]))
+    return _accepted(await _store(request, [event]))
 
 
 @router.post("/email/sendgrid")
@@ -435,7 +437,7 @@ async def sendgrid_webhook(request: Request, runtime: RuntimeDep) -> Response:
     _check_basic_auth(request, runtime, "SENDGRID_INBOUND_AUTH", "SendGrid")
     fields, files = await _form_fields(request)
     event = sendgrid.parse_sendgrid(fields, files or None)
-    return _accepted(await _store(runtime, [event]))
+    return _accepted(await _store(request, [event]))
 
 
 @router.post("/email/postmark")
@@ -443,4 +445,4 @@ async def postmark_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """A Postmark inbound JSON post."""
     _check_basic_auth(request, runtime, "POSTMARK_INBOUND_AUTH", "Postmark")
     body = await request.body()
-    return _accepted(await _store(runtime, [postmark.parse_postmark(body)]))
+    return _accepted(await _store(request, [postmark.parse_postmark(body)]))

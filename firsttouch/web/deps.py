@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from firsttouch.capture.accept import AcceptWriter
 from firsttouch.errors import FirsttouchError
 from firsttouch.runtime import Runtime
 from firsttouch.store.models import ApiKey
@@ -21,6 +22,12 @@ class UnauthorizedError(FirsttouchError):
 def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+def get_accept_writer(request: Request) -> AcceptWriter:
+    """The app's group-commit writer for accepted webhooks and form posts."""
+    writer: AcceptWriter = request.app.state.accept_writer
+    return writer
 
 
 def require_api_key(

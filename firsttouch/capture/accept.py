@@ -1,0 +1,266 @@
+"""Acknowledge webhooks fast without weakening durability: grouped commits.
+
+A provider may be told 2xx only once its event is on disk. Resolving the
+contact, choosing an owner and queueing the follow-ups (``ingest``) costs
+milliseconds of CPU per event; a fsync per request costs more under load.
+So the web tier does the least that makes an event safe, and does it for
+many requests at once:
+
+1. each request turns its payload into an ``InboundEvent`` (signature
+   checked, wire format parsed) and hands it to the ``AcceptWriter``;
+2. the writer's one thread takes every event waiting, stores each as an
+   ``inbounds`` row with status ``accepted`` plus its ``capture.ingest``
+   job, and commits them together: one transaction, one fsync (SQLite keeps
+   ``synchronous=FULL``), however many requests are waiting;
+3. only then does each waiting request answer.
+
+The ``capture.ingest`` job (``ingest_accepted``) then does what ``ingest``
+does inline, within milliseconds on an idle worker. A provider's retry hits
+the same unique key, in the same group or a later one, and is answered with
+the first row's id.
+
+A group that fails as a whole (one bad row must not sink its neighbours) is
+retried one request per transaction, so each request gets its own answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import Table, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from firsttouch.capture.events import InboundEvent
+from firsttouch.capture.ingest import ACCEPTED, inbound_values, ingest_accepted
+from firsttouch.jobs.queue import DEFAULT_MAX_ATTEMPTS
+from firsttouch.jobs.waker import CHANNEL, mark_enqueued
+from firsttouch.logs import get_logger
+from firsttouch.store.models import Inbound, Job
+
+if TYPE_CHECKING:
+    from firsttouch.jobs.runner import JobContext
+    from firsttouch.runtime import Runtime
+
+log = get_logger(__name__)
+
+INGEST_KIND = "capture.ingest"
+# Enough to empty the backlog of a 2,000-a-second burst in a few groups,
+# few enough that one group's transaction stays short.
+MAX_GROUP = 512
+
+_INBOUNDS = cast(Table, Inbound.__table__)
+_JOBS = cast(Table, Job.__table__)
+# Built once: a provider's retry of a stored key inserts nothing and the
+# RETURNING rows say which keys were new.
+_INSERT_INBOUNDS = {
+    "postgresql": postgresql.insert(_INBOUNDS)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(_INBOUNDS.c.id, _INBOUNDS.c.dedupe_key),
+    "sqlite": sqlite.insert(_INBOUNDS)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(_INBOUNDS.c.id, _INBOUNDS.c.dedupe_key),
+}
+_INSERT_JOBS = {
+    "postgresql": postgresql.insert(_JOBS).on_conflict_do_nothing(
+        index_elements=["idempotency_key"]
+    ),
+    "sqlite": sqlite.insert(_JOBS).on_conflict_do_nothing(
+        index_elements=["idempotency_key"]
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The stored row of one accepted event, and whether it was already there."""
+
+    inbound_id: int
+    duplicate: bool
+
+
+@dataclass
+class _Request:
+    rows: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    answer: Future[list[Accepted]] = field(default_factory=Future)
+
+
+class AcceptWriter:
+    """One thread that commits accepted events in groups; see the module doc."""
+
+    def __init__(self, runtime: Runtime, *, max_group: int = MAX_GROUP):
+        self._runtime = runtime
+        self._max_group = max_group
+        self._waiting: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        postgres = runtime.db.engine.dialect.name == "postgresql"
+        dialect = "postgresql" if postgres else "sqlite"
+        self._insert_inbounds = _INSERT_INBOUNDS[dialect]
+        self._insert_jobs = _INSERT_JOBS[dialect]
+        self._notify = postgres
+
+    async def accept(self, events: Sequence[InboundEvent]) -> list[Accepted]:
+        """Store ``events`` durably; return once their group has committed."""
+        if not events:
+            return []
+        return await asyncio.wrap_future(self.submit(events))
+
+    def accept_blocking(self, events: Sequence[InboundEvent]) -> list[Accepted]:
+        """``accept`` for callers on a plain thread."""
+        return self.submit(events).result() if events else []
+
+    def submit(self, events: Sequence[InboundEvent]) -> Future[list[Accepted]]:
+        now = self._runtime.clock.now()
+        request = _Request(
+            rows=[self._row(event, now) for event in events],
+            events=[event.model_dump(mode="json", exclude={"raw"}) for event in events],
+        )
+        self._ensure_running()
+        self._waiting.put(request)
+        return request.answer
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Commit what is waiting, then end the thread."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._waiting.put(None)
+            thread.join(timeout)
+
+    def _row(self, event: InboundEvent, now: datetime) -> dict[str, Any]:
+        row = inbound_values(self._runtime, event, now)
+        row["status"] = ACCEPTED
+        return row
+
+    def _ensure_running(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="firsttouch-accept", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            first = self._waiting.get()
+            if first is None:
+                return
+            group = [first]
+            stopping = False
+            while len(group) < self._max_group:
+                try:
+                    more = self._waiting.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                group.append(more)
+            self._commit(group)
+            if stopping:
+                return
+
+    def _commit(self, group: list[_Request]) -> None:
+        try:
+            answers = self._write(group)
+        except Exception:  # noqa: BLE001 - each request is retried on its own below
+            log.warning("capture.accept_group_failed", requests=len(group))
+            self._commit_one_by_one(group)
+            return
+        for request, answer in zip(group, answers, strict=True):
+            request.answer.set_result(answer)
+
+    def _commit_one_by_one(self, group: list[_Request]) -> None:
+        for request in group:
+            try:
+                (answer,) = self._write([request])
+            except Exception as exc:  # noqa: BLE001 - handed to the waiting request
+                request.answer.set_exception(exc)
+            else:
+                request.answer.set_result(answer)
+
+    def _write(self, group: list[_Request]) -> list[list[Accepted]]:
+        rows = [row for request in group for row in request.rows]
+        events = [event for request in group for event in request.events]
+        with self._runtime.db.transaction() as session:
+            stored = self._store_inbounds(session, rows)
+            self._queue_ingests(session, stored, events)
+        answers, start = [], 0
+        for request in group:
+            answers.append(stored[start : start + len(request.rows)])
+            start += len(request.rows)
+        return answers
+
+    def _store_inbounds(
+        self, session: Session, rows: list[dict[str, Any]]
+    ) -> list[Accepted]:
+        """Insert the rows; a key already stored answers with its first row."""
+        conn = session.connection()
+        fresh = {
+            key: int(inbound_id)
+            for inbound_id, key in conn.execute(self._insert_inbounds, rows)
+        }
+        older = {row["dedupe_key"] for row in rows} - fresh.keys()
+        known: dict[str, int] = {}
+        if older:
+            found = conn.execute(
+                select(_INBOUNDS.c.dedupe_key, _INBOUNDS.c.id).where(
+                    _INBOUNDS.c.dedupe_key.in_(older)
+                )
+            )
+            known = {key: int(inbound_id) for key, inbound_id in found}
+
+        # A key repeated inside one group: its first row is the new one, the
+        # others are its duplicates.
+        answers, claimed = [], set()
+        for row in rows:
+            key = row["dedupe_key"]
+            if key in fresh and key not in claimed:
+                answers.append(Accepted(fresh[key], duplicate=False))
+                claimed.add(key)
+            else:
+                answers.append(Accepted(fresh.get(key) or known[key], duplicate=True))
+        return answers
+
+    def _queue_ingests(
+        self, session: Session, stored: list[Accepted], events: list[dict[str, Any]]
+    ) -> None:
+        now = self._runtime.clock.now()
+        jobs = [
+            {
+                "kind": INGEST_KIND,
+                "payload": {"inbound_id": accepted.inbound_id, "event": event},
+                "state": "queued",
+                "due_at": now,
+                "attempts": 0,
+                "max_attempts": DEFAULT_MAX_ATTEMPTS,
+                # One job per stored row, so a duplicate adds nothing.
+                "idempotency_key": f"capture:{accepted.inbound_id}",
+                "created_at": now,
+            }
+            for accepted, event in zip(stored, events, strict=True)
+            if not accepted.duplicate
+        ]
+        if not jobs:
+            return
+        session.connection().execute(self._insert_jobs, jobs)
+        if self._notify:
+            notify = text("SELECT pg_notify(:channel, '')")
+            session.execute(notify, {"channel": CHANNEL})
+        mark_enqueued(session)
+
+
+def run_ingest_job(runtime: Runtime, ctx: JobContext) -> None:
+    """The ``capture.ingest`` handler: finish one accepted inbound."""
+    payload = ctx.payload
+    event = InboundEvent.model_validate(payload["event"])
+    ingest_accepted(runtime, int(payload["inbound_id"]), event)

@@ -1,0 +1,201 @@
+"""The group-commit writer: stored before the answer, once per key, no loss."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from firsttouch.capture.accept import INGEST_KIND, AcceptWriter, _Request
+from firsttouch.capture.events import InboundEvent, PersonFacts
+from firsttouch.capture.ingest import ACCEPTED
+from firsttouch.clock import VirtualClock
+from firsttouch.runtime import Runtime
+from firsttouch.store.db import Database
+from firsttouch.store.models import Contact, Inbound, Job
+from tests.conftest import settle_accepted
+
+
+def chat_event(n: int, *, key: str | None = None) -> InboundEvent:
+    return InboundEvent(
+        dedupe_key=key or f"chat:accept-{n}",
+        channel="chat",
+        kind="chat",
+        source="website_chat",
+        provider="generic_chat",
+        person=PersonFacts(email=f"visitor{n}@harbourfreight{n}.example"),
+        body_text="Can we see pricing for forty seats?",
+        raw=json.dumps({"n": n}),
+    )
+
+
+@pytest.fixture
+def any_runtime(runtime: Runtime, any_db: Database) -> Runtime:
+    return Runtime(
+        settings=runtime.settings.with_overrides(database_url=any_db.url),
+        db=any_db,
+        workspace=runtime.workspace,
+        clock=runtime.clock,
+    )
+
+
+@pytest.fixture
+def writer(any_runtime: Runtime) -> Iterator[AcceptWriter]:
+    accept = AcceptWriter(any_runtime)
+    yield accept
+    accept.stop()
+
+
+def count(db: Database, model: Any, *where: Any) -> int:
+    with db.sessions() as session:
+        return int(
+            session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+        )
+
+
+def test_many_requests_share_commits_and_each_gets_its_own_row(
+    writer: AcceptWriter, any_runtime: Runtime
+) -> None:
+    futures = [writer.submit([chat_event(n)]) for n in range(60)]
+    answers = [future.result(timeout=30) for future in futures]
+
+    ids = [answer[0].inbound_id for answer in answers]
+    assert len(set(ids)) == 60
+    assert not any(answer[0].duplicate for answer in answers)
+    db = any_runtime.db
+    assert count(db, Inbound, Inbound.status == ACCEPTED) == 60
+    assert count(db, Job, Job.kind == INGEST_KIND, Job.state == "queued") == 60
+
+
+def test_a_retried_key_answers_with_the_first_row_in_or_across_groups(
+    writer: AcceptWriter, any_runtime: Runtime
+) -> None:
+    (first,) = writer.accept_blocking([chat_event(1, key="chat:same")])
+    together = writer.accept_blocking(
+        [chat_event(2, key="chat:twice"), chat_event(3, key="chat:twice")]
+    )
+    (later,) = writer.accept_blocking([chat_event(4, key="chat:same")])
+
+    assert later.inbound_id == first.inbound_id and later.duplicate
+    assert together[0].inbound_id == together[1].inbound_id
+    assert [a.duplicate for a in together] == [False, True]
+    assert count(any_runtime.db, Inbound) == 2
+    assert count(any_runtime.db, Job, Job.kind == INGEST_KIND) == 2
+
+
+def test_one_bad_request_fails_alone_and_its_group_is_kept(
+    writer: AcceptWriter, any_runtime: Runtime
+) -> None:
+    now = any_runtime.clock.now()
+    requests = [
+        _Request(rows=[writer._row(chat_event(n), now)], events=[{"n": n}])
+        for n in range(3)
+    ]
+    requests[1].rows[0]["channel"] = None  # NOT NULL: the database refuses it
+
+    writer._commit(requests)  # one group, as the writer thread would take it
+
+    assert requests[0].answer.result(timeout=1)[0].inbound_id
+    assert requests[2].answer.result(timeout=1)[0].inbound_id
+    with pytest.raises(Exception, match="(?i)not null|null value"):
+        requests[1].answer.result(timeout=1)
+    assert count(any_runtime.db, Inbound) == 2
+
+
+def test_stop_writes_what_is_still_waiting(any_runtime: Runtime) -> None:
+    writer = AcceptWriter(any_runtime)
+    futures = [writer.submit([chat_event(n)]) for n in range(20)]
+    writer.stop()
+
+    assert all(future.done() for future in futures)
+    assert count(any_runtime.db, Inbound) == 20
+
+
+def test_the_ingest_job_finishes_the_lead_with_clocks_from_arrival(
+    writer: AcceptWriter, any_runtime: Runtime
+) -> None:
+    (accepted,) = writer.accept_blocking([chat_event(7)])
+    clock = any_runtime.clock
+    assert isinstance(clock, VirtualClock)
+    arrived = clock.now()
+    clock.advance(timedelta(seconds=40))  # the worker was busy for a while
+
+    assert settle_accepted(any_runtime) == 1
+
+    with any_runtime.db.sessions() as session:
+        inbound = session.get(Inbound, accepted.inbound_id)
+        assert inbound is not None
+        assert inbound.status == "new"
+        assert inbound.owner_id
+        contact = session.get(Contact, inbound.contact_id)
+        assert (
+            contact is not None and contact.email == "visitor7@harbourfreight7.example"
+        )
+        due = inbound.first_touch_due_at
+        assert due == arrived + timedelta(
+            minutes=any_runtime.workspace.respond.sla.first_touch_minutes
+        )
+        kinds = set(session.scalars(select(Job.kind).where(Job.state == "queued")))
+    assert {"respond.first_touch", "qualify.inbound", "respond.sla_check"} <= kinds
+    # Running the job again (a retried lease) changes nothing.
+    assert settle_accepted(any_runtime) == 0
+
+
+SECRET = "accept-test-secret"  # noqa: S105
+
+
+def signed_chat(n: int) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(
+        {
+            "id": f"conv-{n}",
+            "visitor": {"email": f"ines{n}@northwind{n}.example", "name": "Ines"},
+            "message": "Looking for a quote",
+        }
+    ).encode()
+    digest = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return body, {
+        "Content-Type": "application/json",
+        "X-Firsttouch-Signature": f"sha256={digest}",
+    }
+
+
+def test_a_webhook_answers_once_stored_and_the_worker_resolves_it(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from firsttouch.web import create_app
+
+    runtime = Runtime(
+        settings=runtime.settings.with_overrides(env={"GENERIC_CHAT_SECRET": SECRET}),
+        db=runtime.db,
+        workspace=runtime.workspace,
+        clock=runtime.clock,
+    )
+    body, headers = signed_chat(1)
+    with TestClient(create_app(runtime)) as raw:
+        answer = raw.post("/capture/chat/generic", content=body, headers=headers)
+        again = raw.post("/capture/chat/generic", content=body, headers=headers)
+
+    assert answer.status_code == 200, answer.text
+    (inbound_id,) = answer.json()["inbound_ids"]
+    assert again.json() == {
+        "accepted": True,
+        "inbound_ids": [inbound_id],
+        "duplicates": 1,
+    }
+    with runtime.db.sessions() as session:
+        stored = session.get(Inbound, inbound_id)
+        assert stored is not None and stored.status == ACCEPTED
+        assert stored.raw == body.decode()
+
+    settle_accepted(runtime)
+    with runtime.db.sessions() as session:
+        stored = session.get(Inbound, inbound_id)
+        assert stored is not None and stored.status == "new" and stored.contact_id
