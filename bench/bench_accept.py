@@ -2,13 +2,15 @@
 
 Runs ``firsttouch serve --no-worker`` (so only capture is measured) on a
 fresh SQLite file and on a fresh PostgreSQL database, and posts signed
-generic-chat webhooks (each a new buyer) from a pool of client threads:
+generic-chat webhooks (each a new buyer) over keep-alive connections from
+the lean load generator in ``http_load.py``:
 
 - ``accept_per_s_sqlite`` / ``accept_per_s_pg``: 2xx answers per second
   over a closed-loop run of ``FIRSTTOUCH_BENCH_ACCEPT`` requests (2,000);
 - ``accept_lost``: answers that said 2xx minus inbounds in the store
   (must be 0: a 2xx is sent only after the inbound and its jobs commit);
-- ``accept_p99_ms``: p99 latency while posting at a steady 200/s (SQLite).
+- ``accept_p99_ms``: p99 latency while posting at a steady 200/s for 10 s
+  (SQLite), counted from when each request was due.
 
 Beside them: the same machine's ceiling, a FastAPI route that reads and
 parses the same body and stores nothing, and n8n's published 220 workflow
@@ -29,15 +31,14 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import http_load
 import httpx
 from sqlalchemy import create_engine, text
 
@@ -46,7 +47,8 @@ ROOT = HERE.parent
 # A throwaway signing secret for this run only.
 SECRET = "bench-generic-chat-secret"  # noqa: S105
 REQUESTS = int(os.environ.get("FIRSTTOUCH_BENCH_ACCEPT", "2000"))
-CLIENTS = 16
+# Keep-alive connections of the closed-loop run.
+CONNECTIONS = 32
 N8N_RUNS_PER_S = 220.0
 
 
@@ -158,61 +160,24 @@ def ceiling() -> Iterator[str]:
         yield url
 
 
+def requests(url: str, count: int) -> list[bytes]:
+    """``count`` signed webhooks, each a new buyer, as bytes on the wire."""
+    target = f"{url}/capture/chat/generic"
+    return [
+        http_load.request_bytes(target, payload, signed(payload))
+        for payload in (body(n) for n in range(count))
+    ]
+
+
 def closed_loop(url: str, count: int) -> tuple[float, int, int]:
-    """Post ``count`` webhooks from CLIENTS threads; return (per s, 2xx, errors)."""
-    payloads = [body(n) for n in range(count)]
-    ok = errors = 0
-    lock = threading.Lock()
-    local = threading.local()
-
-    def post(payload: bytes) -> None:
-        nonlocal ok, errors
-        client = getattr(local, "client", None) or httpx.Client(timeout=30)
-        local.client = client
-        try:
-            answer = client.post(
-                f"{url}/capture/chat/generic", content=payload, headers=signed(payload)
-            )
-            good = 200 <= answer.status_code < 300
-        except httpx.HTTPError:
-            good = False
-        with lock:
-            ok += good
-            errors += not good
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        list(pool.map(post, payloads))
-    return ok / (time.perf_counter() - started), ok, errors
+    """Post ``count`` webhooks back to back; return (per s, 2xx, errors)."""
+    outcome = http_load.closed_loop(url, requests(url, count), CONNECTIONS)
+    return outcome.per_second, outcome.ok, outcome.failed
 
 
-def paced(url: str, rate: float, seconds: float) -> list[float]:
-    """Post at a steady ``rate`` per second; return each answer's latency (ms)."""
-    count = int(rate * seconds)
-    payloads = [body(n) for n in range(count)]
-    latencies: list[float] = []
-    lock = threading.Lock()
-    local = threading.local()
-    start = time.perf_counter()
-
-    def post(index: int) -> None:
-        client = getattr(local, "client", None) or httpx.Client(timeout=30)
-        local.client = client
-        wait = start + index / rate - time.perf_counter()
-        if wait > 0:
-            time.sleep(wait)
-        began = time.perf_counter()
-        client.post(
-            f"{url}/capture/chat/generic",
-            content=payloads[index],
-            headers=signed(payloads[index]),
-        )
-        with lock:
-            latencies.append((time.perf_counter() - began) * 1000)
-
-    with ThreadPoolExecutor(64) as pool:
-        list(pool.map(post, range(count)))
-    return sorted(latencies)
+def paced(url: str, rate: float, seconds: float) -> http_load.Outcome:
+    """Post at a steady ``rate`` per second, open loop."""
+    return http_load.paced(url, requests(url, int(rate * seconds)), rate)
 
 
 def stored(database_url: str) -> int:
@@ -251,7 +216,7 @@ def main() -> None:
         database = f"sqlite:///{folder}/accept.db"
         with firsttouch(database) as url:
             rate, ok, errors = closed_loop(url, REQUESTS)
-            latencies = paced(url, 200, 5)
+            steady = paced(url, 200, 10)
         results["sqlite"] = (rate, ok, errors, stored(database))
     try:
         with pg_database() as database, firsttouch(database) as url:
@@ -263,7 +228,7 @@ def main() -> None:
     lost = 0
     for name, (rate, ok, errors, count) in results.items():
         # The paced run's inbounds are in the SQLite store too.
-        extra = len(latencies) if name == "sqlite" else 0
+        extra = steady.ok if name == "sqlite" else 0
         lost += max(0, ok + extra - count)
         target = ">=1500" if name == "sqlite" else ">=2000"
         line(
@@ -278,8 +243,15 @@ def main() -> None:
             errors=errors,
         )
     line("accept_lost", lost, "inbounds", "0")
-    p99 = latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan")
-    line("accept_p99_ms", p99, "ms", "<50", rate="200/s")
+    line(
+        "accept_p99_ms",
+        steady.percentile(0.99),
+        "ms",
+        "<50",
+        rate="200/s",
+        p50=f"{steady.percentile(0.5):.1f}",
+        errors=steady.failed,
+    )
 
 
 if __name__ == "__main__":

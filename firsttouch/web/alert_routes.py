@@ -8,10 +8,8 @@ so the rep needs no login from their phone.
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import structlog
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, select_autoescape
 
@@ -20,12 +18,11 @@ from firsttouch.respond.alerts import AlertLinkError, read_link_token
 from firsttouch.respond.call_bridge import defer_bridge, start_bridge, voice_channel
 from firsttouch.runtime import Runtime
 from firsttouch.store.models import Activity, Contact, Inbound
-from firsttouch.web.deps import get_runtime
+from firsttouch.web.deps import RuntimeDep
 
 log = structlog.get_logger(__name__)
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 PAGE = Environment(autoescape=select_autoescape(default_for_string=True)).from_string(
     """<!doctype html>

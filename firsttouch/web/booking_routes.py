@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import structlog
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -45,12 +45,11 @@ from firsttouch.respond.booking import (
 from firsttouch.respond.invites import invite_calendar
 from firsttouch.runtime import Runtime
 from firsttouch.store.models import Contact, Meeting
-from firsttouch.web.deps import get_runtime
+from firsttouch.web.deps import RuntimeDep
 
 log = structlog.get_logger(__name__)
 
 router = APIRouter(tags=["booking"])
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates" / "booking"),

@@ -13,10 +13,8 @@ signed by us, so nobody can make us dial a number of their choosing.
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import structlog
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -40,12 +38,11 @@ from firsttouch.respond.call_bridge import (
 )
 from firsttouch.runtime import Runtime
 from firsttouch.store.models import Contact, Inbound, Touch
-from firsttouch.web.deps import get_runtime
+from firsttouch.web.deps import RuntimeDep
 
 log = structlog.get_logger(__name__)
 
 router = APIRouter(prefix="/voice/bridge", tags=["call bridge"])
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def _twiml(xml: str) -> Response:

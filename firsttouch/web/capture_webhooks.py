@@ -13,11 +13,11 @@ from __future__ import annotations
 import base64
 import hmac
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -63,11 +63,10 @@ from firsttouch.config import Secret
 from firsttouch.errors import InputError, SignatureError
 from firsttouch.logs import get_logger
 from firsttouch.runtime import Runtime
-from firsttouch.web.deps import get_accept_writer, get_runtime
+from firsttouch.web.deps import RuntimeDep, get_accept_writer
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/capture", tags=["capture webhooks"])
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -22,6 +24,15 @@ class UnauthorizedError(FirsttouchError):
 def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+async def _runtime_dependency(request: Request) -> Runtime:
+    # Async on purpose: FastAPI runs a plain-def dependency on a worker
+    # thread, a hop that cost more than the whole webhook route.
+    return get_runtime(request)
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime_dependency)]
 
 
 def get_accept_writer(request: Request) -> AcceptWriter:

@@ -13,9 +13,7 @@ URL, records the status on the touch and answers only after the commit.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import escape
 from twilio.request_validator import RequestValidator
@@ -24,13 +22,11 @@ from firsttouch.errors import NotFoundError, SignatureError
 from firsttouch.logs import get_logger, mask_email, mask_phone
 from firsttouch.respond.delivery import apply_status
 from firsttouch.respond.unsubscribe import read_token, unsubscribe
-from firsttouch.runtime import Runtime
-from firsttouch.web.deps import get_runtime
+from firsttouch.web.deps import RuntimeDep
 from firsttouch.workspace.channels import ref_name
 
 log = get_logger(__name__)
 router = APIRouter(tags=["respond"])
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

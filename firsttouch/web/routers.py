@@ -9,16 +9,18 @@ from firsttouch.web.dashboard import router as dashboard_router
 
 
 def include_routers(app: FastAPI) -> None:
-    """Mount the routers of capture, respond, the dashboard and the API."""
+    """Mount the routers of capture, respond, the dashboard and the API.
+
+    Capture comes first: a request is matched against the routes in order,
+    and webhooks and form posts are the traffic that arrives in bursts.
+    """
+    from firsttouch.web import capture_api, capture_forms, capture_webhooks
+
+    app.include_router(capture_webhooks.router)
+    app.include_router(capture_forms.router)
+    app.include_router(capture_api.router)
     app.include_router(respond_routes.router)
     app.include_router(booking_routes.router)
     app.include_router(alert_routes.router)
     app.include_router(call_routes.router)
-    from firsttouch.web import capture_api, capture_forms
-
-    app.include_router(capture_forms.router)
-    app.include_router(capture_api.router)
-    from firsttouch.web import capture_webhooks
-
-    app.include_router(capture_webhooks.router)
     app.include_router(dashboard_router)
