@@ -28,9 +28,9 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -86,11 +86,36 @@ class Accepted:
     duplicate: bool
 
 
+Outcome = list[Accepted] | BaseException
+
+
 @dataclass
 class _Request:
     rows: list[dict[str, Any]]
     events: list[dict[str, Any]]
-    answer: Future[list[Accepted]] = field(default_factory=Future)
+    # Called on the writer thread with the answer or the error.
+    deliver: Callable[[Outcome], None]
+
+
+def deliver_to(future: Future[list[Accepted]]) -> Callable[[Outcome], None]:
+    """Hand outcomes to a ``concurrent.futures.Future`` (a waiting thread)."""
+
+    def deliver(outcome: Outcome) -> None:
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+    return deliver
+
+
+def _settle(future: asyncio.Future[list[Accepted]], outcome: Outcome) -> None:
+    if future.cancelled():
+        return  # the client went away; the row is stored all the same
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
 
 
 class AcceptWriter:
@@ -112,21 +137,39 @@ class AcceptWriter:
         """Store ``events`` durably; return once their group has committed."""
         if not events:
             return []
-        return await asyncio.wrap_future(self.submit(events))
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[list[Accepted]] = loop.create_future()
+
+        def deliver(outcome: Outcome) -> None:
+            # Straight onto the event loop: cheaper per request than a
+            # concurrent Future chained to an asyncio one.
+            loop.call_soon_threadsafe(_settle, answer, outcome)
+
+        self._enqueue(events, deliver)
+        return await answer
 
     def accept_blocking(self, events: Sequence[InboundEvent]) -> list[Accepted]:
         """``accept`` for callers on a plain thread."""
         return self.submit(events).result() if events else []
 
     def submit(self, events: Sequence[InboundEvent]) -> Future[list[Accepted]]:
+        """Queue ``events``; the future resolves once their group commits."""
+        answer: Future[list[Accepted]] = Future()
+        self._enqueue(events, deliver_to(answer))
+        return answer
+
+    def _enqueue(
+        self, events: Sequence[InboundEvent], deliver: Callable[[Outcome], None]
+    ) -> None:
         now = self._runtime.clock.now()
         request = _Request(
             rows=[self._row(event, now) for event in events],
             events=[event.model_dump(mode="json", exclude={"raw"}) for event in events],
+            deliver=deliver,
         )
-        self._ensure_running()
+        if self._thread is None:
+            self._start()
         self._waiting.put(request)
-        return request.answer
 
     def stop(self, timeout: float = 10.0) -> None:
         """Commit what is waiting, then end the thread."""
@@ -141,9 +184,9 @@ class AcceptWriter:
         row["status"] = ACCEPTED
         return row
 
-    def _ensure_running(self) -> None:
+    def _start(self) -> None:
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="firsttouch-accept", daemon=True
                 )
@@ -177,16 +220,16 @@ class AcceptWriter:
             self._commit_one_by_one(group)
             return
         for request, answer in zip(group, answers, strict=True):
-            request.answer.set_result(answer)
+            request.deliver(answer)
 
     def _commit_one_by_one(self, group: list[_Request]) -> None:
         for request in group:
             try:
                 (answer,) = self._write([request])
             except Exception as exc:  # noqa: BLE001 - handed to the waiting request
-                request.answer.set_exception(exc)
+                request.deliver(exc)
             else:
-                request.answer.set_result(answer)
+                request.deliver(answer)
 
     def _write(self, group: list[_Request]) -> list[list[Accepted]]:
         rows = [row for request in group for row in request.rows]

@@ -6,13 +6,20 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
+from concurrent.futures import Future
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from firsttouch.capture.accept import INGEST_KIND, AcceptWriter, _Request
+from firsttouch.capture.accept import (
+    INGEST_KIND,
+    Accepted,
+    AcceptWriter,
+    _Request,
+    deliver_to,
+)
 from firsttouch.capture.events import InboundEvent, PersonFacts
 from firsttouch.capture.ingest import ACCEPTED
 from firsttouch.clock import VirtualClock
@@ -93,18 +100,23 @@ def test_one_bad_request_fails_alone_and_its_group_is_kept(
     writer: AcceptWriter, any_runtime: Runtime
 ) -> None:
     now = any_runtime.clock.now()
+    answers: list[Future[list[Accepted]]] = [Future() for _ in range(3)]
     requests = [
-        _Request(rows=[writer._row(chat_event(n), now)], events=[{"n": n}])
+        _Request(
+            rows=[writer._row(chat_event(n), now)],
+            events=[{"n": n}],
+            deliver=deliver_to(answers[n]),
+        )
         for n in range(3)
     ]
     requests[1].rows[0]["channel"] = None  # NOT NULL: the database refuses it
 
     writer._commit(requests)  # one group, as the writer thread would take it
 
-    assert requests[0].answer.result(timeout=1)[0].inbound_id
-    assert requests[2].answer.result(timeout=1)[0].inbound_id
+    assert answers[0].result(timeout=1)[0].inbound_id
+    assert answers[2].result(timeout=1)[0].inbound_id
     with pytest.raises(Exception, match="(?i)not null|null value"):
-        requests[1].answer.result(timeout=1)
+        answers[1].result(timeout=1)
     assert count(any_runtime.db, Inbound) == 2
 
 
