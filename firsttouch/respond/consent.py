@@ -13,12 +13,14 @@ form, kept as a ``ConsentEvent``.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import phonenumbers
-from sqlalchemy import func, select
+from sqlalchemy import Executable, Select, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -38,7 +40,60 @@ STOP_WORDS = frozenset(
 START_WORDS = frozenset({"START", "UNSTOP"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
 PHONE_CHANNELS = ("sms", "call")
+TOUCH_CHANNELS = ("email", "sms", "call")
 COUNTED_STATES = ("queued", "sending", "sent", "delivered")
+
+
+# Every send asks these. Built once (per channel set), a statement keeps its
+# own cache key: a call costs neither construction nor cache-key generation.
+@functools.cache
+def _opted_out_statement(channels: tuple[str, ...]) -> Select[int]:
+    return select(OptOut.id).where(
+        OptOut.channel.in_(channels),
+        OptOut.address == bindparam("address"),
+        OptOut.active.is_(True),
+    )
+
+
+@functools.cache
+def _recent_statement(channels: tuple[str, ...]) -> Select[datetime]:
+    return (
+        select(Touch.created_at)
+        .where(
+            Touch.contact_id == bindparam("contact_id"),
+            Touch.channel.in_(channels),
+            Touch.status.in_(COUNTED_STATES),
+            Touch.created_at >= bindparam("since"),
+        )
+        .order_by(Touch.created_at)
+    )
+
+
+_COUNTERS = cast(Table, SendCounter.__table__)
+_MAILBOX_COUNTS = select(SendCounter.bucket, SendCounter.count).where(
+    SendCounter.sender == bindparam("sender"),
+    SendCounter.bucket.in_([bindparam("minute"), bindparam("day")]),
+)
+
+
+@functools.cache
+def _count_send_statement(postgres: bool) -> Executable:
+    # One statement spends both allowances, the minute's and the day's.
+    insert = postgresql.insert if postgres else sqlite.insert
+    rows = [
+        {"sender": bindparam("sender"), "bucket": bindparam(name), "count": 1}
+        for name in ("minute", "day")
+    ]
+    # The table, not the mapped class: an ORM insert would take the
+    # parameters for rows of their own (a bulk insert).
+    return (
+        insert(_COUNTERS)
+        .values(rows)
+        .on_conflict_do_update(
+            index_elements=["sender", "bucket"],
+            set_={"count": _COUNTERS.c.count + 1},
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -86,13 +141,8 @@ def _opt_out_channels(channel: str) -> tuple[str, ...]:
 def is_opted_out(session: Session, channel: str, address: str) -> bool:
     """True when ``address`` has a standing opt-out for ``channel``."""
     key = normalise_address("email" if channel == "email" else "sms", address)
-    found = session.scalar(
-        select(OptOut.id).where(
-            OptOut.channel.in_(_opt_out_channels(channel)),
-            OptOut.address == key,
-            OptOut.active.is_(True),
-        )
-    )
+    statement = _opted_out_statement(_opt_out_channels(channel))
+    found = session.scalar(statement, {"address": key})
     return found is not None
 
 
@@ -215,17 +265,8 @@ def is_unsubscribe_reply(subject: str | None, body: str | None) -> bool:
 def _recent_touches(
     session: Session, contact_id: int, channels: tuple[str, ...], since: datetime
 ) -> list[datetime]:
-    rows = session.scalars(
-        select(Touch.created_at)
-        .where(
-            Touch.contact_id == contact_id,
-            Touch.channel.in_(channels),
-            Touch.status.in_(COUNTED_STATES),
-            Touch.created_at >= since,
-        )
-        .order_by(Touch.created_at)
-    )
-    return list(rows)
+    params = {"contact_id": contact_id, "since": since}
+    return list(session.scalars(_recent_statement(channels), params))
 
 
 def _reserve_mailbox(
@@ -233,14 +274,8 @@ def _reserve_mailbox(
 ) -> Deferred | None:
     minute = f"m:{now:%Y-%m-%dT%H:%M}"
     day = f"d:{now:%Y-%m-%d}"
-    counts = dict(
-        session.execute(
-            select(SendCounter.bucket, SendCounter.count).where(
-                SendCounter.sender == limits.sender,
-                SendCounter.bucket.in_((minute, day)),
-            )
-        ).all()
-    )
+    buckets = {"sender": limits.sender, "minute": minute, "day": day}
+    counts = dict(session.execute(_MAILBOX_COUNTS, buckets).all())
 
     if counts.get(day, 0) >= limits.per_day:
         tomorrow = (now + timedelta(days=1)).replace(
@@ -251,17 +286,8 @@ def _reserve_mailbox(
         next_minute = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
         return Deferred(next_minute, "mailbox_minute_limit")
 
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    for bucket in (minute, day):
-        stmt = dialect.insert(SendCounter).values(
-            sender=limits.sender, bucket=bucket, count=1
-        )
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["sender", "bucket"],
-                set_={"count": SendCounter.count + 1},
-            )
-        )
+    postgres = session.get_bind().dialect.name == "postgresql"
+    session.execute(_count_send_statement(postgres), buckets)
     return None
 
 
@@ -298,9 +324,7 @@ def check_send(
 
     if contact_id is not None:
         window = timedelta(hours=limits.window_hours)
-        recent = _recent_touches(
-            session, contact_id, ("email", "sms", "call"), now - window
-        )
+        recent = _recent_touches(session, contact_id, TOUCH_CHANNELS, now - window)
         if len(recent) >= limits.touches_per_contact:
             return Deferred(
                 recent[-limits.touches_per_contact] + window, "contact_frequency_cap"

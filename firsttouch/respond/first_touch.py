@@ -16,7 +16,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from firsttouch.channels.smtp import make_message_id
@@ -31,7 +30,13 @@ from firsttouch.respond.context import (
 from firsttouch.respond.policies import PlannedTouch, plan_first_touch
 from firsttouch.respond.senders import senders
 from firsttouch.respond.templates import TemplateError, render_template
-from firsttouch.respond.touches import Draft, admit_touch, send_admitted, stage_touch
+from firsttouch.respond.touches import (
+    Draft,
+    add_touch,
+    admit_staged,
+    send_admitted,
+    staged_touch,
+)
 from firsttouch.respond.unsubscribe import (
     UnsubscribeTarget,
     list_unsubscribe_headers,
@@ -63,33 +68,26 @@ def run_first_touch(runtime: Runtime, inbound_id: int) -> dict[str, str]:
             session.get(Contact, inbound.contact_id) if inbound.contact_id else None
         )
         lead = read_lead(inbound, contact)
-        keys = _stage_all(runtime, session, lead, now)
+        staged = _stage_all(runtime, session, lead, now)
         # The gate decides in the staging transaction: one commit, not two.
         statuses = {
-            action: admit_touch(runtime, session, key, now)
-            for action, key in keys.items()
-            if key is not None
-        }
-        admitted = {
-            action: _staged(session, str(keys[action]))
-            for action, status in statuses.items()
-            if status == "sending"
+            action: admit_staged(runtime, session, touch, now)
+            for action, touch in staged.items()
+            if touch is not None
         }
 
-    for action, touch in admitted.items():
-        statuses[action] = send_admitted(runtime, str(keys[action]), touch)
+    for action, status in list(statuses.items()):
+        touch = staged[action]
+        if status == "sending" and touch is not None:
+            key = str(touch.idempotency_key)
+            statuses[action] = send_admitted(runtime, key, touch)
     return statuses
-
-
-def _staged(session: Session, key: str) -> Touch:
-    touch = session.scalar(select(Touch).where(Touch.idempotency_key == key))
-    assert touch is not None
-    return touch
 
 
 def _stage_all(
     runtime: Runtime, session: Session, lead: Lead, now: datetime
-) -> dict[str, str | None]:
+) -> dict[str, Touch | None]:
+    """Stage each planned action's touch; a call bridge is a job, not a touch."""
     plan = plan_first_touch(
         runtime.workspace.respond,
         channel=lead.channel,
@@ -105,14 +103,9 @@ def _stage_all(
         log.warning("first_touch.no_channel", inbound_id=lead.inbound_id)
         return {}
 
-    keys: dict[str, str | None] = {}
+    staged: dict[str, Touch | None] = {}
     for step in plan:
         key = f"first_touch:{lead.inbound_id}:{step.action}"
-        if step.action != "call_bridge" and session.scalar(
-            select(Touch.id).where(Touch.idempotency_key == key)
-        ):
-            keys[step.action] = key  # staged by an earlier run of this job
-            continue
         if step.action == "call_bridge":
             enqueue(
                 session,
@@ -121,14 +114,16 @@ def _stage_all(
                 key=f"call_bridge:{lead.inbound_id}",
                 now=now,
             )
-            keys[step.action] = None
+            staged[step.action] = None
             continue
-        draft = compose(runtime, lead, step, key, now)
-        if step.action == "sms_textback":
-            draft = _textback_allowed(runtime, session, lead, draft, now)
-        stage_touch(session, draft, now)
-        keys[step.action] = key
-    return keys
+        touch = staged_touch(session, key)  # staged by an earlier run of this job
+        if touch is None:
+            draft = compose(runtime, lead, step, key, now)
+            if step.action == "sms_textback":
+                draft = _textback_allowed(runtime, session, lead, draft, now)
+            touch = add_touch(session, draft, now)
+        staged[step.action] = touch
+    return staged
 
 
 def _textback_allowed(

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from firsttouch.channels.messages import EmailMessage, Result, SmsMessage
@@ -40,6 +40,7 @@ from firsttouch.respond.quiet_hours import Recipient, place_recipient
 from firsttouch.respond.senders import senders
 from firsttouch.respond.templates import html_from_text
 from firsttouch.store.models import Contact, Inbound, Touch
+from firsttouch.store.types import UTCDateTime
 
 if TYPE_CHECKING:
     from firsttouch.runtime import Runtime
@@ -49,6 +50,59 @@ log = get_logger(__name__)
 # States in which a touch will not be sent (again) by this machinery.
 SETTLED = frozenset(
     {"queued", "sent", "delivered", "failed", "undelivered", "blocked", "read"}
+)
+
+# The statements of every touch are built once: a statement object keeps its
+# own cache key, so running one again costs no construction and no key.
+_TOUCH_BY_KEY = select(Touch).where(Touch.idempotency_key == bindparam("key"))
+_TOUCH_BY_KEY_LOCKED = _TOUCH_BY_KEY.with_for_update()
+_RECEIPT = select(Touch.status, Touch.message_id).where(
+    Touch.idempotency_key == bindparam("key")
+)
+_STATUS = select(Touch.status).where(Touch.idempotency_key == bindparam("key"))
+
+_TOUCHES = cast(Table, Touch.__table__)
+_INBOUNDS = cast(Table, Inbound.__table__)
+# Sent: one UPDATE that also says whether there was anything left to record
+# (a settled touch is left as it is) and which inbound it answers.
+_MARK_SENT = (
+    update(_TOUCHES)
+    .where(
+        _TOUCHES.c.idempotency_key == bindparam("key"),
+        _TOUCHES.c.status.not_in(sorted(SETTLED)),
+    )
+    .values(
+        status=bindparam("sent_status"),
+        provider_id=bindparam("sent_provider_id"),
+        sent_at=bindparam("sent_time", type_=UTCDateTime()),
+        latency_ms=bindparam("sent_latency_ms"),
+        segments=func.coalesce(bindparam("sent_segments"), _TOUCHES.c.segments),
+    )
+    .returning(_TOUCHES.c.purpose, _TOUCHES.c.inbound_id, _TOUCHES.c.to_address)
+)
+_TOUCHED_AT = bindparam("touched_at", type_=UTCDateTime())
+# The inbound's first touch, once: met or late against its due time, unless
+# consent rules held it back (reported apart from a miss).
+_MARK_FIRST_TOUCH = (
+    update(_INBOUNDS)
+    .where(
+        _INBOUNDS.c.id == bindparam("inbound_id"),
+        _INBOUNDS.c.first_touch_at.is_(None),
+    )
+    .values(
+        first_touch_at=_TOUCHED_AT,
+        sla_state=case(
+            (_INBOUNDS.c.sla_state == "deferred_by_policy", _INBOUNDS.c.sla_state),
+            (
+                or_(
+                    _INBOUNDS.c.first_touch_due_at.is_(None),
+                    _INBOUNDS.c.first_touch_due_at >= _TOUCHED_AT,
+                ),
+                "met",
+            ),
+            else_="late",
+        ),
+    )
 )
 
 
@@ -74,9 +128,19 @@ class Draft:
 
 def stage_touch(session: Session, draft: Draft, now: datetime) -> Touch:
     """Add ``draft`` as a ``draft`` touch, or return the row already staged."""
-    existing = session.scalar(select(Touch).where(Touch.idempotency_key == draft.key))
+    existing = session.scalar(_TOUCH_BY_KEY, {"key": draft.key})
     if existing is not None:
         return existing
+    return add_touch(session, draft, now)
+
+
+def staged_touch(session: Session, key: str) -> Touch | None:
+    """Return the touch staged under ``key``, locked for this transaction."""
+    return session.scalar(_TOUCH_BY_KEY_LOCKED, {"key": key})
+
+
+def add_touch(session: Session, draft: Draft, now: datetime) -> Touch:
+    """Add ``draft`` as a new touch; the caller knows none has its key yet."""
     touch = Touch(
         idempotency_key=draft.key,
         inbound_id=draft.inbound_id,
@@ -125,7 +189,7 @@ def send_admitted(runtime: Runtime, key: str, touch: Touch | None = None) -> str
     """
     if touch is None:
         with runtime.db.sessions() as session:
-            touch = session.scalar(select(Touch).where(Touch.idempotency_key == key))
+            touch = session.scalar(_TOUCH_BY_KEY, {"key": key})
             assert touch is not None
             session.expunge(touch)
     if touch.status != "sending":
@@ -140,7 +204,7 @@ def send_admitted(runtime: Runtime, key: str, touch: Touch | None = None) -> str
         return "failed"
     if result.get("recorded_as"):
         return str(result["recorded_as"])
-    return _record_sent(runtime, key, result)
+    return _record_sent(runtime, key, touch.channel, result)
 
 
 def admit_touch(runtime: Runtime, session: Session, key: str, now: datetime) -> str:
@@ -148,11 +212,17 @@ def admit_touch(runtime: Runtime, session: Session, key: str, now: datetime) -> 
 
     The caller commits; only then may ``send_admitted`` send it.
     """
-    touch = session.scalar(
-        select(Touch).where(Touch.idempotency_key == key).with_for_update()
-    )
+    touch = staged_touch(session, key)
     if touch is None:
         raise NotFoundError(f"no touch staged with key {key!r}")
+    return admit_staged(runtime, session, touch, now)
+
+
+def admit_staged(
+    runtime: Runtime, session: Session, touch: Touch, now: datetime
+) -> str:
+    """``admit_touch`` for a touch this transaction staged or locked already."""
+    key = touch.idempotency_key
     if touch.status in SETTLED or touch.status == "sending":
         return touch.status
     if touch.scheduled_for is not None and touch.scheduled_for > now:
@@ -185,9 +255,10 @@ def admit_touch(runtime: Runtime, session: Session, key: str, now: datetime) -> 
 
 
 def _gate(runtime: Runtime, session: Session, touch: Touch, now: datetime) -> Any:
-    contact = session.get(Contact, touch.contact_id) if touch.contact_id else None
     placement = None
     if touch.channel in ("sms", "call"):
+        # Only texts and calls have quiet hours, placed by the contact's zone.
+        contact = session.get(Contact, touch.contact_id) if touch.contact_id else None
         recipient = Recipient(
             timezone=contact.timezone if contact else None,
             country=contact.country if contact else None,
@@ -242,7 +313,7 @@ def _send(runtime: Runtime, touch: Touch) -> Result:
         def on_accepted(result: Result) -> None:
             # Record the send the instant the server took it: a crash after
             # this point leaves a settled touch, which no retry sends again.
-            result["recorded_as"] = _record_sent(runtime, key, result)
+            result["recorded_as"] = _record_sent(runtime, key, "email", result)
 
         def lookup() -> Result | None:
             return _accepted_receipt(runtime, key) or _channel_lookup(
@@ -291,10 +362,10 @@ def _channel_lookup(channel: Any, message: EmailMessage) -> Result | None:
 def _accepted_receipt(runtime: Runtime, key: str) -> Result | None:
     # The 250 was recorded on the touch: the message left, whatever the ledger says.
     with runtime.db.sessions() as session:
-        touch = session.scalar(select(Touch).where(Touch.idempotency_key == key))
-    if touch is None or touch.status not in SETTLED:
+        row = session.execute(_RECEIPT, {"key": key}).first()
+    if row is None or row.status not in SETTLED:
         return None
-    return {"message_id": touch.message_id, "provider": "receipt"}
+    return {"message_id": row.message_id, "provider": "receipt"}
 
 
 def email_from_touch(touch: Touch) -> EmailMessage:
@@ -318,49 +389,42 @@ def email_from_touch(touch: Touch) -> EmailMessage:
     )
 
 
-def _record_sent(runtime: Runtime, key: str, result: Result) -> str:
+def _record_sent(runtime: Runtime, key: str, channel: str, result: Result) -> str:
     now = runtime.clock.now()
+    status = "sent" if channel == "email" else str(result.get("status") or "queued")
+    params = {
+        "key": key,
+        "sent_status": status,
+        "sent_provider_id": str(result.get("sid") or result.get("message_id") or ""),
+        "sent_time": now,
+        "sent_latency_ms": result.get("latency_ms"),
+        "sent_segments": int(result["segments"]) if result.get("segments") else None,
+    }
     with runtime.db.transaction() as session:
-        touch = session.scalar(select(Touch).where(Touch.idempotency_key == key))
-        assert touch is not None
-        if touch.status in SETTLED:
-            return touch.status
-        touch.status = (
-            "sent"
-            if touch.channel == "email"
-            else str(result.get("status") or "queued")
-        )
-        touch.provider_id = str(result.get("sid") or result.get("message_id") or "")
-        touch.sent_at = now
-        touch.latency_ms = result.get("latency_ms")
-        if result.get("segments"):
-            touch.segments = int(result["segments"])
-        _mark_first_touch(session, touch, now)
-        status = touch.status
-        channel = touch.channel
-        to = touch.to_address
+        row = session.execute(_MARK_SENT, params).first()
+        if row is None:
+            return _settled_status(session, key)
+        if row.purpose == "first_touch" and row.inbound_id is not None:
+            session.execute(
+                _MARK_FIRST_TOUCH, {"inbound_id": row.inbound_id, "touched_at": now}
+            )
 
+    to = row.to_address
     masked = mask_email(to) if channel == "email" else mask_phone(to)
     log.info("touch.sent", key=key, channel=channel, to=masked, status=status)
     return status
 
 
-def _mark_first_touch(session: Session, touch: Touch, now: datetime) -> None:
-    if touch.purpose != "first_touch" or touch.inbound_id is None:
-        return
-    inbound = session.get(Inbound, touch.inbound_id)
-    if inbound is None or inbound.first_touch_at is not None:
-        return
-    inbound.first_touch_at = now
-    if inbound.sla_state == "deferred_by_policy":
-        return  # held back by consent rules: reported apart from a miss
-    due = inbound.first_touch_due_at
-    inbound.sla_state = "met" if due is None or now <= due else "late"
+def _settled_status(session: Session, key: str) -> str:
+    # Recorded before (by on_accepted, or a retry): leave it as it is.
+    status = session.scalar(_STATUS, {"key": key})
+    assert status is not None, f"no touch staged with key {key!r}"
+    return str(status)
 
 
 def _record_failure(runtime: Runtime, key: str, exc: DeliveryError) -> None:
     with runtime.db.transaction() as session:
-        touch = session.scalar(select(Touch).where(Touch.idempotency_key == key))
+        touch = session.scalar(_TOUCH_BY_KEY, {"key": key})
         assert touch is not None
         touch.status = "failed"
         touch.error = str(exc)[:2000]

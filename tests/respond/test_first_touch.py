@@ -3,6 +3,8 @@ a touch recorded, the inbound marked answered."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from firsttouch.channels.sms_segments import measure_sms
@@ -200,3 +202,33 @@ def test_follow_up_mail_carries_the_postal_address_and_an_opt_out(
     with live.db.sessions() as session:
         inbound = session.get(Inbound, inbound_id)
         assert inbound is not None and inbound.first_touch_at is None
+
+
+def test_a_first_touch_after_its_due_time_is_late_and_on_it_is_met(
+    live_any: Runtime, sink: SmtpSink
+) -> None:
+    now = live_any.clock.now()
+    late_id = add_lead(live_any, email="late@buyer.example")
+    on_time_id = add_lead(live_any, email="on.time@buyer.example")
+    with live_any.db.transaction() as session:
+        for inbound_id, due in (
+            (late_id, now - timedelta(microseconds=1)),
+            (on_time_id, now),
+        ):
+            inbound = session.get(Inbound, inbound_id)
+            assert inbound is not None
+            inbound.first_touch_due_at = due
+
+    assert run_first_touch(live_any, late_id) == {"email": "sent"}
+    assert run_first_touch(live_any, on_time_id) == {"email": "sent"}
+    # A second run finds the touch settled and leaves the inbound alone.
+    live_any.clock.advance(timedelta(minutes=10))  # type: ignore[attr-defined]
+    assert run_first_touch(live_any, late_id) == {"email": "sent"}
+
+    with live_any.db.sessions() as session:
+        late = session.get(Inbound, late_id)
+        on_time = session.get(Inbound, on_time_id)
+        assert late is not None and on_time is not None
+        assert (late.sla_state, late.first_touch_at) == ("late", now)
+        assert (on_time.sla_state, on_time.first_touch_at) == ("met", now)
+    assert len(sink.received) == 2
