@@ -32,9 +32,9 @@ from firsttouch.respond.senders import senders
 from firsttouch.respond.templates import TemplateError, render_template
 from firsttouch.respond.touches import (
     Draft,
-    add_touch,
     admit_staged,
     send_admitted,
+    stage_admitted,
     staged_touch,
 )
 from firsttouch.respond.unsubscribe import (
@@ -68,10 +68,10 @@ def run_first_touch(runtime: Runtime, inbound_id: int) -> dict[str, str]:
             session.get(Contact, inbound.contact_id) if inbound.contact_id else None
         )
         lead = read_lead(inbound, contact)
-        staged = _stage_all(runtime, session, lead, now)
         # The gate decides in the staging transaction: one commit, not two.
+        staged = _stage_all(runtime, session, lead, now)
         statuses = {
-            action: admit_staged(runtime, session, touch, now)
+            action: touch.status
             for action, touch in staged.items()
             if touch is not None
         }
@@ -87,7 +87,10 @@ def run_first_touch(runtime: Runtime, inbound_id: int) -> dict[str, str]:
 def _stage_all(
     runtime: Runtime, session: Session, lead: Lead, now: datetime
 ) -> dict[str, Touch | None]:
-    """Stage each planned action's touch; a call bridge is a job, not a touch."""
+    """Stage each planned action's touch and take it through the gate.
+
+    A call bridge is a job, not a touch.
+    """
     plan = plan_first_touch(
         runtime.workspace.respond,
         channel=lead.channel,
@@ -117,11 +120,13 @@ def _stage_all(
             staged[step.action] = None
             continue
         touch = staged_touch(session, key)  # staged by an earlier run of this job
-        if touch is None:
+        if touch is not None:
+            admit_staged(runtime, session, touch, now)
+        else:
             draft = compose(runtime, lead, step, key, now)
             if step.action == "sms_textback":
                 draft = _textback_allowed(runtime, session, lead, draft, now)
-            touch = add_touch(session, draft, now)
+            touch = stage_admitted(runtime, session, draft, now)
         staged[step.action] = touch
     return staged
 

@@ -3,7 +3,8 @@
 A touch is staged as a ``Touch`` row (status ``draft``) holding the whole
 message, keyed by its idempotency key, and taken through the consent gate
 (``admit_touch``) in the same transaction: if allowed it is marked
-``sending``, and that commits before anything leaves. The send itself goes
+``sending``, and that commits before anything leaves. (A first touch is
+written once, already carrying the gate's answer: ``stage_admitted``.) The send itself goes
 through ``Ledger.perform``, and the outcome is recorded in one more
 transaction. A worker that dies anywhere in between leaves a row that tells
 the retry where it stopped:
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, bindparam, case, func, or_, select, update
+from sqlalchemy import Table, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from firsttouch.channels.messages import EmailMessage, Result, SmsMessage
@@ -80,6 +81,10 @@ _MARK_SENT = (
     )
     .returning(_TOUCHES.c.purpose, _TOUCHES.c.inbound_id, _TOUCHES.c.to_address)
 )
+_TOUCH_COLUMNS = tuple(c.key for c in _TOUCHES.columns if c.key != "id")
+# The table, not the mapped class: written by the unit of work, a touch costs
+# a flush; this is one INSERT, run at once like a flush would.
+_INSERT_TOUCH = insert(_TOUCHES).returning(_TOUCHES.c.id)
 _TOUCHED_AT = bindparam("touched_at", type_=UTCDateTime())
 # The inbound's first touch, once: met or late against its due time, unless
 # consent rules held it back (reported apart from a miss).
@@ -141,6 +146,29 @@ def staged_touch(session: Session, key: str) -> Touch | None:
 
 def add_touch(session: Session, draft: Draft, now: datetime) -> Touch:
     """Add ``draft`` as a new touch; the caller knows none has its key yet."""
+    touch = _new_touch(draft, now)
+    session.add(touch)
+    session.flush()
+    return touch
+
+
+def stage_admitted(
+    runtime: Runtime, session: Session, draft: Draft, now: datetime
+) -> Touch:
+    """Stage a new touch with the gate's answer already on it.
+
+    ``add_touch`` then ``admit_staged``, in one INSERT: the row is written
+    once, with the status the gate gave it, instead of inserted as a draft
+    and updated. The caller knows no touch has the draft's key yet.
+    """
+    touch = _new_touch(draft, now)
+    admit_staged(runtime, session, touch, now)
+    columns = {name: getattr(touch, name) for name in _TOUCH_COLUMNS}
+    touch.id = session.execute(_INSERT_TOUCH, columns).scalar_one()
+    return touch
+
+
+def _new_touch(draft: Draft, now: datetime) -> Touch:
     touch = Touch(
         idempotency_key=draft.key,
         inbound_id=draft.inbound_id,
@@ -163,8 +191,6 @@ def add_touch(session: Session, draft: Draft, now: datetime) -> Touch:
     if draft.meta.get("blocked"):
         touch.status = "blocked"
         touch.error = str(draft.meta["blocked"])[:2000]
-    session.add(touch)
-    session.flush()
     return touch
 
 
