@@ -6,16 +6,24 @@ writers queue for the lock instead of failing half-way with ``database is
 locked``; a read session (``Database.sessions``) starts a plain deferred
 ``BEGIN`` and never takes the write lock, so the dashboard reads while the
 worker writes.
+
+Within one process, SQLite writers also queue on a Python lock taken before
+``BEGIN IMMEDIATE`` and released after the commit. A writer that finds the
+file locked otherwise sleeps in SQLite's busy handler (1, 2, 5, 10 ms and
+more) and wakes late; a writer waiting on the lock wakes the instant the
+holder commits. The lock is re-entrant, so a transaction opened inside
+another in the same thread behaves as it did without it.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -51,6 +59,17 @@ def _prepare_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
+# One writer lock per SQLite database in this process, shared by every
+# ``Database`` opened on the same URL.
+_WRITE_LOCKS: dict[str, threading.RLock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock_for(url: str) -> threading.RLock:
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(url, threading.RLock())
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with the settings firsttouch relies on."""
     url = normalise_url(url)
@@ -78,10 +97,9 @@ class Database:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._write_sessions = sessionmaker(
-            self.engine.execution_options(**{WRITE_OPTION: True}),
-            expire_on_commit=False,
-        )
+        self._write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
+        self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
+        self._write_lock = _write_lock_for(self.url) if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -94,8 +112,31 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """Yield a session whose work commits on exit or rolls back on error."""
-        with self._write_sessions() as session, session.begin():
+        with self._writer(), self._write_sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """Like ``transaction`` but a Core connection: for hot paths with no ORM."""
+        with self._writer(), self._write_engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _writer(self) -> Iterator[None]:
+        lock = self._write_lock
+        if lock is None:
+            yield
+            return
+        # A holder that never lets go (a test holding a transaction open while
+        # it waits for another thread) must not hang the waiter for ever: past
+        # SQLite's own busy timeout, go on without the lock, and SQLite's lock
+        # decides as it did before this one existed.
+        held = lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        try:
+            yield
+        finally:
+            if held:
+                lock.release()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,111 @@
+"""The SQLite writer lock: one writer at a time in a process, waiting on a
+Python lock rather than SQLite's sleeping busy handler."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import text
+
+from firsttouch.store.db import Database
+
+
+def _held_elsewhere(db: Database) -> bool:
+    """True if another thread cannot take ``db``'s writer lock right now."""
+    taken: list[bool] = []
+
+    def probe() -> None:
+        lock = db._write_lock
+        assert lock is not None
+        got = lock.acquire(blocking=False)
+        if got:
+            lock.release()
+        taken.append(got)
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join()
+    return not taken[0]
+
+
+def _count_opt_outs(db: Database) -> int:
+    with db.sessions() as session:
+        return int(session.execute(text("SELECT count(*) FROM opt_outs")).scalar_one())
+
+
+def _insert_opt_out(conn: object, address: str) -> None:
+    conn.execute(  # type: ignore[attr-defined]
+        text(
+            "INSERT INTO opt_outs (channel, address, source, active, created_at) "
+            "VALUES ('email', :a, 'test', 1, '2026-03-10 14:00:00')"
+        ),
+        {"a": address},
+    )
+
+
+def test_a_write_transaction_holds_the_lock_until_it_commits(db: Database) -> None:
+    assert not _held_elsewhere(db)
+    with db.transaction() as session:
+        _insert_opt_out(session, "a@example.com")
+        assert _held_elsewhere(db)
+    assert not _held_elsewhere(db)
+    with db.write_connection() as conn:
+        _insert_opt_out(conn, "b@example.com")
+        assert _held_elsewhere(db)
+    assert not _held_elsewhere(db)
+    assert _count_opt_outs(db) == 2
+
+
+def test_the_lock_is_let_go_when_the_transaction_rolls_back(db: Database) -> None:
+    try:
+        with db.transaction() as session:
+            _insert_opt_out(session, "a@example.com")
+            raise RuntimeError("the change failed")
+    except RuntimeError:
+        pass
+    assert not _held_elsewhere(db)
+    assert _count_opt_outs(db) == 0
+
+
+def test_a_second_writer_thread_waits_for_the_first_to_commit(db: Database) -> None:
+    inside = threading.Event()
+    seen: list[int] = []
+
+    def second() -> None:
+        inside.wait()
+        with db.transaction() as session:
+            seen.append(
+                int(session.execute(text("SELECT count(*) FROM opt_outs")).scalar_one())
+            )
+            _insert_opt_out(session, "second@example.com")
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with db.transaction() as session:
+        _insert_opt_out(session, "first@example.com")
+        inside.set()
+    thread.join()
+    # The second began after the first committed: it saw the first's row.
+    assert seen == [1]
+    assert _count_opt_outs(db) == 2
+
+
+def test_a_transaction_opened_inside_another_in_one_thread_still_works(
+    db: Database,
+) -> None:
+    # The outer one has not written yet, so SQLite holds no lock for it; the
+    # re-entrant writer lock must not be what blocks the inner one.
+    with db.transaction() as outer:
+        with db.transaction() as inner:
+            _insert_opt_out(inner, "inner@example.com")
+        _insert_opt_out(outer, "outer@example.com")
+    assert _count_opt_outs(db) == 2
+
+
+def test_databases_on_one_file_share_the_lock(db: Database) -> None:
+    other = Database(db.url)
+    try:
+        with other.transaction():
+            assert _held_elsewhere(db)
+    finally:
+        other.dispose()
