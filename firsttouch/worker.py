@@ -8,6 +8,7 @@ import structlog
 
 from firsttouch import capture, crm, nurture, qualify, respond  # noqa: F401
 from firsttouch.capture import handlers as capture_handlers
+from firsttouch.capture.accept import INGEST_KIND
 from firsttouch.crm import handlers as crm_handlers
 from firsttouch.jobs.runner import Handler, JobContext, Worker
 from firsttouch.nurture import handlers as nurture_handlers
@@ -16,6 +17,20 @@ from firsttouch.respond import handlers as respond_handlers
 from firsttouch.runtime import Runtime
 
 log = structlog.get_logger(__name__)
+
+# Which due job a worker takes first (higher first; others rank 0, then the
+# oldest due goes first). The first touch outranks everything: a slow step
+# never holds up an earlier one, so it leaves before enrichment, and before
+# the next lead's capture, which would only add a lead waiting for its
+# touch. Capture comes next, as it queues the first touch; then the other
+# messages a person is waiting on. Qualifying and the timers share rank 0.
+PRIORITIES: dict[str, int] = {
+    "respond.first_touch": 30,
+    INGEST_KIND: 20,
+    "respond.send_touch": 10,
+    "respond.alert_owner": 10,
+    "respond.call_bridge": 10,
+}
 
 
 def _noop(ctx: JobContext) -> None:
@@ -58,4 +73,5 @@ def build_worker(
         lease_seconds=settings.job_lease_seconds,
         poll_seconds=settings.job_poll_seconds,
         services={"runtime": runtime},
+        priorities=PRIORITIES,
     )

@@ -4,19 +4,26 @@ Claiming is one statement: pick due jobs (or running jobs whose lease has
 expired, which means their worker died) and take a lease on them. On
 PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim side
 by side; on SQLite the ``BEGIN IMMEDIATE`` write lock serialises claims.
+
+The worker's statements (claim, complete, fail, next due) are built once
+against the table and run on a Core connection: they run for every job, and
+building a statement or an ORM session per call cost more than the SQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
-    CursorResult,
+    Connection,
     Table,
+    Update,
     and_,
+    bindparam,
+    case,
     func,
     insert,
     or_,
@@ -36,6 +43,7 @@ from firsttouch.store.db import Database
 from firsttouch.store.models import Job
 
 DEFAULT_MAX_ATTEMPTS = 8
+NORMAL_PRIORITY = 0
 ERROR_TEXT_CAP = 4000
 
 
@@ -128,68 +136,125 @@ def enqueue_many(session: Session, jobs: Sequence[dict[str, Any]]) -> None:
     mark_enqueued(session)
 
 
-class JobQueue:
-    """The operations workers and operators run on the job table."""
+def _claim_statement(priorities: Mapping[str, int]) -> Update:
+    """Lease the best due jobs: highest priority first, then oldest due."""
+    now = bindparam("now_", type_=_JOBS.c.due_at.type)
+    claimable = or_(
+        and_(_JOBS.c.state == "queued", _JOBS.c.due_at <= now),
+        and_(_JOBS.c.state == "running", _JOBS.c.lease_expires_at < now),
+    )
+    order: list[Any] = [_JOBS.c.due_at, _JOBS.c.id]
+    if priorities:
+        rank = case(dict(priorities), value=_JOBS.c.kind, else_=NORMAL_PRIORITY)
+        order.insert(0, rank.desc())
+    candidates = (
+        select(_JOBS.c.id)
+        .where(claimable)
+        .order_by(*order)
+        .limit(bindparam("limit_"))
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        update(_JOBS)
+        .where(_JOBS.c.id.in_(candidates.scalar_subquery()))
+        .values(
+            state="running",
+            lease_owner=bindparam("worker_"),
+            lease_expires_at=bindparam("until_", type_=_JOBS.c.due_at.type),
+            attempts=_JOBS.c.attempts + 1,
+            started_at=now,
+        )
+        .returning(
+            _JOBS.c.id,
+            _JOBS.c.kind,
+            _JOBS.c.payload,
+            _JOBS.c.attempts,
+            _JOBS.c.max_attempts,
+            _JOBS.c.due_at,
+        )
+    )
 
-    def __init__(self, db: Database, clock: Clock | None = None):
+
+# A job whose workers keep dying never finishes: the claim stops it at the cap.
+_BURY = (
+    update(_JOBS)
+    .where(_JOBS.c.id.in_(bindparam("ids_", expanding=True)))
+    .values(
+        state="dead",
+        lease_owner=None,
+        lease_expires_at=None,
+        finished_at=bindparam("now_", type_=_JOBS.c.due_at.type),
+        last_error="lease expired on every attempt: the worker "
+        "died or hung while running this job",
+    )
+)
+_COMPLETE = (
+    update(_JOBS)
+    .where(
+        _JOBS.c.id.in_(bindparam("ids_", expanding=True)),
+        _JOBS.c.lease_owner == bindparam("worker_"),
+        _JOBS.c.state == "running",
+    )
+    .values(
+        state="done",
+        finished_at=bindparam("now_", type_=_JOBS.c.due_at.type),
+        lease_owner=None,
+        lease_expires_at=None,
+        last_error=None,
+    )
+)
+_NEXT_DUE = select(func.min(_JOBS.c.due_at)).where(_JOBS.c.state == "queued")
+
+
+class JobQueue:
+    """The operations workers and operators run on the job table.
+
+    ``priorities`` ranks job kinds for claiming (higher first, unnamed kinds
+    ``NORMAL_PRIORITY``); among equals the job due earliest goes first.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock | None = None,
+        priorities: Mapping[str, int] | None = None,
+    ):
         self.db = db
         self.clock = clock or clock_module.current()
+        self.priorities = dict(priorities or {})
+        self._claim = _claim_statement(self.priorities)
 
     def claim(
-        self, worker_id: str, limit: int, lease_seconds: float
+        self,
+        worker_id: str,
+        limit: int,
+        lease_seconds: float,
+        *,
+        completed: Sequence[int] = (),
     ) -> list[ClaimedJob]:
-        """Lease up to ``limit`` due jobs for ``worker_id``; return them."""
+        """Lease up to ``limit`` due jobs for ``worker_id``; return them.
+
+        ``completed`` jobs (finished by this worker) are marked done in the
+        same transaction, which saves a commit per batch.
+        """
         now = self.clock.now()
-        claimable = or_(
-            and_(Job.state == "queued", Job.due_at <= now),
-            and_(Job.state == "running", Job.lease_expires_at < now),
-        )
-        candidates = (
-            select(Job.id)
-            .where(claimable)
-            .order_by(Job.due_at, Job.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-
-        with self.db.transaction() as session:
-            rows = session.execute(
-                update(Job)
-                .where(Job.id.in_(candidates.scalar_subquery()))
-                .values(
-                    state="running",
-                    lease_owner=worker_id,
-                    lease_expires_at=now + timedelta(seconds=lease_seconds),
-                    attempts=Job.attempts + 1,
-                    started_at=now,
-                )
-                .returning(
-                    Job.id,
-                    Job.kind,
-                    Job.payload,
-                    Job.attempts,
-                    Job.max_attempts,
-                    Job.due_at,
-                )
-                .execution_options(synchronize_session=False)
+        with self.db.write_connection() as conn:
+            if completed:
+                self._complete(conn, completed, worker_id, now)
+            if limit <= 0:
+                return []
+            rows = conn.execute(
+                self._claim,
+                {
+                    "now_": now,
+                    "limit_": limit,
+                    "worker_": worker_id,
+                    "until_": now + timedelta(seconds=lease_seconds),
+                },
             ).all()
-
-            # A job whose workers keep dying never finishes: stop it at the cap.
             over = [r.id for r in rows if r.attempts > r.max_attempts]
             if over:
-                session.execute(
-                    update(Job)
-                    .where(Job.id.in_(over))
-                    .values(
-                        state="dead",
-                        lease_owner=None,
-                        lease_expires_at=None,
-                        finished_at=now,
-                        last_error="lease expired on every attempt: the worker "
-                        "died or hung while running this job",
-                    )
-                    .execution_options(synchronize_session=False)
-                )
+                conn.execute(_BURY, {"ids_": over, "now_": now})
 
         return [
             ClaimedJob(
@@ -200,32 +265,30 @@ class JobQueue:
                 r.max_attempts,
                 r.due_at,
             )
-            for r in sorted(rows, key=lambda r: (r.due_at, r.id))
+            for r in sorted(rows, key=self._order)
             if r.attempts <= r.max_attempts
         ]
+
+    def _order(self, row: Any) -> tuple[Any, ...]:
+        # RETURNING comes back in no promised order: run in the claim's order.
+        rank = self.priorities.get(row.kind, NORMAL_PRIORITY)
+        return (-rank, row.due_at, row.id)
 
     def complete(self, job_ids: Sequence[int], worker_id: str) -> int:
         """Mark jobs done, if this worker still holds their lease."""
         if not job_ids:
             return 0
-        with self.db.transaction() as session:
-            result = session.execute(
-                update(Job)
-                .where(
-                    Job.id.in_(list(job_ids)),
-                    Job.lease_owner == worker_id,
-                    Job.state == "running",
-                )
-                .values(
-                    state="done",
-                    finished_at=self.clock.now(),
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    last_error=None,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            return int(cast("CursorResult[Any]", result).rowcount or 0)
+        with self.db.write_connection() as conn:
+            return self._complete(conn, job_ids, worker_id, self.clock.now())
+
+    @staticmethod
+    def _complete(
+        conn: Connection, job_ids: Sequence[int], worker_id: str, now: datetime
+    ) -> int:
+        result = conn.execute(
+            _COMPLETE, {"ids_": list(job_ids), "worker_": worker_id, "now_": now}
+        )
+        return int(result.rowcount or 0)
 
     def fail(
         self, job: ClaimedJob, worker_id: str, error: str, *, permanent: bool = False
@@ -243,12 +306,11 @@ class JobQueue:
         else:
             values.update(state="queued", due_at=now + retry_delay(job.attempts))
 
-        with self.db.transaction() as session:
-            session.execute(
-                update(Job)
-                .where(Job.id == job.id, Job.lease_owner == worker_id)
+        with self.db.write_connection() as conn:
+            conn.execute(
+                update(_JOBS)
+                .where(_JOBS.c.id == job.id, _JOBS.c.lease_owner == worker_id)
                 .values(**values)
-                .execution_options(synchronize_session=False)
             )
         return "dead" if dead else "queued"
 
@@ -297,8 +359,6 @@ class JobQueue:
 
     def next_due(self) -> datetime | None:
         """When the next queued job falls due, if any."""
-        with self.db.sessions() as session:
-            due = session.scalar(
-                select(func.min(Job.due_at)).where(Job.state == "queued")
-            )
+        with self.db.engine.connect() as conn:
+            due = conn.scalar(_NEXT_DUE)
         return clock_module.ensure_utc(due) if due else None

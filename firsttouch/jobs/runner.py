@@ -66,9 +66,10 @@ class Worker:
         services: Mapping[str, Any] | None = None,
         waker: Waker | None = None,
         on_job: Callable[[ClaimedJob, str, float], None] | None = None,
+        priorities: Mapping[str, int] | None = None,
     ):
         self.db = db
-        self.queue = JobQueue(db, clock)
+        self.queue = JobQueue(db, clock, priorities)
         self.handlers = dict(handlers)
         self.clock = clock
         self.worker_id = worker_id or default_worker_id()
@@ -135,16 +136,41 @@ class Worker:
     def run_once(self) -> int:
         """Claim one batch and run it; return how many jobs were claimed."""
         jobs = self.queue.claim(self.worker_id, self.batch, self.lease_seconds)
+        self.queue.complete(self._run_batch(jobs), self.worker_id)
+        return len(jobs)
+
+    def _run_batch(self, jobs: list[ClaimedJob]) -> list[int]:
+        """Run claimed jobs in order; return the ids of those that finished."""
         done: list[int] = []
         for job in jobs:
             if self.stop_event.is_set():
                 break
             if self.run_job(job) == "done":
                 done.append(job.id)
-        self.queue.complete(done, self.worker_id)
-        return len(jobs)
+        return done
+
+    def _run_while_due(self) -> int:
+        """Run batches back to back until none is due; return the waker's count
+        as it stood before the claim that found nothing.
+
+        A finished batch is marked done in the same transaction that claims
+        the next one: one commit per batch instead of two.
+        """
+        seen = self.waker.generation()
+        jobs = self.queue.claim(self.worker_id, self.batch, self.lease_seconds)
+        while jobs:
+            done = self._run_batch(jobs)
+            more = self.batch if not self.stop_event.is_set() else 0
+            # Read before the claim: a job committed after it bumps the count.
+            seen = self.waker.generation()
+            jobs = self.queue.claim(
+                self.worker_id, more, self.lease_seconds, completed=done
+            )
+        return seen
 
     def _sleep_until_work(self, seen: int) -> None:
+        if self.waker.generation() != seen:
+            return  # something was enqueued while we worked: look again now
         # Sleep no longer than the poll interval, and not past the next due job
         # (on a virtual clock the wall-time wait is only an upper bound).
         timeout = self.poll_seconds
@@ -163,15 +189,13 @@ class Worker:
         listener = self._start_listener()
         try:
             while not self.stop_event.is_set():
-                seen = self.waker.generation()
                 try:
-                    claimed = self.run_once()
+                    seen = self._run_while_due()
                 except Exception as exc:  # noqa: BLE001 - keep the worker alive
                     log.error("worker.claim_failed", error=str(exc))
                     self.stop_event.wait(1.0)
                     continue
-                if claimed < self.batch:
-                    self._sleep_until_work(seen)
+                self._sleep_until_work(seen)
         finally:
             self.stop_event.set()
             if listener:

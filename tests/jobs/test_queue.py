@@ -198,3 +198,55 @@ def test_lag_counts_only_due_unclaimed_jobs(
         enqueue(session, "k", due_at=clock.now() + timedelta(hours=1))
     assert queue.lag_seconds() == pytest.approx(30)
     assert queue.next_due() == datetime(2026, 3, 10, 13, 59, 30, tzinfo=UTC)
+
+
+def test_a_higher_priority_kind_is_claimed_before_older_due_work(
+    any_db: Database, clock: VirtualClock
+) -> None:
+    with any_db.transaction() as session:
+        enqueue(session, "enrich", {"n": 1}, due_at=clock.now() - timedelta(minutes=1))
+        enqueue(session, "enrich", {"n": 2})
+        enqueue(session, "touch", {"n": 3})
+        enqueue(session, "touch", {"n": 4}, due_at=clock.now() + timedelta(minutes=1))
+    queue = JobQueue(any_db, clock, priorities={"touch": 10})
+
+    first = queue.claim("w1", 1, lease_seconds=30)
+    assert [j.payload["n"] for j in first] == [3]
+    rest = queue.claim("w1", 10, lease_seconds=30)
+    # Among equals the job due first goes first; a job not yet due waits.
+    assert [j.payload["n"] for j in rest] == [1, 2]
+
+
+def test_a_worker_runs_its_batch_in_priority_order(
+    any_db: Database, clock: VirtualClock
+) -> None:
+    ran: list[str] = []
+    with any_db.transaction() as session:
+        for kind in ("later", "enrich", "touch", "enrich", "touch"):
+            enqueue(session, kind)
+    worker = Worker(
+        any_db,
+        {
+            kind: (lambda ctx: ran.append(ctx.job.kind))
+            for kind in ("later", "enrich", "touch")
+        },
+        clock,
+        priorities={"touch": 5, "later": -5},
+    )
+    assert worker.run_once() == 5
+    assert ran == ["touch", "touch", "enrich", "enrich", "later"]
+
+
+def test_completing_a_batch_and_claiming_the_next_share_one_call(
+    any_db: Database, clock: VirtualClock
+) -> None:
+    with any_db.transaction() as session:
+        enqueue(session, "k", {"n": 1})
+        enqueue(session, "k", {"n": 2})
+    queue = JobQueue(any_db, clock)
+    (first,) = queue.claim("w1", 1, lease_seconds=30)
+    (second,) = queue.claim("w1", 1, lease_seconds=30, completed=[first.id])
+    assert second.payload == {"n": 2}
+    assert queue.counts() == {"done": 1, "running": 1}
+    assert queue.claim("w1", 0, lease_seconds=30, completed=[second.id]) == []
+    assert queue.counts() == {"done": 2}
