@@ -7,16 +7,21 @@ one that finds an expired *pending* entry (a worker died mid-call) first asks
 the channel whether the effect already happened (``lookup``) before calling
 again. Two workers can never be in the call at once: the lease is taken by a
 conditional update.
+
+A first attempt writes the entry with its lease already taken, in one
+statement and one commit; only a key seen before needs the conditional
+update. Statements are built once, on a Core connection: this runs for
+every message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from firsttouch.clock import Clock
@@ -25,6 +30,56 @@ from firsttouch.store.db import Database
 from firsttouch.store.models import LedgerEntry
 
 Result = dict[str, Any]
+
+_LEDGER = cast(Table, LedgerEntry.__table__)
+_WHEN = _LEDGER.c.lease_expires_at.type
+# RETURNING says whether the row went in: rowcount cannot (psycopg reports -1
+# for an insert that returns rows, which PostgreSQL inserts do implicitly).
+_INSERT = {
+    name: dialect.insert(_LEDGER)
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(_LEDGER.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_TAKE_LEASE = (
+    update(_LEDGER)
+    .where(
+        _LEDGER.c.key == bindparam("key_"),
+        _LEDGER.c.state == "pending",
+        or_(
+            _LEDGER.c.lease_expires_at.is_(None),
+            _LEDGER.c.lease_expires_at < bindparam("now_", type_=_WHEN),
+        ),
+    )
+    .values(
+        attempts=_LEDGER.c.attempts + 1,
+        lease_expires_at=bindparam("until_", type_=_WHEN),
+    )
+)
+_READ = select(
+    _LEDGER.c.state, _LEDGER.c.attempts, _LEDGER.c.result, _LEDGER.c.error
+).where(_LEDGER.c.key == bindparam("key_"))
+_FINISH = (
+    update(_LEDGER)
+    .where(_LEDGER.c.key == bindparam("key_"))
+    .values(
+        state=bindparam("state_"),
+        result=bindparam("result_", type_=_LEDGER.c.result.type),
+        error=bindparam("error_"),
+        done_at=bindparam("done_", type_=_WHEN),
+        lease_expires_at=None,
+    )
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A ledger entry as an attempt finds it."""
+
+    state: str
+    attempts: int
+    result: Result
+    error: str | None
 
 
 @dataclass(frozen=True)
@@ -47,60 +102,63 @@ class Ledger:
         self.clock = clock
         self.lease = timedelta(seconds=lease_seconds)
 
+    def _open(self, key: str, effect: str) -> tuple[Entry, bool]:
+        """Record ``key`` as pending and take its lease; return (entry, leased).
+
+        Commits before returning, so the pending mark is durable before any
+        call is made.
+        """
+        now = self.clock.now()
+        with self.db.write_connection() as conn:
+            if self._insert(conn, key, effect, now, leased=True):
+                return Entry("pending", 1, {}, None), True
+            return self._lease(conn, key, now)
+
     def _insert_pending(self, key: str, effect: str) -> None:
-        values = {
+        """Record ``key`` as pending, unleased: a first attempt's first step."""
+        with self.db.write_connection() as conn:
+            self._insert(conn, key, effect, self.clock.now(), leased=False)
+
+    def _take_lease(self, key: str) -> tuple[Entry, bool]:
+        """Lease a pending ``key`` whose lease is free or expired."""
+        with self.db.write_connection() as conn:
+            return self._lease(conn, key, self.clock.now())
+
+    def _insert(
+        self, conn: Connection, key: str, effect: str, now: datetime, *, leased: bool
+    ) -> bool:
+        """Add the entry unless it exists; True if it was added."""
+        statement = _INSERT.get(conn.dialect.name, _INSERT["sqlite"])
+        values: dict[str, Any] = {
             "key": key,
             "effect": effect,
             "state": "pending",
-            "attempts": 0,
+            "attempts": 1 if leased else 0,
             "result": {},
-            "created_at": self.clock.now(),
+            "lease_expires_at": now + self.lease if leased else None,
+            "created_at": now,
         }
-        dialect = postgresql if self.db.is_postgres else sqlite
-        stmt = dialect.insert(LedgerEntry).values(**values)
-        with self.db.transaction() as session:
-            session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+        return conn.execute(statement, values).first() is not None
 
-    def _take_lease(self, key: str) -> tuple[LedgerEntry | None, bool]:
-        """Return (entry, leased). The entry is returned done when it is done."""
-        now = self.clock.now()
-        with self.db.transaction() as session:
-            taken = cast(
-                "CursorResult[Any]",
-                session.execute(
-                    update(LedgerEntry)
-                    .where(
-                        LedgerEntry.key == key,
-                        LedgerEntry.state == "pending",
-                        or_(
-                            LedgerEntry.lease_expires_at.is_(None),
-                            and_(LedgerEntry.lease_expires_at < now),
-                        ),
-                    )
-                    .values(
-                        attempts=LedgerEntry.attempts + 1,
-                        lease_expires_at=now + self.lease,
-                    )
-                    .execution_options(synchronize_session=False)
-                ),
-            ).rowcount
-            entry = session.scalar(select(LedgerEntry).where(LedgerEntry.key == key))
-            return entry, bool(taken)
+    def _lease(self, conn: Connection, key: str, now: datetime) -> tuple[Entry, bool]:
+        taken = conn.execute(
+            _TAKE_LEASE, {"key_": key, "now_": now, "until_": now + self.lease}
+        ).rowcount
+        row = conn.execute(_READ, {"key_": key}).one()
+        entry = Entry(row.state, row.attempts, dict(row.result or {}), row.error)
+        return entry, bool(taken)
 
     def _finish(self, key: str, state: str, result: Result, error: str | None) -> None:
-        with self.db.transaction() as session:
-            session.execute(
-                update(LedgerEntry)
-                .where(LedgerEntry.key == key)
-                .values(
-                    state=state,
-                    result=result,
-                    error=error,
-                    done_at=self.clock.now() if state == "done" else None,
-                    lease_expires_at=None,
-                )
-                .execution_options(synchronize_session=False)
-            )
+        done_at = self.clock.now() if state == "done" else None
+        values = {
+            "key_": key,
+            "state_": state,
+            "result_": result,
+            "error_": error,
+            "done_": done_at,
+        }
+        with self.db.write_connection() as conn:
+            conn.execute(_FINISH, values)
 
     def perform(
         self,
@@ -110,12 +168,10 @@ class Ledger:
         lookup: Callable[[], Result | None] | None = None,
     ) -> Outcome:
         """Run ``call`` once for ``key`` across every retry and every worker."""
-        self._insert_pending(key, effect)
-        entry, leased = self._take_lease(key)
-        assert entry is not None
+        entry, leased = self._open(key, effect)
 
         if entry.state == "done":
-            return Outcome(dict(entry.result or {}), performed=False)
+            return Outcome(entry.result, performed=False)
         if entry.state == "failed":
             raise DeliveryError(
                 f"{effect} {key} failed permanently before: {entry.error}",

@@ -53,8 +53,7 @@ def test_a_live_lease_keeps_a_second_worker_out(
     any_db: Database, clock: VirtualClock
 ) -> None:
     ledger = Ledger(any_db, clock, lease_seconds=60)
-    ledger._insert_pending("k4", "sms")
-    ledger._take_lease("k4")
+    assert ledger._open("k4", "sms")[1]
     with pytest.raises(EffectInFlightError):
         ledger.perform("k4", "sms", lambda: {"ok": "1"})
 
@@ -72,3 +71,19 @@ def test_after_a_crash_lookup_finds_the_effect_and_skips_the_call(
     )
     assert calls == []
     assert outcome.result == {"sid": "SM1"} and not outcome.performed
+
+
+def test_a_worker_that_died_after_opening_leaves_a_lease_that_expires(
+    any_db: Database, clock: VirtualClock
+) -> None:
+    ledger = Ledger(any_db, clock, lease_seconds=60)
+    assert ledger._open("k6", "sms")[1]  # a first attempt: written already leased
+    with pytest.raises(EffectInFlightError):
+        ledger.perform("k6", "sms", lambda: {"ok": "1"})
+    clock.advance(timedelta(seconds=61))
+    calls: list[int] = []
+    outcome = ledger.perform(
+        "k6", "sms", lambda: calls.append(1) or {}, lookup=lambda: {"sid": "SM6"}
+    )
+    assert calls == []
+    assert outcome.result == {"sid": "SM6"} and not outcome.performed
