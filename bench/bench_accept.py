@@ -1,7 +1,8 @@
 """Webhooks accepted per second, with zero loss, and accept latency at 200/s.
 
-Runs ``firsttouch serve --no-worker`` (so only capture is measured) on a
-fresh SQLite file and on a fresh PostgreSQL database, and posts signed
+Runs ``firsttouch serve --no-worker --web-processes 2`` (only capture is
+measured; one web process per core, ``FIRSTTOUCH_BENCH_WEB_PROCESSES``) on
+a fresh SQLite file and on a fresh PostgreSQL database, and posts signed
 generic-chat webhooks (each a new buyer) over keep-alive connections from
 the lean load generator in ``http_load.py``:
 
@@ -13,9 +14,9 @@ the lean load generator in ``http_load.py``:
   (SQLite), counted from when each request was due.
 
 Beside them: the same machine's ceiling, a FastAPI route that reads and
-parses the same body and stores nothing, and n8n's published 220 workflow
-runs per second on 2 vCPU. The load generator shares the 2 cores with the
-server, so every figure here is a floor.
+parses the same body and stores nothing (as many processes), and n8n's
+published 220 workflow runs per second on 2 vCPU. The load generator
+shares the 2 cores with the server, so every figure here is a floor.
 """
 
 # S603: every command here is ours, no outside input.
@@ -49,6 +50,8 @@ SECRET = "bench-generic-chat-secret"  # noqa: S105
 REQUESTS = int(os.environ.get("FIRSTTOUCH_BENCH_ACCEPT", "2000"))
 # Keep-alive connections of the closed-loop run.
 CONNECTIONS = 32
+# `serve --web-processes`: one web process per core of this machine.
+WEB_PROCESSES = int(os.environ.get("FIRSTTOUCH_BENCH_WEB_PROCESSES", "2"))
 N8N_RUNS_PER_S = 220.0
 
 
@@ -115,7 +118,7 @@ def server(args: list[str], env: dict[str, str], port: int) -> Iterator[str]:
 
 
 @contextmanager
-def firsttouch(database_url: str) -> Iterator[str]:
+def firsttouch(database_url: str, processes: int = 1) -> Iterator[str]:
     port = free_port()
     env = {
         **os.environ,
@@ -135,17 +138,19 @@ def firsttouch(database_url: str) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    args = [command, "serve", "--no-worker"]
+    args = [command, "serve", "--no-worker", "--web-processes", str(processes)]
     with server(args, env, port) as url:
+        # Every process must be listening before the clock starts.
+        time.sleep(2 if processes > 1 else 0)
         yield url
 
 
 @contextmanager
-def ceiling() -> Iterator[str]:
+def ceiling(processes: int) -> Iterator[str]:
     """A route that reads and parses the same body and stores nothing."""
     port = free_port()
     code = (
-        "import json, uvicorn\n"
+        "import json\n"
         "from fastapi import FastAPI, Request\n"
         "app = FastAPI()\n"
         "@app.get('/healthz')\n"
@@ -154,10 +159,26 @@ def ceiling() -> Iterator[str]:
         "async def take(request: Request):\n"
         "    json.loads(await request.body())\n"
         "    return {'accepted': True}\n"
-        f"uvicorn.run(app, host='127.0.0.1', port={port}, log_level='warning')\n"
     )
-    with server([sys.executable, "-c", code], dict(os.environ), port) as url:
-        yield url
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "ceiling_app.py").write_text(code)
+        args = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "ceiling_app:app",
+            "--app-dir",
+            folder,
+            "--port",
+            str(port),
+            "--workers",
+            str(processes),
+            "--log-level",
+            "warning",
+        ]
+        with server(args, dict(os.environ), port) as url:
+            time.sleep(2 if processes > 1 else 0)
+            yield url
 
 
 def requests(url: str, count: int) -> list[bytes]:
@@ -206,20 +227,25 @@ def pg_database() -> Iterator[str]:
 
 
 def main() -> None:
-    with ceiling() as url:
+    with ceiling(WEB_PROCESSES) as url:
         closed_loop(url, 200)
         top, _, _ = closed_loop(url, REQUESTS)
-    line("accept_ceiling_per_s", top, "req/s", "info")
+    line("accept_ceiling_per_s", top, "req/s", "info", processes=WEB_PROCESSES)
 
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as folder:
-        database = f"sqlite:///{folder}/accept.db"
+        database = f"sqlite:///{folder}/one.db"
         with firsttouch(database) as url:
+            rate, _, _ = closed_loop(url, REQUESTS)
+        line("accept_per_s_sqlite_one_process", rate, "req/s", "info")
+
+        database = f"sqlite:///{folder}/accept.db"
+        with firsttouch(database, WEB_PROCESSES) as url:
             rate, ok, errors = closed_loop(url, REQUESTS)
             steady = paced(url, 200, 10)
         results["sqlite"] = (rate, ok, errors, stored(database))
     try:
-        with pg_database() as database, firsttouch(database) as url:
+        with pg_database() as database, firsttouch(database, WEB_PROCESSES) as url:
             rate, ok, errors = closed_loop(url, REQUESTS)
             results["pg"] = (rate, ok, errors, stored(database))
     except Exception as exc:  # noqa: BLE001 - a missing PostgreSQL must not hide SQLite
@@ -241,6 +267,7 @@ def main() -> None:
             peer_value=N8N_RUNS_PER_S,
             ratio=f"{rate / N8N_RUNS_PER_S:.2f}",
             errors=errors,
+            processes=WEB_PROCESSES,
         )
     line("accept_lost", lost, "inbounds", "0")
     line(

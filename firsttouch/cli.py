@@ -156,6 +156,20 @@ def serve(
         str | None,
         typer.Option(help="Also accept inbound mail over SMTP on HOST:PORT."),
     ] = None,
+    web_processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            envvar="FIRSTTOUCH_WEB_PROCESSES",
+            help="Processes serving HTTP on the one port (one per core takes "
+            "the most webhooks a second). [env FIRSTTOUCH_WEB_PROCESSES]",
+        ),
+    ] = 1,
+    shared_port: Annotated[
+        bool,
+        typer.Option("--shared-port", hidden=True, help="Join a port already served."),
+    ] = False,
 ) -> None:
     """Run the web app, and a worker in the same process unless --no-worker."""
     runtime = _runtime(workspace, database_url)
@@ -163,7 +177,10 @@ def serve(
         runtime.settings = runtime.settings.with_overrides(
             host=host or runtime.settings.host, port=port or runtime.settings.port
         )
-    _serve(runtime, no_worker=no_worker, smtp=smtp)
+    if shared_port:
+        _serve_shared(runtime)
+        return
+    _serve(runtime, no_worker=no_worker, smtp=smtp, web_processes=web_processes)
 
 
 def _start_imap_polling(runtime) -> None:  # type: ignore[no-untyped-def]
@@ -192,16 +209,21 @@ def _require_free_port(host: str, port: int) -> None:
             ) from None
 
 
-def _serve(runtime, *, no_worker: bool, smtp: str | None) -> None:  # type: ignore[no-untyped-def]
+def _serve(  # type: ignore[no-untyped-def]
+    runtime, *, no_worker: bool, smtp: str | None, web_processes: int = 1
+) -> None:
     """Serve ``runtime``: web app, optional worker thread and SMTP listener."""
-    import uvicorn
-
-    from firsttouch.web import create_app
     from firsttouch.web.accounts import ensure_first_admin
+    from firsttouch.web.listeners import bind, helper_processes
     from firsttouch.worker import build_worker
 
     _require_current_schema(runtime)
-    _require_free_port(runtime.settings.host, runtime.settings.port)
+    settings = runtime.settings
+    _require_free_port(settings.host, settings.port)
+    try:
+        listener = bind(settings.host, settings.port, shared=web_processes > 1)
+    except OSError as exc:
+        raise _fail(f"cannot serve on {settings.host}:{settings.port}: {exc}") from None
 
     worker = None
     if not no_worker:
@@ -215,7 +237,6 @@ def _serve(runtime, *, no_worker: bool, smtp: str | None) -> None:  # type: igno
 
         smtp_server = start_smtp_listener(runtime, smtp)
 
-    settings = runtime.settings
     typer.secho(
         f"firsttouch is serving: dashboard at http://{settings.host}:"
         f"{settings.port}/  (API docs at /docs)",
@@ -223,18 +244,40 @@ def _serve(runtime, *, no_worker: bool, smtp: str | None) -> None:  # type: igno
     )
     typer.echo(ensure_first_admin(runtime.db, settings.env, runtime.clock))
     try:
-        uvicorn.run(
-            create_app(runtime),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
-        )
+        with helper_processes(settings, web_processes - 1):
+            _run_web(runtime, listener)
     finally:
         if worker:
             worker.stop()
         if smtp_server:
             smtp_server.stop()
+
+
+def _serve_shared(runtime) -> None:  # type: ignore[no-untyped-def]
+    """One of the extra web processes of ``serve --web-processes``."""
+    from firsttouch.web.listeners import bind
+
+    settings = runtime.settings
+    try:
+        listener = bind(settings.host, settings.port, shared=True)
+    except OSError as exc:
+        raise _fail(f"cannot join {settings.host}:{settings.port}: {exc}") from None
+    _run_web(runtime, listener)
+
+
+def _run_web(runtime, listener) -> None:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from firsttouch.web import create_app
+
+    config = uvicorn.Config(
+        create_app(runtime),
+        host=runtime.settings.host,
+        port=runtime.settings.port,
+        log_config=None,
+        access_log=False,
+    )
+    uvicorn.Server(config).run(sockets=[listener])
 
 
 @app.command()
