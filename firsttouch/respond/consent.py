@@ -20,8 +20,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 import phonenumbers
-from sqlalchemy import Executable, Select, Table, bindparam, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, Table, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from firsttouch.respond.quiet_hours import (
@@ -76,24 +75,15 @@ _MAILBOX_COUNTS = select(SendCounter.bucket, SendCounter.count).where(
 )
 
 
-@functools.cache
-def _count_send_statement(postgres: bool) -> Executable:
-    # One statement spends both allowances, the minute's and the day's.
-    insert = postgresql.insert if postgres else sqlite.insert
-    rows = [
-        {"sender": bindparam("sender"), "bucket": bindparam(name), "count": 1}
-        for name in ("minute", "day")
-    ]
-    # The table, not the mapped class: an ORM insert would take the
-    # parameters for rows of their own (a bulk insert).
-    return (
-        insert(_COUNTERS)
-        .values(rows)
-        .on_conflict_do_update(
-            index_elements=["sender", "bucket"],
-            set_={"count": _COUNTERS.c.count + 1},
-        )
-    )
+# One statement spends both allowances, the minute's and the day's. Plain
+# SQL that SQLite and PostgreSQL both speak: SQLAlchemy cannot cache the
+# compiled form of its dialect upserts, and compiled them on every send.
+_COUNT_SEND = text(
+    f"INSERT INTO {_COUNTERS.name} (sender, bucket, count)"
+    " VALUES (:sender, :minute, 1), (:sender, :day, 1)"
+    " ON CONFLICT (sender, bucket)"
+    f" DO UPDATE SET count = {_COUNTERS.name}.count + 1"
+)
 
 
 @dataclass(frozen=True)
@@ -286,8 +276,7 @@ def _reserve_mailbox(
         next_minute = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
         return Deferred(next_minute, "mailbox_minute_limit")
 
-    postgres = session.get_bind().dialect.name == "postgresql"
-    session.execute(_count_send_statement(postgres), buckets)
+    session.execute(_COUNT_SEND, buckets)
     return None
 
 

@@ -4,10 +4,10 @@ A touch is staged as a ``Touch`` row (status ``draft``) holding the whole
 message, keyed by its idempotency key, and taken through the consent gate
 (``admit_touch``) in the same transaction: if allowed it is marked
 ``sending``, and that commits before anything leaves. (A first touch is
-written once, already carrying the gate's answer: ``stage_admitted``.) The send itself goes
-through ``Ledger.perform``, and the outcome is recorded in one more
-transaction. A worker that dies anywhere in between leaves a row that tells
-the retry where it stopped:
+written once, already carrying the gate's answer: ``stage_admitted``.) The
+send itself goes through ``Ledger.perform``, and the outcome is recorded in
+one more transaction. A worker that dies anywhere in between leaves a row
+that tells the retry where it stopped:
 
 - ``draft`` or a due ``deferred``: the gate has not let it through; ask again.
 - ``sending``: the gate let it through; the ledger knows whether it left.
