@@ -49,6 +49,7 @@ from firsttouch.respond.alert_formats import (
     teams_payload,
     webhook_payload,
 )
+from firsttouch.respond.senders import built_once
 from firsttouch.respond.signed_links import link_serializer
 from firsttouch.store.db import Database
 from firsttouch.store.models import Contact, Inbound, Qualification, Touch
@@ -215,6 +216,10 @@ def email_channel(runtime: Runtime) -> EmailChannel:
     given: EmailChannel | None = runtime.services.get("email")
     if given is not None:
         return given
+    return built_once(runtime, "respond.alert_email", _build_email)
+
+
+def _build_email(runtime: Runtime) -> EmailChannel:
     channels = runtime.workspace.channels
     if channels.outbox or channels.smtp is None:
         return OutboxEmail(runtime.db, runtime.clock)

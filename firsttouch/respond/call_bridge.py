@@ -45,6 +45,7 @@ from firsttouch.jobs.queue import enqueue
 from firsttouch.logs import mask_phone
 from firsttouch.respond.consent import Allowed, Blocked, Deferred, check_send
 from firsttouch.respond.quiet_hours import Recipient, place_recipient
+from firsttouch.respond.senders import built_once
 from firsttouch.store.models import Contact, Inbound, Touch
 from firsttouch.workspace import Workspace
 from firsttouch.workspace.channels import ref_name
@@ -354,6 +355,10 @@ def voice_channel(runtime: Runtime) -> VoiceChannel:
     given: VoiceChannel | None = runtime.services.get("voice")
     if given is not None:
         return given
+    return built_once(runtime, "respond.voice", _build_voice)
+
+
+def _build_voice(runtime: Runtime) -> VoiceChannel:
     channels = runtime.workspace.channels
     if channels.outbox or channels.twilio is None:
         return OutboxVoice(runtime.db, runtime.clock)

@@ -33,6 +33,7 @@ from firsttouch.clock import Clock
 from firsttouch.errors import DeliveryError, JobError
 from firsttouch.jobs.ledger import Ledger
 from firsttouch.logs import mask_email
+from firsttouch.respond.senders import built_once
 from firsttouch.store.db import Database
 from firsttouch.store.models import Contact, Meeting, OutboxMessage, Touch
 from firsttouch.workspace import Workspace
@@ -312,6 +313,10 @@ def invite_mailer(runtime: Runtime) -> InviteMailer:
     given = runtime.services.get("invite_mailer")
     if given is not None:
         return given  # type: ignore[no-any-return]
+    return built_once(runtime, "respond.invite_mailer", _build_mailer)
+
+
+def _build_mailer(runtime: Runtime) -> InviteMailer:
     channels = runtime.workspace.channels
     if channels.outbox or channels.smtp is None:
         return OutboxInviteMailer(runtime.db, runtime.clock)

@@ -10,8 +10,9 @@ into ``runtime.services["respond.senders"]``.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from firsttouch.channels.messages import EmailChannel, SmsChannel
 from firsttouch.channels.outbox import OutboxEmail, OutboxSms
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
     from firsttouch.runtime import Runtime
 
 SERVICE = "respond.senders"
-_lock = threading.Lock()
+_lock = threading.RLock()
+T = TypeVar("T")
 
 
 @dataclass
@@ -42,15 +44,24 @@ class Senders:
 
 def senders(runtime: Runtime) -> Senders:
     """Return this process's senders, building them on first use."""
-    found = runtime.services.get(SERVICE)
-    if found is not None:
-        return found  # type: ignore[no-any-return]
-    with _lock:
-        found = runtime.services.get(SERVICE)
-        if found is None:
-            found = build_senders(runtime)
-            runtime.services[SERVICE] = found
-    return found
+    return built_once(runtime, SERVICE, build_senders)
+
+
+def built_once(runtime: Runtime, name: str, build: Callable[[Runtime], T]) -> T:
+    """Return the runtime's service ``name``, building it on first use.
+
+    A channel keeps connections (an SMTP session per thread, an HTTP pool)
+    and TLS contexts whose CA certificates take milliseconds to load: one
+    per runtime, not one per job.
+    """
+    found = runtime.services.get(name)
+    if found is None:
+        with _lock:
+            found = runtime.services.get(name)
+            if found is None:
+                found = build(runtime)
+                runtime.services[name] = found
+    return cast(T, found)
 
 
 def _from_address(runtime: Runtime) -> str:

@@ -9,8 +9,11 @@ from firsttouch.channels.outbox import OutboxEmail, list_outbox
 from firsttouch.channels.smtp import SmtpEmail
 from firsttouch.channels.twilio import TwilioSms
 from firsttouch.errors import ConfigError
+from firsttouch.respond.alerts import email_channel
+from firsttouch.respond.call_bridge import voice_channel
 from firsttouch.respond.first_touch import run_first_touch
-from firsttouch.respond.senders import build_senders
+from firsttouch.respond.invites import invite_mailer
+from firsttouch.respond.senders import build_senders, senders
 from firsttouch.runtime import Runtime
 from tests.respond.conftest import add_lead
 
@@ -44,3 +47,14 @@ def test_sending_for_real_without_smtp_is_a_clear_error(runtime: Runtime) -> Non
     runtime.workspace = runtime.workspace.model_copy(update={"channels": channels})
     with pytest.raises(ConfigError, match="channels.smtp"):
         build_senders(runtime)
+
+
+def test_each_channel_is_built_once_per_runtime(runtime: Runtime) -> None:
+    channels = runtime.workspace.channels.model_copy(update={"outbox": False})
+    runtime.workspace = runtime.workspace.model_copy(update={"channels": channels})
+    for build in (senders, email_channel, voice_channel, invite_mailer):
+        first = build(runtime)
+        assert build(runtime) is first
+    email = email_channel(runtime)
+    # The CA certificates are loaded when TLS is first used, not when built.
+    assert isinstance(email, SmtpEmail) and email._ssl_context is None
