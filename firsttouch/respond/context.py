@@ -7,8 +7,12 @@ object, so a sandboxed template cannot reach the session or the database.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.orm import Session
 
 from firsttouch.store.models import Contact, Inbound
 from firsttouch.workspace import Workspace
@@ -49,36 +53,95 @@ class Lead:
     route: str | None
 
 
+_INBOUND_FIELDS = (
+    "id",
+    "channel",
+    "source",
+    "kind",
+    "status",
+    "received_at",
+    "first_touch_at",
+    "first_touch_due_at",
+    "subject",
+    "message_id",
+    "in_reply_to",
+    "fields",
+    "campaign",
+    "owner_id",
+)
+_CONTACT_FIELDS = (
+    "id",
+    "owner_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone_e164",
+    "company_name",
+    "title",
+    "timezone",
+    "country",
+    "region",
+    "attributes",
+)
+_INBOUNDS = cast(Table, Inbound.__table__)
+_CONTACTS = cast(Table, Contact.__table__)
+# The columns a lead needs, inbound and contact in one statement built once;
+# contact columns are labelled contact_<name>.
+_LEAD = (
+    select(
+        *(_INBOUNDS.c[name] for name in _INBOUND_FIELDS),
+        *(_CONTACTS.c[name].label(f"contact_{name}") for name in _CONTACT_FIELDS),
+    )
+    .select_from(
+        _INBOUNDS.outerjoin(_CONTACTS, _CONTACTS.c.id == _INBOUNDS.c.contact_id)
+    )
+    .where(_INBOUNDS.c.id == bindparam("inbound_id"))
+)
+
+
+def load_lead(session: Session, inbound_id: int) -> Lead | None:
+    """Read the lead of ``inbound_id`` in one query; None if there is none."""
+    row = session.execute(_LEAD, {"inbound_id": inbound_id}).first()
+    return _lead(row._mapping) if row is not None else None
+
+
 def read_lead(inbound: Inbound, contact: Contact | None) -> Lead:
-    """Return the lead as plain values."""
-    attributes = (contact.attributes if contact else None) or {}
-    fields = dict(inbound.fields or {})
+    """Return the lead of loaded rows as plain values."""
+    values = {name: getattr(inbound, name) for name in _INBOUND_FIELDS}
+    for name in _CONTACT_FIELDS:
+        values[f"contact_{name}"] = getattr(contact, name) if contact else None
+    return _lead(values)
+
+
+def _lead(values: Mapping[Any, Any]) -> Lead:
+    attributes = values["contact_attributes"] or {}
+    fields = dict(values["fields"] or {})
     route = fields.get("route") or attributes.get("route")
     return Lead(
-        inbound_id=inbound.id,
-        channel=inbound.channel,
-        source=inbound.source,
-        kind=inbound.kind,
-        status=inbound.status,
-        received_at=inbound.received_at,
-        first_touch_at=inbound.first_touch_at,
-        first_touch_due_at=inbound.first_touch_due_at,
-        subject=inbound.subject,
-        message_id=inbound.message_id,
-        in_reply_to=inbound.in_reply_to,
+        inbound_id=values["id"],
+        channel=values["channel"],
+        source=values["source"],
+        kind=values["kind"],
+        status=values["status"],
+        received_at=values["received_at"],
+        first_touch_at=values["first_touch_at"],
+        first_touch_due_at=values["first_touch_due_at"],
+        subject=values["subject"],
+        message_id=values["message_id"],
+        in_reply_to=values["in_reply_to"],
         fields=fields,
-        campaign=inbound.campaign,
-        owner_id=inbound.owner_id or (contact.owner_id if contact else None),
-        contact_id=contact.id if contact else None,
-        first_name=contact.first_name if contact else None,
-        last_name=contact.last_name if contact else None,
-        email=contact.email if contact else None,
-        phone=contact.phone_e164 if contact else None,
-        company=contact.company_name if contact else None,
-        title=contact.title if contact else None,
-        timezone=(contact.timezone if contact else None) or fields.get("timezone"),
-        country=contact.country if contact else None,
-        region=contact.region if contact else None,
+        campaign=values["campaign"],
+        owner_id=values["owner_id"] or values["contact_owner_id"],
+        contact_id=values["contact_id"],
+        first_name=values["contact_first_name"],
+        last_name=values["contact_last_name"],
+        email=values["contact_email"],
+        phone=values["contact_phone_e164"],
+        company=values["contact_company_name"],
+        title=values["contact_title"],
+        timezone=values["contact_timezone"] or fields.get("timezone"),
+        country=values["contact_country"],
+        region=values["contact_region"],
         route=str(route) if route else None,
     )
 

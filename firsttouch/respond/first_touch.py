@@ -23,8 +23,8 @@ from firsttouch.jobs.queue import enqueue
 from firsttouch.logs import get_logger
 from firsttouch.respond.context import (
     Lead,
+    load_lead,
     owner_of,
-    read_lead,
     template_context,
 )
 from firsttouch.respond.policies import PlannedTouch, plan_first_touch
@@ -43,7 +43,7 @@ from firsttouch.respond.unsubscribe import (
     make_token,
     unsubscribe_url,
 )
-from firsttouch.store.models import Contact, Inbound, Touch
+from firsttouch.store.models import Inbound, Touch
 from firsttouch.workspace.team import Rep
 
 if TYPE_CHECKING:
@@ -61,13 +61,9 @@ def run_first_touch(runtime: Runtime, inbound_id: int) -> dict[str, str]:
     """Send the first touch of ``inbound_id``; return each action's status."""
     now = runtime.clock.now()
     with runtime.db.transaction() as session:
-        inbound = session.get(Inbound, inbound_id)
-        if inbound is None or inbound.status in ("recorded", "reply"):
+        lead = load_lead(session, inbound_id)
+        if lead is None or lead.status in ("recorded", "reply"):
             return {}
-        contact = (
-            session.get(Contact, inbound.contact_id) if inbound.contact_id else None
-        )
-        lead = read_lead(inbound, contact)
         # The gate decides in the staging transaction: one commit, not two.
         staged = _stage_all(runtime, session, lead, now)
         statuses = {

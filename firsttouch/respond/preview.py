@@ -7,10 +7,9 @@ from typing import TYPE_CHECKING
 
 from firsttouch.channels.sms_segments import SmsSize, measure_sms
 from firsttouch.errors import NotFoundError
-from firsttouch.respond.context import owner_of, read_lead, template_context
+from firsttouch.respond.context import load_lead, owner_of, template_context
 from firsttouch.respond.first_touch import booking_url
 from firsttouch.respond.templates import Rendered, render_template
-from firsttouch.store.models import Contact, Inbound
 
 if TYPE_CHECKING:
     from firsttouch.runtime import Runtime
@@ -32,13 +31,9 @@ def preview_template(runtime: Runtime, name: str, inbound_id: int) -> Preview:
     when the template cannot be rendered into a message fit to send.
     """
     with runtime.db.sessions() as session:
-        inbound = session.get(Inbound, inbound_id)
-        if inbound is None:
-            raise NotFoundError(f"no inbound with id {inbound_id}")
-        contact = (
-            session.get(Contact, inbound.contact_id) if inbound.contact_id else None
-        )
-        lead = read_lead(inbound, contact)
+        lead = load_lead(session, inbound_id)
+    if lead is None:
+        raise NotFoundError(f"no inbound with id {inbound_id}")
 
     owner = owner_of(runtime.workspace, lead)
     context = template_context(

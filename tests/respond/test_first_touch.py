@@ -232,3 +232,47 @@ def test_a_first_touch_after_its_due_time_is_late_and_on_it_is_met(
         assert (late.sla_state, late.first_touch_at) == ("late", now)
         assert (on_time.sla_state, on_time.first_touch_at) == ("met", now)
     assert len(sink.received) == 2
+
+
+def test_a_lead_read_in_one_query_equals_the_lead_of_its_rows(
+    live_any: Runtime,
+) -> None:
+    from firsttouch.respond.context import load_lead, read_lead
+    from firsttouch.store.models import Contact
+
+    with_contact = add_lead(
+        live_any, phone="+12125550100", fields={"route": "rep_now"}, timezone=None
+    )
+    with live_any.db.transaction() as session:
+        inbound = session.get(Inbound, with_contact)
+        assert inbound is not None
+        contact = session.get(Contact, inbound.contact_id)
+        assert contact is not None
+        contact.attributes = {"route": "nurture"}
+        orphan = Inbound(
+            dedupe_key="test:orphan",
+            received_at=live_any.clock.now(),
+            channel="web_form",
+            source="website",
+            fields={"timezone": "Europe/London"},
+        )
+        session.add(orphan)
+        session.flush()
+        orphan_id = orphan.id
+
+    with live_any.db.sessions() as session:
+        inbound = session.get(Inbound, with_contact)
+        assert inbound is not None
+        rows = read_lead(inbound, session.get(Contact, inbound.contact_id))
+        loaded = load_lead(session, with_contact)
+        assert loaded is not None and loaded == rows
+        assert loaded.email == "ann@buyer.example" and loaded.route == "rep_now"
+        assert loaded.phone == "+12125550100" and loaded.company == "Acme Books"
+
+        lone = load_lead(session, orphan_id)
+        orphan_row = session.get(Inbound, orphan_id)
+        assert orphan_row is not None and lone is not None
+        assert lone == read_lead(orphan_row, None)
+        assert lone.contact_id is None and lone.email is None
+        assert lone.timezone == "Europe/London"
+        assert load_lead(session, orphan_id + 1000) is None
