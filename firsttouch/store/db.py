@@ -56,7 +56,11 @@ def _prepare_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         writes = conn.get_execution_options().get(WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+        # Straight to the driver: this runs for every transaction, and the
+        # statement needs none of SQLAlchemy's execution machinery.
+        conn.connection.driver_connection.execute(
+            "BEGIN IMMEDIATE" if writes else "BEGIN"
+        )
 
 
 # One writer lock per SQLite database in this process, shared by every
