@@ -27,7 +27,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from firsttouch.channels.messages import EmailMessage, Result, SmsMessage
@@ -60,10 +70,12 @@ _TOUCH_BY_KEY_LOCKED = _TOUCH_BY_KEY.with_for_update()
 _RECEIPT = select(Touch.status, Touch.message_id).where(
     Touch.idempotency_key == bindparam("key")
 )
-_STATUS = select(Touch.status).where(Touch.idempotency_key == bindparam("key"))
 
 _TOUCHES = cast(Table, Touch.__table__)
 _INBOUNDS = cast(Table, Inbound.__table__)
+_STATUS = select(_TOUCHES.c.status).where(
+    _TOUCHES.c.idempotency_key == bindparam("key")
+)
 # Sent: one UPDATE that also says whether there was anything left to record
 # (a settled touch is left as it is) and which inbound it answers.
 _MARK_SENT = (
@@ -426,12 +438,13 @@ def _record_sent(runtime: Runtime, key: str, channel: str, result: Result) -> st
         "sent_latency_ms": result.get("latency_ms"),
         "sent_segments": int(result["segments"]) if result.get("segments") else None,
     }
-    with runtime.db.transaction() as session:
-        row = session.execute(_MARK_SENT, params).first()
+    # Two Core statements on a write connection: no session to set up.
+    with runtime.db.write_connection() as conn:
+        row = conn.execute(_MARK_SENT, params).first()
         if row is None:
-            return _settled_status(session, key)
+            return _settled_status(conn, key)
         if row.purpose == "first_touch" and row.inbound_id is not None:
-            session.execute(
+            conn.execute(
                 _MARK_FIRST_TOUCH, {"inbound_id": row.inbound_id, "touched_at": now}
             )
 
@@ -441,9 +454,9 @@ def _record_sent(runtime: Runtime, key: str, channel: str, result: Result) -> st
     return status
 
 
-def _settled_status(session: Session, key: str) -> str:
+def _settled_status(conn: Connection, key: str) -> str:
     # Recorded before (by on_accepted, or a retry): leave it as it is.
-    status = session.scalar(_STATUS, {"key": key})
+    status = conn.scalar(_STATUS, {"key": key})
     assert status is not None, f"no touch staged with key {key!r}"
     return str(status)
 
