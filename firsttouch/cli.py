@@ -142,6 +142,12 @@ def _require_current_schema(runtime) -> None:  # type: ignore[no-untyped-def]
         raise _fail("the database schema is not current; run `firsttouch db upgrade`")
 
 
+# Worker threads of `serve`; together they claim about WORKER_BATCH jobs
+# a round, so several threads share a burst instead of one taking it all.
+DEFAULT_WORKER_THREADS = 1
+WORKER_BATCH = 20
+
+
 @app.command()
 def serve(
     workspace: WorkspaceOpt = None,
@@ -166,6 +172,16 @@ def serve(
             "the most webhooks a second). [env FIRSTTOUCH_WEB_PROCESSES]",
         ),
     ] = 1,
+    worker_threads: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            envvar="FIRSTTOUCH_WORKER_THREADS",
+            help="Worker threads in this process (with the worker on). "
+            "[env FIRSTTOUCH_WORKER_THREADS]",
+        ),
+    ] = DEFAULT_WORKER_THREADS,
     shared_port: Annotated[
         bool,
         typer.Option("--shared-port", hidden=True, help="Join a port already served."),
@@ -180,7 +196,13 @@ def serve(
     if shared_port:
         _serve_shared(runtime)
         return
-    _serve(runtime, no_worker=no_worker, smtp=smtp, web_processes=web_processes)
+    _serve(
+        runtime,
+        no_worker=no_worker,
+        smtp=smtp,
+        web_processes=web_processes,
+        worker_threads=worker_threads,
+    )
 
 
 def _start_imap_polling(runtime) -> None:  # type: ignore[no-untyped-def]
@@ -210,7 +232,12 @@ def _require_free_port(host: str, port: int) -> None:
 
 
 def _serve(  # type: ignore[no-untyped-def]
-    runtime, *, no_worker: bool, smtp: str | None, web_processes: int = 1
+    runtime,
+    *,
+    no_worker: bool,
+    smtp: str | None,
+    web_processes: int = 1,
+    worker_threads: int = DEFAULT_WORKER_THREADS,
 ) -> None:
     """Serve ``runtime``: web app, optional worker thread and SMTP listener."""
     from firsttouch.web.accounts import ensure_first_admin
@@ -225,11 +252,17 @@ def _serve(  # type: ignore[no-untyped-def]
     except OSError as exc:
         raise _fail(f"cannot serve on {settings.host}:{settings.port}: {exc}") from None
 
-    worker = None
+    workers = []
     if not no_worker:
-        worker = build_worker(runtime)
+        # Several threads, so one waiting on a mail server's reply does not
+        # hold up the next lead's first touch; small claims spread a burst.
+        batch = max(1, WORKER_BATCH // worker_threads)
+        workers = [build_worker(runtime, batch=batch) for _ in range(worker_threads)]
         _start_imap_polling(runtime)
-        threading.Thread(target=worker.run_forever, name="worker", daemon=True).start()
+        for number, worker in enumerate(workers, 1):
+            threading.Thread(
+                target=worker.run_forever, name=f"worker-{number}", daemon=True
+            ).start()
 
     smtp_server = None
     if smtp:
@@ -247,7 +280,7 @@ def _serve(  # type: ignore[no-untyped-def]
         with helper_processes(settings, web_processes - 1):
             _run_web(runtime, listener)
     finally:
-        if worker:
+        for worker in workers:
             worker.stop()
         if smtp_server:
             smtp_server.stop()
