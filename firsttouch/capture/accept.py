@@ -44,6 +44,7 @@ from firsttouch.jobs.queue import DEFAULT_MAX_ATTEMPTS
 from firsttouch.jobs.waker import CHANNEL, mark_enqueued
 from firsttouch.logs import get_logger
 from firsttouch.store.models import Inbound, Job
+from firsttouch.store.recordset import RecordsetInsert
 
 if TYPE_CHECKING:
     from firsttouch.jobs.runner import JobContext
@@ -76,6 +77,20 @@ _INSERT_JOBS = {
         index_elements=["idempotency_key"]
     ),
 }
+
+# PostgreSQL: one fixed statement per group, whatever its size.
+_JOB_COLUMNS = (
+    "kind",
+    "payload",
+    "state",
+    "due_at",
+    "attempts",
+    "max_attempts",
+    "idempotency_key",
+    "created_at",
+)
+_RETURNED = ("id", "dedupe_key")
+_PG_INSERT_JOBS = RecordsetInsert(_JOBS, _JOB_COLUMNS, conflict="idempotency_key")
 
 
 @dataclass(frozen=True)
@@ -131,7 +146,8 @@ class AcceptWriter:
         dialect = "postgresql" if postgres else "sqlite"
         self._insert_inbounds = _INSERT_INBOUNDS[dialect]
         self._insert_jobs = _INSERT_JOBS[dialect]
-        self._notify = postgres
+        self._postgres = self._notify = postgres
+        self._pg_inbounds: dict[tuple[str, ...], RecordsetInsert] = {}
 
     async def accept(self, events: Sequence[InboundEvent]) -> list[Accepted]:
         """Store ``events`` durably; return once their group has committed."""
@@ -248,10 +264,11 @@ class AcceptWriter:
     ) -> list[Accepted]:
         """Insert the rows; a key already stored answers with its first row."""
         conn = session.connection()
-        fresh = {
-            key: int(inbound_id)
-            for inbound_id, key in conn.execute(self._insert_inbounds, rows)
-        }
+        if self._postgres:
+            inserted = self._pg_insert_inbounds(tuple(rows[0])).execute(conn, rows)
+        else:
+            inserted = list(conn.execute(self._insert_inbounds, rows))
+        fresh = {key: int(inbound_id) for inbound_id, key in inserted}
         older = {row["dedupe_key"] for row in rows} - fresh.keys()
         known: dict[str, int] = {}
         if older:
@@ -274,6 +291,19 @@ class AcceptWriter:
                 answers.append(Accepted(fresh.get(key) or known[key], duplicate=True))
         return answers
 
+    def _pg_insert_inbounds(self, columns: tuple[str, ...]) -> RecordsetInsert:
+        # Every row comes from inbound_values, so one statement serves for
+        # the life of the process.
+        statement = self._pg_inbounds.get(columns)
+        if statement is None:
+            statement = self._pg_inbounds[columns] = RecordsetInsert(
+                _INBOUNDS,
+                columns,
+                conflict="dedupe_key",
+                returning=("id", "dedupe_key"),
+            )
+        return statement
+
     def _queue_ingests(
         self, session: Session, stored: list[Accepted], events: list[dict[str, Any]]
     ) -> None:
@@ -295,7 +325,10 @@ class AcceptWriter:
         ]
         if not jobs:
             return
-        session.connection().execute(self._insert_jobs, jobs)
+        if self._postgres:
+            _PG_INSERT_JOBS.execute(session.connection(), jobs)
+        else:
+            session.connection().execute(self._insert_jobs, jobs)
         if self._notify:
             notify = text("SELECT pg_notify(:channel, '')")
             session.execute(notify, {"channel": CHANNEL})
