@@ -78,6 +78,10 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, str):
-        # JSONB refuses U+0000 even escaped; PostgreSQL text refuses it too.
+        # JSONB refuses U+0000 even escaped, at any depth; text refuses it too.
         return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_jsonable(str(key)): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
     return value

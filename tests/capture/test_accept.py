@@ -7,7 +7,7 @@ import hmac
 import json
 from collections.abc import Iterator
 from concurrent.futures import Future
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -211,3 +211,31 @@ def test_a_webhook_answers_once_stored_and_the_worker_resolves_it(
     with runtime.db.sessions() as session:
         stored = session.get(Inbound, inbound_id)
         assert stored is not None and stored.status == "new" and stored.contact_id
+
+
+def test_every_column_reads_back_as_given(
+    writer: AcceptWriter, any_runtime: Runtime
+) -> None:
+    event = chat_event(9).model_copy(
+        update={
+            "fields": {"seats": 40, "plan": "Équipe", "tags": ["a", "b"]},
+            "utm": {"utm_source": "newsletter", "utm_campaign": "spring"},
+            "subject": "Prix\x00 pour 40",
+            "occurred_at": datetime(2026, 3, 10, 13, 59, 30, tzinfo=UTC),
+            "message_id": "<m-9@mail.example>",
+        }
+    )
+    (accepted,) = writer.accept_blocking([event])
+
+    with any_runtime.db.sessions() as session:
+        stored = session.get(Inbound, accepted.inbound_id)
+        assert stored is not None
+        assert stored.fields == {"seats": 40, "plan": "Équipe", "tags": ["a", "b"]}
+        assert stored.utm == {"utm_source": "newsletter", "utm_campaign": "spring"}
+        assert stored.campaign == "spring"
+        assert stored.subject == "Prix\ufffd pour 40"
+        assert stored.occurred_at == datetime(2026, 3, 10, 13, 59, 30, tzinfo=UTC)
+        assert stored.received_at == any_runtime.clock.now()
+        assert stored.message_id == "m-9@mail.example"
+        assert stored.raw == json.dumps({"n": 9})
+        assert stored.raw_truncated is False
