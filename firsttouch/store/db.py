@@ -104,6 +104,11 @@ class Database:
         self._write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
         self._write_lock = _write_lock_for(self.url) if self.is_sqlite else None
+        # SQLite only: the connection the lock holder writes on. Writes take
+        # turns anyway, and checking a connection out of the pool and back
+        # for every transaction cost more than a short transaction itself.
+        self._pinned: Connection | None = None
+        self._pinned_in_use = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -116,20 +121,28 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """Yield a session whose work commits on exit or rolls back on error."""
-        with self._writer(), self._write_sessions() as session, session.begin():
-            yield session
+        with self._writer() as pinned:
+            bind = pinned if pinned is not None else self._write_engine
+            with self._write_sessions(bind=bind) as session, session.begin():
+                yield session
 
     @contextmanager
     def write_connection(self) -> Iterator[Connection]:
         """Like ``transaction`` but a Core connection: for hot paths with no ORM."""
-        with self._writer(), self._write_engine.begin() as conn:
-            yield conn
+        with self._writer() as pinned:
+            if pinned is None:
+                with self._write_engine.begin() as conn:
+                    yield conn
+            else:
+                with pinned.begin():
+                    yield pinned
 
     @contextmanager
-    def _writer(self) -> Iterator[None]:
+    def _writer(self) -> Iterator[Connection | None]:
+        """Hold the writer lock; yield the pinned connection, or None for the pool."""
         lock = self._write_lock
         if lock is None:
-            yield
+            yield None
             return
         # A holder that never lets go (a test holding a transaction open while
         # it waits for another thread) must not hang the waiter for ever: past
@@ -137,10 +150,33 @@ class Database:
         # decides as it did before this one existed.
         held = lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
         try:
-            yield
+            if not held or self._pinned_in_use:
+                # Without the lock, or nested inside this thread's own write:
+                # a connection of its own, as before the pinning.
+                yield None
+                return
+            self._pinned_in_use = True
+            try:
+                yield self._pinned_connection()
+            finally:
+                self._pinned_in_use = False
         finally:
             if held:
                 lock.release()
 
+    def _pinned_connection(self) -> Connection:
+        conn = self._pinned
+        if conn is not None and conn.invalidated:
+            conn.close()
+            conn = None
+        if conn is None or conn.closed:
+            conn = self._pinned = self._write_engine.connect()
+        elif conn.in_transaction():
+            conn.rollback()  # left open by a failure we did not see end
+        return conn
+
     def dispose(self) -> None:
+        if self._pinned is not None:
+            self._pinned.close()
+            self._pinned = None
         self.engine.dispose()

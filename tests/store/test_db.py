@@ -65,6 +65,10 @@ def test_the_lock_is_let_go_when_the_transaction_rolls_back(db: Database) -> Non
         pass
     assert not _held_elsewhere(db)
     assert _count_opt_outs(db) == 0
+    # The connection writers share is clean again for the next one.
+    with db.write_connection() as conn:
+        _insert_opt_out(conn, "b@example.com")
+    assert _count_opt_outs(db) == 1
 
 
 def test_a_second_writer_thread_waits_for_the_first_to_commit(db: Database) -> None:
@@ -109,3 +113,23 @@ def test_databases_on_one_file_share_the_lock(db: Database) -> None:
             assert _held_elsewhere(db)
     finally:
         other.dispose()
+
+
+def test_a_commit_on_the_shared_connection_still_wakes_workers(db: Database) -> None:
+    from firsttouch.jobs.queue import enqueue
+    from firsttouch.jobs.waker import local_waker
+
+    before = local_waker.generation()
+    with db.transaction() as session:
+        enqueue(session, "k")
+        assert local_waker.generation() == before  # not before the commit
+    assert local_waker.generation() != before
+
+
+def test_a_write_after_dispose_opens_a_fresh_connection(db: Database) -> None:
+    with db.write_connection() as conn:
+        _insert_opt_out(conn, "a@example.com")
+    db.dispose()
+    with db.transaction() as session:
+        _insert_opt_out(session, "b@example.com")
+    assert _count_opt_outs(db) == 2
