@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from firsttouch.capture.contacts import known_contact, live_contact, resolve_contact
 from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.owners import choose_owner, lead_facts, record_decision
+from firsttouch.jobs.bulk import KeyedJob, enqueue_keyed
 from firsttouch.jobs.queue import enqueue
 from firsttouch.logs import get_logger, mask_email, mask_phone
 from firsttouch.store.models import Inbound, Touch
@@ -249,42 +250,36 @@ def enqueue_followups(
 ) -> None:
     """Queue what follows a new lead, in the same transaction as the lead."""
     payload = {"inbound_id": inbound.id}
-    enqueue(session, "qualify.inbound", payload, key=f"qualify:{inbound.id}", now=now)
-    enqueue(
-        session,
-        "respond.first_touch",
-        payload,
-        key=f"first_touch:{inbound.id}",
-        now=now,
-    )
-    enqueue(
-        session,
-        "respond.sla_check",
-        payload,
-        key=f"sla:{inbound.id}",
-        due_at=inbound.first_touch_due_at,
-        now=now,
-    )
-    if inbound.human_due_at is not None:
-        enqueue(
-            session,
-            "respond.human_sla_check",
-            payload,
-            key=f"human_sla:{inbound.id}",
-            due_at=inbound.human_due_at,
-            now=now,
-        )
     reassign_at = now + timedelta(
         minutes=runtime.workspace.routing.reassign_after_minutes
     )
-    enqueue(
-        session,
-        "capture.reassign_check",
-        payload,
-        key=f"reassign:{inbound.id}:1",
-        due_at=reassign_at,
-        now=now,
-    )
+    jobs = [
+        KeyedJob("qualify.inbound", f"qualify:{inbound.id}", payload),
+        KeyedJob("respond.first_touch", f"first_touch:{inbound.id}", payload),
+        KeyedJob(
+            "respond.sla_check",
+            f"sla:{inbound.id}",
+            payload,
+            due_at=inbound.first_touch_due_at,
+        ),
+        KeyedJob(
+            "capture.reassign_check",
+            f"reassign:{inbound.id}:1",
+            payload,
+            due_at=reassign_at,
+        ),
+    ]
+    if inbound.human_due_at is not None:
+        jobs.append(
+            KeyedJob(
+                "respond.human_sla_check",
+                f"human_sla:{inbound.id}",
+                payload,
+                due_at=inbound.human_due_at,
+            )
+        )
+    # One statement for all of them: this runs for every lead.
+    enqueue_keyed(session, jobs, now)
 
 
 def _enqueue_consent_keyword(session: Session, inbound: Inbound, now: datetime) -> None:
