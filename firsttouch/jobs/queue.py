@@ -252,27 +252,27 @@ class JobQueue:
                     "until_": now + timedelta(seconds=lease_seconds),
                 },
             ).all()
-            over = [r.id for r in rows if r.attempts > r.max_attempts]
+            jobs, over = self._sort_out(rows)
             if over:
                 conn.execute(_BURY, {"ids_": over, "now_": now})
+        return jobs
 
-        return [
-            ClaimedJob(
-                r.id,
-                r.kind,
-                dict(r.payload or {}),
-                r.attempts,
-                r.max_attempts,
-                r.due_at,
-            )
-            for r in sorted(rows, key=self._order)
-            if r.attempts <= r.max_attempts
-        ]
-
-    def _order(self, row: Any) -> tuple[Any, ...]:
+    def _sort_out(self, rows: Sequence[Any]) -> tuple[list[ClaimedJob], list[int]]:
+        """Split claimed rows into jobs to run, in claim order, and jobs to bury."""
+        jobs: list[ClaimedJob] = []
+        over: list[int] = []
+        for job_id, kind, payload, attempts, cap, due_at in rows:
+            if attempts > cap:
+                over.append(job_id)
+            else:
+                payload = dict(payload or {})
+                jobs.append(ClaimedJob(job_id, kind, payload, attempts, cap, due_at))
         # RETURNING comes back in no promised order: run in the claim's order.
-        rank = self.priorities.get(row.kind, NORMAL_PRIORITY)
-        return (-rank, row.due_at, row.id)
+        jobs.sort(key=self._order)
+        return jobs, over
+
+    def _order(self, job: ClaimedJob) -> tuple[int, datetime, int]:
+        return (-self.priorities.get(job.kind, NORMAL_PRIORITY), job.due_at, job.id)
 
     def complete(self, job_ids: Sequence[int], worker_id: str) -> int:
         """Mark jobs done, if this worker still holds their lease."""
