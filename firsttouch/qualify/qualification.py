@@ -44,20 +44,23 @@ log = structlog.get_logger(__name__)
 # Inbound fields that describe the form itself, not the lead.
 _PERSON_KEYS = frozenset({"form", "form_name", "files"})
 
-_LEAD = (
-    select(Inbound, Contact, Company)
-    .outerjoin(Contact, Contact.id == Inbound.contact_id)
-    .outerjoin(Company, Company.id == Contact.company_id)
-    .where(Inbound.id == bindparam("inbound_id"))
-)
-_DONE = (
-    select(Qualification)
+# The lead, its contact and company, and the id of the newest qualification
+# under the current ICP version (None if there is none yet): one query.
+_DONE_ID = (
+    select(Qualification.id)
     .where(
-        Qualification.inbound_id == bindparam("inbound_id"),
+        Qualification.inbound_id == Inbound.id,
         Qualification.icp_version == bindparam("icp_version"),
     )
     .order_by(Qualification.id.desc())
     .limit(1)
+    .scalar_subquery()
+)
+_LEAD = (
+    select(Inbound, Contact, Company, _DONE_ID)
+    .outerjoin(Contact, Contact.id == Inbound.contact_id)
+    .outerjoin(Company, Company.id == Contact.company_id)
+    .where(Inbound.id == bindparam("inbound_id"))
 )
 _QUALIFICATIONS = cast(Table, Qualification.__table__)
 _INSERT_QUALIFICATION = insert(_QUALIFICATIONS).returning(_QUALIFICATIONS.c.id)
@@ -124,13 +127,15 @@ def lead_facts(
 
 
 def _load_lead(
-    session: Session, inbound_id: int
-) -> tuple[Inbound, Contact | None, Company | None] | None:
-    row = session.execute(_LEAD, {"inbound_id": inbound_id}).first()
+    session: Session, inbound_id: int, icp_version: str
+) -> tuple[Inbound, Contact | None, Company | None, int | None] | None:
+    """The lead and the id of its qualification under ``icp_version``, if any."""
+    params = {"inbound_id": inbound_id, "icp_version": icp_version}
+    row = session.execute(_LEAD, params).first()
     if row is None:
         return None
-    inbound, contact, company = row
-    return inbound, contact, company
+    inbound, contact, company, done_id = row
+    return inbound, contact, company, done_id
 
 
 def load_cache(
@@ -204,17 +209,14 @@ def qualify_inbound(
     """
     icp = workspace.icp
     with db.sessions() as session:
-        if not rescore:
-            done = session.scalar(
-                _DONE, {"inbound_id": inbound_id, "icp_version": icp.version}
-            )
-            if done is not None:
-                return _outcome(done, icp.version, created=False)
-        lead = _load_lead(session, inbound_id)
+        lead = _load_lead(session, inbound_id, icp.version)
         if lead is None:
             log.warning("qualify.inbound_missing", inbound_id=inbound_id)
             return None
-        inbound, contact, company = lead
+        inbound, contact, company, done_id = lead
+        if done_id is not None and not rescore:
+            done = session.get_one(Qualification, done_id)
+            return _outcome(done, icp.version, created=False)
         facts = lead_facts(inbound, contact, company)
         contact_id = contact.id if contact is not None else None
 
