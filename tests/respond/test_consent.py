@@ -207,3 +207,43 @@ def test_a_reply_that_plainly_asks_to_unsubscribe_is_recognised() -> None:
     assert is_unsubscribe_reply("Re: Pricing", "STOP")
     assert not is_unsubscribe_reply("Re: Pricing", "Please don't stop, send pricing")
     assert not is_unsubscribe_reply("How do I unsubscribe my team from Bill.com?", "")
+
+
+def test_the_gate_sees_what_its_own_transaction_has_not_flushed(
+    any_db: Database,
+) -> None:
+    # The same session records an opt-out and counts a touch it has only
+    # added: the gate answers as if both were already in the database.
+    with any_db.transaction() as session:
+        contact = Contact(email="ann@example.com", created_at=NOON_NY)
+        session.add(contact)
+        session.flush()
+        record_opt_out(
+            session, "email", "ann@example.com", source="unsubscribe_link", now=NOON_NY
+        )
+        opted_out = check_send(
+            session,
+            channel="email",
+            address="ann@example.com",
+            contact_id=contact.id,
+            now=NOON_NY,
+            limits=Limits(),
+        )
+        session.add(
+            Touch(
+                contact_id=contact.id,
+                channel="sms",
+                status="sending",
+                created_at=NOON_NY,
+            )
+        )
+        capped = check_send(
+            session,
+            channel="email",
+            address="other@example.com",
+            contact_id=contact.id,
+            now=NOON_NY,
+            limits=Limits(touches_per_contact=1),
+        )
+    assert opted_out == Blocked("opted_out")
+    assert capped == Deferred(NOON_NY + timedelta(hours=24), "contact_frequency_cap")
