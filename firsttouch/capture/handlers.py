@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from firsttouch.capture.accept import INGEST_KIND, run_ingest_job
 from firsttouch.capture.owners import choose_owner, lead_facts, record_decision
+from firsttouch.capture.polling import LEAD_POLL_KIND, run_poll_job
 from firsttouch.capture.providers.imap import mailbox_from_settings, poll_mailbox
 from firsttouch.errors import ConfigError
 from firsttouch.jobs.queue import enqueue
@@ -66,10 +67,14 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
     def ingest_accepted(ctx: JobContext) -> None:
         run_ingest_job(runtime, ctx)
 
+    def lead_poll(ctx: JobContext) -> None:
+        run_poll_job(runtime, ctx.payload)
+
     return {
         "capture.reassign_check": reassign_check,
         IMAP_POLL_KIND: imap_poll,
         INGEST_KIND: ingest_accepted,
+        LEAD_POLL_KIND: lead_poll,
     }
 
 

@@ -11,6 +11,7 @@ with its HMAC (https://learn.microsoft.com/linkedin/shared/api-guide/webhook-val
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from firsttouch.capture.events import InboundEvent
@@ -28,6 +29,7 @@ from firsttouch.errors import InputError
 PROVIDER = "linkedin"
 SOURCE = "linkedin_lead_gen"
 SIGNATURE_HEADER = "X-LI-Signature"
+RESPONSE_URN_PREFIX = "urn:li:leadGenFormResponse:"
 
 
 def answer_challenge(challenge_code: str, client_secret: Secret) -> dict[str, str]:
@@ -59,7 +61,11 @@ def _owner(payload: dict[str, Any]) -> str | None:
 
 def parse_linkedin(body: bytes) -> InboundEvent:
     """Parse one LEAD_ACTION notification into an ``InboundEvent``."""
-    payload = read_json_object(body, "LinkedIn")
+    return notification_event(read_json_object(body, "LinkedIn"), raw_text(body))
+
+
+def notification_event(payload: dict[str, Any], raw: str) -> InboundEvent:
+    """The event of one LEAD_ACTION notification, already read as JSON."""
     response_urn = payload.get("leadGenFormResponse")
     action = str(payload.get("leadAction") or "").upper()
     if not response_urn:
@@ -96,7 +102,7 @@ def parse_linkedin(body: bytes) -> InboundEvent:
         provider_event_id=str(response_urn),
         occurred_at=from_epoch(payload.get("occurredAt")),
         fields={k: v for k, v in fields.items() if v is not None},
-        raw=raw_text(body),
+        raw=raw,
         # A withdrawn response must never become (or revive) a lead.
         creates_lead=not deleted,
     )
@@ -124,3 +130,31 @@ def with_answers(
             "campaign": text_or_none(metadata.get("campaign")) or event.campaign,
         }
     )
+
+
+def response_event(response: dict[str, Any], form: dict[str, Any]) -> InboundEvent:
+    """The event of a response read from the owner finder (a poll).
+
+    It is the event the CREATED notification of the same response makes,
+    answers included, so its key is the webhook's and a lead seen both
+    ways is stored once.
+    """
+    response_id = str(response.get("id") or "")
+    if not response_id:
+        raise InputError("LinkedIn form response without id", field="id")
+    urn = (
+        response_id
+        if response_id.startswith("urn:li:")
+        else f"{RESPONSE_URN_PREFIX}{response_id}"
+    )
+    notice = {
+        "leadGenFormResponse": urn,
+        "leadGenForm": response.get("versionedLeadGenFormUrn"),
+        "owner": response.get("owner"),
+        "associatedEntity": response.get("associatedEntity"),
+        "leadType": response.get("leadType"),
+        "leadAction": "CREATED",
+        "occurredAt": response.get("submittedAt"),
+    }
+    event = notification_event(notice, json.dumps(response))
+    return with_answers(event, response, form)

@@ -5,13 +5,17 @@ from ``GET /rest/leadFormResponses/{id}`` (keyed by ``questionId``) and
 their meaning from ``GET /rest/leadForms/{id}``, whose questions carry a
 ``predefinedField`` such as ``EMAIL`` or ``FIRST_NAME``
 (https://learn.microsoft.com/linkedin/marketing/lead-sync/leadsync).
-Requests carry the versioned-API headers LinkedIn requires. Every failure
-becomes a ``LinkedInApiError`` whose ``retryable`` says if later may work.
+The same API's ``q=owner`` finder lists an ad account's responses inside a
+``submittedAtTimeRange``, paged with ``start`` and ``count``. Requests
+carry the versioned-API headers LinkedIn requires. Every failure becomes
+a ``LinkedInApiError`` whose ``retryable`` says if later may work.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -38,6 +42,16 @@ PREDEFINED = {
     "INDUSTRY": "industry",
 }
 _FORM_ID = re.compile(r"urn:li:leadGenForm:(\d+)")
+# Responses asked for per page of the owner finder.
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class ResponsePage:
+    """One page of the owner finder, and where the next page starts, if any."""
+
+    responses: list[dict[str, Any]]
+    next_start: int | None
 
 
 class LinkedInApiError(FirsttouchError):
@@ -46,9 +60,18 @@ class LinkedInApiError(FirsttouchError):
     code = "linkedin_api_failed"
     status = 503
 
-    def __init__(self, message: str, *, retryable: bool):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        token_refused: bool = False,
+    ):
         super().__init__(message)
         self.retryable = retryable
+        self.retry_after = retry_after
+        self.token_refused = token_refused
 
 
 class LinkedInLeadClient:
@@ -86,6 +109,33 @@ class LinkedInLeadClient:
             raise LinkedInApiError(f"no lead form id in {form_urn!r}", retryable=False)
         return self._get(f"/leadForms/{match.group(1)}")
 
+    def find_responses(
+        self,
+        account_urn: str,
+        *,
+        submitted_from: datetime,
+        submitted_to: datetime,
+        start: int = 0,
+        page_size: int = PAGE_SIZE,
+    ) -> ResponsePage:
+        """One page of the sponsored responses an ad account received in the window."""
+        # Rest.li 2.0: the tuple's parentheses, colons and commas stay as
+        # they are; the URN inside it is percent-encoded.
+        query = "&".join(
+            (
+                "q=owner",
+                f"owner=(sponsoredAccount:{quote(account_urn, safe='')})",
+                "leadType=(leadType:SPONSORED)",
+                "submittedAtTimeRange=(start:"
+                f"{_millis(submitted_from)},end:{_millis(submitted_to)})",
+                f"start={start}",
+                f"count={page_size}",
+            )
+        )
+        body = self._get(f"/leadFormResponses?{query}")
+        responses = [e for e in body.get("elements") or [] if isinstance(e, dict)]
+        return ResponsePage(responses, _next_start(body, start, len(responses)))
+
     def _get(self, path: str) -> dict[str, Any]:
         try:
             response = self._http.get(self._base + path)
@@ -101,12 +151,40 @@ class LinkedInLeadClient:
         if response.status_code == 200 and isinstance(body, dict):
             return body
         message = body.get("message") if isinstance(body, dict) else None
-        retryable = response.status_code == 429 or response.status_code >= 500
+        status = response.status_code
         raise LinkedInApiError(
-            f"LinkedIn API answered {response.status_code} for {path}: "
+            f"LinkedIn API answered {status} for {path.split('?')[0]}: "
             f"{message or 'no message'}",
-            retryable=retryable,
+            retryable=status == 429 or status >= 500,
+            retry_after=_retry_after(response),
+            token_refused=status in (401, 403),
         )
+
+
+def _millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _next_start(body: dict[str, Any], start: int, got: int) -> int | None:
+    """Where the next page starts, or None after the last one.
+
+    LinkedIn may send fewer than ``count`` per page, so a short page is not
+    the end: ``paging.total`` is, when given, and otherwise an empty page.
+    """
+    paging = body.get("paging")
+    paging = paging if isinstance(paging, dict) else {}
+    total = paging.get("total")
+    following = start + got
+    if got == 0 or (isinstance(total, int) and following >= total):
+        return None
+    return following
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers.get("retry-after") or "")
+    except ValueError:
+        return None
 
 
 def _answer_text(answer: dict[str, Any], question: dict[str, Any]) -> str | None:

@@ -1,7 +1,10 @@
-"""Read one lead from the Graph API by its id, with the Page's access token.
+"""Read leads from the Graph API with the Page's access token.
 
-``GET {base}/{leadgen_id}?fields=...&access_token=...`` answers the lead's
-``field_data`` (https://developers.facebook.com/docs/marketing-api/guides/lead-ads/retrieving).
+``GET {base}/{leadgen_id}?fields=...&access_token=...`` answers one lead's
+``field_data``; ``GET {base}/{form_id}/leads`` lists a form's leads inside
+a time window (``filtering=[{"field": "time_created", ...}]``), a page at a
+time (``paging.cursors.after``); see
+https://developers.facebook.com/docs/marketing-api/guides/lead-ads/retrieving.
 Graph reports failures as ``{"error": {"message", "type", "code", ...}}``;
 throttling comes as HTTP 429 or as error codes 4, 17, 32, 613 and 80001+
 (https://developers.facebook.com/docs/graph-api/overview/rate-limiting).
@@ -11,6 +14,9 @@ asking again later can help.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -42,6 +48,19 @@ THROTTLE_CODES = frozenset(
     }
 )
 TRANSIENT_CODES = frozenset({1, 2})
+# The token itself was refused: expired, revoked, or without the permission
+# (190 and 102 are OAuth failures, 10 and 200-299 missing permissions).
+TOKEN_CODES = frozenset({10, 102, 190, *range(200, 300)})
+# Leads asked for per page of a form's list.
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class LeadPage:
+    """One page of a form's leads and the cursor of the next, if any."""
+
+    leads: list[dict[str, Any]]
+    after: str | None
 
 
 class GraphError(FirsttouchError):
@@ -57,11 +76,13 @@ class GraphError(FirsttouchError):
         retryable: bool,
         graph_code: int | None = None,
         retry_after: float | None = None,
+        token_refused: bool = False,
     ):
         super().__init__(message)
         self.retryable = retryable
         self.graph_code = graph_code
         self.retry_after = retry_after
+        self.token_refused = token_refused
 
 
 class GraphClient:
@@ -92,7 +113,36 @@ class GraphClient:
 
     def fetch_lead(self, leadgen_id: str) -> dict[str, Any]:
         """Return the lead record (with ``field_data``) or raise ``GraphError``."""
-        params = {"fields": LEAD_FIELDS, "access_token": self._token.reveal()}
+        response = self._get(f"/{leadgen_id}", {"fields": LEAD_FIELDS})
+        return _body_or_error(response, f"lead {leadgen_id}")
+
+    def list_leads(
+        self,
+        form_id: str,
+        *,
+        created_after: datetime,
+        created_before: datetime | None = None,
+        after: str | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> LeadPage:
+        """One page of the form's leads created inside the window (ends excluded)."""
+        window = [_time_filter("GREATER_THAN", created_after)]
+        if created_before is not None:
+            window.append(_time_filter("LESS_THAN", created_before))
+        params = {
+            "fields": LEAD_FIELDS,
+            "filtering": json.dumps(window, separators=(",", ":")),
+            "limit": str(page_size),
+        }
+        if after:
+            params["after"] = after
+        response = self._get(f"/{form_id}/leads", params)
+        body = _body_or_error(response, f"the leads of form {form_id}")
+        leads = [lead for lead in body.get("data") or [] if isinstance(lead, dict)]
+        return LeadPage(leads, _next_cursor(body))
+
+    def _get(self, path: str, params: dict[str, str]) -> httpx.Response:
+        params = {**params, "access_token": self._token.reveal()}
         # appsecret_proof proves the call comes from the app's server:
         # https://developers.facebook.com/docs/graph-api/securing-requests
         if self._app_secret:
@@ -100,16 +150,38 @@ class GraphClient:
                 self._app_secret, self._token.reveal().encode()
             )
         try:
-            response = self._http.get(f"{self._base}/{leadgen_id}", params=params)
+            return self._http.get(self._base + path, params=params)
         except httpx.HTTPError as exc:
             raise GraphError(
                 f"Graph API unreachable at {self._base}: {type(exc).__name__}",
                 retryable=True,
             ) from exc
-        return _lead_or_error(response, leadgen_id)
 
 
-def _lead_or_error(response: httpx.Response, leadgen_id: str) -> dict[str, Any]:
+def _time_filter(operator: str, moment: datetime) -> dict[str, Any]:
+    return {
+        "field": "time_created",
+        "operator": operator,
+        "value": int(moment.timestamp()),
+    }
+
+
+def _next_cursor(body: dict[str, Any]) -> str | None:
+    """The ``after`` cursor, only when Graph says another page follows.
+
+    Graph keeps ``cursors.after`` on the last page too; ``paging.next`` is
+    what says there is more. The next URL itself is not followed: it
+    repeats the token, and the next request is built here like the first.
+    """
+    paging = body.get("paging")
+    paging = paging if isinstance(paging, dict) else {}
+    cursors = paging.get("cursors")
+    cursors = cursors if isinstance(cursors, dict) else {}
+    after = cursors.get("after")
+    return str(after) if paging.get("next") and after else None
+
+
+def _body_or_error(response: httpx.Response, what: str) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
@@ -128,13 +200,14 @@ def _lead_or_error(response: httpx.Response, leadgen_id: str) -> dict[str, Any]:
     transient = response.status_code >= 500 or graph_code in TRANSIENT_CODES
     if error.get("is_transient") is True:
         transient = True
-    what = "throttled" if throttled else "refused"
+    verdict = "throttled" if throttled else "refused"
     raise GraphError(
-        f"Graph API {what} lead {leadgen_id}: {message} "
+        f"Graph API {verdict} {what}: {message} "
         f"(HTTP {response.status_code}, code {graph_code})",
         retryable=throttled or transient,
         graph_code=graph_code,
         retry_after=retry_after,
+        token_refused=response.status_code == 401 or graph_code in TOKEN_CODES,
     )
 
 

@@ -10,7 +10,8 @@ and https://developers.facebook.com/docs/graph-api/webhooks/getting-started.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -215,6 +216,19 @@ def notice_from_lead(lead: dict[str, Any]) -> LeadgenNotice:
         adgroup_id=None,
         created_time=from_iso(lead.get("created_time")),
     )
+
+
+def polled_lead_event(
+    lead: dict[str, Any], *, form_id: str, page_id: str | None
+) -> InboundEvent:
+    """The event of a lead read from its form's list (a poll).
+
+    It is the event the webhook makes for the same lead, so the key is
+    ``meta:leadgen:<id>`` either way and a lead seen both ways is stored once.
+    """
+    notice = notice_from_lead(lead)
+    notice = replace(notice, form_id=notice.form_id or form_id, page_id=page_id)
+    return lead_event(notice, lead, json.dumps(lead))
 
 
 def lead_from_flattened(record: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from firsttouch.store.models.crm import Activity, Deal, Task
 from firsttouch.store.models.imap import ImapCursor
 from firsttouch.store.models.inbound import Inbound, RoutingDecision
 from firsttouch.store.models.jobs import Job
+from firsttouch.store.models.lead_polling import LeadPollCursor
 from firsttouch.store.models.outreach import LedgerEntry, OptOut, Touch
 from firsttouch.store.models.qualify import EnrichmentCacheEntry, Qualification
 from firsttouch.store.models.respond import (
@@ -30,6 +31,7 @@ __all__ = [
     "ImapCursor",
     "Inbound",
     "Job",
+    "LeadPollCursor",
     "LedgerEntry",
     "Meeting",
     "OptOut",
