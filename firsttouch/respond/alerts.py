@@ -436,7 +436,9 @@ def alert_owner(
         reason=reason,
         detail=payload.get("detail"),
     )
-    return sender.send(alert, f"alert:{inbound_id}:{reason}:{audience}")
+    # A human follow-up breach is its own send, not the first touch's replayed.
+    scope = f"{reason}:{payload['clock']}" if payload.get("clock") else reason
+    return sender.send(alert, f"alert:{inbound_id}:{scope}:{audience}")
 
 
 def alert_owner_handler(runtime: Runtime) -> Handler:

@@ -3,7 +3,8 @@
 - ``respond.first_touch`` {inbound_id}: plan, write and send the first touch.
 - ``respond.send_touch`` {key}: send a staged touch whose time has come.
 - ``respond.sla_check`` {inbound_id}: check the first-touch deadline.
-- ``respond.sla_escalate`` {inbound_id}: tell the manager if still unanswered.
+- ``respond.sla_escalate`` {inbound_id, clock?}: tell the manager if the
+  breach of that clock (first touch unless ``clock: human``) still stands.
 - ``respond.consent`` {inbound_id}: act on an SMS STOP / START / HELP, or
   on an email reply that asks to unsubscribe.
 - ``respond.human_sla_check`` {inbound_id}: check a person's follow-up.
@@ -51,7 +52,8 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         check_human_follow_up(runtime, int(ctx.payload["inbound_id"]))
 
     def sla_escalate(ctx: JobContext) -> None:
-        escalate_to_manager(runtime, int(ctx.payload["inbound_id"]))
+        clock = str(ctx.payload.get("clock", "first_touch"))
+        escalate_to_manager(runtime, int(ctx.payload["inbound_id"]), clock)
 
     def consent(ctx: JobContext) -> None:
         inbound_id = int(ctx.payload["inbound_id"])

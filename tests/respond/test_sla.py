@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from firsttouch.respond.first_touch import run_first_touch
@@ -156,3 +157,106 @@ def test_a_followed_up_lead_is_met_and_a_nurture_lead_is_not_held_to_it(
     assert check_human_follow_up(live_any, nurtured) is None
     assert _events(live_any, nurtured) == []
     assert not [k for k, _ in _jobs(live_any) if k == "respond.alert_owner"]
+
+
+def test_a_follow_up_breach_escalates_to_the_manager_in_working_time(
+    live_any: Runtime,
+) -> None:
+    from firsttouch.respond.sla import check_human_follow_up
+
+    # Tuesday 16:50 in Los Angeles: ten minutes of Maya's shift are left.
+    live_any.clock.set(datetime(2026, 3, 10, 23, 50, tzinfo=UTC))  # type: ignore[attr-defined]
+    inbound_id = add_lead(live_any)
+    _route(live_any, inbound_id, "rep_now", timedelta(0))
+
+    assert check_human_follow_up(live_any, inbound_id) == "breached"
+    with live_any.db.sessions() as session:
+        escalation = session.scalars(
+            select(Job).where(Job.kind == "respond.sla_escalate")
+        ).one()
+    assert escalation.payload == {"inbound_id": inbound_id, "clock": "human"}
+    # 15 working minutes: ten tonight, five into Wednesday's 08:00 shift.
+    assert escalation.due_at == datetime(2026, 3, 11, 15, 5, tzinfo=UTC)
+
+    live_any.clock.set(escalation.due_at)  # type: ignore[attr-defined]
+    assert escalate_to_manager(live_any, inbound_id, "human")
+    assert not escalate_to_manager(live_any, inbound_id, "human")  # a retry
+    alerts = [p for k, p in _jobs(live_any) if k == "respond.alert_owner"]
+    assert [(p["audience"], p["clock"]) for p in alerts] == [
+        ("owner", "human"),
+        ("manager", "human"),
+    ]
+    assert alerts[1]["detail"] == "no person followed up after the owner's alert"
+    with live_any.db.sessions() as session:
+        events = list(
+            session.execute(
+                select(SlaEvent.clock, SlaEvent.state).order_by(SlaEvent.id)
+            )
+        )
+    assert events == [("human", "breached"), ("human", "escalated")]
+
+
+@pytest.mark.parametrize("change", ["touched", "nurture", "disqualified", "closed"])
+def test_a_follow_up_escalation_is_dropped_once_it_is_moot(
+    live_any: Runtime, change: str
+) -> None:
+    from firsttouch.respond.sla import check_human_follow_up
+
+    inbound_id = add_lead(live_any)
+    _route(live_any, inbound_id, "fast_track", timedelta(0))
+    assert check_human_follow_up(live_any, inbound_id) == "breached"
+
+    if change in ("nurture", "disqualified"):
+        _route(live_any, inbound_id, change, timedelta(0))
+    else:
+        with live_any.db.transaction() as session:
+            row = session.get(Inbound, inbound_id)
+            assert row is not None
+            if change == "touched":
+                row.human_touch_at = live_any.clock.now()
+            else:
+                row.status = "closed"
+
+    assert not escalate_to_manager(live_any, inbound_id, "human")
+    audiences = [
+        p["audience"] for k, p in _jobs(live_any) if k == "respond.alert_owner"
+    ]
+    assert audiences == ["owner"]
+    assert _events(live_any, inbound_id) == ["breached"]
+
+
+def test_a_lead_that_breaches_both_clocks_alerts_for_each(live: Runtime) -> None:
+    from firsttouch.respond.sla import check_human_follow_up
+    from firsttouch.store.models import Touch
+    from tests.respond.conftest import worker_for
+
+    inbound_id = add_lead(live, email=None)
+    run_first_touch(live, inbound_id)
+    live.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
+    assert check_first_touch_sla(live, inbound_id) == "breached"
+    _route(live, inbound_id, "rep_now", timedelta(0))
+    assert check_human_follow_up(live, inbound_id) == "breached"
+    live.clock.advance(timedelta(days=3))  # type: ignore[attr-defined]
+    worker = worker_for(live)
+    while worker.run_once():
+        pass
+
+    # Each clock's alerts are their own sends: none is taken for a replay
+    # of the other's, and the escalations reach the manager.
+    with live.db.sessions() as session:
+        sent = dict(
+            session.execute(
+                select(Touch.idempotency_key, Touch.owner_id).where(
+                    Touch.purpose == "rep_alert",
+                    Touch.status == "sent",
+                    Touch.to_address == "email:owner",
+                )
+            ).all()
+        )
+    base = f"alert:{inbound_id}:sla_breach"
+    assert sent == {
+        f"{base}:owner:owner": "maya",
+        f"{base}:manager:owner": "dana",
+        f"{base}:human:owner:owner": "maya",
+        f"{base}:human:manager:owner": "dana",
+    }
