@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from firsttouch.store.models.base import Base, BigId, CreatedMixin, IdMixin
@@ -30,6 +30,12 @@ class Contact(IdMixin, CreatedMixin, Base):
     __table_args__ = (
         Index("ix_contacts_email_norm", "email_norm"),
         Index("ix_contacts_phone_e164", "phone_e164"),
+        # Matching by name (no email or phone match) compares lower-cased.
+        Index(
+            "ix_contacts_name_lower",
+            func.lower(text("first_name")),
+            func.lower(text("last_name")),
+        ),
     )
 
     email: Mapped[str | None] = mapped_column(String(320))
