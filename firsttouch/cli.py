@@ -215,6 +215,21 @@ def _start_imap_polling(runtime) -> None:  # type: ignore[no-untyped-def]
         )
 
 
+def _start_lead_polling(runtime) -> None:  # type: ignore[no-untyped-def]
+    from firsttouch.capture.polling import schedule_lead_polling
+
+    try:
+        targets = schedule_lead_polling(runtime)
+    except FirsttouchError as exc:
+        raise _fail(str(exc)) from None
+    if targets:
+        names = ", ".join(target.label for target in targets)
+        typer.echo(
+            f"polling lead ads as well as their webhooks: {names} (every "
+            "LEAD_ADS_POLL_SECONDS, default 300)"
+        )
+
+
 def _require_free_port(host: str, port: int) -> None:
     """Say so before anything starts when the web port is taken."""
     import socket
@@ -259,6 +274,7 @@ def _serve(  # type: ignore[no-untyped-def]
         batch = max(1, WORKER_BATCH // worker_threads)
         workers = [build_worker(runtime, batch=batch) for _ in range(worker_threads)]
         _start_imap_polling(runtime)
+        _start_lead_polling(runtime)
         for number, worker in enumerate(workers, 1):
             threading.Thread(
                 target=worker.run_forever, name=f"worker-{number}", daemon=True
@@ -328,6 +344,7 @@ def worker(
     _require_current_schema(runtime)
     job_worker = build_worker(runtime, batch=batch)
     _start_imap_polling(runtime)
+    _start_lead_polling(runtime)
     signal.signal(signal.SIGTERM, lambda *_: job_worker.stop())
     signal.signal(signal.SIGINT, lambda *_: job_worker.stop())
     job_worker.run_forever()
@@ -640,6 +657,84 @@ def import_file(
         f"{verb} {report.rows - report.duplicates if dry_run else report.imported}"
         f" leads from {file} ({report.duplicates} already imported)"
     )
+
+
+# `reconcile` found leads the providers hold and firsttouch does not.
+EXIT_LEADS_MISSING = 3
+
+
+@app.command()
+def reconcile(
+    since: Annotated[
+        str | None,
+        typer.Option(help="First day, YYYY-MM-DD (UTC) [default: 6 days ago]."),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Last day, YYYY-MM-DD (UTC) [default: today].")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Only this source: meta or linkedin.")
+    ] = None,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Capture the missing leads now.")
+    ] = False,
+    workspace: WorkspaceOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Compare, per day, the leads Meta and LinkedIn hold with firsttouch's.
+
+    Exits 3 when leads are missing (and --fix was not given), 1 when a
+    source could not be asked: cron it and be told.
+    """
+    from firsttouch.capture.reconcile import reconcile as run_reconcile
+    from firsttouch.capture.reconcile import render
+
+    first, last = _reconcile_days(since, until)
+    if source not in (None, "meta", "linkedin"):
+        raise _fail(f"--source must be meta or linkedin, not {source!r}")
+    runtime = _runtime(workspace, database_url)
+    _require_current_schema(runtime)
+    try:
+        result = run_reconcile(
+            runtime,
+            first,
+            last,
+            providers=[source] if source else ("meta", "linkedin"),
+            fix=fix,
+        )
+    except FirsttouchError as exc:
+        raise _fail(str(exc)) from None
+    if not result.sources:
+        raise _fail(
+            "no lead-ad source to reconcile: set META_LEAD_FORMS or "
+            "LINKEDIN_AD_ACCOUNTS (see the README's configuration)"
+        )
+    typer.echo(render(result))
+    if result.failed:
+        raise typer.Exit(EXIT_FAILED)
+    if result.missing and not fix:
+        raise typer.Exit(EXIT_LEADS_MISSING)
+
+
+def _reconcile_days(since: str | None, until: str | None):  # type: ignore[no-untyped-def]
+    from datetime import UTC, date, timedelta
+
+    from firsttouch import clock
+
+    def day(value: str, option: str) -> date:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise _fail(
+                f"{option} must be a date as YYYY-MM-DD, not {value!r}"
+            ) from None
+
+    today = clock.now().astimezone(UTC).date()
+    last = day(until, "--until") if until else today
+    first = day(since, "--since") if since else last - timedelta(days=6)
+    if first > last:
+        raise _fail(f"--since {first} is after --until {last}")
+    return first, last
 
 
 @app.command()
