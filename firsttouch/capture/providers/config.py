@@ -14,6 +14,10 @@ same ``${NAME}`` convention the workspace uses), never literals in code:
 ``LINKEDIN_CLIENT_SECRET``        LinkedIn ``X-LI-Signature`` and challenge
 ``LINKEDIN_ACCESS_TOKEN``         Lead Sync API reads (answers of a lead)
 ``LINKEDIN_API_URL``              Lead Sync base URL (not a secret)
+``META_LEAD_FORMS``               lead forms to poll (``capture.polling``)
+``META_PAGE_ACCESS_TOKEN_<PAGE>`` one Page's token, when forms span Pages
+``LINKEDIN_AD_ACCOUNTS``          ad accounts to poll (``capture.polling``)
+``LEAD_ADS_POLL_SECONDS``         how often each of them is polled
 ``CALENDLY_WEBHOOK_SIGNING_KEY``  Calendly ``Calendly-Webhook-Signature``
 ``CALCOM_WEBHOOK_SECRET``         Cal.com ``X-Cal-Signature-256``
 ``INTERCOM_CLIENT_SECRET``        Intercom ``X-Hub-Signature``
