@@ -8,6 +8,9 @@ by side; on SQLite the ``BEGIN IMMEDIATE`` write lock serialises claims.
 The worker's statements (claim, complete, fail, next due) are built once
 against the table and run on a Core connection: they run for every job, and
 building a statement or an ORM session per call cost more than the SQL.
+They commit without waiting for the disk (``durable=False``): a claim,
+completion or retry lost to a power cut only makes a job run again, which
+every handler allows, and the next durable commit makes them durable too.
 """
 
 from __future__ import annotations
@@ -238,7 +241,7 @@ class JobQueue:
         same transaction, which saves a commit per batch.
         """
         now = self.clock.now()
-        with self.db.write_connection() as conn:
+        with self.db.write_connection(durable=False) as conn:
             if completed:
                 self._complete(conn, completed, worker_id, now)
             if limit <= 0:
@@ -278,7 +281,7 @@ class JobQueue:
         """Mark jobs done, if this worker still holds their lease."""
         if not job_ids:
             return 0
-        with self.db.write_connection() as conn:
+        with self.db.write_connection(durable=False) as conn:
             return self._complete(conn, job_ids, worker_id, self.clock.now())
 
     @staticmethod
@@ -306,7 +309,7 @@ class JobQueue:
         else:
             values.update(state="queued", due_at=now + retry_delay(job.attempts))
 
-        with self.db.write_connection() as conn:
+        with self.db.write_connection(durable=False) as conn:
             conn.execute(
                 update(_JOBS)
                 .where(_JOBS.c.id == job.id, _JOBS.c.lease_owner == worker_id)

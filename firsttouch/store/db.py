@@ -127,15 +127,40 @@ class Database:
                 yield session
 
     @contextmanager
-    def write_connection(self) -> Iterator[Connection]:
-        """Like ``transaction`` but a Core connection: for hot paths with no ORM."""
+    def write_connection(self, *, durable: bool = True) -> Iterator[Connection]:
+        """Like ``transaction`` but a Core connection: for hot paths with no ORM.
+
+        ``durable=False`` is for writes that may be lost to a power cut (not
+        to a crash) because losing them only makes work run again, such as a
+        job's claim or completion: on SQLite the commit then skips its fsync.
+        A later durable commit syncs the log, this one included, so after a
+        power cut the database is still some prefix of what was committed.
+        """
         with self._writer() as pinned:
             if pinned is None:
-                with self._write_engine.begin() as conn:
+                with (
+                    self._write_engine.connect() as conn,
+                    self._synchronous(conn, durable),
+                    conn.begin(),
+                ):
                     yield conn
             else:
-                with pinned.begin():
+                with self._synchronous(pinned, durable), pinned.begin():
                     yield pinned
+
+    @contextmanager
+    def _synchronous(self, conn: Connection, durable: bool) -> Iterator[None]:
+        if durable or not self.is_sqlite:
+            yield
+            return
+        # Outside the transaction: SQLite ignores the pragma inside one.
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        driver.execute("PRAGMA synchronous=NORMAL")
+        try:
+            yield
+        finally:
+            driver.execute("PRAGMA synchronous=FULL")
 
     @contextmanager
     def _writer(self) -> Iterator[Connection | None]:

@@ -133,3 +133,21 @@ def test_a_write_after_dispose_opens_a_fresh_connection(db: Database) -> None:
     with db.transaction() as session:
         _insert_opt_out(session, "b@example.com")
     assert _count_opt_outs(db) == 2
+
+
+def _synchronous(conn: object) -> int:
+    return int(conn.exec_driver_sql("PRAGMA synchronous").scalar_one())  # type: ignore[attr-defined]
+
+
+def test_a_write_that_may_be_lost_skips_the_fsync_and_only_that_one(
+    db: Database,
+) -> None:
+    full, normal = 2, 1
+    with db.write_connection(durable=False) as conn:
+        _insert_opt_out(conn, "a@example.com")
+        assert _synchronous(conn) == normal
+    with db.write_connection() as conn:
+        assert _synchronous(conn) == full
+    with db.transaction() as session:
+        assert _synchronous(session.connection()) == full
+    assert _count_opt_outs(db) == 1
