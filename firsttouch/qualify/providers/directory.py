@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from rapidfuzz import fuzz, process
 
 from firsttouch.errors import EnrichmentError
 from firsttouch.qualify.facts import FactSheet, website_domain
 from firsttouch.qualify.providers.countries import country_code
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COLUMNS = {
     "domain": ("domain", "website", "web", "url", "company_domain"),
@@ -92,6 +94,10 @@ class DirectoryProvider:
 
     @staticmethod
     def _read(path: Path) -> pd.DataFrame:
+        # Imported here: pandas and its kin are about a hundred megabytes of
+        # every serving process, and only a configured directory needs them.
+        import pandas as pd
+
         try:
             if path.suffix.lower() in (".parquet", ".pq"):
                 return pd.read_parquet(path)
