@@ -301,10 +301,28 @@ class LinkedInSource:
     def event(self, lead: ProviderLead) -> InboundEvent:
         form_urn = str(lead.record.get("versionedLeadGenFormUrn") or "")
         if form_urn not in self._forms:
-            self._forms[form_urn] = self._guarded(
-                lambda: self._api.fetch_form(form_urn)
-            )
+            self._forms[form_urn] = self._form(form_urn)
         return linkedin.response_event(lead.record, self._forms[form_urn])
+
+    def _form(self, form_urn: str) -> dict[str, Any]:
+        """The form's questions; none when LinkedIn will not give them.
+
+        A form we may not read must not cost its leads: they are stored with
+        their answers by question id, as the webhook stores a lead it could
+        not complete. Only a busy LinkedIn makes the poll wait.
+        """
+        try:
+            return self._api.fetch_form(form_urn)
+        except LinkedInApiError as exc:
+            if exc.retryable:
+                raise _poll_error(self._target, exc, "an access token") from exc
+            log.warning(
+                "lead_poll.form_unreadable",
+                target=self._target.target,
+                form=form_urn,
+                reason=str(exc),
+            )
+            return {}
 
     def _guarded(self, call: Any) -> Any:
         try:

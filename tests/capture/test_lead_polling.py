@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import parse_qs
@@ -26,12 +27,14 @@ from firsttouch.capture.polling import (
     read_cursor,
     schedule_lead_polling,
 )
+from firsttouch.clock import VirtualClock
 from firsttouch.config import Settings
 from firsttouch.errors import ConfigError
 from firsttouch.runtime import Runtime
 from firsttouch.store.db import Database
 from firsttouch.store.models import Job
 from firsttouch.worker import build_worker
+from firsttouch.workspace import Workspace
 from tests.capture.graph_server import GraphFake, graph_error, graph_server
 from tests.capture.lead_ads_support import (
     ACCOUNT,
@@ -174,6 +177,17 @@ def test_meta_poll_pages_through_the_last_day_and_sets_the_cursor(
     assert read_cursor(polling, META) == T0 - timedelta(hours=1)
 
 
+def test_the_page_token_never_reaches_the_log(
+    polling: Runtime, graph: GraphFake, caplog: pytest.LogCaptureFixture
+) -> None:
+    graph.form_lead(FORM, meta_lead(1, T0 - timedelta(minutes=3)))
+    with caplog.at_level(logging.INFO, logger="httpx"):
+        poll_target(polling, META)
+    assert "HTTP Request: GET" in caplog.text
+    assert "access_token=[redacted]" in caplog.text
+    assert PAGE_TOKEN not in caplog.text
+
+
 def test_the_cursor_survives_a_restart_and_the_overlap_is_free(
     polling: Runtime, graph: GraphFake
 ) -> None:
@@ -203,6 +217,34 @@ def test_the_cursor_survives_a_restart_and_the_overlap_is_free(
     assert (result.seen, result.captured, result.duplicates) == (2, 1, 1)
     assert len(inbounds(polling)) == 3
     assert read_cursor(polling, META) == T0 + timedelta(minutes=5)
+
+
+def test_polling_and_its_cursor_on_both_engines(
+    any_db: Database,
+    settings: Settings,
+    workspace: Workspace,
+    clock: VirtualClock,
+    graph: GraphFake,
+    linkedin: LinkedInFake,
+) -> None:
+    runtime = Runtime(
+        settings=lead_ads_env(
+            settings.with_overrides(database_url=any_db.url), graph, linkedin
+        ),
+        db=any_db,
+        workspace=workspace,
+        clock=clock,
+    )
+    graph.form_lead(FORM, meta_lead(1, T0 - timedelta(minutes=40)))
+    graph.form_lead(FORM, meta_lead(2, T0 - timedelta(minutes=4)))
+    linkedin.response(ACCOUNT, linkedin_response(1, T0 - timedelta(minutes=8)))
+
+    assert [poll_target(runtime, t).captured for t in (META, LINKEDIN)] == [2, 1]
+    assert [poll_target(runtime, t).captured for t in (META, LINKEDIN)] == [0, 0]
+
+    assert len(inbounds(runtime)) == 3
+    assert read_cursor(runtime, META) == T0 - timedelta(minutes=4)
+    assert read_cursor(runtime, LINKEDIN) == T0 - timedelta(minutes=8)
 
 
 def sign_meta(body: bytes) -> dict[str, str]:
@@ -333,6 +375,18 @@ def test_linkedin_poll_pages_through_the_finder_with_the_form_answers(
     forms = [r for r in linkedin.requests if r["path"].startswith("/rest/leadForms/")]
     assert len(forms) == 1
     assert read_cursor(polling, LINKEDIN) == T0 - timedelta(hours=1)
+
+
+def test_a_form_linkedin_will_not_give_still_stores_its_leads(
+    polling: Runtime, linkedin: LinkedInFake
+) -> None:
+    linkedin.forms.clear()
+    linkedin.response(ACCOUNT, linkedin_response(1, T0 - timedelta(minutes=3)))
+
+    assert poll_target(polling, LINKEDIN).captured == 1
+
+    [stored] = inbounds(polling)
+    assert stored.fields["answers"]["question_3"] == "member1@works1.example"
 
 
 def sign_linkedin(body: bytes) -> dict[str, str]:

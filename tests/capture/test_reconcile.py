@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -13,8 +13,13 @@ from typer.testing import CliRunner
 from firsttouch.capture.ingest import ingest
 from firsttouch.capture.providers.linkedin import response_event
 from firsttouch.capture.providers.meta_leads import polled_lead_event
+from firsttouch.capture.reconcile import reconcile as run_reconcile
 from firsttouch.cli import EXIT_FAILED, EXIT_LEADS_MISSING, app
+from firsttouch.clock import VirtualClock
+from firsttouch.config import Settings
 from firsttouch.runtime import Runtime
+from firsttouch.store.db import Database
+from firsttouch.workspace import Workspace
 from tests.capture.graph_server import GraphFake, graph_server
 from tests.capture.lead_ads_support import (
     ACCOUNT,
@@ -192,3 +197,35 @@ def test_a_bad_date_is_refused() -> None:
     result = runner.invoke(app, ["reconcile", "--since", "8 March"])
     assert result.exit_code == EXIT_FAILED
     assert "YYYY-MM-DD" in result.stderr
+
+
+def test_counting_and_fixing_on_both_engines(
+    any_db: Database,
+    settings: Settings,
+    workspace: Workspace,
+    clock: VirtualClock,
+    graph: GraphFake,
+    linkedin: LinkedInFake,
+) -> None:
+    runtime = Runtime(
+        settings=lead_ads_env(
+            settings.with_overrides(database_url=any_db.url), graph, linkedin
+        ),
+        db=any_db,
+        workspace=workspace,
+        clock=clock,
+    )
+    held = [meta_lead(n, at(9, 10 + n)) for n in range(3)]
+    for record in held:
+        graph.form_lead(FORM, record)
+    ingest(runtime, polled_lead_event(held[0], form_id=FORM, page_id=PAGE))
+    day = date(2026, 3, 9)
+
+    found = run_reconcile(runtime, day, day, providers=["meta"])
+    [row] = found.sources[0].days
+    assert (row.provider, row.firsttouch, row.missing) == (3, 1, 2)
+
+    fixed = run_reconcile(runtime, day, day, providers=["meta"], fix=True)
+    assert fixed.fixed == 2 and len(inbounds(runtime)) == 3
+    [row] = run_reconcile(runtime, day, day, providers=["meta"]).sources[0].days
+    assert (row.provider, row.firsttouch, row.missing) == (3, 3, 0)

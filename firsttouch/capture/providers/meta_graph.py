@@ -15,6 +15,8 @@ asking again later can help.
 from __future__ import annotations
 
 import json
+import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -61,6 +63,28 @@ class LeadPage:
 
     leads: list[dict[str, Any]]
     after: str | None
+
+
+# Graph takes the token in the query string, and httpx logs every request's
+# URL at INFO: without this, each poll would write the Page token to the log.
+_TOKEN_IN_QUERY = re.compile(r"((?:access_token|appsecret_proof)=)[^&\s]+")
+
+
+class _RedactGraphTokens(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            "access_token=" in str(arg) for arg in record.args
+        ):
+            record.args = tuple(
+                _TOKEN_IN_QUERY.sub(r"\1[redacted]", str(arg))
+                if "access_token=" in str(arg)
+                else arg
+                for arg in record.args
+            )
+        return True
+
+
+logging.getLogger("httpx").addFilter(_RedactGraphTokens())
 
 
 class GraphError(FirsttouchError):
