@@ -667,10 +667,13 @@ EXIT_LEADS_MISSING = 3
 def reconcile(
     since: Annotated[
         str | None,
-        typer.Option(help="First day, YYYY-MM-DD (UTC) [default: 6 days ago]."),
+        typer.Option(
+            help="First day, YYYY-MM-DD in UTC (default: 6 days before --until)."
+        ),
     ] = None,
     until: Annotated[
-        str | None, typer.Option(help="Last day, YYYY-MM-DD (UTC) [default: today].")
+        str | None,
+        typer.Option(help="Last day, YYYY-MM-DD in UTC (default: today)."),
     ] = None,
     source: Annotated[
         str | None, typer.Option(help="Only this source: meta or linkedin.")
