@@ -8,20 +8,25 @@ is read from the injected clock, so tests and the demo age it virtually.
 Confirming is one transaction: the slot is checked against the rep's
 calendar and meetings again, the ``Meeting`` row is written, and the
 ``respond.send_invite`` job that emails the ICS invite to both sides is
-enqueued beside it. A meeting's UID is derived from the owner and the start,
-so two buyers racing for the same slot meet the unique constraint and the
-second is told the slot is gone; the same buyer confirming twice gets the
-meeting they already have.
+enqueued beside it. A meeting holds its slot through a unique ``slot_key``
+(owner and start), so two buyers racing for the same slot meet the unique
+constraint and the second is told the slot is gone; the same buyer
+confirming twice gets the meeting they already have.
+
+A meeting keeps its UID for life. Rescheduling moves it (and its slot key)
+and cancelling frees the slot; each raises the iCalendar SEQUENCE and
+enqueues the send of that sequence (an updated REQUEST, or a CANCEL) in the
+same commit. Doing either again changes nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
+import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,6 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from firsttouch.capture.identity import normalise_email
 from firsttouch.clock import Clock
 from firsttouch.config import Secret
 from firsttouch.errors import FirsttouchError
@@ -57,6 +63,7 @@ TOKEN_MAX_AGE = timedelta(days=14)
 INVITE_JOB = "respond.send_invite"
 CALENDAR_MAX_AGE = 300.0
 SPAN_MARGIN = timedelta(days=7)
+EMAIL_MAX = 320
 
 BusySource = Callable[[Rep, Interval], list[Interval]]
 
@@ -79,6 +86,20 @@ class SlotTakenError(BookingError):
     """The chosen time is no longer free."""
 
     code = "slot_taken"
+    status = 409
+
+
+class MeetingNotFoundError(BookingError):
+    """The meeting is not this link's (or this lead's), or does not exist."""
+
+    code = "meeting_not_found"
+    status = 404
+
+
+class MeetingCancelledError(BookingError):
+    """A cancelled meeting cannot be moved; it can only be booked anew."""
+
+    code = "meeting_cancelled"
     status = 409
 
 
@@ -236,16 +257,38 @@ def existing_meeting(session: Session, claims: BookingClaims) -> Meeting | None:
     )
 
 
-def meeting_uid(owner_id: str, start: datetime, domain: str) -> str:
-    """Return the iCalendar UID of the owner's meeting starting at ``start``."""
-    digest = hashlib.sha256(f"{owner_id}|{start.isoformat()}".encode()).hexdigest()
-    return f"ft-{digest[:24]}@{domain}"
+def meeting_uid(domain: str) -> str:
+    """Return a new, globally unique iCalendar UID for a meeting.
+
+    Random rather than derived from the slot: a meeting keeps its UID when
+    it moves, and a freed slot may be booked again by someone else.
+    """
+    return f"ft-{secrets.token_hex(12)}@{domain}"
+
+
+def slot_key(owner_id: str, start: datetime) -> str:
+    """Return the key that lets one meeting at a time hold an owner's slot."""
+    return f"{owner_id}|{start.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+def valid_email(value: str) -> str | None:
+    """Return the address a buyer typed, trimmed, or None if it is not one."""
+    address = value.strip()
+    if len(address) > EMAIL_MAX or normalise_email(address) is None:
+        return None
+    return address
 
 
 def _note_on_timeline(
-    session: Session, meeting: Meeting, owner: Rep, now: datetime
+    session: Session,
+    meeting: Meeting,
+    now: datetime,
+    *,
+    kind: str,
+    actor: str,
+    summary: str,
 ) -> None:
-    """Put the booking on the lead's timeline, when the lead is on file."""
+    """Put a change of the meeting on the lead's timeline, when it is on file."""
     inbound = session.get(Inbound, meeting.inbound_id) if meeting.inbound_id else None
     if inbound is None:
         return
@@ -253,17 +296,43 @@ def _note_on_timeline(
         Activity(
             contact_id=inbound.contact_id,
             inbound_id=inbound.id,
-            kind="meeting.booked",
-            actor="buyer",
-            summary=f"booked a {owner.name} meeting on the booking page",
+            kind=kind,
+            actor=actor,
+            summary=summary,
             details={
                 "meeting_uid": meeting.uid,
                 "starts_at": meeting.starts_at.isoformat(),
+                "sequence": meeting.sequence,
             },
             occurred_at=now,
             created_at=now,
         )
     )
+
+
+def _enqueue_invite(session: Session, meeting: Meeting, now: datetime) -> None:
+    """Queue the send of the meeting's current sequence, once per sequence.
+
+    The first invite keeps the payload and key it always had; later ones
+    name their sequence, so the sender can drop one already superseded.
+    """
+    payload: dict[str, int] = {"meeting_id": meeting.id}
+    key = f"invite:{meeting.uid}"
+    if meeting.sequence:
+        payload["sequence"] = meeting.sequence
+        key = f"{key}:{meeting.sequence}"
+    enqueue(session, INVITE_JOB, payload, key=key, now=now)
+
+
+def _store_buyer_email(
+    session: Session, contact_id: int | None, address: str | None
+) -> None:
+    """Keep the address a buyer gave on the booking page, if none was on file."""
+    contact = session.get(Contact, contact_id) if contact_id and address else None
+    if contact is None or contact.email:
+        return  # never overwrite an address the buyer gave us before
+    contact.email = address
+    contact.email_norm = normalise_email(address)
 
 
 def confirm_slot(
@@ -274,15 +343,19 @@ def confirm_slot(
     start: datetime,
     zone: str,
     busy: BusySource,
+    *,
+    buyer_email: str | None = None,
 ) -> Meeting:
     """Book ``start`` with the owner; enqueue the invites in the same commit.
 
     Raises ``SlotTakenError`` when the slot is not (or no longer) free.
     Confirming again with the same link returns the meeting already booked.
+    ``buyer_email`` (already checked by ``valid_email``) is stored on a
+    contact that had none, in the same commit, so the invite reaches them.
     """
     owner = resolve_owner(workspace, claims)
     domain = owner.email.rpartition("@")[2] or "firsttouch.invalid"
-    uid = meeting_uid(owner.id, start, domain)
+    uid = meeting_uid(domain)
     length = timedelta(minutes=workspace.respond.booking.meeting_minutes)
 
     try:
@@ -305,21 +378,31 @@ def confirm_slot(
                 ends_at=start + length,
                 buyer_timezone=zone,
                 status="confirmed",
+                slot_key=slot_key(owner.id, start),
+                sequence=0,
                 created_at=clock.now(),
             )
             session.add(meeting)
             session.flush()
-            _note_on_timeline(session, meeting, owner, clock.now())
-            enqueue(
+            _store_buyer_email(session, claims.contact_id, buyer_email)
+            _note_on_timeline(
                 session,
-                INVITE_JOB,
-                {"meeting_id": meeting.id},
-                key=f"invite:{uid}",
-                now=clock.now(),
+                meeting,
+                clock.now(),
+                kind="meeting.booked",
+                actor="buyer",
+                summary=f"booked a {owner.name} meeting on the booking page",
             )
+            _enqueue_invite(session, meeting, clock.now())
             session.expunge(meeting)
     except IntegrityError as exc:
-        # Another buyer committed this owner's slot between our check and insert.
+        # Another request committed this owner's slot between our check and
+        # insert: the same buyer's double click gets the meeting it made.
+        with db.sessions() as session:
+            mine = existing_meeting(session, claims)
+            if mine is not None and mine.starts_at == start:
+                session.expunge(mine)
+                return mine
         raise SlotTakenError("that time was just taken; please pick another") from exc
 
     log.info(
@@ -328,5 +411,128 @@ def confirm_slot(
         owner=owner.id,
         inbound_id=claims.inbound_id,
         starts_at=start.isoformat(),
+    )
+    return meeting
+
+
+def _meeting_for_change(
+    session: Session,
+    meeting_id: int,
+    *,
+    claims: BookingClaims | None = None,
+    inbound_id: int | None = None,
+) -> Meeting:
+    """Return the meeting, locked, if the caller may change it.
+
+    A buyer's link changes only its own meeting (same owner and lead, as
+    the ICS download checks); a rep acts from the lead's page, so the
+    meeting must belong to that lead.
+    """
+    meeting = session.get(Meeting, meeting_id, with_for_update=True)
+    if meeting is None:
+        raise MeetingNotFoundError("there is no such meeting")
+    if claims is not None and (
+        meeting.owner_id != claims.owner_id or meeting.inbound_id != claims.inbound_id
+    ):
+        raise MeetingNotFoundError("this link does not book that meeting")
+    if claims is None and (inbound_id is None or meeting.inbound_id != inbound_id):
+        raise MeetingNotFoundError("that meeting is not this lead's")
+    return meeting
+
+
+def cancel_meeting(
+    db: Database,
+    clock: Clock,
+    meeting_id: int,
+    *,
+    actor: str,
+    claims: BookingClaims | None = None,
+    inbound_id: int | None = None,
+) -> tuple[Meeting, bool]:
+    """Cancel a meeting, free its slot and queue the CANCEL to both sides.
+
+    ``actor`` is who asked ("buyer", or the rep's id), for the timeline.
+    Returns the meeting and whether this call cancelled it: cancelling a
+    cancelled meeting (a replayed form, a second click) changes nothing.
+    """
+    now = clock.now()
+    with db.transaction() as session:
+        meeting = _meeting_for_change(
+            session, meeting_id, claims=claims, inbound_id=inbound_id
+        )
+        changed = meeting.status == "confirmed"
+        if changed:
+            meeting.status = "cancelled"
+            meeting.slot_key = None
+            meeting.sequence += 1
+            meeting.cancelled_at = now
+            session.flush()
+            _note_on_timeline(
+                session,
+                meeting,
+                now,
+                kind="meeting.cancelled",
+                actor=actor,
+                summary="cancelled the meeting",
+            )
+            _enqueue_invite(session, meeting, now)
+        session.expunge(meeting)
+    if changed:
+        log.info("meeting.cancelled", meeting_uid=meeting.uid, actor=actor)
+    return meeting, changed
+
+
+def reschedule_meeting(
+    db: Database,
+    workspace: Workspace,
+    clock: Clock,
+    claims: BookingClaims,
+    meeting_id: int,
+    start: datetime,
+    zone: str,
+    busy: BusySource,
+) -> Meeting:
+    """Move the link's meeting to ``start``; queue the updated invite.
+
+    The old slot is free from this commit on. Raises ``SlotTakenError`` when
+    ``start`` is not free and ``MeetingCancelledError`` for a cancelled
+    meeting; moving a meeting to where it already is changes nothing.
+    """
+    owner = resolve_owner(workspace, claims)
+    length = timedelta(minutes=workspace.respond.booking.meeting_minutes)
+    now = clock.now()
+    try:
+        with db.transaction() as session:
+            meeting = _meeting_for_change(session, meeting_id, claims=claims)
+            if meeting.status != "confirmed":
+                raise MeetingCancelledError(
+                    "this meeting was cancelled; please book a new time"
+                )
+            if meeting.starts_at == start:
+                session.expunge(meeting)
+                return meeting
+            offered = open_slots(session, workspace, owner, now, busy)
+            if start not in {slot.start for slot in offered}:
+                raise SlotTakenError("that time is no longer free; please pick another")
+            meeting.starts_at = start
+            meeting.ends_at = start + length
+            meeting.buyer_timezone = zone
+            meeting.slot_key = slot_key(owner.id, start)
+            meeting.sequence += 1
+            session.flush()
+            _note_on_timeline(
+                session,
+                meeting,
+                now,
+                kind="meeting.rescheduled",
+                actor="buyer",
+                summary=f"moved the {owner.name} meeting on the booking page",
+            )
+            _enqueue_invite(session, meeting, now)
+            session.expunge(meeting)
+    except IntegrityError as exc:
+        raise SlotTakenError("that time was just taken; please pick another") from exc
+    log.info(
+        "meeting.rescheduled", meeting_uid=meeting.uid, starts_at=start.isoformat()
     )
     return meeting

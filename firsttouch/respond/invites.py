@@ -9,6 +9,13 @@ for those that do not.
 Each copy is one outbound effect with its own ledger key
 (``invite:<uid>:buyer`` and ``invite:<uid>:owner``), so a retried job sends
 neither twice.
+
+A meeting keeps its UID when it changes. A reschedule sends an updated
+``METHOD:REQUEST`` and a cancellation a ``METHOD:CANCEL`` (``STATUS:
+CANCELLED``), each with the meeting's raised SEQUENCE and ledger keys of
+their own (``invite:<uid>:<sequence>:<role>``). A send queued for a sequence
+that a later change has already superseded is dropped: the newest one
+carries the whole state, and calendars ignore a lower SEQUENCE anyway.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 PRODID = "-//firsttouch//booking//EN"
+CANCELLED = "cancelled"
 
 
 class InviteMailer(Protocol):
@@ -64,19 +72,20 @@ def invite_calendar(
     workspace: Workspace,
     stamp: datetime,
 ) -> bytes:
-    """Return the ICS (METHOD:REQUEST) for ``meeting``."""
+    """Return the ICS for ``meeting`` as it stands: a REQUEST, or a CANCEL."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
-    calendar.add("method", "REQUEST")
+    calendar.add("method", itip_method(meeting))
 
     event = icalendar.Event()
     event.add("uid", meeting.uid)
     event.add("dtstamp", stamp)
     event.add("dtstart", meeting.starts_at)
     event.add("dtend", meeting.ends_at)
-    event.add("sequence", 0)
-    event.add("status", "CONFIRMED")
+    event.add("sequence", meeting.sequence or 0)
+    cancelled = meeting.status == CANCELLED
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("summary", meeting_title(workspace, buyer))
     event.add("description", f"Booked on {workspace.company.name}'s booking page.")
 
@@ -91,6 +100,11 @@ def invite_calendar(
         )
     calendar.add_component(event)
     return bytes(calendar.to_ical())
+
+
+def itip_method(meeting: Meeting) -> str:
+    """Return the iTIP method that tells calendars the meeting's state."""
+    return "CANCEL" if meeting.status == CANCELLED else "REQUEST"
 
 
 def _attendee(email: str, name: str, role: str, state: str) -> icalendar.vCalAddress:
@@ -108,11 +122,13 @@ def meeting_title(workspace: Workspace, buyer: Contact | None) -> str:
     return f"{company} and {who}" if who else f"Meeting with {company}"
 
 
-def invite_mime(message: EmailMessage, calendar: bytes) -> MimeMessage:
+def invite_mime(
+    message: EmailMessage, calendar: bytes, method: str = "REQUEST"
+) -> MimeMessage:
     """Return ``message`` with the invite as a calendar alternative and a file."""
     mime = build_mime(message)
     ics = calendar.decode()
-    mime.add_alternative(ics, subtype="calendar", params={"method": "REQUEST"})
+    mime.add_alternative(ics, subtype="calendar", params={"method": method})
     mime.add_attachment(
         calendar, maintype="application", subtype="ics", filename="invite.ics"
     )
@@ -139,11 +155,9 @@ def invite_message(
     if role == "buyer":
         assert buyer is not None and buyer.email
         to, to_name, zone = buyer.email, buyer.display_name, meeting.buyer_timezone
-        greeting = f"You are booked with {owner.name} of {workspace.company.name}."
     else:
         to, to_name, zone = owner.email, owner.name, owner.timezone
-        who = buyer.display_name if buyer else "a buyer"
-        greeting = f"{who} booked a meeting with you on the booking page."
+    label, greeting = _wording(meeting, owner, buyer, workspace, role)
 
     when = _when(meeting, zone)
     text = f"{greeting}\n\nWhen: {when}\n\nThe calendar invite is attached.\n"
@@ -151,18 +165,52 @@ def invite_message(
         f"<p>{_escape(greeting)}</p><p><strong>When:</strong> {_escape(when)}</p>"
         "<p>The calendar invite is attached.</p>"
     )
-    key = f"invite:{meeting.uid}:{role}"
+    key = invite_key(meeting, role)
     return EmailMessage(
         to=to,
         to_name=to_name,
         from_address=sender,
         from_name=owner.name,
         reply_to=owner.email,
-        subject=f"Invitation: {title}, {when}",
+        subject=f"{label}: {title}, {when}",
         text=text,
         html=html,
         message_id=make_message_id(key, sender),
     )
+
+
+def _wording(
+    meeting: Meeting,
+    owner: Rep,
+    buyer: Contact | None,
+    workspace: Workspace,
+    role: str,
+) -> tuple[str, str]:
+    """Return the subject's label and the first line, for the meeting's state."""
+    who = buyer.display_name if buyer else "a buyer"
+    company = workspace.company.name
+    if meeting.status == CANCELLED:
+        if role == "buyer":
+            return "Cancelled", f"Your meeting with {owner.name} of {company} is off."
+        return "Cancelled", f"The meeting with {who} is cancelled."
+    if meeting.sequence:
+        if role == "buyer":
+            return "Updated invitation", f"Your meeting with {owner.name} has moved."
+        return "Updated invitation", f"{who} moved their meeting with you."
+    if role == "buyer":
+        return "Invitation", f"You are booked with {owner.name} of {company}."
+    return "Invitation", f"{who} booked a meeting with you on the booking page."
+
+
+def invite_key(meeting: Meeting, role: str) -> str:
+    """Return the ledger key of one side's copy of the meeting's current state.
+
+    The first invite keeps the key it always had, so an upgrade in the middle
+    of a retry never sends it twice.
+    """
+    if not meeting.sequence:
+        return f"invite:{meeting.uid}:{role}"
+    return f"invite:{meeting.uid}:{meeting.sequence}:{role}"
 
 
 def _escape(value: str) -> str:
@@ -231,14 +279,27 @@ def send_invites(
     clock: Clock,
     ledger: Ledger,
     mailer: InviteMailer,
+    sequence: int = 0,
 ) -> list[Result]:
-    """Send the buyer's and the owner's copy of a meeting's invite, once each."""
+    """Send the buyer's and the owner's copy of a meeting's invite, once each.
+
+    ``sequence`` is the change the send was queued for; when the meeting has
+    moved on since, nothing is sent (the newer send is queued already).
+    """
     with db.sessions() as session:
         meeting = session.get(Meeting, meeting_id)
         if meeting is None:
             raise JobError(f"meeting {meeting_id} does not exist; nothing to invite")
         buyer = session.get(Contact, meeting.contact_id) if meeting.contact_id else None
         session.expunge_all()
+    if (meeting.sequence or 0) != sequence:
+        log.info(
+            "invite.superseded",
+            meeting_uid=meeting.uid,
+            queued=sequence,
+            current=meeting.sequence,
+        )
+        return []
 
     owner = workspace.team.rep(meeting.owner_id)
     if owner is None:
@@ -258,11 +319,15 @@ def send_invites(
             reason="the contact has no email address",
         )
 
+    method = itip_method(meeting)
+    if method == "CANCEL":
+        # Nobody is told a meeting is off that they were never told was on.
+        roles = [r for r in roles if _was_invited(db, meeting, r)]
     results = []
     for role in roles:
         message = invite_message(meeting, owner, buyer, workspace, role)
-        key = f"invite:{meeting.uid}:{role}"
-        mime = invite_mime(message, calendar)
+        key = invite_key(meeting, role)
+        mime = invite_mime(message, calendar, method)
         outcome = ledger.perform(
             key,
             "email.invite",
@@ -272,6 +337,24 @@ def send_invites(
         _record_touch(db, meeting, message, role, key, outcome.result, clock)
         results.append(outcome.result)
     return results
+
+
+def _was_invited(db: Database, meeting: Meeting, role: str) -> bool:
+    """True when an earlier invite of the meeting went to ``role``."""
+    earlier = {invite_key(meeting, role)}
+    with db.sessions() as session:
+        keys = session.scalars(
+            select(Touch.idempotency_key).where(
+                Touch.purpose == "meeting_invite",
+                Touch.idempotency_key.like(f"invite:{meeting.uid}:%"),
+            )
+        )
+        prefix, suffix = f"invite:{meeting.uid}:", f":{role}"
+        return any(
+            k.startswith(prefix) and k.endswith(suffix) and k not in earlier
+            for k in keys
+            if k
+        )
 
 
 def _record_touch(
@@ -302,7 +385,12 @@ def _record_touch(
                 idempotency_key=key,
                 sent_at=clock.now(),
                 latency_ms=result.get("latency_ms"),
-                meta={"meeting_uid": meeting.uid, "role": role},
+                meta={
+                    "meeting_uid": meeting.uid,
+                    "role": role,
+                    "method": itip_method(meeting),
+                    "sequence": meeting.sequence or 0,
+                },
                 created_at=clock.now(),
             )
         )
@@ -349,6 +437,7 @@ def send_invite_handler(runtime: Runtime) -> Handler:
             clock=ctx.clock,
             ledger=ledger,
             mailer=invite_mailer(runtime),
+            sequence=int(ctx.payload.get("sequence", 0)),
         )
 
     return handle

@@ -1,5 +1,11 @@
 """The booking page: ``GET /book/{token}`` lists slots, ``POST`` confirms one.
 
+Once booked, the same link shows the meeting, with a form to cancel it
+(``POST /book/{token}/cancel``) and a way to pick another time
+(``GET /book/{token}?change=1``, then ``POST /book/{token}/reschedule``).
+A buyer with no email address on file is asked for one with the slot, so
+the invitation reaches them too.
+
 Server-rendered with Jinja2 and autoescaping on, so a lead's own name or
 company can never inject markup. The page works without JavaScript: radio
 buttons grouped by day in fieldsets, a time-zone chooser, alerts announced
@@ -8,7 +14,8 @@ through ``role="alert"``.
 The form is protected against cross-site submission twice over: a signed
 double-submit token (the same value in a ``SameSite=Lax`` cookie and a
 hidden field, bound to this booking link), and, when the browser sends one,
-an ``Origin`` that must be our own.
+an ``Origin`` that must be our own. Every form on these pages (confirm,
+cancel, reschedule) passes the same check.
 """
 
 from __future__ import annotations
@@ -33,14 +40,18 @@ from firsttouch.respond.booking import (
     BookingError,
     BookingLinkError,
     BusySource,
+    MeetingCancelledError,
     SlotTakenError,
     buyer_zone,
     calendar_busy,
+    cancel_meeting,
     confirm_slot,
     existing_meeting,
     open_slots,
     read_token,
+    reschedule_meeting,
     resolve_owner,
+    valid_email,
 )
 from firsttouch.respond.invites import invite_calendar
 from firsttouch.runtime import Runtime
@@ -145,6 +156,50 @@ def _origin_ok(runtime: Runtime, request: Request) -> bool:
     return urlsplit(origin).netloc in allowed
 
 
+def _refused(
+    runtime: Runtime, request: Request, token: str, csrf: str
+) -> HTMLResponse | None:
+    """The 403 page for a form that fails the CSRF or origin check, else None."""
+    if _origin_ok(runtime, request) and _csrf_ok(runtime, request, token, csrf):
+        return None
+    log.warning("booking.csrf_rejected", path=request.url.path.rsplit("/", 1)[-1])
+    return _problem(
+        runtime,
+        403,
+        "Please try again",
+        "This form expired or came from another site. Reload the "
+        "booking page and try again.",
+    )
+
+
+def _with_csrf(runtime: Runtime, response: HTMLResponse, csrf: str) -> HTMLResponse:
+    secure = runtime.settings.public_url.startswith("https://")
+    response.set_cookie(
+        CSRF_COOKIE, csrf, path="/book", httponly=True, samesite="lax", secure=secure
+    )
+    return response
+
+
+def _calendar_down(exc: CalendarError, runtime: Runtime) -> HTMLResponse:
+    log.warning("booking.calendar_unavailable", error=str(exc))
+    return _problem(
+        runtime,
+        503,
+        "Booking is paused",
+        "We cannot read the calendar right now; please try again in a few minutes.",
+    )
+
+
+def _parse_slot(slot: str) -> datetime | None:
+    try:
+        start = datetime.fromisoformat(slot.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    return start.astimezone(UTC)
+
+
 def _days(slots: list[Slot], zone: str) -> list[dict[str, Any]]:
     """Group slots by the buyer's local day, labelled in the buyer's zone."""
     local = ZoneInfo(zone)
@@ -183,7 +238,9 @@ def _slots_page(
     zone_asked: str | None,
     error: str | None = None,
     status: int = 200,
+    moving: Meeting | None = None,
 ) -> HTMLResponse:
+    """The slots to pick from: to book, or (``moving``) to move a meeting to."""
     workspace = runtime.workspace
     owner = resolve_owner(workspace, claims)
     zone = buyer_zone(zone_asked, contact, owner)
@@ -209,27 +266,50 @@ def _slots_page(
         guessed=guessed,
         days=_days(slots, zone),
         page_url=f"/book/{token}",
+        action_url=f"/book/{token}/reschedule" if moving else f"/book/{token}",
+        moving=_when(moving) if moving else None,
+        meeting_id=moving.id if moving else None,
+        # Without an address on file the invitation could only reach the rep.
+        ask_email=moving is None and contact is not None and not contact.email,
         csrf=csrf,
         error=error,
     )
-    secure = runtime.settings.public_url.startswith("https://")
-    response.set_cookie(
-        CSRF_COOKIE, csrf, path="/book", httponly=True, samesite="lax", secure=secure
-    )
-    return response
+    return _with_csrf(runtime, response, csrf)
 
 
-def _booked_page(runtime: Runtime, token: str, meeting: Meeting) -> HTMLResponse:
+def _when(meeting: Meeting) -> str:
+    start = meeting.starts_at.astimezone(ZoneInfo(meeting.buyer_timezone))
+    return f"{start:%A %d %B %Y at %H:%M} ({meeting.buyer_timezone})"
+
+
+def _booked_page(
+    runtime: Runtime, token: str, meeting: Meeting, heading: str = "You are booked"
+) -> HTMLResponse:
     owner = runtime.workspace.team.rep(meeting.owner_id)
-    zone = ZoneInfo(meeting.buyer_timezone)
-    start = meeting.starts_at.astimezone(zone)
-    when = f"{start:%A %d %B %Y at %H:%M} ({meeting.buyer_timezone})"
-    return _render(
+    csrf = _new_csrf(runtime, token)
+    response = _render(
         "booked.html",
         company=runtime.workspace.company.name,
         owner_name=owner.name if owner else "us",
-        when=when,
+        heading=heading,
+        when=_when(meeting),
         ics_url=f"/book/{token}/meeting/{meeting.id}.ics",
+        change_url=f"/book/{token}?change=1",
+        cancel_url=f"/book/{token}/cancel",
+        meeting_id=meeting.id,
+        csrf=csrf,
+    )
+    return _with_csrf(runtime, response, csrf)
+
+
+def _cancelled_page(runtime: Runtime, token: str, meeting: Meeting) -> HTMLResponse:
+    owner = runtime.workspace.team.rep(meeting.owner_id)
+    return _render(
+        "cancelled.html",
+        company=runtime.workspace.company.name,
+        owner_name=owner.name if owner else "us",
+        when=_when(meeting),
+        page_url=f"/book/{token}",
     )
 
 
@@ -239,27 +319,28 @@ def booking_page(
     request: Request,
     runtime: RuntimeDep,
     tz: str | None = None,
+    change: str | None = None,
 ) -> Response:
-    """Show the free slots of the link's owner in the buyer's time zone."""
+    """Show the free slots of the link's owner in the buyer's time zone.
+
+    A link that booked already shows its meeting; with ``change`` it shows
+    the slots to move the meeting to.
+    """
     external = runtime.workspace.respond.booking.external_url
     if external:
         # The team books on Cal.com or Calendly; an old link still lands there.
         return RedirectResponse(external, status_code=302)
     try:
         claims, contact, meeting = _load(runtime, token)
+        if meeting is not None and change:
+            return _slots_page(runtime, token, claims, contact, tz, moving=meeting)
         if meeting is not None:
             return _booked_page(runtime, token, meeting)
         return _slots_page(runtime, token, claims, contact, tz)
     except BookingLinkError as exc:
         return _problem(runtime, exc.status, "This link does not work", str(exc))
     except CalendarError as exc:
-        log.warning("booking.calendar_unavailable", error=str(exc))
-        return _problem(
-            runtime,
-            503,
-            "Booking is paused",
-            "We cannot read the calendar right now; please try again in a few minutes.",
-        )
+        return _calendar_down(exc, runtime)
 
 
 @router.post("/book/{token}", response_class=HTMLResponse)
@@ -270,46 +351,39 @@ def confirm_booking(
     slot: Annotated[str, Form()] = "",
     tz: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     """Book the chosen slot and show the confirmation."""
-    if not _origin_ok(runtime, request) or not _csrf_ok(runtime, request, token, csrf):
-        log.warning("booking.csrf_rejected", path="/book/{token}")
-        return _problem(
-            runtime,
-            403,
-            "Please try again",
-            "This form expired or came from another site. Reload the "
-            "booking page and pick your time again.",
-        )
+    refused = _refused(runtime, request, token, csrf)
+    if refused is not None:
+        return refused
     try:
         claims, contact, meeting = _load(runtime, token)
         if meeting is not None:
             return _booked_page(runtime, token, meeting)
         owner = resolve_owner(runtime.workspace, claims)
         zone = buyer_zone(tz, contact, owner)
-        try:
-            start = datetime.fromisoformat(slot.replace("Z", "+00:00"))
-        except ValueError:
+        start = _parse_slot(slot)
+        address = valid_email(email) if contact and not contact.email else None
+        error = None
+        if start is None:
+            error = "Please pick one of the times below."
+        elif contact is not None and not contact.email and address is None:
+            error = "Please give the email address the invitation should go to."
+        if error is not None or start is None:
             return _slots_page(
-                runtime,
-                token,
-                claims,
-                contact,
-                tz,
-                error="Please pick one of the times below.",
-                status=400,
+                runtime, token, claims, contact, tz, error=error, status=400
             )
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=UTC)
         try:
             meeting = confirm_slot(
                 runtime.db,
                 runtime.workspace,
                 runtime.clock,
                 claims,
-                start.astimezone(UTC),
+                start,
                 zone,
                 _busy(runtime),
+                buyer_email=address,
             )
         except SlotTakenError as exc:
             return _slots_page(
@@ -319,13 +393,94 @@ def confirm_booking(
     except BookingError as exc:
         return _problem(runtime, exc.status, "This link does not work", str(exc))
     except CalendarError as exc:
-        log.warning("booking.calendar_unavailable", error=str(exc))
-        return _problem(
-            runtime,
-            503,
-            "Booking is paused",
-            "We cannot read the calendar right now; please try again in a few minutes.",
+        return _calendar_down(exc, runtime)
+
+
+@router.post("/book/{token}/cancel", response_class=HTMLResponse)
+def cancel_booking(
+    token: str,
+    request: Request,
+    runtime: RuntimeDep,
+    meeting: Annotated[int, Form()] = 0,
+    csrf: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """Cancel the link's meeting; both sides get the cancellation."""
+    refused = _refused(runtime, request, token, csrf)
+    if refused is not None:
+        return refused
+    try:
+        claims = read_token(runtime.settings.secret_key, runtime.clock, token)
+        resolve_owner(runtime.workspace, claims)
+        cancelled, _ = cancel_meeting(
+            runtime.db, runtime.clock, meeting, actor="buyer", claims=claims
         )
+    except BookingError as exc:
+        return _problem(runtime, exc.status, "This link does not work", str(exc))
+    return _cancelled_page(runtime, token, cancelled)
+
+
+@router.post("/book/{token}/reschedule", response_class=HTMLResponse)
+def reschedule_booking(
+    token: str,
+    request: Request,
+    runtime: RuntimeDep,
+    meeting: Annotated[int, Form()] = 0,
+    slot: Annotated[str, Form()] = "",
+    tz: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """Move the link's meeting to the chosen slot; both sides get the update."""
+    refused = _refused(runtime, request, token, csrf)
+    if refused is not None:
+        return refused
+    try:
+        claims, contact, current = _load(runtime, token)
+        if current is None:
+            raise MeetingCancelledError(
+                "this meeting was cancelled; please book a new time"
+            )
+        owner = resolve_owner(runtime.workspace, claims)
+        start = _parse_slot(slot)
+        if start is None:
+            return _slots_page(
+                runtime,
+                token,
+                claims,
+                contact,
+                tz,
+                error="Please pick one of the times below.",
+                status=400,
+                moving=current,
+            )
+        try:
+            moved = reschedule_meeting(
+                runtime.db,
+                runtime.workspace,
+                runtime.clock,
+                claims,
+                meeting,
+                start,
+                buyer_zone(tz, contact, owner),
+                _busy(runtime),
+            )
+        except SlotTakenError as exc:
+            return _slots_page(
+                runtime,
+                token,
+                claims,
+                contact,
+                tz,
+                error=str(exc),
+                status=exc.status,
+                moving=current,
+            )
+        return _booked_page(runtime, token, moved, heading="Your meeting has moved")
+    except BookingLinkError as exc:
+        return _problem(runtime, exc.status, "This link does not work", str(exc))
+    except BookingError as exc:
+        return _problem(runtime, exc.status, "This meeting cannot be moved", str(exc))
+    except CalendarError as exc:
+        return _calendar_down(exc, runtime)
 
 
 @router.get("/book/{token}/meeting/{meeting_id}.ics")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlalchemy import Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from firsttouch.store.models.base import Base, BigId, CreatedMixin, IdMixin
@@ -36,11 +36,18 @@ class ConsentEvent(IdMixin, CreatedMixin, Base):
 
 
 class Meeting(IdMixin, CreatedMixin, Base):
-    """A meeting booked on the built-in booking page."""
+    """A meeting booked on the built-in booking page.
+
+    ``slot_key`` (owner and start) is unique while the meeting holds its
+    slot and empty once cancelled, so two buyers cannot take one slot and a
+    freed slot can be booked again. ``sequence`` is the iCalendar SEQUENCE:
+    each reschedule or cancellation raises it, so calendars apply the newest.
+    """
 
     __tablename__ = "meetings"
     __table_args__ = (
         UniqueConstraint("uid", name="uq_meetings_uid"),
+        UniqueConstraint("slot_key", name="uq_meetings_slot_key"),
         Index("ix_meetings_owner_starts", "owner_id", "starts_at"),
     )
 
@@ -52,6 +59,9 @@ class Meeting(IdMixin, CreatedMixin, Base):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     buyer_timezone: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="confirmed")
+    slot_key: Mapped[str | None] = mapped_column(String(255))
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class SlaEvent(IdMixin, CreatedMixin, Base):
