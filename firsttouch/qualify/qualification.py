@@ -238,7 +238,9 @@ def qualify_inbound(
         rewritten = llm.rewrite(brief, enrichment.facts)
         brief, brief_source = rewritten.text, rewritten.source
 
-    with db.transaction() as session:
+    # Not worth an fsync: lost to a power cut, the job (whose completion
+    # commits after this) runs again and writes the same result.
+    with db.transaction(durable=False) as session:
         save_cache(session, enrichment.fresh, now, icp.enrichment.cache_ttl_hours)
         qualification_id = _store(
             session, inbound_id, contact_id, score, brief, brief_source, enrichment, now

@@ -119,11 +119,22 @@ class Database:
         return self.engine.dialect.name == "postgresql"
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """Yield a session whose work commits on exit or rolls back on error."""
+    def transaction(self, *, durable: bool = True) -> Iterator[Session]:
+        """Yield a session whose work commits on exit or rolls back on error.
+
+        ``durable=False`` as for ``write_connection`` (a write nested in
+        another of the same thread stays durable).
+        """
         with self._writer() as pinned:
-            bind = pinned if pinned is not None else self._write_engine
-            with self._write_sessions(bind=bind) as session, session.begin():
+            if pinned is None:
+                with self._write_sessions() as session, session.begin():
+                    yield session
+                return
+            with (
+                self._synchronous(pinned, durable),
+                self._write_sessions(bind=pinned) as session,
+                session.begin(),
+            ):
                 yield session
 
     @contextmanager

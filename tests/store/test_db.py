@@ -150,4 +150,9 @@ def test_a_write_that_may_be_lost_skips_the_fsync_and_only_that_one(
         assert _synchronous(conn) == full
     with db.transaction() as session:
         assert _synchronous(session.connection()) == full
-    assert _count_opt_outs(db) == 1
+    with db.transaction(durable=False) as session:
+        _insert_opt_out(session, "b@example.com")
+        assert _synchronous(session.connection()) == normal
+    with db.transaction() as session:
+        assert _synchronous(session.connection()) == full
+    assert _count_opt_outs(db) == 2
