@@ -71,6 +71,11 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
     # Alembic narrates its set-up on every schema check; `db upgrade` says
     # what it did itself.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx logs every request's full URL at INFO, and some providers take
+    # their token in the query string (Graph's access_token): keep request
+    # lines out of the log altogether; our clients log what they did.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def get_logger(name: str) -> Any:
