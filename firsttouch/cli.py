@@ -67,14 +67,14 @@ WorkspaceOpt = Annotated[
         "--workspace",
         "-w",
         help="Workspace file or folder "
-        "[env FIRSTTOUCH_WORKSPACE, default examples/workspace]",
+        "(env FIRSTTOUCH_WORKSPACE; default examples/workspace)",
     ),
 ]
 DatabaseOpt = Annotated[
     str | None,
     typer.Option(
         "--database-url",
-        help="[env FIRSTTOUCH_DATABASE_URL, default sqlite:///var/firsttouch.db]",
+        help="(env FIRSTTOUCH_DATABASE_URL; default sqlite:///var/firsttouch.db)",
     ),
 ]
 
@@ -152,8 +152,8 @@ WORKER_BATCH = 20
 def serve(
     workspace: WorkspaceOpt = None,
     database_url: DatabaseOpt = None,
-    host: Annotated[str | None, typer.Option(help="[env FIRSTTOUCH_HOST]")] = None,
-    port: Annotated[int | None, typer.Option(help="[env FIRSTTOUCH_PORT]")] = None,
+    host: Annotated[str | None, typer.Option(help="(env FIRSTTOUCH_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="(env FIRSTTOUCH_PORT)")] = None,
     no_worker: Annotated[
         bool,
         typer.Option("--no-worker", help="Serve HTTP only; run workers elsewhere."),
@@ -169,7 +169,7 @@ def serve(
             max=64,
             envvar="FIRSTTOUCH_WEB_PROCESSES",
             help="Processes serving HTTP on the one port (one per core takes "
-            "the most webhooks a second). [env FIRSTTOUCH_WEB_PROCESSES]",
+            "the most webhooks a second).",
         ),
     ] = 1,
     worker_threads: Annotated[
@@ -178,8 +178,7 @@ def serve(
             min=1,
             max=64,
             envvar="FIRSTTOUCH_WORKER_THREADS",
-            help="Worker threads in this process (with the worker on). "
-            "[env FIRSTTOUCH_WORKER_THREADS]",
+            help="Worker threads in this process (with the worker on).",
         ),
     ] = DEFAULT_WORKER_THREADS,
     shared_port: Annotated[
