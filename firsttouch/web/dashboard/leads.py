@@ -6,10 +6,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from firsttouch.clock import ensure_utc
 from firsttouch.errors import InputError, NotFoundError
+from firsttouch.respond.booking import MeetingNotFoundError, cancel_meeting
+from firsttouch.runtime import Runtime
+from firsttouch.store.models import Meeting
 from firsttouch.web.dashboard import queries
 from firsttouch.web.dashboard.actions import (
     DISQUALIFY_REASONS,
@@ -19,7 +24,8 @@ from firsttouch.web.dashboard.actions import (
 from firsttouch.web.dashboard.rendering import countdown, render
 from firsttouch.web.dashboard.timeline import contact_timeline
 from firsttouch.web.dashboard.visibility import assignable_reps, may_see
-from firsttouch.web.sessions import CurrentUser, require_csrf
+from firsttouch.web.sessions import CurrentUser, DashboardUser, require_csrf
+from firsttouch.workspace import Workspace
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,6 +38,7 @@ ACTION_MESSAGES = {
     "called": "Call logged.",
     "snoozed": "Lead snoozed.",
     "disqualified": "Lead disqualified.",
+    "meeting_cancelled": "Meeting cancelled: the buyer and the owner are told.",
 }
 
 
@@ -107,6 +114,7 @@ def lead_page(
             lead = queries.get_lead(session, user, runtime.workspace, inbound_id)
             timeline = contact_timeline(session, lead.contact_id, inbound_id)
             facts = queries.contact_facts(session, lead.contact_id)
+            meetings = _meetings(session, runtime.workspace, inbound_id)
     except NotFoundError:
         return not_found(request)
     return render(
@@ -116,6 +124,7 @@ def lead_page(
         lead=lead,
         timeline=timeline,
         facts=facts,
+        meetings=meetings,
         reps=assignable_reps(user, runtime.workspace),
         snooze_choices=list(SNOOZE_CHOICES),
         disqualify_reasons=DISQUALIFY_REASONS,
@@ -123,6 +132,41 @@ def lead_page(
         crm=_crm_state(runtime),
         sequence=_sequence_for(runtime.workspace, lead.score.route),
     )
+
+
+def _meetings(
+    session: Session, workspace: Workspace, inbound_id: int
+) -> list[tuple[int, datetime, str]]:
+    """The lead's booked meetings: (id, start, owner's name), soonest first."""
+    rows = session.execute(
+        select(Meeting.id, Meeting.starts_at, Meeting.owner_id)
+        .where(Meeting.inbound_id == inbound_id, Meeting.status == "confirmed")
+        .order_by(Meeting.starts_at)
+    )
+    names = {rep.id: rep.name for rep in workspace.team.reps}
+    return [(r.id, r.starts_at, names.get(r.owner_id, r.owner_id)) for r in rows]
+
+
+def _cancel_meeting(
+    runtime: Runtime, user: DashboardUser, inbound_id: int, form: dict[str, str]
+) -> None:
+    """Cancel one of the lead's meetings for a user who may see the lead."""
+    with runtime.db.sessions() as session:
+        queries.get_lead(session, user, runtime.workspace, inbound_id)
+    try:
+        meeting_id = int(form.get("meeting_id", ""))
+    except ValueError:
+        raise NotFoundError("no such meeting") from None
+    try:
+        cancel_meeting(
+            runtime.db,
+            runtime.clock,
+            meeting_id,
+            actor=user.rep_id or user.email,
+            inbound_id=inbound_id,
+        )
+    except MeetingNotFoundError as exc:
+        raise NotFoundError(str(exc)) from None
 
 
 def _sequence_for(workspace: Any, route: str | None) -> str | None:
@@ -177,7 +221,8 @@ def _bad_input(request: Request, exc: InputError) -> Response:
 async def lead_action(
     request: Request, inbound_id: int, action: str, user: CurrentUser
 ) -> Response:
-    """Claim, call, snooze, reassign or disqualify: one click, one log entry."""
+    """Claim, call, snooze, reassign, disqualify or cancel a booked meeting:
+    one click, one log entry."""
     runtime = request.app.state.runtime
     form = await _form(request)
     actions = LeadActions(runtime.db, runtime.workspace, runtime.clock, user)
@@ -198,6 +243,9 @@ async def lead_action(
         elif action == "snooze":
             actions.snooze(inbound_id, form.get("until", ""))
             done = "snoozed"
+        elif action == "cancel_meeting":
+            _cancel_meeting(runtime, user, inbound_id, form)
+            done = "meeting_cancelled"
         elif action == "disqualify":
             actions.disqualify(inbound_id, form.get("reason", ""), form.get("note", ""))
             done = "disqualified"
