@@ -64,6 +64,7 @@ INVITE_JOB = "respond.send_invite"
 CALENDAR_MAX_AGE = 300.0
 SPAN_MARGIN = timedelta(days=7)
 EMAIL_MAX = 320
+EMAIL_SPECIALS = frozenset('<>()[]\\,;:"')
 
 BusySource = Callable[[Rep, Interval], list[Interval]]
 
@@ -275,6 +276,10 @@ def valid_email(value: str) -> str | None:
     """Return the address a buyer typed, trimmed, or None if it is not one."""
     address = value.strip()
     if len(address) > EMAIL_MAX or normalise_email(address) is None:
+        return None
+    # A bare address only: no display name, list or comment to carry into
+    # the invite's headers.
+    if any(c in EMAIL_SPECIALS for c in address) or not address.isprintable():
         return None
     return address
 

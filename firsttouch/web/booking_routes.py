@@ -162,7 +162,9 @@ def _refused(
     """The 403 page for a form that fails the CSRF or origin check, else None."""
     if _origin_ok(runtime, request) and _csrf_ok(runtime, request, token, csrf):
         return None
-    log.warning("booking.csrf_rejected", path=request.url.path.rsplit("/", 1)[-1])
+    # The route's template, never the URL: the URL holds the buyer's link.
+    route = getattr(request.scope.get("route"), "path", "/book/{token}")
+    log.warning("booking.csrf_rejected", path=route)
     return _problem(
         runtime,
         403,

@@ -460,3 +460,23 @@ def test_the_migration_gives_booked_meetings_their_slot(tmp_path: Path) -> None:
         ("ft-a@x", "maya|2026-03-10T16:00:00Z", 0),
         ("ft-b@x", None, 0),
     ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        (" Noa@Buyer.example ", "Noa@Buyer.example"),
+        ("noa", None),
+        ("noa@buyer", None),
+        ("Noa <noa@buyer.example>", None),
+        ("noa@buyer.example, eve@evil.example", None),
+        ("noa@buyer.example\r\nBcc: eve@evil.example", None),
+        ("n" * 320 + "@buyer.example", None),
+    ],
+)
+def test_the_booking_form_keeps_only_a_bare_address(
+    typed: str, kept: str | None
+) -> None:
+    from firsttouch.respond.booking import valid_email
+
+    assert valid_email(typed) == kept
