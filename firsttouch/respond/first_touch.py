@@ -60,7 +60,10 @@ CALL_BRIDGE_KIND = "respond.call_bridge"
 def run_first_touch(runtime: Runtime, inbound_id: int) -> dict[str, str]:
     """Send the first touch of ``inbound_id``; return each action's status."""
     now = runtime.clock.now()
-    with runtime.db.transaction() as session:
+    # No fsync of its own (SQLite): nothing leaves before the ledger's durable
+    # pending mark, which syncs this commit too; lost to a power cut before
+    # then, the job, whose completion commits later, stages it all again.
+    with runtime.db.transaction(durable=False) as session:
         lead = load_lead(session, inbound_id)
         if lead is None or lead.status in ("recorded", "reply"):
             return {}

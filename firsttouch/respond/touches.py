@@ -213,7 +213,9 @@ def deliver_touch(runtime: Runtime, key: str) -> str:
     way worth retrying: the job that called this runs again later.
     """
     now = runtime.clock.now()
-    with runtime.db.transaction() as session:
+    # Not synced on its own, as in run_first_touch: the ledger's pending mark
+    # is, before anything is sent.
+    with runtime.db.transaction(durable=False) as session:
         status = admit_touch(runtime, session, key, now)
     if status != "sending":
         return status
