@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -35,6 +42,10 @@ class Shift(Strict):
         if self.end <= self.start:
             raise ValueError(f"shift ends ({self.end}) before it starts ({self.start})")
         return self
+
+
+def _start(shift: Shift) -> time:
+    return shift.start
 
 
 def _parse_shift(value: object) -> object:
@@ -77,11 +88,19 @@ class Rep(Strict):
             parsed[key] = [_parse_shift(s) for s in items]
         return parsed
 
+    # The team's public holidays, given by ``Team``: dates in the rep's own
+    # zone on which no shift is worked.
+    _holidays: frozenset[date] = PrivateAttr(default_factory=frozenset)
+
     def is_working(self, moment: datetime) -> bool:
         """True when ``moment`` (aware) falls in one of this rep's shifts."""
         local = moment.astimezone(ZoneInfo(self.timezone))
-        shifts = self.working_hours.get(DAYS[local.weekday()], [])
-        return any(s.start <= local.time() < s.end for s in shifts)
+        return any(s.start <= local.time() < s.end for s in self._shifts(local.date()))
+
+    def _shifts(self, day: date) -> list[Shift]:
+        if day in self._holidays:
+            return []
+        return sorted(self.working_hours.get(DAYS[day.weekday()], []), key=_start)
 
     def after_working_minutes(
         self, start: datetime, minutes: int, *, horizon_days: int = 14
@@ -89,8 +108,9 @@ class Rep(Strict):
         """The moment ``minutes`` of this rep's working time after ``start``.
 
         A lead that arrives on Friday evening with a one-hour follow-up is
-        due an hour into Monday's shift, in the rep's own zone. None when the
-        rep has no working hours within ``horizon_days``.
+        due an hour into Monday's shift, in the rep's own zone; the team's
+        holidays are skipped like weekends. None when the rep has no working
+        hours within ``horizon_days``.
         """
         zone = ZoneInfo(self.timezone)
         now = start.astimezone(UTC)
@@ -98,10 +118,7 @@ class Rep(Strict):
         left = timedelta(minutes=minutes)
         for offset in range(horizon_days + 1):
             day = first_day + timedelta(days=offset)
-            shifts = sorted(
-                self.working_hours.get(DAYS[day.weekday()], []), key=lambda s: s.start
-            )
-            for shift in shifts:
+            for shift in self._shifts(day):
                 # Shift bounds in UTC, so a shift across a DST change counts
                 # the minutes that really pass.
                 begin = datetime.combine(day, shift.start, tzinfo=zone).astimezone(UTC)
@@ -134,6 +151,7 @@ class Team(Strict):
                 raise ValueError(
                     f"rep {rep.id!r} names manager {rep.manager!r}, who is not a rep"
                 )
+            rep._holidays = frozenset(self.holidays)
         return self
 
     def rep(self, rep_id: str) -> Rep | None:

@@ -133,6 +133,28 @@ def test_working_minutes_skip_nights_weekends_and_follow_dst() -> None:
     ) == datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
 
 
+def test_team_holidays_are_not_working_time() -> None:
+    from datetime import UTC, datetime
+
+    from firsttouch.workspace import load_workspace
+
+    team = load_workspace(EXAMPLE).team  # holidays: 2026-12-25, 2027-01-01
+    luis = team.rep("luis")  # New York, 09-18, Fri 09-17
+    assert luis is not None
+    # Christmas Day is a Friday: 11:00 EST is not working time.
+    assert not luis.is_working(datetime(2026, 12, 25, 16, 0, tzinfo=UTC))
+    assert luis.is_working(datetime(2026, 12, 24, 16, 0, tzinfo=UTC))
+    # Thursday 17:30 EST: half an hour tonight, the rest on Monday from 09:00,
+    # not on the holiday in between.
+    assert luis.after_working_minutes(
+        datetime(2026, 12, 24, 22, 30, tzinfo=UTC), 60
+    ) == datetime(2026, 12, 28, 14, 30, tzinfo=UTC)
+    # A lead on New Year's Eve evening is due on Monday 4 January.
+    assert luis.after_working_minutes(
+        datetime(2026, 12, 31, 23, 30, tzinfo=UTC), 30
+    ) == datetime(2027, 1, 4, 14, 30, tzinfo=UTC)
+
+
 def _copy_example(tmp_path: Path) -> Path:
     import shutil
 
