@@ -261,8 +261,12 @@ def _lock_keys(session: Session, email_norm: str | None, phone: str | None) -> N
         )
 
 
+# Contacts not merged into another: the only ones a new inbound may match.
+_LIVE = Contact.merged_into_id.is_(None)
+
+
 def _live() -> Any:
-    return Contact.merged_into_id.is_(None)
+    return _LIVE
 
 
 def _find_by_email(session: Session, email_norm: str | None) -> list[Contact]:
@@ -283,17 +287,23 @@ def _find_by_name(session: Session, facts: PersonFacts) -> list[Contact]:
     key = company_key(facts.company)
     if not (facts.first_name and facts.last_name and key):
         return []
-    stmt = select(Contact).where(
-        func.lower(Contact.first_name) == facts.first_name.strip().lower(),
-        func.lower(Contact.last_name) == facts.last_name.strip().lower(),
-        Contact.company_name.is_not(None),
-        _live(),
+    # Common names recur across companies: compare the company on bare
+    # columns first and load whole contacts only for those that match.
+    candidates = session.execute(
+        select(Contact.id, Contact.company_name)
+        .where(
+            func.lower(Contact.first_name) == facts.first_name.strip().lower(),
+            func.lower(Contact.last_name) == facts.last_name.strip().lower(),
+            Contact.company_name.is_not(None),
+            _LIVE,
+        )
+        .order_by(Contact.id)
     )
-    return [
-        c
-        for c in session.scalars(stmt.order_by(Contact.id))
-        if company_key(c.company_name) == key
-    ]
+    ids = [row.id for row in candidates if company_key(row.company_name) == key]
+    if not ids:
+        return []
+    stmt = select(Contact).where(Contact.id.in_(ids)).order_by(Contact.id)
+    return list(session.scalars(stmt))
 
 
 def _fill_in(
