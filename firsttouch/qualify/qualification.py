@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Row, Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from firsttouch.jobs.queue import enqueue
@@ -56,8 +56,35 @@ _DONE_ID = (
     .limit(1)
     .scalar_subquery()
 )
+# Only the columns the facts come from: a whole Inbound carries its raw
+# payload, and building three ORM objects cost more than the query.
 _LEAD = (
-    select(Inbound, Contact, Company, _DONE_ID)
+    select(
+        Inbound.body_text,
+        Inbound.subject,
+        Inbound.source,
+        Inbound.channel,
+        Inbound.campaign,
+        Inbound.fields,
+        Contact.id.label("contact_id"),
+        Contact.email,
+        Contact.email_norm,
+        Contact.first_name,
+        Contact.last_name,
+        Contact.title,
+        Contact.company_name,
+        Contact.country.label("contact_country"),
+        Contact.region,
+        Contact.attributes,
+        Company.id.label("company_id"),
+        Company.name.label("company"),
+        Company.industry,
+        Company.employee_count,
+        Company.country.label("company_country"),
+        Company.domain,
+        _DONE_ID.label("done_id"),
+    )
+    .select_from(Inbound)
     .outerjoin(Contact, Contact.id == Inbound.contact_id)
     .outerjoin(Company, Company.id == Contact.company_id)
     .where(Inbound.id == bindparam("inbound_id"))
@@ -77,65 +104,55 @@ class Outcome:
     created: bool
 
 
-def lead_facts(
-    inbound: Inbound, contact: Contact | None, company: Company | None
-) -> FactSheet:
-    """The facts the lead itself and our own records state, before enrichment."""
+def lead_facts(lead: Row[Any]) -> FactSheet:
+    """The facts the lead itself and our own records state, before enrichment.
+
+    ``lead`` is a row of ``_LEAD``: the inbound's columns, and its contact's
+    and company's (None where it has none).
+    """
     facts = FactSheet()
-    if contact is not None:
+    if lead.contact_id is not None:
         facts.merge(
             {
-                "email": contact.email_norm or contact.email,
-                "first_name": contact.first_name,
-                "last_name": contact.last_name,
-                "title": contact.title,
-                "company": contact.company_name,
-                "country": country_code(contact.country),
-                "region": contact.region,
+                "email": lead.email_norm or lead.email,
+                "first_name": lead.first_name,
+                "last_name": lead.last_name,
+                "title": lead.title,
+                "company": lead.company_name,
+                "country": country_code(lead.contact_country),
+                "region": lead.region,
             },
             "lead",
         )
-        attributes = contact.attributes or {}
+        attributes = lead.attributes or {}
         facts.add("website_domain", website_domain(attributes.get("website")), "lead")
         facts.add("industry", attributes.get("industry"), "lead")
         facts.add("employees", attributes.get("employees"), "lead")
     facts.merge(
         {
-            "message": inbound.body_text,
-            "subject": inbound.subject,
-            "source": inbound.source,
-            "channel": inbound.channel,
-            "campaign": inbound.campaign,
+            "message": lead.body_text,
+            "subject": lead.subject,
+            "source": lead.source,
+            "channel": lead.channel,
+            "campaign": lead.campaign,
         },
         "lead",
     )
-    for name, value in (inbound.fields or {}).items():
+    for name, value in (lead.fields or {}).items():
         if name not in _PERSON_KEYS and isinstance(value, str | int | float):
             facts.add(fact_name(str(name)), value, "lead")
-    if company is not None:
+    if lead.company_id is not None:
         facts.merge(
             {
-                "company": company.name,
-                "industry": company.industry,
-                "employees": company.employee_count,
-                "country": country_code(company.country),
-                "website_domain": company.domain,
+                "company": lead.company,
+                "industry": lead.industry,
+                "employees": lead.employee_count,
+                "country": country_code(lead.company_country),
+                "website_domain": lead.domain,
             },
             "crm",
         )
     return facts
-
-
-def _load_lead(
-    session: Session, inbound_id: int, icp_version: str
-) -> tuple[Inbound, Contact | None, Company | None, int | None] | None:
-    """The lead and the id of its qualification under ``icp_version``, if any."""
-    params = {"inbound_id": inbound_id, "icp_version": icp_version}
-    row = session.execute(_LEAD, params).first()
-    if row is None:
-        return None
-    inbound, contact, company, done_id = row
-    return inbound, contact, company, done_id
 
 
 def load_cache(
@@ -208,17 +225,18 @@ def qualify_inbound(
     it is (a retried job changes nothing).
     """
     icp = workspace.icp
-    with db.sessions() as session:
-        lead = _load_lead(session, inbound_id, icp.version)
-        if lead is None:
-            log.warning("qualify.inbound_missing", inbound_id=inbound_id)
-            return None
-        inbound, contact, company, done_id = lead
-        if done_id is not None and not rescore:
-            done = session.get_one(Qualification, done_id)
-            return _outcome(done, icp.version, created=False)
-        facts = lead_facts(inbound, contact, company)
-        contact_id = contact.id if contact is not None else None
+    with db.engine.connect() as conn:
+        params = {"inbound_id": inbound_id, "icp_version": icp.version}
+        lead = conn.execute(_LEAD, params).first()
+    if lead is None:
+        log.warning("qualify.inbound_missing", inbound_id=inbound_id)
+        return None
+    if lead.done_id is not None and not rescore:
+        with db.sessions() as session:
+            done = session.get_one(Qualification, lead.done_id)
+        return _outcome(done, icp.version, created=False)
+    facts = lead_facts(lead)
+    contact_id = lead.contact_id
 
     def read_cache(keys: list[tuple[str, str]]) -> dict[tuple[str, str], CachedAnswer]:
         with db.sessions() as session:
