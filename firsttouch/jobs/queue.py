@@ -191,21 +191,31 @@ _BURY = (
         "died or hung while running this job",
     )
 )
-_COMPLETE = (
-    update(_JOBS)
-    .where(
-        _JOBS.c.id.in_(bindparam("ids_", expanding=True)),
-        _JOBS.c.lease_owner == bindparam("worker_"),
-        _JOBS.c.state == "running",
+
+
+def _complete_statement(which: Any) -> Update:
+    """Mark the jobs ``which`` picks done, if the worker still holds them."""
+    return (
+        update(_JOBS)
+        .where(
+            which,
+            _JOBS.c.lease_owner == bindparam("worker_"),
+            _JOBS.c.state == "running",
+        )
+        .values(
+            state="done",
+            finished_at=bindparam("now_", type_=_JOBS.c.due_at.type),
+            lease_owner=None,
+            lease_expires_at=None,
+            last_error=None,
+        )
     )
-    .values(
-        state="done",
-        finished_at=bindparam("now_", type_=_JOBS.c.due_at.type),
-        lease_owner=None,
-        lease_expires_at=None,
-        last_error=None,
-    )
-)
+
+
+# One job (the usual batch when leads trickle in) skips rewriting an
+# expanding IN list into the SQL on every call.
+_COMPLETE_ONE = _complete_statement(_JOBS.c.id == bindparam("id_"))
+_COMPLETE = _complete_statement(_JOBS.c.id.in_(bindparam("ids_", expanding=True)))
 _NEXT_DUE = select(func.min(_JOBS.c.due_at)).where(_JOBS.c.state == "queued")
 
 
@@ -288,9 +298,11 @@ class JobQueue:
     def _complete(
         conn: Connection, job_ids: Sequence[int], worker_id: str, now: datetime
     ) -> int:
-        result = conn.execute(
-            _COMPLETE, {"ids_": list(job_ids), "worker_": worker_id, "now_": now}
-        )
+        params: dict[str, Any] = {"worker_": worker_id, "now_": now}
+        if len(job_ids) == 1:
+            result = conn.execute(_COMPLETE_ONE, {**params, "id_": job_ids[0]})
+        else:
+            result = conn.execute(_COMPLETE, {**params, "ids_": list(job_ids)})
         return int(result.rowcount or 0)
 
     def fail(

@@ -250,3 +250,17 @@ def test_completing_a_batch_and_claiming_the_next_share_one_call(
     assert queue.counts() == {"done": 1, "running": 1}
     assert queue.claim("w1", 0, lease_seconds=30, completed=[second.id]) == []
     assert queue.counts() == {"done": 2}
+
+
+def test_completing_one_job_or_several_counts_those_still_held(
+    any_db: Database, clock: VirtualClock
+) -> None:
+    with any_db.transaction() as session:
+        for n in range(3):
+            enqueue(session, "k", {"n": n})
+    queue = JobQueue(any_db, clock)
+    a, b, c = queue.claim("w1", 3, lease_seconds=30)
+    assert queue.complete([a.id], "w1") == 1
+    assert queue.complete([a.id, b.id, c.id], "w1") == 2
+    assert queue.complete([b.id, c.id], "w2") == 0
+    assert queue.counts() == {"done": 3}
