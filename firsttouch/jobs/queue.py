@@ -62,6 +62,14 @@ class ClaimedJob:
     due_at: datetime
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Claimed jobs; when there are none, when the next queued one falls due."""
+
+    jobs: list[ClaimedJob]
+    next_due: datetime | None
+
+
 # Built once against the table (Core, not the ORM): enqueue sits on every
 # hot path, and per-call statement building cost six times the insert.
 _JOBS = cast(Table, Job.__table__)
@@ -250,12 +258,25 @@ class JobQueue:
         ``completed`` jobs (finished by this worker) are marked done in the
         same transaction, which saves a commit per batch.
         """
+        return self.claim_batch(
+            worker_id, limit, lease_seconds, completed=completed
+        ).jobs
+
+    def claim_batch(
+        self,
+        worker_id: str,
+        limit: int,
+        lease_seconds: float,
+        *,
+        completed: Sequence[int] = (),
+    ) -> Batch:
+        """``claim``, and when nothing is due, when the next job falls due."""
         now = self.clock.now()
         with self.db.write_connection(durable=False) as conn:
             if completed:
                 self._complete(conn, completed, worker_id, now)
             if limit <= 0:
-                return []
+                return Batch([], None)
             rows = conn.execute(
                 self._claim,
                 {
@@ -268,7 +289,10 @@ class JobQueue:
             jobs, over = self._sort_out(rows)
             if over:
                 conn.execute(_BURY, {"ids_": over, "now_": now})
-        return jobs
+            # An idle worker needs this to know how long to sleep; asking
+            # here spares it a transaction of its own.
+            due = None if jobs else conn.scalar(_NEXT_DUE)
+        return Batch(jobs, clock_module.ensure_utc(due) if due else None)
 
     def _sort_out(self, rows: Sequence[Any]) -> tuple[list[ClaimedJob], list[int]]:
         """Split claimed rows into jobs to run, in claim order, and jobs to bury."""

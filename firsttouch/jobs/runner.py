@@ -149,32 +149,32 @@ class Worker:
                 done.append(job.id)
         return done
 
-    def _run_while_due(self) -> int:
-        """Run batches back to back until none is due; return the waker's count
-        as it stood before the claim that found nothing.
+    def _run_while_due(self) -> tuple[int, datetime | None]:
+        """Run batches back to back until none is due.
 
-        A finished batch is marked done in the same transaction that claims
-        the next one: one commit per batch instead of two.
+        Return the waker's count as it stood before the claim that found
+        nothing, and when the next queued job falls due. A finished batch is
+        marked done in the same transaction that claims the next one: one
+        commit per batch instead of two.
         """
-        seen = self.waker.generation()
-        jobs = self.queue.claim(self.worker_id, self.batch, self.lease_seconds)
-        while jobs:
-            done = self._run_batch(jobs)
+        done: list[int] = []
+        while True:
             more = self.batch if not self.stop_event.is_set() else 0
             # Read before the claim: a job committed after it bumps the count.
             seen = self.waker.generation()
-            jobs = self.queue.claim(
+            batch = self.queue.claim_batch(
                 self.worker_id, more, self.lease_seconds, completed=done
             )
-        return seen
+            if not batch.jobs:
+                return seen, batch.next_due
+            done = self._run_batch(batch.jobs)
 
-    def _sleep_until_work(self, seen: int) -> None:
+    def _sleep_until_work(self, seen: int, due: datetime | None) -> None:
         if self.waker.generation() != seen:
             return  # something was enqueued while we worked: look again now
         # Sleep no longer than the poll interval, and not past the next due job
         # (on a virtual clock the wall-time wait is only an upper bound).
         timeout = self.poll_seconds
-        due = self.queue.next_due()
         if due is not None:
             wait = (due - self.clock.now()).total_seconds()
             timeout = max(0.0, min(timeout, wait))
@@ -190,12 +190,13 @@ class Worker:
         try:
             while not self.stop_event.is_set():
                 try:
-                    seen = self._run_while_due()
+                    seen, due = self._run_while_due()
                 except Exception as exc:  # noqa: BLE001 - keep the worker alive
                     log.error("worker.claim_failed", error=str(exc))
                     self.stop_event.wait(1.0)
                     continue
-                self._sleep_until_work(seen)
+                if not self.stop_event.is_set():
+                    self._sleep_until_work(seen, due)
         finally:
             self.stop_event.set()
             if listener:

@@ -264,3 +264,17 @@ def test_completing_one_job_or_several_counts_those_still_held(
     assert queue.complete([a.id, b.id, c.id], "w1") == 2
     assert queue.complete([b.id, c.id], "w2") == 0
     assert queue.counts() == {"done": 3}
+
+
+def test_a_claim_that_finds_nothing_due_says_when_the_next_job_is(
+    any_db: Database, clock: VirtualClock
+) -> None:
+    queue = JobQueue(any_db, clock)
+    assert queue.claim_batch("w1", 5, lease_seconds=30).next_due is None
+    with any_db.transaction() as session:
+        enqueue(session, "k", due_at=clock.now() + timedelta(minutes=5))
+    empty = queue.claim_batch("w1", 5, lease_seconds=30)
+    assert empty.jobs == []
+    assert empty.next_due == clock.now() + timedelta(minutes=5)
+    clock.advance(timedelta(minutes=5))
+    assert len(queue.claim_batch("w1", 5, lease_seconds=30).jobs) == 1
