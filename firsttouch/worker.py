@@ -18,12 +18,12 @@ from firsttouch.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
-# Which due job a worker takes first (higher first; others rank 0, then the
-# oldest due goes first). The first touch outranks everything: a slow step
-# never holds up an earlier one, so it leaves before enrichment, and before
-# the next lead's capture, which would only add a lead waiting for its
-# touch. Capture comes next, as it queues the first touch; then the other
-# messages a person is waiting on. Qualifying and the timers share rank 0.
+# Which due job a worker takes first: higher first, unnamed kinds rank 0,
+# and among equals the one due first. The first touch outranks everything:
+# it leaves before enrichment (a slow step never holds up an earlier one)
+# and before the next lead's capture, which would only make one more lead
+# wait for its touch. Capture comes next, as it queues the first touch;
+# then the other messages a person waits on. Qualifying and timers: rank 0.
 PRIORITIES: dict[str, int] = {
     "respond.first_touch": 30,
     INGEST_KIND: 20,

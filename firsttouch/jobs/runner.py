@@ -3,6 +3,9 @@
 Handlers own their transactions. A handler may run more than once (a worker
 can die after the effect and before ``complete``), so every handler is
 idempotent and every outbound effect goes through the ``Ledger``.
+
+Due jobs are taken by the priority the worker is given per kind, then in
+due order; a finished batch is marked done with the next claim.
 """
 
 from __future__ import annotations
