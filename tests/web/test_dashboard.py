@@ -361,3 +361,41 @@ def test_countdowns_name_their_clock() -> None:
         countdown(now + timedelta(minutes=4), now, "first touch")
         == "first touch due in 4m"
     )
+
+
+def test_sla_board_lists_missed_follow_ups_and_whether_the_manager_knows(  # type: ignore[no-untyped-def]
+    client, staffed
+) -> None:
+    from firsttouch.store.models import SlaEvent
+
+    now = staffed.clock.now()
+    told = make_lead(staffed.db, now, first="Told", received_ago=timedelta(hours=2))
+    quiet = make_lead(staffed.db, now, first="Quiet", received_ago=timedelta(hours=1))
+    fine = make_lead(staffed.db, now, first="Fine", received_ago=timedelta(hours=1))
+    with staffed.db.transaction() as session:
+        for inbound_id, state in (
+            (told, "breached"),
+            (told, "escalated"),
+            (quiet, "breached"),
+            (fine, "met"),
+        ):
+            session.add(
+                SlaEvent(
+                    inbound_id=inbound_id,
+                    clock="human",
+                    state=state,
+                    reason=state,
+                    occurred_at=now,
+                    details={},
+                    created_at=now,
+                )
+            )
+    log_in(client, "dana")
+    board = client.get("/sla").text
+    missed = board.split("Follow-ups missed this week")[1]
+    assert "Told Byron" in missed and "Quiet Byron" in missed
+    assert "Fine Byron" not in missed
+    rows = {
+        row.split("</a>")[0].rsplit(">", 1)[1]: row for row in missed.split("<tr>")[2:]
+    }
+    assert "alerted" in rows["Told Byron"] and "not yet" in rows["Quiet Byron"]

@@ -16,6 +16,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from firsttouch.errors import FirsttouchError, WorkspaceError
 from firsttouch.jobs.queue import JobQueue
 from firsttouch.logs import get_logger
+from firsttouch.respond.sla import HUMAN_CLOCK
 from firsttouch.store.models import Contact, Inbound, SlaEvent
 from firsttouch.store.models.inbound import CLOSED_STATUSES
 from firsttouch.web.dashboard import queries
@@ -63,15 +64,7 @@ def sla_board(request: Request, user: CurrentUser) -> Response:
     # A breach is what respond's SLA clock recorded as one, so this board and
     # every other report agree; a first touch held back by consent (quiet
     # hours) and sent when allowed is not a breach.
-    recorded_breach = (
-        select(SlaEvent.id)
-        .where(
-            SlaEvent.inbound_id == Inbound.id,
-            SlaEvent.clock == "first_touch",
-            SlaEvent.state == "breached",
-        )
-        .exists()
-    )
+    recorded_breach = _sla_recorded("first_touch", "breached")
     breached = or_(
         recorded_breach,
         and_(
@@ -80,8 +73,25 @@ def sla_board(request: Request, user: CurrentUser) -> Response:
             Inbound.sla_state != "deferred_by_policy",
         ),
     )
+    # A person's follow-up, missed this week: what respond recorded, with
+    # whether the manager has been told.
+    follow_up_missed = and_(
+        seen,
+        Inbound.received_at >= week,
+        _sla_recorded(HUMAN_CLOCK, "breached"),
+    )
     with runtime.db.sessions() as session:
         waiting = _rows(session, waiting_where, Inbound.received_at.asc(), names)
+        missed = _rows(session, follow_up_missed, Inbound.received_at.desc(), names)
+        escalated = set(
+            session.scalars(
+                select(SlaEvent.inbound_id).where(
+                    SlaEvent.clock == HUMAN_CLOCK,
+                    SlaEvent.state == "escalated",
+                    SlaEvent.inbound_id.in_([row.inbound_id for row in missed]),
+                )
+            )
+        )
         waiting_total = session.scalar(
             select(func.count()).select_from(Inbound).where(waiting_where)
         )
@@ -104,7 +114,22 @@ def sla_board(request: Request, user: CurrentUser) -> Response:
         waiting_total=waiting_total or 0,
         breaches=breaches,
         breach_total=breach_total or 0,
+        missed=missed,
+        escalated=escalated,
         week=week,
+    )
+
+
+def _sla_recorded(clock: str, state: str) -> Any:
+    """An inbound for which respond's SLA clock recorded ``state``."""
+    return (
+        select(SlaEvent.id)
+        .where(
+            SlaEvent.inbound_id == Inbound.id,
+            SlaEvent.clock == clock,
+            SlaEvent.state == state,
+        )
+        .exists()
     )
 
 
