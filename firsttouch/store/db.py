@@ -7,17 +7,22 @@ locked``; a read session (``Database.sessions``) starts a plain deferred
 ``BEGIN`` and never takes the write lock, so the dashboard reads while the
 worker writes.
 
-Within one process, SQLite writers also queue on a Python lock taken before
-``BEGIN IMMEDIATE`` and released after the commit. A writer that finds the
-file locked otherwise sleeps in SQLite's busy handler (1, 2, 5, 10 ms and
-more) and wakes late; a writer waiting on the lock wakes the instant the
-holder commits. The lock is re-entrant, so a transaction opened inside
-another in the same thread behaves as it did without it.
+SQLite writers also queue on a ``WriterLock`` taken before ``BEGIN
+IMMEDIATE`` and released after the commit: a Python lock between the
+threads of one process and a file lock between processes. A writer that
+finds the file locked otherwise sleeps in SQLite's busy handler (1, 2, 5,
+10 ms and more) and wakes late; a writer waiting on the lock wakes (within a
+fraction of a millisecond, across processes) when the holder commits. The
+lock is re-entrant, so a transaction opened inside another in the same
+thread behaves as it did without it.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,15 +68,89 @@ def _prepare_sqlite(engine: Engine) -> None:
         )
 
 
+class WriterLock:
+    """Who may write to one SQLite file now: a thread here, a process there.
+
+    Threads of this process queue on a re-entrant lock. The thread that
+    takes it from free also takes an exclusive ``flock`` on a file beside
+    the database, which other firsttouch processes (a worker, more web
+    processes) queue on; it lets go when the outermost hold ends. A waiting
+    process polls the file lock every fraction of a millisecond, where
+    SQLite's busy handler would sleep 1, 2, 5, 10 ms and more.
+    """
+
+    def __init__(self, path: Path | None):
+        self._threads = threading.RLock()
+        self._depth = 0
+        self._path = path
+        # Open only while held: a process may open many databases (a test
+        # run opens hundreds) and must not keep a descriptor for each.
+        self._fd: int | None = None
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """Take the lock as ``threading.RLock.acquire`` would; False if not."""
+        if not blocking:
+            timeout = 0
+        forever = timeout < 0
+        deadline = float("inf") if forever else time.monotonic() + timeout
+        taken = (
+            self._threads.acquire(timeout=timeout)
+            if blocking
+            else self._threads.acquire(blocking=False)
+        )
+        if not taken:
+            return False
+        if self._depth == 0 and not self._lock_file(deadline):
+            self._threads.release()
+            return False
+        self._depth += 1
+        return True
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fd, self._fd = self._fd, None
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        self._threads.release()
+
+    def _lock_file(self, deadline: float) -> bool:
+        if self._path is None:
+            return True
+        try:
+            fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            # A read-only folder: SQLite's own lock still keeps writes apart.
+            return True
+        pause = 0.0002
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._fd = fd
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.002)
+
+
 # One writer lock per SQLite database in this process, shared by every
 # ``Database`` opened on the same URL.
-_WRITE_LOCKS: dict[str, threading.RLock] = {}
+_WRITE_LOCKS: dict[str, WriterLock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 
 
-def _write_lock_for(url: str) -> threading.RLock:
+def _write_lock_for(url: str) -> WriterLock:
     with _WRITE_LOCKS_GUARD:
-        return _WRITE_LOCKS.setdefault(url, threading.RLock())
+        lock = _WRITE_LOCKS.get(url)
+        if lock is None:
+            database = make_url(url).database
+            on_disk = bool(database) and database != ":memory:"
+            path = Path(f"{database}-writer.lock") if on_disk else None
+            lock = _WRITE_LOCKS[url] = WriterLock(path)
+        return lock
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -156,3 +156,33 @@ def test_a_write_that_may_be_lost_skips_the_fsync_and_only_that_one(
     with db.transaction() as session:
         assert _synchronous(session.connection()) == full
     assert _count_opt_outs(db) == 2
+
+
+def test_another_process_waits_for_the_file_lock(db: Database) -> None:
+    """A second firsttouch process (a worker, more web processes) queues too."""
+    import subprocess
+    import sys
+
+    path = f"{db.engine.url.database}-writer.lock"
+    probe = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from firsttouch.store.db import WriterLock\n"
+        "lock = WriterLock(Path(sys.argv[1]))\n"
+        "got = lock.acquire(blocking=False)\n"
+        "print('took' if got else 'busy')\n"
+    )
+
+    def other_process() -> str:
+        done = subprocess.run(  # noqa: S603 - our interpreter, our probe
+            [sys.executable, "-c", probe, path],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    with db.write_connection() as conn:
+        _insert_opt_out(conn, "a@example.com")
+        assert other_process() == "busy"
+    assert other_process() == "took"
