@@ -7,9 +7,11 @@ n8n's come from the same tools (``../shared/bench-peers/n8n``).
 
 Figures: first_touch_p50_ms and first_touch_p99_ms at 50 leads/s,
 first_touch_p99_ms_200 at 200 leads/s, burst_1000_max_s (the last email of
-a burst of 1,000), serve_peak_rss_mb (peak RSS, summed over our processes).
-``FIRSTTOUCH_BENCH_WORKERS=N`` runs ``serve --no-worker`` and N worker
-processes instead of the one embedded process.
+a burst of 1,000), serve_peak_rss_mb (peak RSS, summed over our processes),
+for the embedded default; then the same with the suffix ``_split`` for
+``serve --no-worker`` plus one ``firsttouch worker`` process on the same
+SQLite file. ``FIRSTTOUCH_BENCH_WORKERS=N`` runs only ``serve --no-worker``
+with N workers (N=0: only the embedded default).
 Peer figures are n8n's from the harness's RESULTS.md on this machine.
 """
 
@@ -28,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
@@ -116,10 +119,12 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> 
     raise SystemExit(f"firsttouch serve did not answer {url} in {seconds}s")
 
 
-def main() -> int:
-    if not (PEER / "loadgen.py").exists():
-        print(f"bench: first_touch_skipped value=1 unit=bool target=0 (no {PEER})")
-        return 0
+def run_deployment(workers_wanted: int) -> tuple[dict[str, dict[str, Any]], float]:
+    """Serve, drive every scenario, stop; return (figures by label, peak RSS).
+
+    ``workers_wanted`` 0 is the embedded default, one process serving and
+    working; N is ``serve --no-worker`` plus N ``firsttouch worker``.
+    """
     work = Path(tempfile.mkdtemp(prefix="ft-bench-first-touch-"))
     smtp_port, web_port = free_port(), free_port()
     sink_log, results = work / "sink.jsonl", work / "results.jsonl"
@@ -148,13 +153,11 @@ def main() -> int:
         ],
         stdout=subprocess.DEVNULL,
     )
-    # WORKERS=0: the embedded default, one process serving and working.
-    # WORKERS=N: `serve --no-worker` plus N `firsttouch worker` processes.
-    workers_wanted = int(os.environ.get("FIRSTTOUCH_BENCH_WORKERS", "0"))
     log = open(work / "serve.log", "wb")  # noqa: SIM115 - closed with the processes
     serve_args = ["serve", "--port", str(web_port)]
     if workers_wanted:
         serve_args.append("--no-worker")
+        # SQLite has no LISTEN/NOTIFY: a worker in another process polls.
         env["FIRSTTOUCH_JOB_POLL_SECONDS"] = "0.02"
     serve = subprocess.Popen(
         [firsttouch, *serve_args], env=env, stdout=subprocess.DEVNULL, stderr=log
@@ -165,7 +168,7 @@ def main() -> int:
         )
         for _ in range(workers_wanted)
     ]
-    figures: dict[str, dict[str, object]] = {}
+    figures: dict[str, dict[str, Any]] = {}
     try:
         wait_ready(f"http://127.0.0.1:{web_port}/healthz", serve)
         url = f"http://127.0.0.1:{web_port}/capture/forms/bench"
@@ -205,39 +208,56 @@ def main() -> int:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        log.close()
+        if not os.environ.get("FIRSTTOUCH_BENCH_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
+    return figures, rss
 
+
+def report(figures: dict[str, dict[str, Any]], rss: float, suffix: str) -> None:
     def e2e(label: str, key: str) -> float:
         # A scenario with no email at all reports no latency: count it as -1.
         latency = figures.get(label, {}).get("e2e_latency") or {}
-        return float(latency.get(key, -1))  # type: ignore[union-attr]
+        return float(latency.get(key, -1))
 
     for label, result in figures.items():
         print(
-            f"# {label}: posted={result['posted']} accepted={result['accepted_2xx']} "
-            f"emails={result['emails_received']} lost={result['lost_of_accepted']} "
-            f"dups={result['duplicates']} e2e={result['e2e_latency']}",
+            f"# {label}{suffix}: posted={result['posted']} "
+            f"accepted={result['accepted_2xx']} emails={result['emails_received']} "
+            f"lost={result['lost_of_accepted']} dups={result['duplicates']} "
+            f"e2e={result['e2e_latency']}",
             flush=True,
         )
-    line("first_touch_p50_ms", e2e("rate50", "p50_ms"), "ms", "<100", N8N["p50_50"])
-    line("first_touch_p99_ms", e2e("rate50", "p99_ms"), "ms", "<500", N8N["p99_50"])
-    line(
-        "first_touch_p99_ms_200",
-        e2e("rate200", "p99_ms"),
-        "ms",
-        "<1000",
-        N8N["p99_200"],
-    )
-    line(
-        "burst_1000_max_s",
-        e2e("burst1000", "max_ms") / 1000,
-        "s",
-        "<10",
-        N8N["burst_s"],
-    )
-    line("serve_peak_rss_mb", rss, "MiB", "<300", N8N["rss_mb"])
-    if not os.environ.get("FIRSTTOUCH_BENCH_KEEP"):
-        shutil.rmtree(work, ignore_errors=True)
+    p50, p99 = e2e("rate50", "p50_ms"), e2e("rate50", "p99_ms")
+    line(f"first_touch_p50_ms{suffix}", p50, "ms", "<100", N8N["p50_50"])
+    line(f"first_touch_p99_ms{suffix}", p99, "ms", "<500", N8N["p99_50"])
+    p99_200 = e2e("rate200", "p99_ms")
+    line(f"first_touch_p99_ms_200{suffix}", p99_200, "ms", "<1000", N8N["p99_200"])
+    burst = e2e("burst1000", "max_ms") / 1000
+    line(f"burst_1000_max_s{suffix}", burst, "s", "<10", N8N["burst_s"])
+    line(f"serve_peak_rss_mb{suffix}", rss, "MiB", "<300", N8N["rss_mb"])
+
+
+def main() -> int:
+    if not (PEER / "loadgen.py").exists():
+        print(f"bench: first_touch_skipped value=1 unit=bool target=0 (no {PEER})")
+        return 0
+    chosen = os.environ.get("FIRSTTOUCH_BENCH_WORKERS")
+    # The embedded default under the issue's names; then the same machine
+    # with the worker in its own process (the web tier and the worker stop
+    # sharing one interpreter lock), suffixed _split.
+    deployments = [int(chosen)] if chosen else [0, 1]
+    for workers in deployments:
+        print(f"# deployment: {DEPLOYMENTS.get(workers, f'{workers} workers')}")
+        figures, rss = run_deployment(workers)
+        report(figures, rss, "_split" if workers else "")
     return 0
+
+
+DEPLOYMENTS = {
+    0: "embedded: one `firsttouch serve` process",
+    1: "split: `firsttouch serve --no-worker` + one `firsttouch worker`",
+}
 
 
 if __name__ == "__main__":
