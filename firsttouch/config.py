@@ -8,6 +8,7 @@ lives in the workspace file, not here.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -97,6 +98,41 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
 
 
+# Where the key made for this installation is kept when FIRSTTOUCH_SECRET_KEY
+# is not set: beside the embedded database, never in the workspace.
+DEFAULT_SECRET_KEY_FILE = Path("var/secret-key")
+
+
+def _local_secret(env: Mapping[str, str]) -> str:
+    """This installation's own signing key, made once and kept in a file.
+
+    Booking, unsubscribe and claim links and dashboard sessions are signed
+    with it: a fixed built-in key would let anyone forge them, and a key
+    made per process would break every link at a restart and every session
+    across ``serve --web-processes``. Every process reads the same file.
+    """
+    path = Path(env.get("FIRSTTOUCH_SECRET_KEY_FILE", DEFAULT_SECRET_KEY_FILE))
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    draft = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    try:
+        # A link appears whole or not at all: when two processes start
+        # together, one key wins and both read that one.
+        os.link(draft, path)
+    except FileExistsError:
+        key = path.read_text().strip()
+    finally:
+        draft.unlink()
+    return key
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from ``FIRSTTOUCH_*`` variables, with defaults."""
     env = dict(os.environ if env is None else env)
@@ -118,7 +154,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         public_url=env.get("FIRSTTOUCH_PUBLIC_URL", f"http://{host}:{port}"),
         log_format=log_format,
         log_level=env.get("FIRSTTOUCH_LOG_LEVEL", defaults.log_level).upper(),
-        secret_key=Secret(env.get("FIRSTTOUCH_SECRET_KEY", "dev-insecure-key")),
+        secret_key=Secret(env.get("FIRSTTOUCH_SECRET_KEY") or _local_secret(env)),
         max_body_bytes=_int(env, "FIRSTTOUCH_MAX_BODY_BYTES", defaults.max_body_bytes),
         raw_payload_cap=_int(
             env, "FIRSTTOUCH_RAW_PAYLOAD_CAP", defaults.raw_payload_cap

@@ -65,8 +65,9 @@ def password_fingerprint(password_hash: str) -> str:
 
 
 # The built-in development key is public, so a cookie signed with it could be
-# forged by anyone: without a real FIRSTTOUCH_SECRET_KEY, sessions are signed
-# with a key made at start-up instead (they end when the process restarts).
+# forged by anyone. Settings loaded from the environment never carry it (an
+# installation makes its own key); a runtime built in code with the default
+# Settings signs sessions with a key made at start-up instead.
 DEV_SECRET = "dev-insecure-key"  # noqa: S105 - the known-bad default we refuse
 _PROCESS_SECRET = secrets.token_urlsafe(32)
 

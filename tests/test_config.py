@@ -1,0 +1,54 @@
+"""Settings from the environment: the installation's own signing key."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from firsttouch.config import load_settings
+
+
+def test_without_a_key_one_is_made_once_and_kept_private(tmp_path: Path) -> None:
+    key_file = tmp_path / "var" / "secret-key"
+    env = {"FIRSTTOUCH_SECRET_KEY_FILE": str(key_file)}
+
+    first = load_settings(env).secret_key.reveal()
+    again = load_settings(env).secret_key.reveal()
+
+    assert first == again and len(first) >= 40
+    assert first != "dev-insecure-key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert list(key_file.parent.iterdir()) == [key_file]  # no draft left behind
+
+
+def test_a_configured_key_wins_and_no_file_is_made(tmp_path: Path) -> None:
+    key_file = tmp_path / "secret-key"
+    env = {
+        "FIRSTTOUCH_SECRET_KEY": "from-the-environment-0123456789",
+        "FIRSTTOUCH_SECRET_KEY_FILE": str(key_file),
+    }
+    assert load_settings(env).secret_key.reveal() == "from-the-environment-0123456789"
+    assert not key_file.exists()
+
+
+def test_processes_starting_together_agree_on_one_key(tmp_path: Path) -> None:
+    key_file = tmp_path / "secret-key"
+    probe = (
+        "import sys\n"
+        "from firsttouch.config import load_settings\n"
+        "env = {'FIRSTTOUCH_SECRET_KEY_FILE': sys.argv[1]}\n"
+        "print(load_settings(env).secret_key.reveal())\n"
+    )
+    starts = [
+        subprocess.Popen(  # noqa: S603 - our interpreter, our probe
+            [sys.executable, "-c", probe, str(key_file)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    keys = {proc.communicate(timeout=60)[0].strip() for proc in starts}
+
+    assert keys == {key_file.read_text().strip()}
