@@ -189,9 +189,7 @@ def serve(
     """Run the web app, and a worker in the same process unless --no-worker."""
     runtime = _runtime(workspace, database_url)
     if host or port:
-        runtime.settings = runtime.settings.with_overrides(
-            host=host or runtime.settings.host, port=port or runtime.settings.port
-        )
+        runtime.settings = served_at(runtime.settings, host, port)
     if shared_port:
         _serve_shared(runtime)
         return
@@ -202,6 +200,19 @@ def serve(
         web_processes=web_processes,
         worker_threads=worker_threads,
     )
+
+
+def served_at(settings: Settings, host: str | None, port: int | None) -> Settings:
+    """``settings`` for serving on ``host``/``port`` given on the command line.
+
+    Unless FIRSTTOUCH_PUBLIC_URL says otherwise, links in emails and the
+    form snippet name the address actually served.
+    """
+    host, port = host or settings.host, port or settings.port
+    overrides: dict[str, object] = {"host": host, "port": port}
+    if "FIRSTTOUCH_PUBLIC_URL" not in settings.env:
+        overrides["public_url"] = f"http://{host}:{port}"
+    return settings.with_overrides(**overrides)
 
 
 def _start_imap_polling(runtime) -> None:  # type: ignore[no-untyped-def]

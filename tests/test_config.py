@@ -52,3 +52,21 @@ def test_processes_starting_together_agree_on_one_key(tmp_path: Path) -> None:
     keys = {proc.communicate(timeout=60)[0].strip() for proc in starts}
 
     assert keys == {key_file.read_text().strip()}
+
+
+def test_a_port_given_to_serve_is_the_one_links_name() -> None:
+    from firsttouch.cli import served_at
+
+    default = load_settings({"FIRSTTOUCH_SECRET_KEY": "k" * 32})
+    moved = served_at(default, None, 18431)
+    assert (moved.port, moved.public_url) == (18431, "http://127.0.0.1:18431")
+
+    behind_proxy = load_settings(
+        {
+            "FIRSTTOUCH_SECRET_KEY": "k" * 32,
+            "FIRSTTOUCH_PUBLIC_URL": "https://leads.example.com",
+        }
+    )
+    assert served_at(behind_proxy, "0.0.0.0", 9000).public_url == (  # noqa: S104
+        "https://leads.example.com"
+    )
