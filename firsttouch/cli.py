@@ -146,6 +146,8 @@ def _require_current_schema(runtime) -> None:  # type: ignore[no-untyped-def]
 # a round, so several threads share a burst instead of one taking it all.
 DEFAULT_WORKER_THREADS = 1
 WORKER_BATCH = 20
+# How long a stopping serve waits for its workers to finish the job in hand.
+WORKER_STOP_SECONDS = 20
 
 
 @app.command()
@@ -278,6 +280,7 @@ def _serve(  # type: ignore[no-untyped-def]
         raise _fail(f"cannot serve on {settings.host}:{settings.port}: {exc}") from None
 
     workers = []
+    threads: list[threading.Thread] = []
     if not no_worker:
         # Several threads, so one waiting on a mail server's reply does not
         # hold up the next lead's first touch; small claims spread a burst.
@@ -285,10 +288,14 @@ def _serve(  # type: ignore[no-untyped-def]
         workers = [build_worker(runtime, batch=batch) for _ in range(worker_threads)]
         _start_imap_polling(runtime)
         _start_lead_polling(runtime)
-        for number, worker in enumerate(workers, 1):
+        threads = [
             threading.Thread(
                 target=worker.run_forever, name=f"worker-{number}", daemon=True
-            ).start()
+            )
+            for number, worker in enumerate(workers, 1)
+        ]
+        for thread in threads:
+            thread.start()
 
     smtp_server = None
     if smtp:
@@ -302,14 +309,27 @@ def _serve(  # type: ignore[no-untyped-def]
         fg=typer.colors.GREEN,
     )
     typer.echo(ensure_first_admin(runtime.db, settings.env, runtime.clock))
-    try:
-        with helper_processes(settings, web_processes - 1):
-            _run_web(runtime, listener)
-    finally:
+
+    stopped: list[bool] = []
+
+    def stop_the_rest() -> None:
+        if stopped:
+            return
+        stopped.append(True)
         for worker in workers:
             worker.stop()
+        # Let each finish the job in hand and record it, so nothing is left
+        # marked running until its lease runs out.
+        for thread in threads:
+            thread.join(timeout=WORKER_STOP_SECONDS)
         if smtp_server:
             smtp_server.stop()
+
+    try:
+        with helper_processes(settings, web_processes - 1):
+            _run_web(runtime, listener, on_shutdown=stop_the_rest)
+    finally:
+        stop_the_rest()
 
 
 def _serve_shared(runtime) -> None:  # type: ignore[no-untyped-def]
@@ -324,13 +344,18 @@ def _serve_shared(runtime) -> None:  # type: ignore[no-untyped-def]
     _run_web(runtime, listener)
 
 
-def _run_web(runtime, listener) -> None:  # type: ignore[no-untyped-def]
+def _run_web(runtime, listener, on_shutdown=None) -> None:  # type: ignore[no-untyped-def]
     import uvicorn
 
     from firsttouch.web import create_app
 
+    app = create_app(runtime)
+    if on_shutdown is not None:
+        # Run by the app's shutdown, before uvicorn hands a caught SIGTERM
+        # back to the process (which then ends without running our finally).
+        app.state.shutdown_hooks.append(on_shutdown)
     config = uvicorn.Config(
-        create_app(runtime),
+        app,
         host=runtime.settings.host,
         port=runtime.settings.port,
         log_config=None,

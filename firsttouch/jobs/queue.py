@@ -329,6 +329,31 @@ class JobQueue:
             result = conn.execute(_COMPLETE, {**params, "ids_": list(job_ids)})
         return int(result.rowcount or 0)
 
+    def release(self, job_ids: Sequence[int], worker_id: str) -> int:
+        """Give back jobs this worker claimed and did not start (it is stopping).
+
+        They are queued again at once, their attempt not counted, instead of
+        waiting out the lease.
+        """
+        if not job_ids:
+            return 0
+        with self.db.write_connection() as conn:
+            result = conn.execute(
+                update(_JOBS)
+                .where(
+                    _JOBS.c.id.in_(list(job_ids)),
+                    _JOBS.c.lease_owner == worker_id,
+                    _JOBS.c.state == "running",
+                )
+                .values(
+                    state="queued",
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    attempts=_JOBS.c.attempts - 1,
+                )
+            )
+        return int(result.rowcount or 0)
+
     def fail(
         self, job: ClaimedJob, worker_id: str, error: str, *, permanent: bool = False
     ) -> str:

@@ -145,8 +145,11 @@ class Worker:
     def _run_batch(self, jobs: list[ClaimedJob]) -> list[int]:
         """Run claimed jobs in order; return the ids of those that finished."""
         done: list[int] = []
-        for job in jobs:
+        for index, job in enumerate(jobs):
             if self.stop_event.is_set():
+                # Stopping: what was claimed and not started goes back now,
+                # not when its lease runs out a minute from now.
+                self.queue.release([j.id for j in jobs[index:]], self.worker_id)
                 break
             if self.run_job(job) == "done":
                 done.append(job.id)

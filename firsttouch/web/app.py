@@ -25,6 +25,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         try:
             yield
         finally:
+            for hook in app.state.shutdown_hooks:
+                hook()
             # Whatever is still waiting for its group commit is written
             # before the process goes.
             app.state.accept_writer.stop()
@@ -38,6 +40,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.state.metrics = Metrics()
     app.state.accept_writer = AcceptWriter(runtime)
+    # Called in order when the app shuts down (serve stops its workers here).
+    app.state.shutdown_hooks = []
 
     install_error_handlers(app)
     app.include_router(health.router)

@@ -52,7 +52,7 @@ def helper_processes(settings: Settings, count: int) -> Iterator[list[int]]:
     """Run ``count`` more web processes on the same port while inside."""
     procs = [_start_one(settings) for _ in range(count)]
     if procs:
-        log.info("web.processes_started", count=len(procs), port=settings.port)
+        log.info("web.extra_processes_started", extra=len(procs), port=settings.port)
     try:
         yield [proc.pid for proc in procs]
     finally:

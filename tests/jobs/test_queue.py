@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from firsttouch.clock import SystemClock, VirtualClock
 from firsttouch.errors import DeliveryError, JobError
@@ -278,3 +279,31 @@ def test_a_claim_that_finds_nothing_due_says_when_the_next_job_is(
     assert empty.next_due == clock.now() + timedelta(minutes=5)
     clock.advance(timedelta(minutes=5))
     assert len(queue.claim_batch("w1", 5, lease_seconds=30).jobs) == 1
+
+
+def test_a_stopping_worker_gives_back_what_it_claimed_and_did_not_start(
+    any_db: Database, clock: VirtualClock
+) -> None:
+    ran: list[int] = []
+
+    def work(ctx: JobContext) -> None:
+        ran.append(int(ctx.payload["n"]))
+        worker.stop()  # a SIGTERM arriving while the first job runs
+
+    worker = _worker(any_db, clock, {"test.work": work})
+    with any_db.transaction() as session:
+        for n in range(3):
+            enqueue(session, "test.work", {"n": n})
+
+    assert worker.run_once() == 3
+
+    assert ran == [0]
+    with any_db.sessions() as session:
+        rows = session.execute(
+            text("SELECT state, attempts, lease_owner FROM jobs ORDER BY id")
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("done", 1, None),
+        ("queued", 0, None),
+        ("queued", 0, None),
+    ]
