@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import threading
@@ -195,12 +196,14 @@ def serve(
     if shared_port:
         _serve_shared(runtime)
         return
+    metrics_folder = _share_metrics() if web_processes > 1 else None
     _serve(
         runtime,
         no_worker=no_worker,
         smtp=smtp,
         web_processes=web_processes,
         worker_threads=worker_threads,
+        scratch=metrics_folder,
     )
 
 
@@ -265,6 +268,7 @@ def _serve(  # type: ignore[no-untyped-def]
     smtp: str | None,
     web_processes: int = 1,
     worker_threads: int = DEFAULT_WORKER_THREADS,
+    scratch: str | None = None,
 ) -> None:
     """Serve ``runtime``: web app, optional worker thread and SMTP listener."""
     from firsttouch.web.accounts import ensure_first_admin
@@ -324,12 +328,30 @@ def _serve(  # type: ignore[no-untyped-def]
             thread.join(timeout=WORKER_STOP_SECONDS)
         if smtp_server:
             smtp_server.stop()
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     try:
         with helper_processes(settings, web_processes - 1):
             _run_web(runtime, listener, on_shutdown=stop_the_rest)
     finally:
         stop_the_rest()
+
+
+def _share_metrics() -> str | None:
+    """Have every web process count into one folder that /metrics adds up.
+
+    Set before prometheus_client is first imported (it chooses how to keep
+    values then), and inherited by the extra processes. A fresh folder per
+    run, so no earlier run's counts are added in; returns it when made here.
+    """
+    import tempfile
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    folder = tempfile.mkdtemp(prefix="firsttouch-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    return folder
 
 
 def _serve_shared(runtime) -> None:  # type: ignore[no-untyped-def]

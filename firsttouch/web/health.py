@@ -51,5 +51,6 @@ def metrics(request: Request) -> Response:
         app_metrics.jobs.labels(state).set(counts.get(state, 0))
     app_metrics.job_lag.set(queue.lag_seconds())
     return Response(
-        generate_latest(app_metrics.registry), media_type=CONTENT_TYPE_LATEST
+        generate_latest(app_metrics.exposition_registry()),
+        media_type=CONTENT_TYPE_LATEST,
     )

@@ -42,6 +42,17 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def healthz_count(port: int) -> float:
+    scrape = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    total = 0.0
+    for row in scrape.splitlines():
+        if row.startswith("firsttouch_http_requests_total{") and (
+            'route="/healthz"' in row
+        ):
+            total += float(row.rsplit(" ", 1)[1])
+    return total
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -100,6 +111,9 @@ def test_extra_web_processes_serve_the_port_and_end_with_the_first(
         # connections are spread over both listeners by the kernel.
         for _ in range(20):
             assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+        # Whichever process answers a scrape, it counts every process's work.
+        readings = {healthz_count(port) for _ in range(6)}
+        assert len(readings) == 1 and readings.pop() >= 20
 
         serve.send_signal(signal.SIGKILL)
         serve.wait(timeout=10)
