@@ -128,17 +128,21 @@ def lead_facts(lead: Row[Any]) -> FactSheet:
         facts.add("website_domain", website_domain(attributes.get("website")), "lead")
         facts.add("industry", attributes.get("industry"), "lead")
         facts.add("employees", attributes.get("employees"), "lead")
+    fields = lead.fields or {}
+    # A form without a subject field is titled with the form's own name
+    # ("Book a demo"): the team's words, not the buyer's, so no intent.
+    own_subject = lead.subject if lead.subject != fields.get("form_name") else None
     facts.merge(
         {
             "message": lead.body_text,
-            "subject": lead.subject,
+            "subject": own_subject,
             "source": lead.source,
             "channel": lead.channel,
             "campaign": lead.campaign,
         },
         "lead",
     )
-    for name, value in (lead.fields or {}).items():
+    for name, value in fields.items():
         if name not in _PERSON_KEYS and isinstance(value, str | int | float):
             facts.add(fact_name(str(name)), value, "lead")
     if lead.company_id is not None:

@@ -353,3 +353,27 @@ def test_an_llm_rewrite_is_stored_as_the_brief_with_its_source(
         row = latest_qualification(session, inbound_id)
         assert row is not None
         assert (row.brief, row.brief_source) == (text, "llm")
+
+
+def test_a_form_titled_with_its_own_name_shows_no_buying_intent(
+    db: Database, clock: VirtualClock, workspace: Workspace
+) -> None:
+    """ "Book a demo" is the form's title, not the buyer asking for a demo."""
+    inbound_id = add_lead(db, clock)
+    with db.transaction() as session:
+        inbound = session.get(Inbound, inbound_id)
+        assert inbound is not None
+        inbound.body_text = None
+        inbound.fields = {"form": "demo-request", "form_name": "Book a demo"}
+
+    outcome = qualify_inbound(
+        db, workspace, inbound_id, providers=_offline(), now=clock.now()
+    )
+
+    assert outcome is not None
+    with db.transaction() as session:
+        row = latest_qualification(session, inbound_id)
+        assert row is not None
+        assert "subject" not in row.facts
+        intent = [c for c in row.reasons["criteria"] if "intent" in c["name"]]
+        assert all(c["points"] <= 0 for c in intent), intent
