@@ -120,8 +120,18 @@ def db_upgrade(database_url: DatabaseOpt = None) -> None:
     from firsttouch.store import migrate
 
     settings = _settings(database_url=database_url)
+    from firsttouch.store.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    before = migrate.current_heads(engine)
+    engine.dispose()
     migrate.upgrade(settings.database_url)
-    typer.echo("database is current")
+    if before == migrate.expected_heads(settings.database_url):
+        typer.echo("database is current; nothing to do")
+    elif not before:
+        typer.echo("database created at the current schema")
+    else:
+        typer.echo("database upgraded to the current schema")
 
 
 def _runtime(workspace: Path | None, database_url: str | None):  # type: ignore[no-untyped-def]

@@ -31,7 +31,7 @@ def require_header(value: str | None, header: str, provider: str) -> str:
     """Return the header's value, or refuse a request that lacks it."""
     if not value or not value.strip():
         raise SignatureError(
-            f"{provider} webhook without a {header} header; the request was not "
+            f"{provider} webhook without the {header} header; the request was not "
             "signed, so it was refused and nothing was stored"
         )
     return value.strip()
