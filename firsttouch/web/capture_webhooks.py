@@ -413,7 +413,7 @@ _signed_json_route(
         r.headers.get(generic_chat.SIGNATURE_HEADER), b, s
     ),
     generic_chat.parse_generic_chat,
-    "firsttouch's documented chat webhook.",
+    generic_chat.__doc__ or "firsttouch's documented chat webhook.",
 )
 
 
