@@ -12,7 +12,7 @@ IMMEDIATE`` and released after the commit: a Python lock between the
 threads of one process and a file lock between processes. A writer that
 finds the file locked otherwise sleeps in SQLite's busy handler (1, 2, 5,
 10 ms and more) and wakes late; a writer waiting on the lock wakes (within a
-fraction of a millisecond, across processes) when the holder commits. The
+half a millisecond at most, across processes) when the holder commits. The
 lock is re-entrant, so a transaction opened inside another in the same
 thread behaves as it did without it.
 """
@@ -75,7 +75,7 @@ class WriterLock:
     takes it from free also takes an exclusive ``flock`` on a file beside
     the database, which other firsttouch processes (a worker, more web
     processes) queue on; it lets go when the outermost hold ends. A waiting
-    process polls the file lock every fraction of a millisecond, where
+    process polls the file lock every half a millisecond at most, where
     SQLite's busy handler would sleep 1, 2, 5, 10 ms and more.
     """
 
@@ -133,7 +133,7 @@ class WriterLock:
                     os.close(fd)
                     return False
                 time.sleep(pause)
-                pause = min(pause * 2, 0.002)
+                pause = min(pause * 2, 0.0005)
 
 
 # One writer lock per SQLite database in this process, shared by every
