@@ -11,7 +11,7 @@ SQLite writers also queue on a ``WriterLock`` taken before ``BEGIN
 IMMEDIATE`` and released after the commit: a Python lock between the
 threads of one process and a file lock between processes. A writer that
 finds the file locked otherwise sleeps in SQLite's busy handler (1, 2, 5,
-10 ms and more) and wakes late; a writer waiting on the lock wakes (within a
+10 ms and more) and wakes late; a writer waiting on the lock wakes (within
 half a millisecond at most, across processes) when the holder commits. The
 lock is re-entrant, so a transaction opened inside another in the same
 thread behaves as it did without it.
