@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from firsttouch.demo.figures import after_hours, median, percentile, share
+from firsttouch.respond.alerts import ALERT_PURPOSE
 from firsttouch.runtime import Runtime
 from firsttouch.store.models import Contact, Inbound, Touch
 from firsttouch.store.models.qualify import REP_ROUTES
@@ -60,6 +61,7 @@ class DemoReport:
     by_source: dict[str, int] = field(default_factory=dict)
     first_touch: FirstTouchFigures = field(default_factory=FirstTouchFigures)
     touches_by_channel: dict[str, int] = field(default_factory=dict)
+    rep_alerts: int = 0
     routes: dict[str, int] = field(default_factory=dict)
     disqualified_reasons: dict[str, int] = field(default_factory=dict)
     conversion_by_route: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -155,14 +157,26 @@ def first_touch_figures(session: Session, team_zone: str) -> FirstTouchFigures:
 
 
 def touch_figures(session: Session) -> dict[str, int]:
-    """Touches sent (or written to the outbox) per channel."""
+    """Touches to buyers sent (or written to the outbox) per channel.
+
+    Alerts to reps and managers are recorded as touches on the lead too;
+    they are counted apart (``alert_count``).
+    """
     return dict(
         sorted(
             session.execute(
-                select(Touch.channel, func.count()).group_by(Touch.channel)
+                select(Touch.channel, func.count())
+                .where(Touch.purpose != ALERT_PURPOSE)
+                .group_by(Touch.channel)
             ).all()
         )
     )
+
+
+def alert_count(session: Session) -> int:
+    """Alerts sent to owners and managers (new hot leads, missed clocks)."""
+    query = select(func.count()).where(Touch.purpose == ALERT_PURPOSE)
+    return int(session.scalar(query) or 0)
 
 
 def sla_figures(session: Session, clock: str = "first_touch") -> dict[str, int]:
@@ -202,6 +216,7 @@ def build_report(
         report.duplicates_ignored = 0
         report.first_touch = first_touch_figures(session, team_zone)
         report.touches_by_channel = touch_figures(session)
+        report.rep_alerts = alert_count(session)
         report.sla_states = sla_figures(session)
         report.sla_breaches = report.sla_states.get("breached", 0)
         report.human_sla_states = sla_figures(session, "human")
@@ -261,6 +276,7 @@ def render_text(report: DemoReport, *, queue_size: int = 10) -> str:
         lines.append(f"  not answered automatically: {_counts(ft.untouched)}")
     lines.append(
         f"  touches by channel: {_counts(report.touches_by_channel) or 'none'}"
+        f" (and {report.rep_alerts} alerts to owners and managers)"
     )
     lines.append(f"  opt-outs honoured: {report.opt_outs}")
 

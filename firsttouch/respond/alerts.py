@@ -63,6 +63,9 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+# The purpose of a touch that is an alert to a rep or manager, not a buyer.
+ALERT_PURPOSE = "rep_alert"
+
 LINK_SALT = "firsttouch.alert.v1"
 LINK_MAX_AGE = timedelta(days=7)
 MESSAGE_EXCERPT = 400
@@ -380,7 +383,7 @@ class AlertSender:
                     inbound_id=alert.inbound_id,
                     owner_id=alert.rep.id,
                     channel=kind,
-                    purpose="rep_alert",
+                    purpose=ALERT_PURPOSE,
                     idempotency_key=key,
                     to_address=f"{kind}:{name}",
                     created_at=self.clock.now(),
