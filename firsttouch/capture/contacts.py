@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import Table, func, or_, select, text, update
+from sqlalchemy import Table, bindparam, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -272,8 +272,7 @@ def _live() -> Any:
 def _find_by_email(session: Session, email_norm: str | None) -> list[Contact]:
     if not email_norm:
         return []
-    stmt = select(Contact).where(Contact.email_norm == email_norm, _live())
-    return list(session.scalars(stmt.order_by(Contact.id)))
+    return list(session.scalars(_BY_EMAIL, {"email_norm": email_norm}))
 
 
 def _find_by_phone(session: Session, phone: str | None) -> list[Contact]:
@@ -371,6 +370,26 @@ def _attach_company(
     return company
 
 
+# Built once: these run for every new lead, and building a statement and
+# its cache key cost more than running it.
+_BY_EMAIL = (
+    select(Contact)
+    .where(Contact.email_norm == bindparam("email_norm"), _LIVE)
+    .order_by(Contact.id)
+)
+_COMPANY_BY = {
+    (True, True): or_(
+        Company.domain == bindparam("domain"), Company.name_key == bindparam("key")
+    ),
+    (True, False): Company.domain == bindparam("domain"),
+    (False, True): Company.name_key == bindparam("key"),
+}
+_COMPANIES = {
+    known: select(Company).where(condition).order_by(Company.id).limit(20)
+    for known, condition in _COMPANY_BY.items()
+}
+
+
 def _find_company(
     session: Session, domain: str | None, key: str | None
 ) -> Company | None:
@@ -379,18 +398,10 @@ def _find_company(
     A name never overrides a domain: "Acme" at acme.example is not the
     "Acme" at acme-tools.example.
     """
-    conditions = []
-    if domain:
-        conditions.append(Company.domain == domain)
-    if key:
-        conditions.append(Company.name_key == key)
-    if not conditions:
+    if not (domain or key):
         return None
-    rows = list(
-        session.scalars(
-            select(Company).where(or_(*conditions)).order_by(Company.id).limit(20)
-        )
-    )
+    statement = _COMPANIES[(bool(domain), bool(key))]
+    rows = list(session.scalars(statement, {"domain": domain, "key": key}))
     for company in rows:
         if domain and company.domain == domain:
             return company

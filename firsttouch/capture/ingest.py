@@ -225,8 +225,11 @@ def _create_lead(
         minutes=workspace.respond.sla.first_touch_minutes
     )
     inbound.human_due_at = human_follow_up_due(workspace, choice.owner_id, received)
-    session.add(inbound)
-    session.flush()
+    if inbound.id is None:
+        # A new row needs its id for the audit and the jobs; an accepted one
+        # has it, and its changes go out with the final flush.
+        session.add(inbound)
+        session.flush()
     record_decision(
         session, choice, inbound_id=inbound.id, contact_id=contact.id, now=now
     )
