@@ -80,18 +80,7 @@ def ingest(
         return _duplicate(existing)
 
     if not result.duplicate:
-        log.info(
-            "inbound.captured",
-            inbound_id=result.inbound_id,
-            channel=event.channel,
-            source=event.source,
-            provider=event.provider,
-            kind=event.kind,
-            contact_id=result.contact_id,
-            owner=result.owner_id,
-            email=mask_email(event.person.email),
-            phone=mask_phone(event.person.phone),
-        )
+        _log_captured(result, event)
     return result
 
 
@@ -114,6 +103,11 @@ def ingest_accepted(
             return None
         result = _store(runtime, session, inbound, event, runtime.clock.now())
 
+    _log_captured(result, event)
+    return result
+
+
+def _log_captured(result: IngestResult, event: InboundEvent) -> None:
     log.info(
         "inbound.captured",
         inbound_id=result.inbound_id,
@@ -126,7 +120,6 @@ def ingest_accepted(
         email=mask_email(event.person.email),
         phone=mask_phone(event.person.phone),
     )
-    return result
 
 
 def _ingest_in(
