@@ -13,6 +13,7 @@ so what is stored is what the ORM would have stored.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -61,7 +62,12 @@ class RecordsetInsert:
     def execute(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[Any]:
         """Insert ``rows``; return the RETURNING rows (none without RETURNING)."""
         records = [self._record(row) for row in rows]
-        result = conn.execute(self._statement, {"rows": json.dumps(records)})
+        payload = json.dumps(records, default=_iso)
+        # JSONB refuses U+0000 even escaped, at any depth (text refuses it
+        # too): swap the escape for U+FFFD in the text, unless its backslash
+        # is itself escaped (an odd run of backslashes before "u0000").
+        payload = _ESCAPED_NUL.sub(r"\1\\ufffd", payload)
+        result = conn.execute(self._statement, {"rows": payload})
         return list(result) if result.returns_rows else []
 
     def _record(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -70,18 +76,14 @@ class RecordsetInsert:
             value = row.get(column.name)
             if process is not None and value is not None:
                 value = process(value)
-            record[column.name] = _jsonable(value)
+            record[column.name] = value
         return record
 
 
-def _jsonable(value: Any) -> Any:
+_ESCAPED_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def _iso(value: Any) -> str:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
-    if isinstance(value, str):
-        # JSONB refuses U+0000 even escaped, at any depth; text refuses it too.
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, dict):
-        return {_jsonable(str(key)): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(item) for item in value]
-    return value
+    raise TypeError(f"{type(value).__name__} is not JSON: {value!r}")

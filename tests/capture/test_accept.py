@@ -221,6 +221,8 @@ def test_every_column_reads_back_as_given(
             "fields": {"seats": 40, "plan": "Équipe", "tags": ["a", "b"]},
             "utm": {"utm_source": "newsletter", "utm_campaign": "spring"},
             "subject": "Prix\x00 pour 40",
+            # Text that spells an escape is kept as typed.
+            "body_text": "paths like C:\\u0000 stay",
             "occurred_at": datetime(2026, 3, 10, 13, 59, 30, tzinfo=UTC),
             "message_id": "<m-9@mail.example>",
         }
@@ -234,6 +236,7 @@ def test_every_column_reads_back_as_given(
         assert stored.utm == {"utm_source": "newsletter", "utm_campaign": "spring"}
         assert stored.campaign == "spring"
         assert stored.subject == "Prix\ufffd pour 40"
+        assert stored.body_text == "paths like C:\\u0000 stay"
         assert stored.occurred_at == datetime(2026, 3, 10, 13, 59, 30, tzinfo=UTC)
         assert stored.received_at == any_runtime.clock.now()
         assert stored.message_id == "m-9@mail.example"
