@@ -399,3 +399,32 @@ def test_sla_board_lists_missed_follow_ups_and_whether_the_manager_knows(  # typ
         row.split("</a>")[0].rsplit(">", 1)[1]: row for row in missed.split("<tr>")[2:]
     }
     assert "alerted" in rows["Told Byron"] and "not yet" in rows["Quiet Byron"]
+
+
+def test_sla_board_says_when_accepted_inbounds_wait_for_a_worker(  # type: ignore[no-untyped-def]
+    raw_client, staffed
+) -> None:
+    import hashlib
+    import hmac
+    import json
+
+    now = staffed.clock.now()
+    make_lead(staffed.db, now, first="Settled")
+    log_in(raw_client, "dana")
+    assert 'id="unprocessed"' not in raw_client.get("/sla").text
+
+    secret = "board-test-secret"  # noqa: S105
+    staffed.settings.env["GENERIC_CHAT_SECRET"] = secret
+    body = json.dumps(
+        {"id": "c-1", "visitor": {"email": "ines@northwind.example"}, "message": "hi"}
+    ).encode()
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    answer = raw_client.post(
+        "/capture/chat/generic",
+        content=body,
+        headers={"X-Firsttouch-Signature": f"sha256={digest}"},
+    )
+    assert answer.status_code == 200
+
+    board = raw_client.get("/sla").text
+    assert 'id="unprocessed"' in board and "1 inbound stored" in board

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy import and_, func, or_, select
 from starlette.responses import FileResponse, RedirectResponse, Response
 
+from firsttouch.capture.ingest import ACCEPTED
 from firsttouch.errors import FirsttouchError, WorkspaceError
 from firsttouch.jobs.queue import JobQueue
 from firsttouch.logs import get_logger
@@ -81,6 +82,13 @@ def sla_board(request: Request, user: CurrentUser) -> Response:
         _sla_recorded(HUMAN_CLOCK, "breached"),
     )
     with runtime.db.sessions() as session:
+        # Stored and acknowledged, not yet given a contact and an owner: a
+        # moment on a running worker; a growing count means none is running.
+        unprocessed, oldest_unprocessed = session.execute(
+            select(func.count(), func.min(Inbound.received_at)).where(
+                Inbound.status == ACCEPTED
+            )
+        ).one()
         waiting = _rows(session, waiting_where, Inbound.received_at.asc(), names)
         missed = _rows(session, follow_up_missed, Inbound.received_at.desc(), names)
         escalated = set(
@@ -116,6 +124,8 @@ def sla_board(request: Request, user: CurrentUser) -> Response:
         breach_total=breach_total or 0,
         missed=missed,
         escalated=escalated,
+        unprocessed=unprocessed or 0,
+        oldest_unprocessed=oldest_unprocessed,
         week=week,
     )
 
