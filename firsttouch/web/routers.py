@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
-from firsttouch.web import alert_routes, booking_routes, call_routes, respond_routes
+from firsttouch.web import (
+    alert_routes,
+    booking_routes,
+    call_routes,
+    fast_lane,
+    respond_routes,
+)
 from firsttouch.web.dashboard import router as dashboard_router
 
 
@@ -24,3 +31,13 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(alert_routes.router)
     app.include_router(call_routes.router)
     app.include_router(dashboard_router)
+    # Every capture POST again, as a lean route ahead of all the routers.
+    fast_lane.install(
+        app,
+        [
+            (route.path, route.endpoint)
+            for module in (capture_webhooks, capture_forms)
+            for route in module.router.routes
+            if isinstance(route, APIRoute) and "POST" in (route.methods or ())
+        ],
+    )
