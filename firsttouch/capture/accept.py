@@ -183,7 +183,8 @@ class AcceptWriter:
             events=[event.model_dump(mode="json", exclude={"raw"}) for event in events],
             deliver=deliver,
         )
-        if self._thread is None:
+        thread = self._thread
+        if thread is None or not thread.is_alive():
             self._start()
         self._waiting.put(request)
 
@@ -202,7 +203,7 @@ class AcceptWriter:
 
     def _start(self) -> None:
         with self._lock:
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="firsttouch-accept", daemon=True
                 )
@@ -236,16 +237,16 @@ class AcceptWriter:
             self._commit_one_by_one(group)
             return
         for request, answer in zip(group, answers, strict=True):
-            request.deliver(answer)
+            _hand_over(request, answer)
 
     def _commit_one_by_one(self, group: list[_Request]) -> None:
         for request in group:
             try:
                 (answer,) = self._write([request])
             except Exception as exc:  # noqa: BLE001 - handed to the waiting request
-                request.deliver(exc)
+                _hand_over(request, exc)
             else:
-                request.deliver(answer)
+                _hand_over(request, answer)
 
     def _write(self, group: list[_Request]) -> list[list[Accepted]]:
         rows = [row for request in group for row in request.rows]
@@ -333,6 +334,15 @@ class AcceptWriter:
             notify = text("SELECT pg_notify(:channel, '')")
             session.execute(notify, {"channel": CHANNEL})
         mark_enqueued(session)
+
+
+def _hand_over(request: _Request, outcome: Outcome) -> None:
+    """Answer one waiting request; its failure must not stop the writer."""
+    try:
+        request.deliver(outcome)
+    except Exception as exc:  # noqa: BLE001 - e.g. the client's loop has closed
+        # The rows are committed either way; only this answer is lost.
+        log.warning("capture.accept_answer_lost", error=f"{type(exc).__name__}: {exc}")
 
 
 def run_ingest_job(runtime: Runtime, ctx: JobContext) -> None:

@@ -242,3 +242,16 @@ def test_every_column_reads_back_as_given(
         assert stored.message_id == "m-9@mail.example"
         assert stored.raw == json.dumps({"n": 9})
         assert stored.raw_truncated is False
+
+
+def test_an_answer_that_cannot_be_delivered_does_not_stop_the_writer(
+    writer: AcceptWriter, any_runtime: Runtime
+) -> None:
+    def gone(outcome: object) -> None:
+        raise RuntimeError("Event loop is closed")  # the client went away
+
+    writer._enqueue([chat_event(1)], gone)
+    (after,) = writer.accept_blocking([chat_event(2)])
+
+    assert after.inbound_id and not after.duplicate
+    assert count(any_runtime.db, Inbound) == 2  # the first was stored all the same
