@@ -30,7 +30,7 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -104,12 +104,23 @@ class Accepted:
 Outcome = list[Accepted] | BaseException
 
 
+@dataclass(frozen=True)
+class Earlier:
+    """Another key the same event may be stored under, if stored since ``since``."""
+
+    key: str
+    since: datetime
+
+
 @dataclass
 class _Request:
     rows: list[dict[str, Any]]
     events: list[dict[str, Any]]
     # Called on the writer thread with the answer or the error.
     deliver: Callable[[Outcome], None]
+    # Per row: a key the same event may already be stored under, and since
+    # when that counts (a form sent twice across a 30-second bucket edge).
+    earlier: list[Earlier | None] = field(default_factory=list)
 
 
 def deliver_to(future: Future[list[Accepted]]) -> Callable[[Outcome], None]:
@@ -149,8 +160,17 @@ class AcceptWriter:
         self._postgres = self._notify = postgres
         self._pg_inbounds: dict[tuple[str, ...], RecordsetInsert] = {}
 
-    async def accept(self, events: Sequence[InboundEvent]) -> list[Accepted]:
-        """Store ``events`` durably; return once their group has committed."""
+    async def accept(
+        self,
+        events: Sequence[InboundEvent],
+        *,
+        earlier: Sequence[Earlier | None] | None = None,
+    ) -> list[Accepted]:
+        """Store ``events`` durably; return once their group has committed.
+
+        ``earlier`` (one per event, or None) names a key under which the
+        same event counts as already stored, if it was stored since then.
+        """
         if not events:
             return []
         loop = asyncio.get_running_loop()
@@ -161,7 +181,7 @@ class AcceptWriter:
             # concurrent Future chained to an asyncio one.
             loop.call_soon_threadsafe(_settle, answer, outcome)
 
-        self._enqueue(events, deliver)
+        self._enqueue(events, deliver, earlier)
         return await answer
 
     def accept_blocking(self, events: Sequence[InboundEvent]) -> list[Accepted]:
@@ -175,13 +195,17 @@ class AcceptWriter:
         return answer
 
     def _enqueue(
-        self, events: Sequence[InboundEvent], deliver: Callable[[Outcome], None]
+        self,
+        events: Sequence[InboundEvent],
+        deliver: Callable[[Outcome], None],
+        earlier: Sequence[Earlier | None] | None = None,
     ) -> None:
         now = self._runtime.clock.now()
         request = _Request(
             rows=[self._row(event, now) for event in events],
             events=[event.model_dump(mode="json", exclude={"raw"}) for event in events],
             deliver=deliver,
+            earlier=list(earlier or [None] * len(events)),
         )
         thread = self._thread
         if thread is None or not thread.is_alive():
@@ -251,7 +275,14 @@ class AcceptWriter:
     def _write(self, group: list[_Request]) -> list[list[Accepted]]:
         rows = [row for request in group for row in request.rows]
         events = [event for request in group for event in request.events]
+        earlier = [
+            (row, before)
+            for request in group
+            for row, before in zip(request.rows, request.earlier, strict=False)
+            if before is not None
+        ]
         with self._runtime.db.transaction() as session:
+            _adopt_earlier_keys(session, earlier)
             stored = self._store_inbounds(session, rows)
             self._queue_ingests(session, stored, events)
         answers, start = [], 0
@@ -334,6 +365,29 @@ class AcceptWriter:
             notify = text("SELECT pg_notify(:channel, '')")
             session.execute(notify, {"channel": CHANNEL})
         mark_enqueued(session)
+
+
+def _adopt_earlier_keys(
+    session: Session, earlier: list[tuple[dict[str, Any], Earlier]]
+) -> None:
+    """Give a row its earlier key where that key was stored recently enough.
+
+    The row's insert then meets the unique key and is answered as a
+    duplicate of the stored one, like any other retry.
+    """
+    if not earlier:
+        return
+    keys = {before.key for _, before in earlier}
+    rows = session.connection().execute(
+        select(_INBOUNDS.c.dedupe_key, _INBOUNDS.c.received_at).where(
+            _INBOUNDS.c.dedupe_key.in_(keys)
+        )
+    )
+    found = {key: stored_at for key, stored_at in rows}
+    for row, before in earlier:
+        stored_at = found.get(before.key)
+        if stored_at is not None and stored_at >= before.since:
+            row["dedupe_key"] = before.key
 
 
 def _hand_over(request: _Request, outcome: Outcome) -> None:

@@ -16,13 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from firsttouch.capture.events import InboundEvent, PersonFacts
 from firsttouch.capture.identity import normalise_email, normalise_phone
 from firsttouch.errors import InputError, SignatureError
-from firsttouch.store.models import Inbound
 from firsttouch.workspace.routing import Form
 
 # Canonical targets a field may map to: the person's facts plus the message.
@@ -234,18 +230,17 @@ def submission_digest(form_key: str, data: dict[str, Any], client: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:40]
 
 
-def double_submit_key(session: Session, digest: str, now: datetime) -> str:
-    """The dedupe key for a submission, equal for resubmits within seconds.
+def submission_keys(digest: str, now: datetime) -> tuple[str, str, datetime]:
+    """The dedupe key of a submission, and the resubmit it may be.
 
-    The key names a 30-second bucket; a resubmit just across a bucket edge
-    finds the previous bucket's inbound and reuses its key, so the unique
-    constraint still answers "duplicate".
+    The key names a 30-second bucket. A resubmit just across a bucket edge
+    carries the previous bucket's key too, which counts if an inbound was
+    stored under it within the window; the unique constraint then answers
+    "duplicate". Returns (key, previous key, stored since).
     """
     bucket = int(now.timestamp() // DOUBLE_SUBMIT_WINDOW.total_seconds())
-    previous = f"form:{digest}:{bucket - 1}"
-    earlier = session.scalar(
-        select(Inbound.received_at).where(Inbound.dedupe_key == previous)
+    return (
+        f"form:{digest}:{bucket}",
+        f"form:{digest}:{bucket - 1}",
+        now - DOUBLE_SUBMIT_WINDOW,
     )
-    if earlier is not None and now - earlier <= DOUBLE_SUBMIT_WINDOW:
-        return previous
-    return f"form:{digest}:{bucket}"

@@ -19,16 +19,15 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.datastructures import UploadFile
 
-from firsttouch.capture.events import InboundEvent
+from firsttouch.capture.accept import Earlier
 from firsttouch.capture.forms import (
-    double_submit_key,
     form_to_event,
     honeypot_tripped,
     submission_digest,
+    submission_keys,
     verify_signature,
 )
 from firsttouch.errors import FirsttouchError, InputError, NotFoundError
@@ -237,43 +236,23 @@ async def _submit(
     digest = request.headers.get("idempotency-key") or submission_digest(
         form_key, data, client
     )
-    event = await run_in_threadpool(
-        _to_event,
-        runtime,
-        form_key,
-        form,
-        data,
-        files,
-        body,
-        digest,
-        request.headers.get("referer"),
-    )
-    (result,) = await get_accept_writer(request).accept([event])
-    return _answer(form, is_html_form, result.inbound_id, result.duplicate, cors)
-
-
-def _to_event(
-    runtime: Runtime,
-    form_key: str,
-    form: Form,
-    data: dict[str, Any],
-    files: list[dict[str, Any]],
-    body: bytes,
-    digest: str,
-    referrer: str | None,
-) -> InboundEvent:
-    with runtime.db.sessions() as session:
-        key = double_submit_key(session, digest, runtime.clock.now())
-    return form_to_event(
+    key, previous, since = submission_keys(digest, now)
+    event = form_to_event(
         form_key,
         form,
         data,
         default_region=runtime.workspace.routing.default_region,
-        referrer=referrer,
+        referrer=request.headers.get("referer"),
         files=files,
         dedupe_key=key,
         raw=body.decode("utf-8", errors="replace"),
     )
+    # The writer checks the previous bucket's key in the same transaction
+    # as the insert: no read of our own, no thread hop.
+    (result,) = await get_accept_writer(request).accept(
+        [event], earlier=[Earlier(previous, since)]
+    )
+    return _answer(form, is_html_form, result.inbound_id, result.duplicate, cors)
 
 
 def _secret(runtime: Runtime, value: str) -> str:

@@ -97,6 +97,23 @@ def test_double_click_is_one_inbound(client, runtime) -> None:  # type: ignore[n
     assert inbound_count(runtime) == 1
 
 
+def test_a_double_click_across_a_bucket_edge_is_still_one_inbound(  # type: ignore[no-untyped-def]
+    client, runtime
+) -> None:
+    body = {"email": "edge@twice.example", "name": "Eddie Edge"}
+    runtime.clock.advance(timedelta(seconds=29))  # a second before the edge
+    first = client.post("/capture/forms/pricing", json=body)
+    runtime.clock.advance(timedelta(seconds=3))  # into the next 30 s bucket
+    second = client.post("/capture/forms/pricing", json=body)
+    runtime.clock.advance(timedelta(seconds=60))  # a real second submission
+    third = client.post("/capture/forms/pricing", json=body)
+
+    assert second.json()["duplicate"] is True
+    assert second.json()["inbound_id"] == first.json()["inbound_id"]
+    assert third.json()["duplicate"] is False
+    assert inbound_count(runtime) == 2
+
+
 def test_honeypot_answers_like_success_and_stores_nothing(client, runtime) -> None:  # type: ignore[no-untyped-def]
     response = client.post(
         "/capture/forms/pricing",
