@@ -198,7 +198,9 @@ def form_to_event(
         source=form.source,
         provider="form",
         person=person,
-        subject=mapped.get("subject") or form.name,
+        # Only what the buyer typed: the form's own name ("Book a demo") is
+        # the team's words, kept in fields["form_name"].
+        subject=mapped.get("subject"),
         body_text=mapped.get("message"),
         fields=fields,
         campaign=form.campaign or utm.get("utm_campaign"),

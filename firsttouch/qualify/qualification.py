@@ -129,13 +129,10 @@ def lead_facts(lead: Row[Any]) -> FactSheet:
         facts.add("industry", attributes.get("industry"), "lead")
         facts.add("employees", attributes.get("employees"), "lead")
     fields = lead.fields or {}
-    # A form without a subject field is titled with the form's own name
-    # ("Book a demo"): the team's words, not the buyer's, so no intent.
-    own_subject = lead.subject if lead.subject != fields.get("form_name") else None
     facts.merge(
         {
             "message": lead.body_text,
-            "subject": own_subject,
+            "subject": lead.subject,
             "source": lead.source,
             "channel": lead.channel,
             "campaign": lead.campaign,

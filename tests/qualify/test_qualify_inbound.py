@@ -359,12 +359,20 @@ def test_a_form_titled_with_its_own_name_shows_no_buying_intent(
     db: Database, clock: VirtualClock, workspace: Workspace
 ) -> None:
     """ "Book a demo" is the form's title, not the buyer asking for a demo."""
-    inbound_id = add_lead(db, clock)
-    with db.transaction() as session:
-        inbound = session.get(Inbound, inbound_id)
-        assert inbound is not None
-        inbound.body_text = None
-        inbound.fields = {"form": "demo-request", "form_name": "Book a demo"}
+    from firsttouch.capture.forms import form_to_event
+    from firsttouch.capture.ingest import ingest
+
+    form = workspace.forms["demo-request"]
+    assert form.name == "Book a demo"
+    event = form_to_event(
+        "demo-request",
+        form,
+        {"email": "dana.ruiz@acme-analytics.com", "title": "VP Sales"},
+        default_region="US",
+        dedupe_key="form:title-test",
+    )
+    runtime = Runtime(settings=Settings(), db=db, workspace=workspace, clock=clock)
+    inbound_id = ingest(runtime, event).inbound_id
 
     outcome = qualify_inbound(
         db, workspace, inbound_id, providers=_offline(), now=clock.now()

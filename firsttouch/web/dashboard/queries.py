@@ -86,14 +86,6 @@ def _owner_names(workspace: Workspace) -> dict[str, str]:
     return {r.id: r.name for r in workspace.team.reps}
 
 
-def _buyers_subject(inbound: Inbound) -> str:
-    # A form without a subject field is titled with the form's own name: not
-    # something the buyer wrote.
-    if inbound.subject == (inbound.fields or {}).get("form_name"):
-        return ""
-    return inbound.subject or ""
-
-
 def lead_row(
     inbound: Inbound, contact: Contact | None, names: dict[str, str]
 ) -> LeadRow:
@@ -120,7 +112,7 @@ def lead_row(
         if inbound.first_touch_due_at
         else None,
         is_reply=inbound.parent_id is not None or inbound.kind == "reply",
-        subject=_buyers_subject(inbound),
+        subject=inbound.subject or "",
         message=(inbound.body_text or "")[:600],
     )
 
