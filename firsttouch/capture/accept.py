@@ -34,16 +34,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.ingest import ACCEPTED, inbound_values, ingest_accepted
-from firsttouch.jobs.queue import DEFAULT_MAX_ATTEMPTS
-from firsttouch.jobs.waker import CHANNEL, mark_enqueued
+from firsttouch.jobs.queue import KeyedJob, enqueue_keyed
 from firsttouch.logs import get_logger
-from firsttouch.store.models import Inbound, Job
+from firsttouch.store.models import Inbound
 from firsttouch.store.recordset import RecordsetInsert
 
 if TYPE_CHECKING:
@@ -58,39 +57,15 @@ INGEST_KIND = "capture.ingest"
 MAX_GROUP = 512
 
 _INBOUNDS = cast(Table, Inbound.__table__)
-_JOBS = cast(Table, Job.__table__)
 # Built once: a provider's retry of a stored key inserts nothing and the
-# RETURNING rows say which keys were new.
-_INSERT_INBOUNDS = {
-    "postgresql": postgresql.insert(_INBOUNDS)
-    .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    .returning(_INBOUNDS.c.id, _INBOUNDS.c.dedupe_key),
-    "sqlite": sqlite.insert(_INBOUNDS)
-    .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    .returning(_INBOUNDS.c.id, _INBOUNDS.c.dedupe_key),
-}
-_INSERT_JOBS = {
-    "postgresql": postgresql.insert(_JOBS).on_conflict_do_nothing(
-        index_elements=["idempotency_key"]
-    ),
-    "sqlite": sqlite.insert(_JOBS).on_conflict_do_nothing(
-        index_elements=["idempotency_key"]
-    ),
-}
-
-# PostgreSQL: one fixed statement per group, whatever its size.
-_JOB_COLUMNS = (
-    "kind",
-    "payload",
-    "state",
-    "due_at",
-    "attempts",
-    "max_attempts",
-    "idempotency_key",
-    "created_at",
-)
+# RETURNING rows say which keys were new. (PostgreSQL takes a group as one
+# recordset statement instead; see _pg_insert.)
 _RETURNED = ("id", "dedupe_key")
-_PG_INSERT_JOBS = RecordsetInsert(_JOBS, _JOB_COLUMNS, conflict="idempotency_key")
+_INSERT_INBOUNDS = (
+    sqlite.insert(_INBOUNDS)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(_INBOUNDS.c.id, _INBOUNDS.c.dedupe_key)
+)
 
 
 @dataclass(frozen=True)
@@ -153,12 +128,8 @@ class AcceptWriter:
         self._waiting: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        postgres = runtime.db.engine.dialect.name == "postgresql"
-        dialect = "postgresql" if postgres else "sqlite"
-        self._insert_inbounds = _INSERT_INBOUNDS[dialect]
-        self._insert_jobs = _INSERT_JOBS[dialect]
-        self._postgres = self._notify = postgres
-        self._pg_inbounds: dict[tuple[str, ...], RecordsetInsert] = {}
+        self._postgres = runtime.db.engine.dialect.name == "postgresql"
+        self._pg_inbounds: RecordsetInsert | None = None
 
     async def accept(
         self,
@@ -299,7 +270,7 @@ class AcceptWriter:
         if self._postgres:
             inserted = self._pg_insert_inbounds(tuple(rows[0])).execute(conn, rows)
         else:
-            inserted = list(conn.execute(self._insert_inbounds, rows))
+            inserted = list(conn.execute(_INSERT_INBOUNDS, rows))
         fresh = {key: int(inbound_id) for inbound_id, key in inserted}
         older = {row["dedupe_key"] for row in rows} - fresh.keys()
         known: dict[str, int] = {}
@@ -324,47 +295,28 @@ class AcceptWriter:
         return answers
 
     def _pg_insert_inbounds(self, columns: tuple[str, ...]) -> RecordsetInsert:
-        # Every row comes from inbound_values, so one statement serves for
-        # the life of the process.
-        statement = self._pg_inbounds.get(columns)
-        if statement is None:
-            statement = self._pg_inbounds[columns] = RecordsetInsert(
-                _INBOUNDS,
-                columns,
-                conflict="dedupe_key",
-                returning=("id", "dedupe_key"),
+        # Every row comes from inbound_values, so the first group's columns
+        # serve for the life of the process.
+        if self._pg_inbounds is None:
+            self._pg_inbounds = RecordsetInsert(
+                _INBOUNDS, columns, conflict="dedupe_key", returning=_RETURNED
             )
-        return statement
+        return self._pg_inbounds
 
     def _queue_ingests(
         self, session: Session, stored: list[Accepted], events: list[dict[str, Any]]
     ) -> None:
-        now = self._runtime.clock.now()
+        # One job per stored row (keyed on it), so a duplicate adds nothing.
         jobs = [
-            {
-                "kind": INGEST_KIND,
-                "payload": {"inbound_id": accepted.inbound_id, "event": event},
-                "state": "queued",
-                "due_at": now,
-                "attempts": 0,
-                "max_attempts": DEFAULT_MAX_ATTEMPTS,
-                # One job per stored row, so a duplicate adds nothing.
-                "idempotency_key": f"capture:{accepted.inbound_id}",
-                "created_at": now,
-            }
+            KeyedJob(
+                INGEST_KIND,
+                f"capture:{accepted.inbound_id}",
+                {"inbound_id": accepted.inbound_id, "event": event},
+            )
             for accepted, event in zip(stored, events, strict=True)
             if not accepted.duplicate
         ]
-        if not jobs:
-            return
-        if self._postgres:
-            _PG_INSERT_JOBS.execute(session.connection(), jobs)
-        else:
-            session.connection().execute(self._insert_jobs, jobs)
-        if self._notify:
-            notify = text("SELECT pg_notify(:channel, '')")
-            session.execute(notify, {"channel": CHANNEL})
-        mark_enqueued(session)
+        enqueue_keyed(session, jobs, self._runtime.clock.now())
 
 
 def _adopt_earlier_keys(

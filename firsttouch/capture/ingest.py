@@ -27,8 +27,7 @@ from sqlalchemy.orm import Session
 from firsttouch.capture.contacts import known_contact, live_contact, resolve_contact
 from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.owners import choose_owner, lead_facts, record_decision
-from firsttouch.jobs.bulk import KeyedJob, enqueue_keyed
-from firsttouch.jobs.queue import enqueue
+from firsttouch.jobs.queue import KeyedJob, enqueue, enqueue_keyed
 from firsttouch.logs import get_logger, mask_email, mask_phone
 from firsttouch.store.models import Inbound, Touch
 

@@ -16,7 +16,7 @@ every handler allows, and the next durable commit makes them durable too.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -44,6 +44,7 @@ from firsttouch.jobs.backoff import retry_delay
 from firsttouch.jobs.waker import CHANNEL, mark_enqueued
 from firsttouch.store.db import Database
 from firsttouch.store.models import Job
+from firsttouch.store.recordset import RecordsetInsert
 
 DEFAULT_MAX_ATTEMPTS = 8
 NORMAL_PRIORITY = 0
@@ -84,6 +85,66 @@ _INSERT_ONCE = {
 }
 
 
+_NOTIFY = text("SELECT pg_notify(:channel, '')")
+_KEYED_COLUMNS = (
+    "kind",
+    "payload",
+    "state",
+    "due_at",
+    "attempts",
+    "max_attempts",
+    "idempotency_key",
+    "created_at",
+)
+# PostgreSQL: one fixed statement however many jobs (see store.recordset).
+_INSERT_ONCE_PG_MANY = RecordsetInsert(
+    _JOBS, _KEYED_COLUMNS, conflict="idempotency_key"
+)
+
+
+@dataclass(frozen=True)
+class KeyedJob:
+    """One job to queue once: ``key`` names it for good."""
+
+    kind: str
+    key: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    due_at: datetime | None = None
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+
+
+def enqueue_keyed(session: Session, jobs: Sequence[KeyedJob], now: datetime) -> None:
+    """Queue ``jobs`` (due now unless they say otherwise) in one statement.
+
+    The same promise as ``enqueue``: a key already queued or run adds
+    nothing, and the jobs exist only if the caller's transaction commits.
+    A new lead queues five this way; the accept writer one per request.
+    """
+    if not jobs:
+        return
+    rows = [
+        {
+            "kind": job.kind,
+            "payload": job.payload,
+            "state": "queued",
+            "due_at": job.due_at or now,
+            "attempts": 0,
+            "max_attempts": job.max_attempts,
+            "idempotency_key": job.key,
+            "created_at": now,
+        }
+        for job in jobs
+    ]
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        _INSERT_ONCE_PG_MANY.execute(conn, rows)
+        # Delivered at commit only, once however many jobs there are.
+        conn.execute(_NOTIFY, {"channel": CHANNEL})
+    else:
+        conn.execute(_INSERT_ONCE["sqlite"], rows)
+    mark_enqueued(session)
+
+
 def enqueue(
     session: Session,
     kind: str,
@@ -119,7 +180,7 @@ def enqueue(
 
     if dialect == "postgresql":
         # Delivered at commit only; PostgreSQL folds repeats within one transaction.
-        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+        session.execute(_NOTIFY, {"channel": CHANNEL})
     mark_enqueued(session)
 
 
@@ -143,7 +204,7 @@ def enqueue_many(session: Session, jobs: Sequence[dict[str, Any]]) -> None:
     ]
     session.execute(insert(Job), rows)
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+        session.execute(_NOTIFY, {"channel": CHANNEL})
     mark_enqueued(session)
 
 
