@@ -265,10 +265,6 @@ def _lock_keys(session: Session, email_norm: str | None, phone: str | None) -> N
 _LIVE = Contact.merged_into_id.is_(None)
 
 
-def _live() -> Any:
-    return _LIVE
-
-
 def _find_by_email(session: Session, email_norm: str | None) -> list[Contact]:
     if not email_norm:
         return []
@@ -278,7 +274,7 @@ def _find_by_email(session: Session, email_norm: str | None) -> list[Contact]:
 def _find_by_phone(session: Session, phone: str | None) -> list[Contact]:
     if not phone:
         return []
-    stmt = select(Contact).where(Contact.phone_e164.in_(phone_variants(phone)), _live())
+    stmt = select(Contact).where(Contact.phone_e164.in_(phone_variants(phone)), _LIVE)
     return list(session.scalars(stmt.order_by(Contact.id)))
 
 
@@ -570,7 +566,7 @@ def contacts_needing_review(session: Session, limit: int = 100) -> list[Contact]
     """Live contacts flagged for a person to look at, oldest first."""
     stmt = (
         select(Contact)
-        .where(Contact.needs_review.is_(True), _live())
+        .where(Contact.needs_review.is_(True), _LIVE)
         .order_by(Contact.id)
         .limit(limit)
     )
