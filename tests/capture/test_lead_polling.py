@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import parse_qs
 
@@ -35,18 +34,17 @@ from firsttouch.store.db import Database
 from firsttouch.store.models import Job
 from firsttouch.worker import build_worker
 from firsttouch.workspace import Workspace
-from tests.capture.graph_server import GraphFake, graph_error, graph_server
+from tests.capture.graph_server import GraphFake, graph_error
 from tests.capture.lead_ads_support import (
     ACCOUNT,
     FORM,
-    LINKEDIN_FORM_ID,
     PAGE,
     PAGE_TOKEN,
     lead_ads_env,
     linkedin_response,
     meta_lead,
 )
-from tests.capture.linkedin_server import LinkedInFake, linkedin_error, linkedin_server
+from tests.capture.linkedin_server import LinkedInFake, linkedin_error
 from tests.capture.provider_support import (
     SECRETS,
     fixture_bytes,
@@ -57,20 +55,6 @@ from tests.conftest import T0
 
 META = PollTarget("meta", FORM, "META_PAGE_ACCESS_TOKEN", PAGE)
 LINKEDIN = PollTarget("linkedin", ACCOUNT, "LINKEDIN_ACCESS_TOKEN")
-
-
-@pytest.fixture
-def graph() -> Iterator[GraphFake]:
-    with graph_server() as fake:
-        fake.token = PAGE_TOKEN
-        yield fake
-
-
-@pytest.fixture
-def linkedin() -> Iterator[LinkedInFake]:
-    with linkedin_server() as fake:
-        fake.forms[LINKEDIN_FORM_ID] = fixture_json("linkedin_lead_form.json")
-        yield fake
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ what firsttouch has, the exit code ops can cron, and --fix."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -20,38 +19,22 @@ from firsttouch.config import Settings
 from firsttouch.runtime import Runtime
 from firsttouch.store.db import Database
 from firsttouch.workspace import Workspace
-from tests.capture.graph_server import GraphFake, graph_server
+from tests.capture.graph_server import GraphFake
 from tests.capture.lead_ads_support import (
     ACCOUNT,
     FORM,
-    LINKEDIN_FORM_ID,
     PAGE,
-    PAGE_TOKEN,
     lead_ads_env,
     linkedin_response,
     meta_lead,
 )
-from tests.capture.linkedin_server import LinkedInFake, linkedin_server
+from tests.capture.linkedin_server import LinkedInFake
 from tests.capture.provider_support import fixture_json, inbounds
 from tests.conftest import EXAMPLE_WORKSPACE, T0
 
 runner = CliRunner()
 DAYS = ["--since", "2026-03-08", "--until", "2026-03-10"]
 MISSING_ID = "910100000004"
-
-
-@pytest.fixture
-def graph() -> Iterator[GraphFake]:
-    with graph_server() as fake:
-        fake.token = PAGE_TOKEN
-        yield fake
-
-
-@pytest.fixture
-def linkedin() -> Iterator[LinkedInFake]:
-    with linkedin_server() as fake:
-        fake.forms[LINKEDIN_FORM_ID] = fixture_json("linkedin_lead_form.json")
-        yield fake
 
 
 @pytest.fixture
