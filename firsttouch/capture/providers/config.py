@@ -26,6 +26,21 @@ same ``${NAME}`` convention the workspace uses), never literals in code:
 ``SENDGRID_INBOUND_AUTH``         ``user:password`` of SendGrid's Basic auth
 ``POSTMARK_INBOUND_AUTH``         ``user:password`` of Postmark's Basic auth
 ================================  ============================================
+
+Form builders, CRMs, chat apps and automation tools
+(``web/capture_app_webhooks.py``):
+
+================================  ============================================
+``TYPEFORM_WEBHOOK_SECRET``       Typeform ``Typeform-Signature``
+``FORMSORT_WEBHOOK_SECRET``       Formsort's shared secret
+``HUBSPOT_CLIENT_SECRET``         HubSpot ``X-HubSpot-Signature-v3``
+``HUBSPOT_ACCESS_TOKEN``          optional: read a new contact's properties
+``HUBSPOT_API_URL``               CRM API base URL (not a secret)
+``CLOSE_WEBHOOK_SIGNATURE_KEY``   Close ``close-sig-hash`` (hex key)
+``OLARK_WEBHOOK_SECRET``          Olark's shared secret
+``GENERIC_LEAD_SECRET``           the generic lead webhook's shared secret
+``META_APP_SECRET``               also Messenger and WhatsApp signatures
+================================  ============================================
 """
 
 from __future__ import annotations
@@ -37,6 +52,7 @@ from firsttouch.workspace.channels import ref_name
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com/v21.0"
 DEFAULT_LINKEDIN_URL = "https://api.linkedin.com/rest"
+DEFAULT_HUBSPOT_URL = "https://api.hubapi.com"
 
 
 class ProviderNotConfiguredError(ConfigError):
@@ -78,3 +94,8 @@ def graph_url(settings: Settings) -> str:
 def linkedin_url(settings: Settings) -> str:
     """Return the Lead Sync API base URL (tests point it at a loopback server)."""
     return settings.env.get("LINKEDIN_API_URL") or DEFAULT_LINKEDIN_URL
+
+
+def hubspot_api_url(settings: Settings) -> str:
+    """Return HubSpot's CRM API base URL (tests point it at a loopback server)."""
+    return settings.env.get("HUBSPOT_API_URL") or DEFAULT_HUBSPOT_URL

@@ -1,0 +1,251 @@
+"""Webhooks of form builders, CRMs, chat apps and automation tools.
+
+Typeform and Formsort (forms), HubSpot and Close (CRMs), Olark and Meta's
+Messenger and WhatsApp (chat), and firsttouch's generic lead webhook for
+Zapier-like senders. Each route keeps the order of every capture webhook
+(``capture_webhooks``): authenticate (401, nothing stored), parse (400 with
+the reason), commit through the group-commit writer, then answer. A post
+that is not a lead (a status, a deletion, an unfinished form) is recorded
+and answered 200 with the reason, so the sender stops retrying.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from firsttouch.capture.events import InboundEvent
+from firsttouch.capture.providers import (
+    close_crm,
+    formsort,
+    generic_lead,
+    hubspot,
+    meta_chat,
+    meta_leads,
+    olark,
+    typeform,
+)
+from firsttouch.capture.providers.config import (
+    hubspot_api_url,
+    optional_secret,
+    provider_secret,
+)
+from firsttouch.capture.providers.hubspot_api import (
+    HubSpotApiError,
+    HubSpotContactClient,
+)
+from firsttouch.capture.providers.shared_secret import (
+    SECRET_HEADER,
+    check_shared_secret,
+)
+from firsttouch.capture.providers.twilio_signature import public_request_url
+from firsttouch.config import Secret
+from firsttouch.logs import get_logger
+from firsttouch.runtime import Runtime
+from firsttouch.web.deps import RuntimeDep, get_accept_writer
+
+log = get_logger(__name__)
+router = APIRouter(prefix="/capture", tags=["capture webhooks"])
+
+
+async def _store_and_answer(request: Request, events: list[InboundEvent]) -> Response:
+    """Commit the events, then say what each became (a retry changes nothing)."""
+    unique = list({e.dedupe_key: e for e in events}.values())
+    results = await get_accept_writer(request).accept(unique) if unique else []
+    not_leads = [
+        {"inbound_id": r.inbound_id, "reason": e.fields.get("not_a_lead")}
+        for r, e in zip(results, unique, strict=True)
+        if not e.creates_lead
+    ]
+    body: dict[str, Any] = {
+        "accepted": True,
+        "inbound_ids": [r.inbound_id for r in results],
+        "duplicates": sum(r.duplicate for r in results),
+        "not_leads": not_leads,
+    }
+    if not unique:
+        body["ignored"] = "the post holds no message, lead or status to record"
+    return JSONResponse(body, status_code=200)
+
+
+def _shared_secret_route(
+    path: str,
+    secret_name: str,
+    provider: str,
+    parse: Callable[[Request, bytes], list[InboundEvent]],
+    summary: str,
+) -> None:
+    """Register a POST route for a sender that repeats a shared secret."""
+
+    async def route(request: Request, runtime: RuntimeDep) -> Response:
+        body = await request.body()
+        secret = provider_secret(runtime.settings, secret_name, provider)
+        check_shared_secret(
+            request.headers.get(SECRET_HEADER),
+            request.headers.get("authorization"),
+            secret,
+            provider=provider,
+            variable=secret_name,
+        )
+        return await _store_and_answer(request, parse(request, body))
+
+    route.__name__ = f"{provider.lower().replace(' ', '_')}_webhook"
+    route.__doc__ = summary
+    router.add_api_route(path, route, methods=["POST"], name=f"{provider} webhook")
+
+
+# -- forms --------------------------------------------------------------------
+
+
+@router.post("/typeform")
+async def typeform_webhook(request: Request, runtime: RuntimeDep) -> Response:
+    """A Typeform ``form_response``; a response without email or phone is recorded."""
+    body = await request.body()
+    secret = provider_secret(runtime.settings, "TYPEFORM_WEBHOOK_SECRET", "Typeform")
+    typeform.verify_typeform_signature(
+        request.headers.get(typeform.SIGNATURE_HEADER), body, secret
+    )
+    return await _store_and_answer(request, [typeform.parse_typeform(body)])
+
+
+_shared_secret_route(
+    "/formsort",
+    "FORMSORT_WEBHOOK_SECRET",
+    "Formsort",
+    lambda request, body: [formsort.parse_formsort(body)],
+    "A Formsort submission; only a finalized one is a lead.",
+)
+
+
+# -- CRMs ---------------------------------------------------------------------
+
+
+@router.post("/hubspot")
+async def hubspot_webhook(request: Request, runtime: RuntimeDep) -> Response:
+    """A HubSpot batch; each contact.creation is a lead, the rest recorded.
+
+    With ``HUBSPOT_ACCESS_TOKEN`` set, a new contact's properties are read
+    from the CRM API; if HubSpot is busy the route answers 503 to be called
+    again, and if it refuses outright the event is stored with the contact's
+    id alone, so the lead is not lost.
+    """
+    body = await request.body()
+    secret = provider_secret(runtime.settings, "HUBSPOT_CLIENT_SECRET", "HubSpot")
+    url = public_request_url(
+        runtime.settings.public_url, request.url.path, request.url.query
+    )
+    hubspot.verify_hubspot_signature(
+        signature=request.headers.get(hubspot.SIGNATURE_HEADER),
+        timestamp=request.headers.get(hubspot.TIMESTAMP_HEADER),
+        method=request.method,
+        url=url,
+        body=body,
+        secret=secret,
+        now=runtime.clock.now(),
+    )
+    events = hubspot.parse_hubspot(body)
+    token = optional_secret(runtime.settings, "HUBSPOT_ACCESS_TOKEN")
+    if token and any(e.fields.get("needs_fetch") for e in events):
+        try:
+            events = await run_in_threadpool(_hubspot_contacts, runtime, token, events)
+        except HubSpotApiError as exc:
+            log.error("hubspot.contact_fetch_failed", reason=str(exc))
+            return JSONResponse(
+                {"error": {"code": exc.code, "message": str(exc)}},
+                status_code=503,
+                headers={"Retry-After": "60"},
+            )
+    return await _store_and_answer(request, events)
+
+
+def _hubspot_contacts(
+    runtime: Runtime, token: Secret, events: list[InboundEvent]
+) -> list[InboundEvent]:
+    """Complete each new contact's event from the CRM; raise only if retryable."""
+    completed = []
+    with HubSpotContactClient(hubspot_api_url(runtime.settings), token) as api:
+        for event in events:
+            if not event.fields.get("needs_fetch"):
+                completed.append(event)
+                continue
+            object_id = str(event.fields["hubspot_object_id"])
+            try:
+                contact = api.fetch_contact(object_id)
+            except HubSpotApiError as exc:
+                if exc.retryable:
+                    raise
+                log.warning(
+                    "hubspot.contact_unreadable", object_id=object_id, reason=str(exc)
+                )
+                completed.append(event)
+                continue
+            completed.append(hubspot.with_contact(event, contact))
+    return completed
+
+
+@router.post("/close")
+async def close_webhook(request: Request, runtime: RuntimeDep) -> Response:
+    """A Close CRM change event: recorded with its reason, never a lead."""
+    body = await request.body()
+    secret = provider_secret(runtime.settings, "CLOSE_WEBHOOK_SIGNATURE_KEY", "Close")
+    close_crm.verify_close_signature(
+        request.headers.get(close_crm.SIGNATURE_HEADER),
+        request.headers.get(close_crm.TIMESTAMP_HEADER),
+        body,
+        secret,
+        runtime.clock.now(),
+    )
+    return await _store_and_answer(request, [close_crm.parse_close(body)])
+
+
+# -- chat ---------------------------------------------------------------------
+
+
+_shared_secret_route(
+    "/chat/olark",
+    "OLARK_WEBHOOK_SECRET",
+    "Olark",
+    lambda request, body: [
+        olark.parse_olark(body, request.headers.get("content-type"))
+    ],
+    "An Olark transcript or offline message; the visitor is a chat lead.",
+)
+
+
+@router.get("/chat/meta")
+async def meta_chat_verify(request: Request, runtime: RuntimeDep) -> PlainTextResponse:
+    """Meta's subscription handshake for Messenger and WhatsApp."""
+    token = provider_secret(runtime.settings, "META_VERIFY_TOKEN", "Meta")
+    challenge = meta_leads.answer_challenge(dict(request.query_params), token)
+    return PlainTextResponse(challenge)
+
+
+@router.post("/chat/meta")
+async def meta_chat_webhook(request: Request, runtime: RuntimeDep) -> Response:
+    """Messenger, Instagram or WhatsApp messages; statuses are recorded."""
+    body = await request.body()
+    secret = provider_secret(runtime.settings, "META_APP_SECRET", "Meta")
+    meta_leads.verify_meta_signature(
+        request.headers.get(meta_leads.SIGNATURE_HEADER), body, secret
+    )
+    return await _store_and_answer(request, meta_chat.parse_meta_chat(body))
+
+
+# -- automation tools ---------------------------------------------------------
+
+
+_shared_secret_route(
+    "/leads/generic",
+    "GENERIC_LEAD_SECRET",
+    "Lead webhook",
+    lambda request, body: [
+        generic_lead.parse_generic_lead(
+            body, user_agent=request.headers.get("user-agent")
+        )
+    ],
+    generic_lead.__doc__ or "firsttouch's documented lead webhook.",
+)
