@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from _app_webhooks import APP_CHANNELS, APP_PARSERS
+
 from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.providers import (
     calcom,
@@ -130,6 +132,9 @@ PARSERS: dict[str, Parser] = {
     "sendgrid": lambda p: [sendgrid.parse_sendgrid(_payload(p))],
     "postmark": lambda p: [postmark.parse_postmark(p.read_bytes())],
 }
+# Form builders, CRMs, chat apps and automation tools (_app_webhooks.py).
+PARSERS.update(APP_PARSERS)
+CHANNELS.update(APP_CHANNELS)
 
 
 def run_payloads(webhooks: Path) -> tuple[int, int, int, int, list[str]]:
