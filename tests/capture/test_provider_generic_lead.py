@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from starlette.routing import Route
 
 from firsttouch.capture.providers.generic_lead import parse_generic_lead
 from firsttouch.config import Settings
 from firsttouch.errors import InputError
 from firsttouch.runtime import Runtime
 from firsttouch.store.db import Database
+from firsttouch.web import create_app
 from tests.capture.app_hooks_support import (
     contact_of,
     secret_header,
@@ -125,3 +128,27 @@ def test_malformed_json_is_400_with_the_reason(
     )
     assert refused.status_code == 400 and "no email or phone" in refused.text
     assert inbounds(runtime) == []
+
+
+def test_every_app_webhook_post_has_a_fast_lane_and_stays_documented(
+    runtime: Runtime,
+) -> None:
+    app = create_app(runtime)
+    lanes = {
+        r.path
+        for r in app.router.routes
+        if isinstance(r, Route) and not isinstance(r, APIRoute)
+    }
+    paths = (
+        "/capture/typeform",
+        "/capture/formsort",
+        "/capture/hubspot",
+        "/capture/close",
+        "/capture/chat/olark",
+        "/capture/chat/meta",
+        "/capture/leads/generic",
+    )
+    documented = app.openapi()["paths"]
+    for path in paths:
+        assert path in lanes, path
+        assert "post" in documented[path], path
