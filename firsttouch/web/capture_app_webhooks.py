@@ -153,7 +153,7 @@ async def hubspot_webhook(request: Request, runtime: RuntimeDep) -> Response:
         try:
             events = await run_in_threadpool(_hubspot_contacts, runtime, token, events)
         except HubSpotApiError as exc:
-            log.error("hubspot.contact_fetch_failed", reason=str(exc))
+            log.warning("hubspot.contacts_fetch_deferred", reason=str(exc))
             return JSONResponse(
                 {"error": {"code": exc.code, "message": str(exc)}},
                 status_code=503,
@@ -166,24 +166,29 @@ def _hubspot_contacts(
     runtime: Runtime, token: Secret, events: list[InboundEvent]
 ) -> list[InboundEvent]:
     """Complete each new contact's event from the CRM; raise only if retryable."""
+    wanted = [
+        str(e.fields["hubspot_object_id"])
+        for e in events
+        if e.fields.get("needs_fetch")
+    ]
+    try:
+        with HubSpotContactClient(hubspot_api_url(runtime.settings), token) as api:
+            records = api.fetch_contacts(wanted)
+    except HubSpotApiError as exc:
+        if exc.retryable:
+            raise
+        # A refusal (a scope, a revoked token) will not heal on a retry:
+        # keep the events with their ids so no lead is lost.
+        log.warning("hubspot.contacts_unreadable", count=len(wanted), reason=str(exc))
+        return events
+
     completed = []
-    with HubSpotContactClient(hubspot_api_url(runtime.settings), token) as api:
-        for event in events:
-            if not event.fields.get("needs_fetch"):
-                completed.append(event)
-                continue
-            object_id = str(event.fields["hubspot_object_id"])
-            try:
-                contact = api.fetch_contact(object_id)
-            except HubSpotApiError as exc:
-                if exc.retryable:
-                    raise
-                log.warning(
-                    "hubspot.contact_unreadable", object_id=object_id, reason=str(exc)
-                )
-                completed.append(event)
-                continue
-            completed.append(hubspot.with_contact(event, contact))
+    for event in events:
+        record = records.get(str(event.fields.get("hubspot_object_id")))
+        if event.fields.get("needs_fetch") and record is not None:
+            completed.append(hubspot.with_contact(event, record))
+        else:
+            completed.append(event)
     return completed
 
 

@@ -1,4 +1,4 @@
-"""A loopback HubSpot CRM API: the one contact read capture makes."""
+"""A loopback HubSpot CRM API: the contacts batch read capture makes."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
-PREFIX = "/crm/v3/objects/contacts/"
+BATCH_READ = "/crm/v3/objects/contacts/batch/read"
 
 
 @dataclass
@@ -25,7 +25,9 @@ class HubSpotFake:
     requests: list[dict[str, Any]] = field(default_factory=list)
     base_url: str = ""
 
-    def answer(self, path: str, authorization: str) -> tuple[int, dict[str, Any]]:
+    def answer(
+        self, path: str, authorization: str, request: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
         if authorization != f"Bearer {self.token}":
             return 401, {
                 "status": "error",
@@ -33,10 +35,28 @@ class HubSpotFake:
             }
         if self.status is not None:
             return self.status, {"status": "error", "message": "forced by the test"}
-        contact_id = path[len(PREFIX) :] if path.startswith(PREFIX) else ""
-        if contact_id not in self.contacts:
-            return 404, {"status": "error", "message": "resource not found"}
-        return 200, {"id": contact_id, "properties": self.contacts[contact_id]}
+        if path != BATCH_READ:
+            return 404, {"status": "error", "message": "unknown path"}
+        ids = [str(i.get("id")) for i in request.get("inputs") or []]
+        results = [
+            {
+                "id": i,
+                "properties": {
+                    k: self.contacts[i].get(k) for k in request["properties"]
+                },
+            }
+            for i in ids
+            if i in self.contacts
+        ]
+        missing = [i for i in ids if i not in self.contacts]
+        if not missing:
+            return 200, {"status": "COMPLETE", "results": results}
+        error = {
+            "status": "error",
+            "category": "OBJECT_NOT_FOUND",
+            "context": {"ids": missing},
+        }
+        return 207, {"status": "COMPLETE", "results": results, "errors": [error]}
 
 
 @contextmanager
@@ -44,11 +64,13 @@ def hubspot_server() -> Iterator[HubSpotFake]:
     fake = HubSpotFake()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
             url = urlparse(self.path)
-            query = {k: v[0] for k, v in parse_qs(url.query).items()}
-            fake.requests.append({"path": url.path, "query": query})
-            status, body = fake.answer(url.path, self.headers.get("Authorization", ""))
+            length = int(self.headers.get("Content-Length") or 0)
+            request = json.loads(self.rfile.read(length) or b"{}")
+            fake.requests.append({"path": url.path, "json": request})
+            authorization = self.headers.get("Authorization", "")
+            status, body = fake.answer(url.path, authorization, request)
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -193,9 +193,11 @@ def test_with_a_token_the_new_contact_is_read_from_the_crm_api(
     settle_accepted(runtime)
 
     assert response.status_code == 200
+    # One batch read for the batch's new contacts, nothing for the others.
     [request] = hubspot.requests
-    assert request["path"] == "/crm/v3/objects/contacts/90817263544"
-    assert "email" in request["query"]["properties"].split(",")
+    assert request["path"] == "/crm/v3/objects/contacts/batch/read"
+    assert request["json"]["inputs"] == [{"id": "90817263544"}]
+    assert "email" in request["json"]["properties"]
     lead = inbounds(runtime)[0]
     assert lead.body_text == "Looking at AP tools this quarter"
     assert lead.campaign == "g2-compare" and lead.owner_id
@@ -214,12 +216,24 @@ def test_a_busy_crm_api_answers_503_so_hubspot_retries(
     assert inbounds(runtime) == []
 
 
-def test_a_contact_the_api_refuses_is_stored_with_its_id_alone(
+def test_a_contact_the_api_does_not_have_is_stored_with_its_id_alone(
     fetching: TestClient, runtime: Runtime, hubspot: HubSpotFake
 ) -> None:
+    hubspot.contacts["555"] = {"email": "someone.else@example.com"}
     response = post(fetching, runtime, fixture_bytes("hubspot_batch.json"))
     settle_accepted(runtime)
 
     assert response.status_code == 200
     lead = inbounds(runtime)[0]
     assert lead.status == "new" and lead.fields["hubspot_object_id"] == "90817263544"
+
+
+def test_a_refused_token_keeps_the_new_contact_with_its_id(
+    fetching: TestClient, runtime: Runtime, hubspot: HubSpotFake
+) -> None:
+    hubspot.token = "another-token"
+    response = post(fetching, runtime, fixture_bytes("hubspot_batch.json"))
+    settle_accepted(runtime)
+
+    assert response.status_code == 200
+    assert [i.status for i in inbounds(runtime)] == ["new", "recorded", "recorded"]

@@ -1,17 +1,18 @@
-"""Read a new contact's properties from HubSpot's CRM API.
+"""Read new contacts' properties from HubSpot's CRM API.
 
-``GET {base}/crm/v3/objects/contacts/{id}?properties=...`` with the private
-app's token as a Bearer (https://developers.hubspot.com/docs/api/crm/contacts)
-answers ``{"id", "properties": {...}}``. It is only asked when
-``HUBSPOT_ACCESS_TOKEN`` is set; the base is ``HUBSPOT_API_URL`` (tests
-point it at a loopback server). Every failure becomes a ``HubSpotApiError``
-whose ``retryable`` says whether asking again later can help.
+``POST {base}/crm/v3/objects/contacts/batch/read`` with ``{"properties":
+[...], "inputs": [{"id": ...}]}`` and the private app's token as a Bearer
+(https://developers.hubspot.com/docs/api/crm/contacts) answers ``{"results":
+[{"id", "properties": {...}}]}``, with status 207 when some ids are gone.
+It is only asked when ``HUBSPOT_ACCESS_TOKEN`` is set; the base is
+``HUBSPOT_API_URL`` (tests point it at a loopback server). Every failure
+becomes a ``HubSpotApiError`` whose ``retryable`` says whether asking again
+later can help.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -21,6 +22,8 @@ from firsttouch.errors import FirsttouchError
 
 # What is asked for beyond the person facts: the buyer's words and campaign.
 EXTRA_PROPERTIES = ("message", "utm_source", "utm_medium", "utm_campaign")
+# HubSpot's limit of ids in one batch read.
+BATCH_SIZE = 100
 
 
 class HubSpotApiError(FirsttouchError):
@@ -52,12 +55,28 @@ class HubSpotContactClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def fetch_contact(self, contact_id: str) -> dict[str, Any]:
-        """The contact's record with the properties capture reads."""
-        names = ",".join([*CONTACT_PROPERTIES, *EXTRA_PROPERTIES])
-        path = f"/crm/v3/objects/contacts/{quote(contact_id, safe='')}"
+    def fetch_contacts(self, contact_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The records of these contacts by id; an id HubSpot lacks is absent.
+
+        One batch read per hundred ids, so a webhook batch of new contacts
+        costs one call, well inside HubSpot's webhook timeout.
+        """
+        names = [*CONTACT_PROPERTIES, *EXTRA_PROPERTIES]
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(contact_ids), BATCH_SIZE):
+            chunk = contact_ids[start : start + BATCH_SIZE]
+            body = self._post(
+                "/crm/v3/objects/contacts/batch/read",
+                {"properties": names, "inputs": [{"id": i} for i in chunk]},
+            )
+            for record in body.get("results") or []:
+                if isinstance(record, dict) and record.get("id") is not None:
+                    found[str(record["id"])] = record
+        return found
+
+    def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         try:
-            response = self._http.get(self._base + path, params={"properties": names})
+            response = self._http.post(self._base + path, json=payload)
         except httpx.HTTPError as exc:
             raise HubSpotApiError(
                 f"HubSpot API unreachable at {self._base}: {type(exc).__name__}",
@@ -67,12 +86,12 @@ class HubSpotContactClient:
             body = response.json()
         except ValueError:
             body = {}
-        if response.status_code == 200 and isinstance(body, dict):
+        # 207: some ids were not found; the others are in "results".
+        if response.status_code in (200, 207) and isinstance(body, dict):
             return body
         status = response.status_code
         message = body.get("message") if isinstance(body, dict) else None
         raise HubSpotApiError(
-            f"HubSpot API answered {status} for contact {contact_id}: "
-            f"{message or 'no message'}",
+            f"HubSpot API answered {status} for {path}: {message or 'no message'}",
             retryable=status == 429 or status >= 500,
         )
