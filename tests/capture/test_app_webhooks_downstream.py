@@ -74,7 +74,8 @@ def test_every_job_after_these_leads_runs_without_failing(
         jobs = list(session.scalars(select(Job)))
     dead = [(j.kind, j.last_error) for j in jobs if j.state == "dead"]
     assert dead == []
-    assert {j.kind for j in jobs} >= {
+    ran = {j.kind for j in jobs if j.state == "done"}
+    assert ran >= {
         "capture.ingest",
         "qualify.inbound",
         "respond.first_touch",
