@@ -1029,3 +1029,24 @@ def main() -> None:
     except FirsttouchError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(EXIT_FAILED)
+
+
+@app.command("import-typeform")
+def import_typeform(
+    file: Path, workspace: WorkspaceOpt = None, database_url: DatabaseOpt = None
+) -> None:
+    """Import a saved page of Typeform's Responses API (the webhook's misses)."""
+    from firsttouch.capture.typeform_import import import_responses
+
+    runtime = _runtime(workspace, database_url)
+    _require_current_schema(runtime)
+    try:
+        result = import_responses(runtime, file.read_bytes())
+    except OSError as exc:
+        raise _fail(f"cannot read {file}: {exc.strerror}") from None
+    except FirsttouchError as exc:
+        raise _fail(f"{file}: {exc}; nothing was imported") from None
+    typer.echo(
+        f"imported {result.leads} leads from {file}; recorded {result.recorded} "
+        f"without an email or phone; {result.duplicates} already stored"
+    )

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from firsttouch.capture.providers.typeform import (
     parse_typeform,
     parse_typeform_responses,
 )
+from firsttouch.capture.typeform_import import import_responses
+from firsttouch.cli import app
 from firsttouch.config import Settings
 from firsttouch.errors import InputError
 from firsttouch.runtime import Runtime
+from firsttouch.store import migrate
 from firsttouch.store.db import Database
 from tests.capture.app_hooks_support import (
     contact_of,
@@ -169,3 +174,47 @@ def test_response_without_contact_is_recorded_200_with_the_reason(
     assert "no email or phone" in note["reason"]
     [stored] = inbounds(runtime)
     assert stored.status == "recorded" and stored.contact_id is None
+
+
+def test_an_imported_page_stores_new_responses_and_skips_the_webhooks(
+    client: TestClient, runtime: Runtime
+) -> None:
+    page = fixture_json("typeform_responses_page.json")
+    page["items"][0]["token"] = "f3c9a1d27b6e4c0a9d81e5b2c7a4f610"
+    body = fixture_bytes("typeform_form_response.json")
+    client.post(URL, content=body, headers=typeform_headers(body))
+
+    result = import_responses(runtime, json.dumps(page).encode())
+    again = import_responses(runtime, json.dumps(page).encode())
+
+    assert (result.leads, result.recorded, result.duplicates) == (0, 1, 1)
+    assert (again.leads, again.recorded, again.duplicates) == (0, 0, 2)
+    assert len(inbounds(runtime)) == 2
+
+
+def test_a_page_with_a_bad_item_imports_nothing(runtime: Runtime) -> None:
+    page = fixture_json("typeform_responses_page.json")
+    del page["items"][1]["token"]
+    del page["items"][1]["landing_id"]
+    with pytest.raises(InputError, match="token"):
+        import_responses(runtime, json.dumps(page).encode())
+    assert inbounds(runtime) == []
+
+
+def test_cli_imports_a_saved_page(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    migrate.upgrade(url)
+    monkeypatch.setenv("FIRSTTOUCH_DATABASE_URL", url)
+    # The CLI points logging at the runner's captured stderr, which closes.
+    monkeypatch.setattr("firsttouch.cli.configure_logging", lambda *a, **k: None)
+    page = tmp_path / "page.json"
+    page.write_bytes(fixture_bytes("typeform_responses_page.json"))
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"items": [')
+
+    done = CliRunner().invoke(app, ["import-typeform", str(page)])
+    failed = CliRunner().invoke(app, ["import-typeform", str(broken)])
+
+    assert done.exit_code == 0, done.output
+    assert "imported 1 leads" in done.output and "recorded 1" in done.output
+    assert failed.exit_code == 1 and "nothing was imported" in failed.output
