@@ -196,3 +196,26 @@ def test_the_subscription_handshake_echoes_the_challenge(client: TestClient) -> 
     assert client.get(URL, params=query).text == "1158201444"
     query["hub.verify_token"] = "wrong"
     assert client.get(URL, params=query).status_code == 403
+
+
+def test_instagram_messages_read_like_messenger_and_a_postback_is_a_lead() -> None:
+    payload = fixture_json("messenger_ad_referral.json")
+    payload["object"] = "instagram"
+    item = payload["entry"][0]["messaging"][0]
+    postback = {
+        "sender": item["sender"],
+        "recipient": item["recipient"],
+        "timestamp": 1773141009000,
+        "postback": {
+            "mid": "m_Postback77",
+            "title": "Get pricing",
+            "payload": "PRICING",
+        },
+    }
+    payload["entry"][0]["messaging"] = [item, postback]
+    message, button = parse_meta_chat(json.dumps(payload).encode())
+    assert message.source == "instagram" and message.dedupe_key.startswith("instagram:")
+    assert button.creates_lead and button.body_text == "Get pricing"
+    assert (button.fields["event"], button.fields["payload"]) == ("postback", "PRICING")
+    # Both belong to one thread, named by the page and the sender.
+    assert message.message_id == button.in_reply_to
