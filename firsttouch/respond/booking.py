@@ -394,8 +394,9 @@ def confirm_slot(
 
     Raises ``SlotTakenError`` when the slot is not (or no longer) free.
     Confirming again with the same link returns the meeting already booked.
-    ``buyer_email`` (already checked by ``valid_email``) is stored on a
-    contact that had none, in the same commit, so the invite reaches them.
+    ``buyer_email`` (already checked by ``valid_email``) is kept on the
+    meeting and stored on a contact that had none, in the same commit, so
+    the invite reaches the buyer even when the link has no contact at all.
     """
     owner = resolve_owner(workspace, claims)
     domain = owner.email.rpartition("@")[2] or "firsttouch.invalid"
@@ -425,6 +426,7 @@ def confirm_slot(
                 status="confirmed",
                 slot_key=slot_key(owner.id, start),
                 sequence=0,
+                buyer_email=buyer_email,
                 created_at=clock.now(),
             )
             session.add(meeting)

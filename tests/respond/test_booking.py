@@ -235,7 +235,12 @@ def test_a_taken_slot_is_refused_and_no_longer_offered(
 
     page = client.get(f"/book/{second}").text
     late = client.post(
-        f"/book/{second}", data={"slot": SLOT_0900_PDT, "csrf": csrf_of(page)}
+        f"/book/{second}",
+        data={
+            "slot": SLOT_0900_PDT,
+            "csrf": csrf_of(page),
+            "email": "second@buyer.example",
+        },
     )
 
     assert f'value="{SLOT_0900_PDT}"' not in page
