@@ -2,9 +2,10 @@
 
 Meta Lead Ads and LinkedIn Lead Gen push each lead to a webhook, and a
 webhook can be down for hours (or, on LinkedIn, never validated). So each
-configured target, a Meta lead form or a LinkedIn ad account, is also
-polled on a durable job cycle: its list endpoint is asked for the leads
-created since the newest one captured, less ``OVERLAP``, and every lead
+configured target, a Meta lead form or a LinkedIn ad account or
+organization, is also polled on a durable job cycle: its list endpoint is
+asked for the leads created since the newest one captured, less
+``OVERLAP``, and every lead
 goes through ``ingest`` as the same event the webhook would have made.
 The dedupe key is the webhook's (``meta:leadgen:<id>``,
 ``linkedin:<response urn>:created``), so the overlap, and a lead that the
@@ -22,7 +23,18 @@ Settings (environment; secrets never in the workspace):
   ``PAGE_ID/FORM_ID``. The token is ``META_PAGE_ACCESS_TOKEN``, or
   ``META_PAGE_ACCESS_TOKEN_<PAGE_ID>`` when that is set.
 - ``LINKEDIN_AD_ACCOUNTS``: sponsored ad account ids (or their URNs),
-  comma separated, read with ``LINKEDIN_ACCESS_TOKEN``.
+  comma separated, read with ``LINKEDIN_ACCESS_TOKEN``; polled for SPONSORED
+  leads, the ones from ads.
+- ``LINKEDIN_ORGANIZATIONS``: organization ids (or their URNs), comma
+  separated, same token; polled for the organic lead types, from an event
+  page (EVENT), a company page (COMPANY) or a product page
+  (ORGANIZATION_PRODUCT).
+
+Which lead types are polled at all is the workspace's
+``capture.linkedin.lead_types`` (every type unless narrowed). Each poll of
+a LinkedIn owner asks the finder for each of its types over the same
+window, and the owner's one cursor moves after all of them, so a quiet
+type never makes a busy one skip a window.
 - ``LEAD_ADS_POLL_SECONDS``: how often each target is polled (300).
 """
 
@@ -56,11 +68,17 @@ from firsttouch.jobs.backoff import retry_delay
 from firsttouch.jobs.queue import enqueue
 from firsttouch.logs import get_logger
 from firsttouch.store.models import LeadPollCursor
+from firsttouch.workspace.capture import (
+    LINKEDIN_LEAD_TYPES,
+    ORGANIC_LEAD_TYPES,
+    SPONSORED,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from firsttouch.runtime import Runtime
+    from firsttouch.workspace import Workspace
 
 log = get_logger(__name__)
 
@@ -77,6 +95,7 @@ MAX_RETRIES = 5
 SOURCE_NAMES = {"meta": "Meta Lead Ads", "linkedin": "LinkedIn Lead Gen"}
 _DIGITS = re.compile(r"^\d+$")
 _ACCOUNT_URN = "urn:li:sponsoredAccount:"
+_ORGANIZATION_URN = "urn:li:organization:"
 
 
 class LeadPollError(FirsttouchError):
@@ -101,18 +120,34 @@ class LeadPollError(FirsttouchError):
 
 @dataclass(frozen=True)
 class PollTarget:
-    """One thing to poll: a Meta lead form or a LinkedIn ad account."""
+    """One thing to poll: a Meta lead form, a LinkedIn ad account or organization.
+
+    ``lead_types`` are the LinkedIn lead types asked of the owner; empty
+    means every type that kind of owner has.
+    """
 
     provider: str
     target: str
     token_var: str
     page_id: str | None = None
+    lead_types: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
         if self.provider == "meta":
             return f"Meta lead form {self.target}"
+        if self.target.startswith(_ORGANIZATION_URN):
+            organization = self.target.removeprefix(_ORGANIZATION_URN)
+            return f"LinkedIn organization {organization}"
         return f"LinkedIn ad account {self.target.removeprefix(_ACCOUNT_URN)}"
+
+    def linkedin_lead_types(self) -> tuple[str, ...]:
+        """The lead types to ask the finder for, in LinkedIn's order."""
+        if self.lead_types:
+            return self.lead_types
+        if self.target.startswith(_ORGANIZATION_URN):
+            return ORGANIC_LEAD_TYPES
+        return (SPONSORED,)
 
 
 @dataclass(frozen=True)
@@ -137,9 +172,19 @@ class PollResult:
 # -- settings -----------------------------------------------------------------
 
 
-def poll_targets(settings: Settings) -> list[PollTarget]:
-    """Every target the environment names, Meta forms first."""
-    return meta_targets(settings) + linkedin_targets(settings)
+def poll_targets(
+    settings: Settings, workspace: Workspace | None = None
+) -> list[PollTarget]:
+    """Every target the environment names, Meta forms first.
+
+    ``workspace`` says which LinkedIn lead types to poll (all without one).
+    """
+    lead_types = (
+        tuple(workspace.capture.linkedin.lead_types)
+        if workspace is not None
+        else LINKEDIN_LEAD_TYPES
+    )
+    return meta_targets(settings) + linkedin_targets(settings, lead_types)
 
 
 def meta_targets(settings: Settings) -> list[PollTarget]:
@@ -162,20 +207,62 @@ def meta_targets(settings: Settings) -> list[PollTarget]:
     return targets
 
 
-def linkedin_targets(settings: Settings) -> list[PollTarget]:
-    """The sponsored ad accounts ``LINKEDIN_AD_ACCOUNTS`` lists, as URNs."""
-    targets = []
-    for entry in _entries(settings.env.get("LINKEDIN_AD_ACCOUNTS")):
-        account = entry.removeprefix(_ACCOUNT_URN)
-        if not _DIGITS.match(account):
-            raise ConfigError(
-                f"LINKEDIN_AD_ACCOUNTS: {entry!r} is not an ad account id "
-                "(the number Campaign Manager shows) or urn:li:sponsoredAccount:<id>"
-            )
-        targets.append(
-            PollTarget("linkedin", _ACCOUNT_URN + account, "LINKEDIN_ACCESS_TOKEN")
+def linkedin_targets(
+    settings: Settings, lead_types: tuple[str, ...] = LINKEDIN_LEAD_TYPES
+) -> list[PollTarget]:
+    """The ad accounts and organizations the environment lists, as URNs.
+
+    Each is polled for the ``lead_types`` its kind of owner has; an owner
+    listed with none of its types wanted is a configuration error, not a
+    silence.
+    """
+    accounts = _owner_urns(
+        settings,
+        "LINKEDIN_AD_ACCOUNTS",
+        _ACCOUNT_URN,
+        "an ad account id (the number Campaign Manager shows) or "
+        "urn:li:sponsoredAccount:<id>",
+    )
+    organizations = _owner_urns(
+        settings,
+        "LINKEDIN_ORGANIZATIONS",
+        _ORGANIZATION_URN,
+        "an organization id (the number in the Page's admin URL) or "
+        "urn:li:organization:<id>",
+    )
+    sponsored = tuple(t for t in lead_types if t == SPONSORED)
+    organic = tuple(t for t in lead_types if t in ORGANIC_LEAD_TYPES)
+    _require_types(accounts, sponsored, "LINKEDIN_AD_ACCOUNTS", (SPONSORED,))
+    _require_types(organizations, organic, "LINKEDIN_ORGANIZATIONS", ORGANIC_LEAD_TYPES)
+
+    owners = [(urn, sponsored) for urn in accounts]
+    owners += [(urn, organic) for urn in organizations]
+    token_var = "LINKEDIN_ACCESS_TOKEN"  # noqa: S105 - a variable's name
+    return [
+        PollTarget("linkedin", urn, token_var, lead_types=types)
+        for urn, types in owners
+    ]
+
+
+def _owner_urns(settings: Settings, name: str, prefix: str, expected: str) -> list[str]:
+    urns = []
+    for entry in _entries(settings.env.get(name)):
+        number = entry.removeprefix(prefix)
+        if not _DIGITS.match(number):
+            raise ConfigError(f"{name}: {entry!r} is not {expected}")
+        urns.append(prefix + number)
+    return urns
+
+
+def _require_types(
+    owners: list[str], chosen: tuple[str, ...], name: str, possible: tuple[str, ...]
+) -> None:
+    if owners and not chosen:
+        raise ConfigError(
+            f"{name} lists owners whose lead types ({', '.join(possible)}) are all "
+            "left out of capture.linkedin.lead_types in the workspace; add one "
+            f"or unset {name}"
         )
-    return targets
 
 
 def _entries(raw: str | None) -> list[str]:
@@ -280,6 +367,12 @@ class LinkedInSource:
         # The finder wants both ends; "up to now" reaches a little past our
         # clock, in case LinkedIn's runs ahead of it.
         end = until or self._now + OVERLAP
+        for lead_type in self._target.linkedin_lead_types():
+            yield from self._leads_of_type(lead_type, since, end)
+
+    def _leads_of_type(
+        self, lead_type: str, since: datetime, end: datetime
+    ) -> Iterator[ProviderLead]:
         start: int | None = 0
         while start is not None:
             page = self._guarded(
@@ -287,9 +380,11 @@ class LinkedInSource:
                     self._target.target,
                     submitted_from=since,
                     submitted_to=end,
+                    lead_type=lead_type,
                     start=at,
                     page_size=self._page_size,
-                )
+                ),
+                lead_type,
             )
             for response in page.responses:
                 key = linkedin_key(response)
@@ -324,11 +419,13 @@ class LinkedInSource:
             )
             return {}
 
-    def _guarded(self, call: Any) -> Any:
+    def _guarded(self, call: Any, lead_type: str) -> Any:
         try:
             return call()
         except LinkedInApiError as exc:
-            raise _poll_error(self._target, exc, "an access token") from exc
+            raise _poll_error(
+                self._target, exc, "an access token", f"{lead_type} leads"
+            ) from exc
 
     def close(self) -> None:
         self._api.close()
@@ -346,9 +443,13 @@ def linkedin_key(response: dict[str, Any]) -> str:
 
 
 def _poll_error(
-    target: PollTarget, exc: GraphError | LinkedInApiError, what: str
+    target: PollTarget,
+    exc: GraphError | LinkedInApiError,
+    what: str,
+    listing: str | None = None,
 ) -> LeadPollError:
-    message = f"{target.label}: {exc}"
+    label = f"{target.label} ({listing})" if listing else target.label
+    message = f"{label}: {exc}"
     if exc.token_refused:
         message += (
             f"; the token in {target.token_var} was refused: put {what} with "
@@ -462,7 +563,7 @@ def schedule_lead_polling(runtime: Runtime) -> list[PollTarget]:
     target and the current interval, so processes starting together queue
     one poll per target, and a cycle already running simply carries on.
     """
-    targets = poll_targets(runtime.settings)
+    targets = poll_targets(runtime.settings, runtime.workspace)
     if not targets:
         return []
     interval = poll_interval(runtime.settings)
@@ -481,13 +582,14 @@ def run_poll_job(runtime: Runtime, payload: dict[str, Any]) -> None:
     that fails today never ends the cycle. A retry of a throttled poll
     (``retry`` in the payload) queues no next poll: its cycle already did.
     """
-    target = _configured(runtime.settings, payload)
+    target = _configured(runtime, payload)
     if target is None:
         log.info(
             "lead_poll.stopped",
             provider=payload.get("provider"),
             target=payload.get("target"),
-            reason="no longer in META_LEAD_FORMS or LINKEDIN_AD_ACCOUNTS",
+            reason="no longer in META_LEAD_FORMS, LINKEDIN_AD_ACCOUNTS or "
+            "LINKEDIN_ORGANIZATIONS",
         )
         return
     interval = poll_interval(runtime.settings)
@@ -501,8 +603,8 @@ def run_poll_job(runtime: Runtime, payload: dict[str, Any]) -> None:
         _after_failure(runtime, target, interval, slot, retry, exc)
 
 
-def _configured(settings: Settings, payload: dict[str, Any]) -> PollTarget | None:
-    for target in poll_targets(settings):
+def _configured(runtime: Runtime, payload: dict[str, Any]) -> PollTarget | None:
+    for target in poll_targets(runtime.settings, runtime.workspace):
         if (target.provider, target.target) == (
             payload.get("provider"),
             payload.get("target"),

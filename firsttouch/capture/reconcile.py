@@ -106,7 +106,8 @@ def reconcile(
 ) -> Reconciliation:
     """Compare each configured source with firsttouch over ``since..until``."""
     wanted = set(providers)
-    targets = [t for t in poll_targets(runtime.settings) if t.provider in wanted]
+    configured = poll_targets(runtime.settings, runtime.workspace)
+    targets = [t for t in configured if t.provider in wanted]
     reports = []
     for provider in ("meta", "linkedin"):
         mine = [t for t in targets if t.provider == provider]

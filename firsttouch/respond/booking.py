@@ -8,10 +8,14 @@ is read from the injected clock, so tests and the demo age it virtually.
 Confirming is one transaction: the slot is checked against the rep's
 calendar and meetings again, the ``Meeting`` row is written, and the
 ``respond.send_invite`` job that emails the ICS invite to both sides is
-enqueued beside it. A meeting holds its slot through a unique ``slot_key``
-(owner and start), so two buyers racing for the same slot meet the unique
-constraint and the second is told the slot is gone; the same buyer
-confirming twice gets the meeting they already have.
+enqueued beside it. Bookings of one owner are serialised for that
+transaction (``hold_owner_calendar``): two buyers taking 10:00 and 10:30
+with a ten-minute buffer hold different slots, so no unique key can refuse
+the second, and a check that reads before the other commits would let
+both in. Under the hold the second reads the first's meeting and is told
+the time is gone. A meeting also holds its slot through a unique
+``slot_key`` (owner and start), a second guard for the same start; the
+same buyer confirming twice gets the meeting they already have.
 
 A meeting keeps its UID for life. Rescheduling moves it (and its slot key)
 and cancelling frees the slot; each raises the iCalendar SEQUENCE and
@@ -21,6 +25,7 @@ same commit. Doing either again changes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import threading
 import time
@@ -33,7 +38,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 import structlog
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -194,18 +199,22 @@ def calendar_busy(
 
 
 def booked_meetings(
-    session: Session, owner_id: str, window: Interval
+    session: Session, owner_id: str, window: Interval, *, excluding: int | None = None
 ) -> list[Interval]:
-    """Return the owner's confirmed meetings that touch ``window``."""
-    rows = session.execute(
-        select(Meeting.starts_at, Meeting.ends_at).where(
-            Meeting.owner_id == owner_id,
-            Meeting.status == "confirmed",
-            Meeting.starts_at < window.end,
-            Meeting.ends_at > window.start,
-        )
+    """Return the owner's confirmed meetings that touch ``window``.
+
+    ``excluding`` leaves out the meeting being moved: its old time does not
+    stand in the way of its new one.
+    """
+    query = select(Meeting.starts_at, Meeting.ends_at).where(
+        Meeting.owner_id == owner_id,
+        Meeting.status == "confirmed",
+        Meeting.starts_at < window.end,
+        Meeting.ends_at > window.start,
     )
-    return [Interval(start, end) for start, end in rows]
+    if excluding is not None:
+        query = query.where(Meeting.id != excluding)
+    return [Interval(start, end) for start, end in session.execute(query)]
 
 
 def open_slots(
@@ -214,15 +223,45 @@ def open_slots(
     owner: Rep,
     now: datetime,
     busy: BusySource,
+    *,
+    moving: int | None = None,
 ) -> list[Slot]:
-    """Return the owner's free slots: hours minus calendar minus meetings."""
+    """Return the owner's free slots: hours minus calendar minus meetings.
+
+    ``moving`` is the id of a meeting being moved, whose own time is free
+    to it.
+    """
     booking = workspace.respond.booking
     window = booking_window(now, booking)
     # Widen by the buffer so a meeting just outside the window still pads it.
     reach = timedelta(minutes=booking.buffer_minutes)
     padded = Interval(window.start - reach, window.end + reach)
-    blocked = busy(owner, padded) + booked_meetings(session, owner.id, padded)
+    meetings = booked_meetings(session, owner.id, padded, excluding=moving)
+    blocked = busy(owner, padded) + meetings
     return free_slots(owner, booking, blocked, now, holidays=workspace.team.holidays)
+
+
+def hold_owner_calendar(session: Session, owner_id: str) -> None:
+    """Queue this transaction behind any other booking of the owner's until it ends.
+
+    Call it first in a transaction that checks a slot and then writes a
+    meeting. On PostgreSQL it takes a transaction-scoped advisory lock
+    keyed by the owner, which every web replica shares; under READ
+    COMMITTED each later statement then sees what the previous holder
+    committed. On SQLite ``Database.transaction`` began IMMEDIATE and
+    already holds the database's one writer lock from the first read to
+    the commit, so there is nothing more to take.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_calendar_lock_id(owner_id))))
+
+
+def _calendar_lock_id(owner_id: str) -> int:
+    """A stable signed 64-bit advisory lock id for the owner's calendar."""
+    digest = hashlib.blake2b(
+        f"firsttouch.meetings:{owner_id}".encode(), digest_size=8
+    ).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def resolve_owner(workspace: Workspace, claims: BookingClaims) -> Rep:
@@ -355,8 +394,9 @@ def confirm_slot(
 
     Raises ``SlotTakenError`` when the slot is not (or no longer) free.
     Confirming again with the same link returns the meeting already booked.
-    ``buyer_email`` (already checked by ``valid_email``) is stored on a
-    contact that had none, in the same commit, so the invite reaches them.
+    ``buyer_email`` (already checked by ``valid_email``) is kept on the
+    meeting and stored on a contact that had none, in the same commit, so
+    the invite reaches the buyer even when the link has no contact at all.
     """
     owner = resolve_owner(workspace, claims)
     domain = owner.email.rpartition("@")[2] or "firsttouch.invalid"
@@ -365,6 +405,7 @@ def confirm_slot(
 
     try:
         with db.transaction() as session:
+            hold_owner_calendar(session, owner.id)
             already = existing_meeting(session, claims)
             if already is not None:
                 session.expunge(already)
@@ -385,6 +426,7 @@ def confirm_slot(
                 status="confirmed",
                 slot_key=slot_key(owner.id, start),
                 sequence=0,
+                buyer_email=buyer_email,
                 created_at=clock.now(),
             )
             session.add(meeting)
@@ -508,6 +550,7 @@ def reschedule_meeting(
     now = clock.now()
     try:
         with db.transaction() as session:
+            hold_owner_calendar(session, owner.id)
             meeting = _meeting_for_change(session, meeting_id, claims=claims)
             if meeting.status != "confirmed":
                 raise MeetingCancelledError(
@@ -516,7 +559,9 @@ def reschedule_meeting(
             if meeting.starts_at == start:
                 session.expunge(meeting)
                 return meeting
-            offered = open_slots(session, workspace, owner, now, busy)
+            offered = open_slots(
+                session, workspace, owner, now, busy, moving=meeting.id
+            )
             if start not in {slot.start for slot in offered}:
                 raise SlotTakenError("that time is no longer free; please pick another")
             meeting.starts_at = start

@@ -102,6 +102,23 @@ def invite_calendar(
     return bytes(calendar.to_ical())
 
 
+def invite_buyer(meeting: Meeting, contact: Contact | None) -> Contact | None:
+    """Return who the buyer's copy goes to: the contact, or the address typed.
+
+    A booking link with no contact behind it keeps the address its buyer
+    typed on the meeting. It stands in as an unsaved contact, so the invite
+    and the ICS file name the buyer the way they name any other.
+    """
+    if (contact is not None and contact.email) or not meeting.buyer_email:
+        return contact
+    stand_in = Contact(email=meeting.buyer_email)
+    if contact is not None:
+        stand_in.first_name = contact.first_name
+        stand_in.last_name = contact.last_name
+        stand_in.company_name = contact.company_name
+    return stand_in
+
+
 def itip_method(meeting: Meeting) -> str:
     """Return the iTIP method that tells calendars the meeting's state."""
     return "CANCEL" if meeting.status == CANCELLED else "REQUEST"
@@ -290,8 +307,11 @@ def send_invites(
         meeting = session.get(Meeting, meeting_id)
         if meeting is None:
             raise JobError(f"meeting {meeting_id} does not exist; nothing to invite")
-        buyer = session.get(Contact, meeting.contact_id) if meeting.contact_id else None
+        contact = (
+            session.get(Contact, meeting.contact_id) if meeting.contact_id else None
+        )
         session.expunge_all()
+    buyer = invite_buyer(meeting, contact)
     if (meeting.sequence or 0) != sequence:
         log.info(
             "invite.superseded",
@@ -316,7 +336,7 @@ def send_invites(
         log.warning(
             "invite.buyer_skipped",
             meeting_uid=meeting.uid,
-            reason="the contact has no email address",
+            reason="no address on file and none given on the booking page",
         )
 
     method = itip_method(meeting)

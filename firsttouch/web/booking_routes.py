@@ -3,7 +3,8 @@
 Once booked, the same link shows the meeting, with a form to cancel it
 (``POST /book/{token}/cancel``) and a way to pick another time
 (``GET /book/{token}?change=1``, then ``POST /book/{token}/reschedule``).
-A buyer with no email address on file is asked for one with the slot, so
+A buyer with no email address on file, or behind a link with no contact
+at all (a lead from a call or a text), is asked for one with the slot, so
 the invitation reaches them too.
 
 Server-rendered with Jinja2 and autoescaping on, so a lead's own name or
@@ -53,7 +54,7 @@ from firsttouch.respond.booking import (
     resolve_owner,
     valid_email,
 )
-from firsttouch.respond.invites import invite_calendar
+from firsttouch.respond.invites import invite_buyer, invite_calendar
 from firsttouch.runtime import Runtime
 from firsttouch.store.models import Contact, Meeting
 from firsttouch.web.deps import RuntimeDep
@@ -250,8 +251,16 @@ def _slots_page(
     guessed = not zone_asked and not (contact and contact.timezone)
     with runtime.db.sessions() as session:
         slots = open_slots(
-            session, workspace, owner, runtime.clock.now(), _busy(runtime)
+            session,
+            workspace,
+            owner,
+            runtime.clock.now(),
+            _busy(runtime),
+            moving=moving.id if moving else None,
         )
+    if moving is not None:
+        # Its own time is free to the meeting, but not a choice to move to.
+        slots = [slot for slot in slots if slot.start != moving.starts_at]
 
     csrf = _new_csrf(runtime, token)
     zones = sorted({zone, owner.timezone, *COMMON_ZONES})
@@ -272,11 +281,16 @@ def _slots_page(
         moving=_when(moving) if moving else None,
         meeting_id=moving.id if moving else None,
         # Without an address on file the invitation could only reach the rep.
-        ask_email=moving is None and contact is not None and not contact.email,
+        ask_email=moving is None and _needs_email(contact),
         csrf=csrf,
         error=error,
     )
     return _with_csrf(runtime, response, csrf)
+
+
+def _needs_email(contact: Contact | None) -> bool:
+    """True when nothing on file says where the buyer's invitation goes."""
+    return contact is None or not contact.email
 
 
 def _when(meeting: Meeting) -> str:
@@ -366,11 +380,11 @@ def confirm_booking(
         owner = resolve_owner(runtime.workspace, claims)
         zone = buyer_zone(tz, contact, owner)
         start = _parse_slot(slot)
-        address = valid_email(email) if contact and not contact.email else None
+        address = valid_email(email) if _needs_email(contact) else None
         error = None
         if start is None:
             error = "Please pick one of the times below."
-        elif contact is not None and not contact.email and address is None:
+        elif _needs_email(contact) and address is None:
             error = "Please give the email address the invitation should go to."
         if error is not None or start is None:
             return _slots_page(
@@ -494,7 +508,7 @@ def meeting_calendar_file(token: str, meeting_id: int, runtime: RuntimeDep) -> R
         return _problem(runtime, exc.status, "This link does not work", str(exc))
     with runtime.db.sessions() as session:
         meeting = session.get(Meeting, meeting_id)
-        buyer = session.get(Contact, claims.contact_id) if claims.contact_id else None
+        contact = session.get(Contact, claims.contact_id) if claims.contact_id else None
         session.expunge_all()
     owner = runtime.workspace.team.rep(claims.owner_id)
     # The link only opens its own meeting, never another buyer's.
@@ -507,6 +521,7 @@ def meeting_calendar_file(token: str, meeting_id: int, runtime: RuntimeDep) -> R
         return _problem(
             runtime, 404, "No such meeting", "This link does not book that meeting."
         )
+    buyer = invite_buyer(meeting, contact)
     ics = invite_calendar(meeting, owner, buyer, runtime.workspace, runtime.clock.now())
     return Response(
         ics,

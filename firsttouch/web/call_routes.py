@@ -19,12 +19,11 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from firsttouch.capture.providers.config import twilio_auth_token
-from firsttouch.capture.providers.payloads import read_form
 from firsttouch.capture.providers.twilio_signature import (
     HEADER,
     SIGNATURE_SETTINGS_HEADER,
     public_request_url,
-    verify_twilio_signature,
+    read_signed_params,
 )
 from firsttouch.respond.call_bridge import (
     BridgeTarget,
@@ -50,16 +49,19 @@ def _twiml(xml: str) -> Response:
 
 
 async def _signed_form(request: Request, runtime: Runtime) -> dict[str, str]:
-    """Check Twilio's signature for the public URL; return the form fields."""
+    """Check Twilio's signature for the public URL; return the parameters.
+
+    A form post or a JSON body (signed through ``bodySHA256``) alike.
+    """
     body = await request.body()
-    form = read_form(body, "Twilio")
     url = public_request_url(
         runtime.settings.public_url, request.url.path, request.url.query
     )
-    verify_twilio_signature(
+    form = read_signed_params(
         twilio_auth_token(runtime.settings, runtime.workspace),
         url,
-        form,
+        body,
+        request.headers.get("content-type"),
         request.headers.get(HEADER),
         request.headers.get(SIGNATURE_SETTINGS_HEADER),
     )

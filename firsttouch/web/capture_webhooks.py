@@ -49,7 +49,7 @@ from firsttouch.capture.providers.linkedin_api import (
     LinkedInLeadClient,
 )
 from firsttouch.capture.providers.meta_graph import GraphClient, GraphError
-from firsttouch.capture.providers.payloads import FormFields, read_form
+from firsttouch.capture.providers.payloads import FormFields
 from firsttouch.capture.providers.twilio_calls import capture_call_event
 from firsttouch.capture.providers.twilio_signature import (
     HEADER as TWILIO_HEADER,
@@ -57,7 +57,7 @@ from firsttouch.capture.providers.twilio_signature import (
 from firsttouch.capture.providers.twilio_signature import (
     SIGNATURE_SETTINGS_HEADER,
     public_request_url,
-    verify_twilio_signature,
+    read_signed_params,
 )
 from firsttouch.config import Secret
 from firsttouch.errors import InputError, SignatureError
@@ -144,22 +144,23 @@ async def _form_fields(request: Request) -> tuple[dict[str, str], list[dict[str,
 
 
 def _twilio_form(request: Request, runtime: Runtime, body: bytes) -> FormFields:
-    """Check ``X-Twilio-Signature`` against the public URL, then read the form."""
+    """Check ``X-Twilio-Signature`` against the public URL, then read the body.
+
+    A form post or a JSON body (signed through its ``bodySHA256`` URL
+    parameter) gives the same named parameters.
+    """
     token = twilio_auth_token(runtime.settings, runtime.workspace)
     url = public_request_url(
         runtime.settings.public_url, request.url.path, request.url.query
     )
-    # Messaging and Voice webhooks are always form posts (JSON-bodied
-    # webhooks are signed through a bodySHA256 URL parameter instead).
-    form = read_form(body, "Twilio")
-    verify_twilio_signature(
+    return read_signed_params(
         token,
         url,
-        form,
+        body,
+        request.headers.get("content-type"),
         request.headers.get(TWILIO_HEADER),
         request.headers.get(SIGNATURE_SETTINGS_HEADER),
     )
-    return form
 
 
 @router.post("/twilio/sms")

@@ -8,7 +8,8 @@ no cookies), so it needs nothing but the signed token and answers 200.
 
 ``POST /respond/twilio/status`` takes Twilio's message status callbacks,
 checks ``X-Twilio-Signature`` with the SDK's validator against the public
-URL, records the status on the touch and answers only after the commit.
+URL (a form or a JSON body, as capture does), records the status on the
+touch and answers only after the commit.
 """
 
 from __future__ import annotations
@@ -16,9 +17,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import escape
-from twilio.request_validator import RequestValidator
 
-from firsttouch.errors import NotFoundError, SignatureError
+from firsttouch.capture.providers.twilio_signature import (
+    HEADER,
+    SIGNATURE_SETTINGS_HEADER,
+    public_request_url,
+    read_signed_params,
+)
+from firsttouch.errors import NotFoundError
 from firsttouch.logs import get_logger, mask_email, mask_phone
 from firsttouch.respond.delivery import apply_status
 from firsttouch.respond.unsubscribe import read_token, unsubscribe
@@ -87,17 +93,17 @@ async def twilio_status(request: Request, runtime: RuntimeDep) -> Response:
     if twilio is None:
         raise NotFoundError("no Twilio channel is configured in the workspace")
 
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    url = runtime.settings.public_url.rstrip("/") + request.url.path
-    if request.url.query:
-        url = f"{url}?{request.url.query}"
-    token = runtime.settings.secret(ref_name(twilio.auth_token)).reveal()
-    signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature or not RequestValidator(token).validate(url, form, signature):
-        raise SignatureError(
-            f"X-Twilio-Signature does not match {url}; check FIRSTTOUCH_PUBLIC_URL "
-            "and the workspace's Twilio auth token"
-        )
+    url = public_request_url(
+        runtime.settings.public_url, request.url.path, request.url.query
+    )
+    form = read_signed_params(
+        runtime.settings.secret(ref_name(twilio.auth_token)),
+        url,
+        await request.body(),
+        request.headers.get("content-type"),
+        request.headers.get(HEADER),
+        request.headers.get(SIGNATURE_SETTINGS_HEADER),
+    ).as_dict()
 
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     status = form.get("MessageStatus") or form.get("SmsStatus") or ""

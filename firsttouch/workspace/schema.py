@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
+from firsttouch.workspace.capture import Capture
 from firsttouch.workspace.channels import Channels
 from firsttouch.workspace.company import CompanyProfile
 from firsttouch.workspace.icp import Icp
@@ -24,6 +25,7 @@ class Workspace(Strict):
     forms: dict[str, Form] = Field(default_factory=dict)
     icp: Icp
     respond: Respond = Field(default_factory=Respond)
+    capture: Capture = Field(default_factory=Capture)
     sequences: list[Sequence] = Field(default_factory=list)
     templates: dict[str, str] = Field(default_factory=dict)
     source_path: Path | None = Field(default=None, exclude=True)

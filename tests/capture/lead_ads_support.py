@@ -15,6 +15,7 @@ from tests.capture.provider_support import SECRETS, with_provider_secrets
 PAGE = "444000111222"
 FORM = "700700700700"
 ACCOUNT = "urn:li:sponsoredAccount:808"
+ORGANIZATION = "urn:li:organization:2414183"
 LINKEDIN_FORM_ID = "5150"
 PAGE_TOKEN = SECRETS["META_PAGE_ACCESS_TOKEN"]
 
@@ -60,6 +61,24 @@ def linkedin_response(number: int, submitted: datetime) -> dict[str, Any]:
     }
 
 
+def organic_response(
+    number: int, submitted: datetime, lead_type: str
+) -> dict[str, Any]:
+    """A response collected on the organization's event, company or product page.
+
+    Organic leads belong to the organization and carry no ad campaign; an
+    event lead names its event as the associated entity.
+    """
+    response = linkedin_response(number, submitted)
+    response["id"] = f"org-{lead_type.lower()}-{number:04d}"
+    response["owner"] = {"organization": ORGANIZATION}
+    response["leadType"] = lead_type
+    response.pop("leadMetadata")
+    if lead_type == "EVENT":
+        response["associatedEntity"] = {"event": "urn:li:event:7123456789"}
+    return response
+
+
 def _text(question: int, answer: str) -> dict[str, Any]:
     return {
         "questionId": question,
@@ -70,13 +89,15 @@ def _text(question: int, answer: str) -> dict[str, Any]:
 def lead_ads_env(
     settings: Settings, graph: GraphFake, linkedin: LinkedInFake, **extra: str
 ) -> Settings:
-    """Settings with every provider secret, both sources configured for polling."""
-    return with_provider_secrets(
-        settings,
-        META_GRAPH_URL=graph.base_url,
-        META_LEAD_FORMS=f"{PAGE}/{FORM}",
-        LINKEDIN_API_URL=linkedin.base_url,
-        LINKEDIN_ACCESS_TOKEN=LINKEDIN_TOKEN,
-        LINKEDIN_AD_ACCOUNTS="808",
-        **extra,
-    )
+    """Settings with every provider secret, both sources configured for polling.
+
+    ``extra`` adds variables or overrides these (an empty value unsets one).
+    """
+    env = {
+        "META_GRAPH_URL": graph.base_url,
+        "META_LEAD_FORMS": f"{PAGE}/{FORM}",
+        "LINKEDIN_API_URL": linkedin.base_url,
+        "LINKEDIN_ACCESS_TOKEN": LINKEDIN_TOKEN,
+        "LINKEDIN_AD_ACCOUNTS": "808",
+    }
+    return with_provider_secrets(settings, **{**env, **extra})

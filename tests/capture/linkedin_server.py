@@ -3,7 +3,11 @@
 It serves the owner finder, ``GET /rest/leadFormResponses?q=owner&owner=
 (sponsoredAccount:<encoded urn>)&leadType=(leadType:SPONSORED)&
 submittedAtTimeRange=(start:<ms>,end:<ms>)&start=&count=``, newest first,
-at most ``page_size`` responses a page with ``paging.total``; one response
+at most ``page_size`` responses a page with ``paging.total``. An
+organization owner (``owner=(organization:<encoded urn>)``) is asked for
+one organic type at a time (EVENT, COMPANY, ORGANIZATION_PRODUCT) and an
+ad account only for SPONSORED; any other pairing is LinkedIn's 400. Each
+listing holds only the responses of the type asked for; one response
 by id (``/rest/leadFormResponses/{id}``) and one form (``/rest/leadForms/{id}``).
 The finder's query is read raw and must be in Rest.li 2.0 form (tuple
 syntax as is, the URN inside percent-encoded), else 400. A request
@@ -24,7 +28,15 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 TOKEN = "li-access-token-for-tests"
-_OWNER = re.compile(r"^\(sponsoredAccount:(urn%3Ali%3AsponsoredAccount%3A\d+)\)$")
+_OWNER = re.compile(
+    r"^\((sponsoredAccount|organization):(urn%3Ali%3A(?:sponsoredAccount|organization)%3A\d+)\)$"
+)
+_TYPE = re.compile(r"^\(leadType:([A-Z_]+)\)$")
+# The lead types each kind of owner has, as the finder accepts them.
+OWNER_TYPES = {
+    "sponsoredAccount": {"SPONSORED"},
+    "organization": {"EVENT", "COMPANY", "ORGANIZATION_PRODUCT"},
+}
 _RANGE = re.compile(r"^\(start:(\d+),end:(\d+)\)$")
 
 Answer = tuple[int, dict[str, Any], dict[str, str]]
@@ -47,8 +59,8 @@ class LinkedInFake:
     token: str = TOKEN
     base_url: str = ""
 
-    def response(self, account_urn: str, record: dict[str, Any]) -> None:
-        self.responses.setdefault(account_urn, []).append(record)
+    def response(self, owner_urn: str, record: dict[str, Any]) -> None:
+        self.responses.setdefault(owner_urn, []).append(record)
 
     def fail(
         self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
@@ -78,19 +90,26 @@ class LinkedInFake:
             return self.failures.pop(0)
         params = dict(part.split("=", 1) for part in raw_query.split("&"))
         owner = _OWNER.match(params.get("owner", ""))
+        lead_type = _TYPE.match(params.get("leadType", ""))
         window = _RANGE.match(params.get("submittedAtTimeRange", ""))
-        if (
-            params.get("q") != "owner"
-            or params.get("leadType") != "(leadType:SPONSORED)"
-            or not owner
-            or not window
-        ):
+        if params.get("q") != "owner" or not owner or not lead_type or not window:
             return 400, linkedin_error(400, "BAD_REQUEST", "Bad finder query"), {}
+        kind, urn = owner.group(1), unquote(owner.group(2))
+        if not urn.startswith(f"urn:li:{kind}:"):
+            return (
+                400,
+                linkedin_error(400, "BAD_REQUEST", "Owner key and URN differ"),
+                {},
+            )
+        if lead_type.group(1) not in OWNER_TYPES[kind]:
+            message = f"leadType {lead_type.group(1)} is not valid for a {kind} owner"
+            return 400, linkedin_error(400, "BAD_REQUEST", message), {}
         first, last = int(window.group(1)), int(window.group(2))
         held = [
             r
-            for r in self.responses.get(unquote(owner.group(1)), [])
+            for r in self.responses.get(urn, [])
             if first <= r["submittedAt"] < last
+            and r.get("leadType", "SPONSORED") == lead_type.group(1)
         ]
         held.sort(key=lambda r: r["submittedAt"], reverse=True)
         start = int(params.get("start", "0"))

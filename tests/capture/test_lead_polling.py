@@ -20,6 +20,7 @@ from firsttouch.capture.polling import (
     FIRST_LOOKBACK,
     LEAD_POLL_KIND,
     OVERLAP,
+    LeadPollError,
     PollTarget,
     poll_target,
     poll_targets,
@@ -34,15 +35,18 @@ from firsttouch.store.db import Database
 from firsttouch.store.models import Job
 from firsttouch.worker import build_worker
 from firsttouch.workspace import Workspace
+from firsttouch.workspace.capture import Capture, LinkedInLeads
 from tests.capture.graph_server import GraphFake, graph_error
 from tests.capture.lead_ads_support import (
     ACCOUNT,
     FORM,
+    ORGANIZATION,
     PAGE,
     PAGE_TOKEN,
     lead_ads_env,
     linkedin_response,
     meta_lead,
+    organic_response,
 )
 from tests.capture.linkedin_server import LinkedInFake, linkedin_error
 from tests.capture.provider_support import (
@@ -54,7 +58,9 @@ from tests.capture.provider_support import (
 from tests.conftest import T0
 
 META = PollTarget("meta", FORM, "META_PAGE_ACCESS_TOKEN", PAGE)
-LINKEDIN = PollTarget("linkedin", ACCOUNT, "LINKEDIN_ACCESS_TOKEN")
+LINKEDIN = PollTarget(
+    "linkedin", ACCOUNT, "LINKEDIN_ACCESS_TOKEN", lead_types=("SPONSORED",)
+)
 
 
 @pytest.fixture
@@ -93,19 +99,33 @@ def test_targets_come_from_the_environment(settings: Settings) -> None:
             "META_LEAD_FORMS": f"{FORM}, {PAGE}/700700700701",
             f"META_PAGE_ACCESS_TOKEN_{PAGE}": "page-token",
             "LINKEDIN_AD_ACCOUNTS": "808,urn:li:sponsoredAccount:909",
+            "LINKEDIN_ORGANIZATIONS": "2414183",
         }
     )
+    organic = ("EVENT", "COMPANY", "ORGANIZATION_PRODUCT")
     assert poll_targets(configured) == [
         PollTarget("meta", FORM, "META_PAGE_ACCESS_TOKEN"),
         PollTarget("meta", "700700700701", f"META_PAGE_ACCESS_TOKEN_{PAGE}", PAGE),
-        PollTarget("linkedin", ACCOUNT, "LINKEDIN_ACCESS_TOKEN"),
-        PollTarget("linkedin", "urn:li:sponsoredAccount:909", "LINKEDIN_ACCESS_TOKEN"),
+        LINKEDIN,
+        PollTarget(
+            "linkedin",
+            "urn:li:sponsoredAccount:909",
+            "LINKEDIN_ACCESS_TOKEN",
+            lead_types=("SPONSORED",),
+        ),
+        PollTarget(
+            "linkedin", ORGANIZATION, "LINKEDIN_ACCESS_TOKEN", lead_types=organic
+        ),
     ]
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("META_LEAD_FORMS", "my-form"), ("LINKEDIN_AD_ACCOUNTS", "urn:li:person:1")],
+    [
+        ("META_LEAD_FORMS", "my-form"),
+        ("LINKEDIN_AD_ACCOUNTS", "urn:li:person:1"),
+        ("LINKEDIN_ORGANIZATIONS", "urn:li:sponsoredAccount:808"),
+    ],
 )
 def test_a_malformed_target_names_the_variable(
     settings: Settings, name: str, value: str
@@ -433,6 +453,159 @@ def test_a_refused_linkedin_token_names_its_variable(
     ]
     assert "LINKEDIN_ACCESS_TOKEN" in failed["reason"]
     assert "401" in failed["reason"]
+
+
+# -- LinkedIn organic leads ---------------------------------------------------
+
+ORGANIC = ("EVENT", "COMPANY", "ORGANIZATION_PRODUCT")
+ORG_TARGET = PollTarget(
+    "linkedin", ORGANIZATION, "LINKEDIN_ACCESS_TOKEN", lead_types=ORGANIC
+)
+
+
+def with_lead_types(workspace: Workspace, *lead_types: str) -> Workspace:
+    linkedin = LinkedInLeads.model_validate({"lead_types": list(lead_types)})
+    return workspace.model_copy(update={"capture": Capture(linkedin=linkedin)})
+
+
+def organic_runtime(
+    db: Database,
+    settings: Settings,
+    workspace: Workspace,
+    clock: VirtualClock,
+    graph: GraphFake,
+    linkedin: LinkedInFake,
+) -> Runtime:
+    return Runtime(
+        settings=lead_ads_env(
+            settings.with_overrides(database_url=db.url),
+            graph,
+            linkedin,
+            META_LEAD_FORMS="",
+            LINKEDIN_AD_ACCOUNTS="",
+            LINKEDIN_ORGANIZATIONS="2414183",
+        ),
+        db=db,
+        workspace=workspace,
+        clock=clock,
+    )
+
+
+def test_an_organization_is_polled_for_each_organic_lead_type_on_both_engines(
+    any_db: Database,
+    settings: Settings,
+    workspace: Workspace,
+    clock: VirtualClock,
+    graph: GraphFake,
+    linkedin: LinkedInFake,
+) -> None:
+    runtime = organic_runtime(any_db, settings, workspace, clock, graph, linkedin)
+    for n, lead_type in enumerate(ORGANIC):
+        submitted = T0 - timedelta(minutes=10 * (n + 1))
+        linkedin.response(ORGANIZATION, organic_response(n, submitted, lead_type))
+
+    [target] = schedule_lead_polling(runtime)
+    first = poll_target(runtime, target)
+    again = poll_target(runtime, target)
+
+    assert target == ORG_TARGET
+    assert (first.seen, first.captured) == (3, 3)
+    # The second poll starts at the cursor less the overlap: the newest lead.
+    assert (again.seen, again.captured, again.duplicates) == (1, 0, 1)
+    stored = {i.fields["lead_type"]: i for i in inbounds(runtime)}
+    assert sorted(stored) == sorted(ORGANIC)
+    event = stored["EVENT"]
+    assert event.fields["owner_urn"] == ORGANIZATION
+    assert event.fields["associated_entity"] == {"event": "urn:li:event:7123456789"}
+    assert event.fields["answers"]["email"] == "member0@works0.example"
+    assert event.contact_id is not None and event.owner_id is not None
+    asked = finder_requests(linkedin)
+    owner = "owner=(organization:urn%3Ali%3Aorganization%3A2414183)"
+    assert all(owner in query for query in asked)
+    assert [parse_qs(q)["leadType"] for q in asked[:3]] == [
+        [f"(leadType:{lead_type})"] for lead_type in ORGANIC
+    ]
+    assert read_cursor(runtime, target) == T0 - timedelta(minutes=10)
+
+
+def test_the_workspace_narrows_the_lead_types_polled(
+    db: Database,
+    settings: Settings,
+    workspace: Workspace,
+    clock: VirtualClock,
+    graph: GraphFake,
+    linkedin: LinkedInFake,
+) -> None:
+    events_only = with_lead_types(workspace, "SPONSORED", "EVENT")
+    runtime = organic_runtime(db, settings, events_only, clock, graph, linkedin)
+    linkedin.response(ORGANIZATION, organic_response(1, T0, "EVENT"))
+    linkedin.response(ORGANIZATION, organic_response(2, T0, "COMPANY"))
+
+    [target] = schedule_lead_polling(runtime)
+    result = poll_target(runtime, target)
+
+    assert target.lead_types == ("EVENT",)
+    assert result.captured == 1
+    assert [i.fields["lead_type"] for i in inbounds(runtime)] == ["EVENT"]
+    assert all("leadType=(leadType:EVENT)" in q for q in finder_requests(linkedin))
+
+
+def test_an_owner_with_none_of_its_lead_types_wanted_is_a_config_error(
+    settings: Settings, workspace: Workspace
+) -> None:
+    sponsored_only = with_lead_types(workspace, "SPONSORED")
+    configured = settings.with_overrides(env={"LINKEDIN_ORGANIZATIONS": "2414183"})
+
+    with pytest.raises(ConfigError, match="LINKEDIN_ORGANIZATIONS") as raised:
+        poll_targets(configured, sponsored_only)
+    assert "capture.linkedin.lead_types" in str(raised.value)
+
+
+def test_a_throttled_lead_type_holds_the_cursor_and_loses_nothing(
+    db: Database,
+    settings: Settings,
+    workspace: Workspace,
+    clock: VirtualClock,
+    graph: GraphFake,
+    linkedin: LinkedInFake,
+) -> None:
+    runtime = organic_runtime(db, settings, workspace, clock, graph, linkedin)
+    linkedin.page_size = 10
+    linkedin.response(ORGANIZATION, organic_response(1, T0, "EVENT"))
+    linkedin.response(
+        ORGANIZATION, organic_response(2, T0 - timedelta(hours=2), "COMPANY")
+    )
+    # EVENT's listing answers; COMPANY's (the next finder call) is throttled.
+    event_page = {
+        "elements": [organic_response(1, T0, "EVENT")],
+        "paging": {"total": 1},
+    }
+    linkedin.failures.append((200, event_page, {}))
+    throttled = linkedin_error(429, "TOO_MANY_REQUESTS", "Resource level throttle")
+    linkedin.fail(429, throttled, {"Retry-After": "30"})
+
+    with pytest.raises(LeadPollError, match="COMPANY leads") as raised:
+        poll_target(runtime, ORG_TARGET)
+    assert raised.value.retryable and raised.value.retry_after == 30
+    assert read_cursor(runtime, ORG_TARGET) is None
+    assert [i.fields["lead_type"] for i in inbounds(runtime)] == ["EVENT"]
+
+    result = poll_target(runtime, ORG_TARGET)
+
+    # The same window again: the event lead is a duplicate, the company one new.
+    assert (result.captured, result.duplicates) == (1, 1)
+    assert sorted(i.fields["lead_type"] for i in inbounds(runtime)) == [
+        "COMPANY",
+        "EVENT",
+    ]
+    assert read_cursor(runtime, ORG_TARGET) == T0
+
+
+def test_an_unknown_lead_type_in_the_workspace_names_the_field(
+    workspace: Workspace,
+) -> None:
+    with pytest.raises(ValueError, match="lead_types"):
+        with_lead_types(workspace, "WEBINAR")
 
 
 # -- the cycle ----------------------------------------------------------------

@@ -23,10 +23,12 @@ from tests.capture.graph_server import GraphFake
 from tests.capture.lead_ads_support import (
     ACCOUNT,
     FORM,
+    ORGANIZATION,
     PAGE,
     lead_ads_env,
     linkedin_response,
     meta_lead,
+    organic_response,
 )
 from tests.capture.linkedin_server import LinkedInFake
 from tests.capture.provider_support import fixture_json, inbounds
@@ -212,3 +214,46 @@ def test_counting_and_fixing_on_both_engines(
     assert fixed.fixed == 2 and len(inbounds(runtime)) == 3
     [row] = run_reconcile(runtime, day, day, providers=["meta"]).sources[0].days
     assert (row.provider, row.firsttouch, row.missing) == (3, 3, 0)
+
+
+def test_an_organizations_organic_leads_are_reconciled_and_fixed_on_both_engines(
+    any_db: Database,
+    settings: Settings,
+    workspace: Workspace,
+    clock: VirtualClock,
+    graph: GraphFake,
+    linkedin: LinkedInFake,
+) -> None:
+    runtime = Runtime(
+        settings=lead_ads_env(
+            settings.with_overrides(database_url=any_db.url),
+            graph,
+            linkedin,
+            LINKEDIN_AD_ACCOUNTS="",
+            LINKEDIN_ORGANIZATIONS="2414183",
+        ),
+        db=any_db,
+        workspace=workspace,
+        clock=clock,
+    )
+    form = fixture_json("linkedin_lead_form.json")
+    held = [
+        organic_response(n, at(9, 10 + n), lead_type)
+        for n, lead_type in enumerate(("EVENT", "COMPANY", "ORGANIZATION_PRODUCT"))
+    ]
+    for response in held:
+        linkedin.response(ORGANIZATION, response)
+    ingest(runtime, response_event(held[0], form))
+    day = date(2026, 3, 9)
+
+    found = run_reconcile(runtime, day, day, providers=["linkedin"])
+    [row] = found.sources[0].days
+    assert (row.provider, row.firsttouch, row.missing) == (3, 1, 2)
+
+    fixed = run_reconcile(runtime, day, day, providers=["linkedin"], fix=True)
+    assert fixed.fixed == 2
+    assert sorted(i.fields["lead_type"] for i in inbounds(runtime)) == [
+        "COMPANY",
+        "EVENT",
+        "ORGANIZATION_PRODUCT",
+    ]

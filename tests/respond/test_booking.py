@@ -235,12 +235,49 @@ def test_a_taken_slot_is_refused_and_no_longer_offered(
 
     page = client.get(f"/book/{second}").text
     late = client.post(
-        f"/book/{second}", data={"slot": SLOT_0900_PDT, "csrf": csrf_of(page)}
+        f"/book/{second}",
+        data={
+            "slot": SLOT_0900_PDT,
+            "csrf": csrf_of(page),
+            "email": "second@buyer.example",
+        },
     )
 
     assert f'value="{SLOT_0900_PDT}"' not in page
     assert late.status_code == 409
     assert "no longer free" in late.text
+    with db.sessions() as session:
+        assert len(session.scalars(select(Meeting)).all()) == 1
+
+
+def test_a_slot_inside_the_buffer_of_a_new_meeting_is_refused_with_fresh_slots(
+    booking_runtime: Runtime, client: TestClient, buyer: Contact, db: Database
+) -> None:
+    # Both pages were opened before either buyer confirmed, so both offer two
+    # neighbouring slots; a meeting in the first plus its buffer takes the
+    # second as well, though it starts on another minute.
+    first = token_for(booking_runtime, buyer.id, inbound_id=1)
+    second = token_for(booking_runtime, buyer.id, inbound_id=2)
+    other_browser = TestClient(client.app)
+    first_page = client.get(f"/book/{first}").text
+    second_page = other_browser.get(f"/book/{second}").text
+    offered = re.findall(r'name="slot" value="([^"]+)"', second_page)
+    at = {v: datetime.fromisoformat(v.replace("Z", "+00:00")) for v in offered}
+    early, late_slot = next(
+        (a, b)
+        for a, b in zip(offered, offered[1:], strict=False)
+        if at[b] - at[a] == timedelta(minutes=30)
+    )
+
+    client.post(f"/book/{first}", data={"slot": early, "csrf": csrf_of(first_page)})
+    late = other_browser.post(
+        f"/book/{second}", data={"slot": late_slot, "csrf": csrf_of(second_page)}
+    )
+
+    assert late.status_code == 409
+    assert "no longer free" in late.text and 'role="alert"' in late.text
+    fresh = re.findall(r'name="slot" value="([^"]+)"', late.text)
+    assert fresh and early not in fresh and late_slot not in fresh
     with db.sessions() as session:
         assert len(session.scalars(select(Meeting)).all()) == 1
 

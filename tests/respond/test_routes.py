@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import select
@@ -103,3 +104,38 @@ def test_a_signed_status_callback_updates_the_touch(
 def test_a_badly_signed_status_callback_is_401(client: Any) -> None:
     form = {"MessageSid": "SM1", "MessageStatus": "delivered"}
     assert _signed_post(client, form, "wrong-token").status_code == 401
+
+
+def _signed_json_post(client: Any, body: bytes, token: str) -> Any:
+    # Twilio signs a JSON body through its hash in the URL, not its fields.
+    validator = RequestValidator(token)
+    query = f"bodySHA256={validator.compute_hash(body.decode())}"
+    signature = validator.compute_signature(f"{STATUS_URL}?{query}", {})
+    return client.post(
+        f"/respond/twilio/status?{query}",
+        content=body,
+        headers={"Content-Type": "application/json", "X-Twilio-Signature": signature},
+    )
+
+
+def test_a_status_callback_with_a_json_body_updates_the_touch(
+    runtime: Runtime, client: Any, sink: SmtpSink, twilio: FakeTwilio
+) -> None:
+    wire(runtime, sink, twilio)
+    inbound_id = add_lead(
+        runtime, channel="sms", source="sms", email=None, phone="+12125550100"
+    )
+    run_first_touch(runtime, inbound_id)
+    sid = twilio.messages[0]["sid"]
+    body = json.dumps(
+        {"MessageSid": sid, "MessageStatus": "delivered", "ErrorCode": None}
+    ).encode()
+
+    forged = _signed_json_post(client, body, "wrong-token")
+    genuine = _signed_json_post(client, body, "test-twilio-token")
+
+    assert [forged.status_code, genuine.status_code] == [401, 204]
+    with runtime.db.sessions() as session:
+        touch = session.scalar(select(Touch).where(Touch.provider_id == sid))
+        assert touch is not None
+        assert (touch.status, touch.error_code) == ("delivered", None)

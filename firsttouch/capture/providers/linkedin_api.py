@@ -5,8 +5,11 @@ from ``GET /rest/leadFormResponses/{id}`` (keyed by ``questionId``) and
 their meaning from ``GET /rest/leadForms/{id}``, whose questions carry a
 ``predefinedField`` such as ``EMAIL`` or ``FIRST_NAME``
 (https://learn.microsoft.com/linkedin/marketing/lead-sync/leadsync).
-The same API's ``q=owner`` finder lists an ad account's responses inside a
-``submittedAtTimeRange``, paged with ``start`` and ``count``. Requests
+The same API's ``q=owner`` finder lists an owner's responses of one
+``leadType`` inside a ``submittedAtTimeRange``, paged with ``start`` and
+``count``: an ad account (``sponsoredAccount``) owns SPONSORED leads, an
+organization (``organization``) the organic EVENT, COMPANY and
+ORGANIZATION_PRODUCT ones, and LinkedIn refuses any other pairing. Requests
 carry the versioned-API headers LinkedIn requires. Every failure becomes
 a ``LinkedInApiError`` whose ``retryable`` says if later may work.
 """
@@ -42,6 +45,11 @@ PREDEFINED = {
     "INDUSTRY": "industry",
 }
 _FORM_ID = re.compile(r"urn:li:leadGenForm:(\d+)")
+# The finder's owner key for each kind of owner URN.
+OWNER_KEYS = {
+    "urn:li:sponsoredAccount:": "sponsoredAccount",
+    "urn:li:organization:": "organization",
+}
 # Responses asked for per page of the owner finder.
 PAGE_SIZE = 100
 
@@ -111,21 +119,23 @@ class LinkedInLeadClient:
 
     def find_responses(
         self,
-        account_urn: str,
+        owner_urn: str,
         *,
         submitted_from: datetime,
         submitted_to: datetime,
+        lead_type: str = "SPONSORED",
         start: int = 0,
         page_size: int = PAGE_SIZE,
     ) -> ResponsePage:
-        """One page of the sponsored responses an ad account received in the window."""
+        """One page of the ``lead_type`` responses an owner received in the window."""
+        owner_key = owner_key_of(owner_urn)
         # Rest.li 2.0: the tuple's parentheses, colons and commas stay as
         # they are; the URN inside it is percent-encoded.
         query = "&".join(
             (
                 "q=owner",
-                f"owner=(sponsoredAccount:{quote(account_urn, safe='')})",
-                "leadType=(leadType:SPONSORED)",
+                f"owner=({owner_key}:{quote(owner_urn, safe='')})",
+                f"leadType=(leadType:{lead_type})",
                 "submittedAtTimeRange=(start:"
                 f"{_millis(submitted_from)},end:{_millis(submitted_to)})",
                 f"start={start}",
@@ -159,6 +169,17 @@ class LinkedInLeadClient:
             retry_after=_retry_after(response),
             token_refused=status in (401, 403),
         )
+
+
+def owner_key_of(owner_urn: str) -> str:
+    """The finder's owner key for an ad account or organization URN."""
+    for prefix, key in OWNER_KEYS.items():
+        if owner_urn.startswith(prefix):
+            return key
+    raise LinkedInApiError(
+        f"{owner_urn!r} is neither an ad account nor an organization URN",
+        retryable=False,
+    )
 
 
 def _millis(moment: datetime) -> int:

@@ -42,6 +42,9 @@ class Meeting(IdMixin, CreatedMixin, Base):
     slot and empty once cancelled, so two buyers cannot take one slot and a
     freed slot can be booked again. ``sequence`` is the iCalendar SEQUENCE:
     each reschedule or cancellation raises it, so calendars apply the newest.
+    ``buyer_email`` is the address the buyer typed on the booking page when
+    none was on file; a link with no contact behind it has nowhere else to
+    keep it, and the invite goes there.
     """
 
     __tablename__ = "meetings"
@@ -62,6 +65,7 @@ class Meeting(IdMixin, CreatedMixin, Base):
     slot_key: Mapped[str | None] = mapped_column(String(255))
     sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    buyer_email: Mapped[str | None] = mapped_column(String(320))
 
 
 class SlaEvent(IdMixin, CreatedMixin, Base):
