@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from _inbound_mail import MAIL_CHANNELS, MAIL_PARSERS
+
 from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.providers import (
     calcom,
@@ -130,6 +132,9 @@ PARSERS: dict[str, Parser] = {
     "sendgrid": lambda p: [sendgrid.parse_sendgrid(_payload(p))],
     "postmark": lambda p: [postmark.parse_postmark(p.read_bytes())],
 }
+# Amazon SES, Brevo, Mailjet, Mandrill, SparkPost, Resend, MailerSend.
+PARSERS.update(MAIL_PARSERS)
+CHANNELS.update(MAIL_CHANNELS)
 
 
 def run_payloads(webhooks: Path) -> tuple[int, int, int, int, list[str]]:

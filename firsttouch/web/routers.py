@@ -21,9 +21,15 @@ def include_routers(app: FastAPI) -> None:
     Capture comes first: a request is matched against the routes in order,
     and webhooks and form posts are the traffic that arrives in bursts.
     """
-    from firsttouch.web import capture_api, capture_forms, capture_webhooks
+    from firsttouch.web import (
+        capture_api,
+        capture_email_webhooks,
+        capture_forms,
+        capture_webhooks,
+    )
 
     app.include_router(capture_webhooks.router)
+    app.include_router(capture_email_webhooks.router)
     app.include_router(capture_forms.router)
     app.include_router(capture_api.router)
     app.include_router(respond_routes.router)
@@ -36,7 +42,7 @@ def include_routers(app: FastAPI) -> None:
         app,
         [
             (route.path, route.endpoint)
-            for module in (capture_webhooks, capture_forms)
+            for module in (capture_webhooks, capture_email_webhooks, capture_forms)
             for route in module.router.routes
             if isinstance(route, APIRoute) and "POST" in (route.methods or ())
         ],
