@@ -103,7 +103,10 @@ def test_mailersend_other_event_types_are_acknowledged_not_stored(
     [
         (b"not json", "not valid JSON"),
         (b'{"type": "inbound.message", "data": []}', "without a data object"),
-        (b'{"type": "inbound.message", "data": {"subject": "x"}}', "without raw or from"),
+        (
+            b'{"type": "inbound.message", "data": {"subject": "x"}}',
+            "without raw or from",
+        ),
     ],
 )
 def test_mailersend_unreadable_post_is_400_with_the_reason(

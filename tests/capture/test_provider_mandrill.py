@@ -53,7 +53,9 @@ def signed_post(
 
 
 def test_mandrill_inbound_event_is_parsed_from_its_raw_mime() -> None:
-    form = FormFields([("mandrill_events", fixture_bytes("mandrill_inbound.json").decode())])
+    form = FormFields(
+        [("mandrill_events", fixture_bytes("mandrill_inbound.json").decode())]
+    )
     [event], others = parse_mandrill(form)
     assert others == 0
     assert (event.channel, event.provider) == ("email", "mandrill")
@@ -82,7 +84,11 @@ def test_mandrill_bad_or_missing_signature_is_401_and_stores_nothing(
     client: TestClient, runtime: Runtime, problem: str
 ) -> None:
     events = fixture_json("mandrill_inbound.json")
-    key = "not-the-key" if problem == "wrong key" else MAIL_SECRETS["MANDRILL_WEBHOOK_KEY"]
+    key = (
+        "not-the-key"
+        if problem == "wrong key"
+        else MAIL_SECRETS["MANDRILL_WEBHOOK_KEY"]
+    )
     post = signed_post(events, key)
     if problem == "tampered":
         events[0]["msg"]["email"] = "someone-else@example.com"

@@ -100,7 +100,10 @@ def test_sparkpost_empty_batch_is_acknowledged(
     [
         (b'{"msys": {}}', "must be a JSON array"),
         (b'[{"msys": {"message_event": {}}}]', "no msys.relay_message"),
-        (b'[{"msys": {"relay_message": {"rcpt_to": "a@b.example"}}}]', "without content"),
+        (
+            b'[{"msys": {"relay_message": {"rcpt_to": "a@b.example"}}}]',
+            "without content",
+        ),
     ],
 )
 def test_sparkpost_unreadable_batch_is_400_with_the_reason(

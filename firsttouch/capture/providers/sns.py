@@ -64,6 +64,7 @@ SIGNED_FIELDS = {
     ),
 }
 SIGNED_FIELDS["UnsubscribeConfirmation"] = SIGNED_FIELDS["SubscriptionConfirmation"]
+# Version 1 (SHA-1) is what SNS uses unless a topic is set to version 2.
 DIGESTS = {"1": hashes.SHA1, "2": hashes.SHA256}
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 _CACHE_LIMIT = 16
