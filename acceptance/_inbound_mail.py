@@ -26,7 +26,9 @@ from firsttouch.capture.providers import (
     resend,
     sparkpost,
 )
+from firsttouch.capture.providers.mail_event import Batch
 from firsttouch.capture.providers.payloads import FormFields
+from firsttouch.errors import InputError
 
 
 def _payload(path: Path) -> dict[str, Any]:
@@ -39,6 +41,13 @@ def _payload(path: Path) -> dict[str, Any]:
 
 def _encoded(value: Any) -> bytes:
     return json.dumps(value).encode()
+
+
+def _all_read(batch: Batch) -> list[InboundEvent]:
+    """The events of a batch; an item the adapter refused is a rejection."""
+    if batch.rejected:
+        raise InputError("; ".join(batch.rejected))
+    return batch.events
 
 
 def _amazon_ses(path: Path) -> list[InboundEvent]:
@@ -56,23 +65,22 @@ def _amazon_ses(path: Path) -> list[InboundEvent]:
 
 def _brevo(path: Path) -> list[InboundEvent]:
     payload = _payload(path)
-    return brevo.parse_brevo(
-        _encoded(payload if "items" in payload else {"items": [payload]})
-    )
+    body = payload if "items" in payload else {"items": [payload]}
+    return _all_read(brevo.parse_brevo(_encoded(body)))
 
 
 def _mandrill(path: Path) -> list[InboundEvent]:
     payload = _payload(path)
     events = payload if isinstance(payload, list) else [payload]
     form = FormFields([("mandrill_events", json.dumps(events))])
-    inbound, _others = mandrill.parse_mandrill(form)
-    return inbound
+    batch, _others = mandrill.parse_mandrill(form)
+    return _all_read(batch)
 
 
 def _sparkpost(path: Path) -> list[InboundEvent]:
     payload = _payload(path)
     batch = [{"msys": {"relay_message": payload}}] if "content" in payload else payload
-    return sparkpost.parse_sparkpost(_encoded(batch))
+    return _all_read(sparkpost.parse_sparkpost(_encoded(batch)))
 
 
 def _resend(path: Path) -> list[InboundEvent]:

@@ -36,6 +36,7 @@ from firsttouch.capture.providers.config import (
     optional_secret,
     provider_secret,
 )
+from firsttouch.capture.providers.mail_event import Batch
 from firsttouch.capture.providers.payloads import raw_text, read_form
 from firsttouch.capture.providers.resend_api import (
     DEFAULT_API_URL,
@@ -59,6 +60,20 @@ def _ignored(provider: str, what: str) -> JSONResponse:
     """A post that is not inbound mail: acknowledged so it is not retried."""
     log.info("capture.webhook_ignored", provider=provider, what=what)
     return _accepted([], ignored=what)
+
+
+async def _store_batch(request: Request, provider: str, batch: Batch) -> JSONResponse:
+    """Store the readable messages of a post; name the ones that were not."""
+    extra: dict[str, Any] = {}
+    if batch.rejected:
+        log.error(
+            "capture.batch_items_rejected",
+            provider=provider,
+            stored=len(batch.events),
+            rejected=batch.rejected,
+        )
+        extra["rejected"] = batch.rejected
+    return _accepted(await _store(request, batch.events), **extra)
 
 
 def _unavailable(message: str, code: str) -> JSONResponse:
@@ -120,8 +135,8 @@ async def _confirm_sns(message: dict[str, Any], trust: sns.SnsTrust) -> Response
 async def brevo_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """A Brevo inbound parsing post (one or more ``items``)."""
     _check_basic_auth(request, runtime, "BREVO_INBOUND_AUTH", "Brevo")
-    events = brevo.parse_brevo(await request.body())
-    return _accepted(await _store(request, events))
+    batch = brevo.parse_brevo(await request.body())
+    return await _store_batch(request, "brevo", batch)
 
 
 @router.post("/mailjet")
@@ -153,10 +168,10 @@ async def mandrill_webhook(request: Request, runtime: RuntimeDep) -> Response:
     mandrill.verify_mandrill_signature(
         request.headers.get(mandrill.SIGNATURE_HEADER), url, form, key
     )
-    events, others = mandrill.parse_mandrill(form)
-    if not events:
+    batch, others = mandrill.parse_mandrill(form)
+    if not batch.events:
         return _ignored("mandrill", f"{others} event(s), none inbound")
-    return _accepted(await _store(request, events), ignored_events=others)
+    return await _store_batch(request, "mandrill", batch)
 
 
 # -- SparkPost ------------------------------------------------------------------
@@ -193,8 +208,8 @@ def _check_sparkpost_auth(request: Request, runtime: Runtime) -> None:
 async def sparkpost_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """A SparkPost relay webhook batch."""
     _check_sparkpost_auth(request, runtime)
-    events = sparkpost.parse_sparkpost(await request.body())
-    return _accepted(await _store(request, events))
+    batch = sparkpost.parse_sparkpost(await request.body())
+    return await _store_batch(request, "sparkpost", batch)
 
 
 # -- Resend ---------------------------------------------------------------------

@@ -34,7 +34,7 @@ def db(any_db: Database) -> Database:
 
 
 def test_brevo_item_becomes_an_email_lead_keyed_on_its_message_id() -> None:
-    [event] = parse_brevo(fixture_bytes("brevo_inbound.json"))
+    [event] = parse_brevo(fixture_bytes("brevo_inbound.json")).events
     assert (event.channel, event.kind, event.provider) == ("email", "message", "brevo")
     assert event.dedupe_key.startswith("email:b7e2.20260310.lena@alpenholz.example:")
     assert event.person.email == "lena.fischer@alpenholz.example"
@@ -55,14 +55,14 @@ def test_brevo_item_without_a_message_id_is_keyed_on_brevos_uuid() -> None:
     item = payload["items"][0]
     item["MessageId"] = None
     del item["Headers"]["Message-ID"]
-    [event] = parse_brevo(json.dumps(payload).encode())
+    [event] = parse_brevo(json.dumps(payload).encode()).events
     assert event.dedupe_key == "brevo:6c1f2a9e-4d7b-4e0a-9b3c-2f8e71d05a44"
 
 
 def test_brevo_html_only_item_is_read_as_text() -> None:
     payload = fixture_json("brevo_inbound.json")
     payload["items"][0]["RawTextBody"] = None
-    [event] = parse_brevo(json.dumps(payload).encode())
+    [event] = parse_brevo(json.dumps(payload).encode()).events
     assert event.fields["html_only"] is True
     assert "Rechnungsfreigaben" in (event.body_text or "")
 
@@ -102,7 +102,7 @@ def test_brevo_without_the_configured_basic_auth_is_401_and_stores_nothing(
     [
         (b"{not json", "not valid JSON"),
         (b'{"event": "delivered"}', "no items list"),
-        (b'{"items": ["a string"]}', "item 0 is not an object"),
+        (b'{"items": ["a string"]}', "items[0]: the item is not an object"),
         (b'{"items": [{"Subject": "no sender"}]}', "neither From nor Headers"),
     ],
 )
@@ -113,3 +113,17 @@ def test_brevo_unreadable_post_is_400_with_the_reason(
     assert response.status_code == 400
     assert reason in response.json()["error"]["message"]
     assert inbounds(runtime) == []
+
+
+def test_brevo_bad_item_beside_a_good_one_is_named_and_the_good_one_kept(
+    client: TestClient, runtime: Runtime
+) -> None:
+    payload = fixture_json("brevo_inbound.json")
+    payload["items"].append({"Subject": "no sender, no headers"})
+    response = client.post(URL, content=json.dumps(payload).encode(), headers=AUTH)
+
+    assert response.status_code == 200
+    [reason] = response.json()["rejected"]
+    assert reason.startswith("items[1]:") and "neither From nor Headers" in reason
+    _stored, contact = the_email_lead(runtime, "brevo")
+    assert contact.email == "lena.fischer@alpenholz.example"

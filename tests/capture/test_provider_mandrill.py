@@ -56,7 +56,8 @@ def test_mandrill_inbound_event_is_parsed_from_its_raw_mime() -> None:
     form = FormFields(
         [("mandrill_events", fixture_bytes("mandrill_inbound.json").decode())]
     )
-    [event], others = parse_mandrill(form)
+    batch, others = parse_mandrill(form)
+    [event] = batch.events
     assert others == 0
     assert (event.channel, event.provider) == ("email", "mandrill")
     assert event.dedupe_key.startswith("email:lys-4471@atelier-lys.example:")

@@ -34,7 +34,7 @@ def db(any_db: Database) -> Database:
 
 
 def test_sparkpost_base64_relay_message_becomes_an_email_lead() -> None:
-    [event] = parse_sparkpost(fixture_bytes("sparkpost_relay.json"))
+    [event] = parse_sparkpost(fixture_bytes("sparkpost_relay.json")).events
     assert (event.channel, event.provider) == ("email", "sparkpost")
     assert event.dedupe_key.startswith("email:hl-20260310-77@harbourline.example:")
     assert event.person.email == "kwame@harbourline.example"
@@ -48,7 +48,7 @@ def test_sparkpost_without_the_raw_mail_is_rebuilt_from_its_parts() -> None:
     content = batch[0]["msys"]["relay_message"]["content"]
     content["email_rfc822"] = None
     content["text"] = "Plain words about invoices."
-    [event] = parse_sparkpost(json.dumps(batch).encode())
+    [event] = parse_sparkpost(json.dumps(batch).encode()).events
     assert event.person.email == "kwame@harbourline.example"
     assert event.subject == "Replacing our AP spreadsheet"
     assert "Plain words about invoices." in (event.body_text or "")
@@ -113,3 +113,15 @@ def test_sparkpost_unreadable_batch_is_400_with_the_reason(
     assert response.status_code == 400
     assert reason in response.json()["error"]["message"]
     assert inbounds(runtime) == []
+
+
+def test_sparkpost_event_webhook_item_in_a_relay_batch_is_named_not_fatal(
+    client: TestClient, runtime: Runtime
+) -> None:
+    batch = fixture_json("sparkpost_relay.json")
+    batch.insert(0, {"msys": {"message_event": {"type": "delivery"}}})
+    response = client.post(URL, content=json.dumps(batch).encode(), headers=TOKEN)
+
+    assert response.status_code == 200
+    assert response.json()["rejected"][0].startswith("batch[0]: no msys.relay_message")
+    the_email_lead(runtime, "sparkpost")

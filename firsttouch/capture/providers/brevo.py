@@ -16,7 +16,12 @@ import json
 from typing import Any
 
 from firsttouch.capture.events import InboundEvent
-from firsttouch.capture.providers.mail_event import address_header, mail_event
+from firsttouch.capture.providers.mail_event import (
+    Batch,
+    address_header,
+    mail_event,
+    parse_batch,
+)
 from firsttouch.capture.providers.mime_rebuild import header_pairs, rebuild_mime
 from firsttouch.capture.providers.payloads import read_json_object
 from firsttouch.errors import InputError
@@ -89,8 +94,14 @@ def parse_brevo_item(item: dict[str, Any]) -> InboundEvent:
     )
 
 
-def parse_brevo(body: bytes) -> list[InboundEvent]:
-    """Parse a Brevo inbound post: one event per item."""
+def _item_event(item: Any) -> InboundEvent:
+    if not isinstance(item, dict):
+        raise InputError("the item is not an object")
+    return parse_brevo_item(item)
+
+
+def parse_brevo(body: bytes) -> Batch:
+    """Parse a Brevo inbound post: one event per readable item."""
     payload = read_json_object(body, "Brevo")
     items = payload.get("items")
     if not isinstance(items, list):
@@ -99,11 +110,4 @@ def parse_brevo(body: bytes) -> list[InboundEvent]:
             "parsing webhook (type inbound)?",
             field="items",
         )
-    events = []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise InputError(
-                f"Brevo inbound item {index} is not an object", field=f"items[{index}]"
-            )
-        events.append(parse_brevo_item(item))
-    return events
+    return parse_batch(items, _item_event, "items")

@@ -11,10 +11,13 @@ Message-ID.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from firsttouch.capture.email_parse import email_to_event
 from firsttouch.capture.events import InboundEvent
+from firsttouch.errors import InputError
 
 SOURCE = "email"
 
@@ -57,3 +60,32 @@ def address_header(name: Any, address: Any) -> str | None:
         return str(address)
     quoted = str(name).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{quoted}" <{address}>'
+
+
+@dataclass
+class Batch:
+    """The events of a multi-message post, and the items that could not be read."""
+
+    events: list[InboundEvent] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+
+
+def parse_batch(
+    items: list[Any], parse: Callable[[Any], InboundEvent], where: str
+) -> Batch:
+    """Parse each item; one unreadable item does not cost the others.
+
+    A provider retries the whole post on a 4xx, so refusing it for one bad
+    item would hold back (and, once the provider gives up, lose) every good
+    message beside it. Each bad item is named with its reason instead; only
+    a post in which no item can be read is refused.
+    """
+    batch = Batch()
+    for index, item in enumerate(items):
+        try:
+            batch.events.append(parse(item))
+        except InputError as exc:
+            batch.rejected.append(f"{where}[{index}]: {exc}")
+    if batch.rejected and not batch.events:
+        raise InputError("; ".join(batch.rejected[:5]), field=where)
+    return batch

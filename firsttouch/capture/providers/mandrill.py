@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from firsttouch.capture.events import InboundEvent
-from firsttouch.capture.providers.mail_event import mail_event
+from firsttouch.capture.providers.mail_event import Batch, mail_event, parse_batch
 from firsttouch.capture.providers.payloads import FormFields
 from firsttouch.capture.providers.signing import hmac_base64, require_header
 from firsttouch.config import Secret
@@ -90,12 +90,13 @@ def parse_mandrill_event(event: dict[str, Any]) -> InboundEvent:
     )
 
 
-def parse_mandrill(form: FormFields) -> tuple[list[InboundEvent], int]:
+def parse_mandrill(form: FormFields) -> tuple[Batch, int]:
     """The inbound messages of a post, and how many other events it held.
 
     Message events (sent, opened, ...) sent to this URL by mistake are
     counted and left out: they are not leads.
     """
     events = mandrill_events(form)
-    inbound = [parse_mandrill_event(e) for e in events if e.get("event") == "inbound"]
-    return inbound, len(events) - len(inbound)
+    inbound = [e for e in events if e.get("event") == "inbound"]
+    others = len(events) - len(inbound)
+    return parse_batch(inbound, parse_mandrill_event, "inbound events"), others

@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from firsttouch.capture.events import InboundEvent
-from firsttouch.capture.providers.mail_event import mail_event
+from firsttouch.capture.providers.mail_event import Batch, mail_event, parse_batch
 from firsttouch.capture.providers.mime_rebuild import rebuild_mime
 from firsttouch.errors import InputError
 
@@ -81,8 +81,8 @@ def parse_relay_message(relay: dict[str, Any]) -> InboundEvent:
     )
 
 
-def parse_sparkpost(body: bytes) -> list[InboundEvent]:
-    """Parse a relay webhook batch: one event per relay message."""
+def parse_sparkpost(body: bytes) -> Batch:
+    """Parse a relay webhook batch: one event per readable relay message."""
     try:
         batch = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -92,15 +92,14 @@ def parse_sparkpost(body: bytes) -> list[InboundEvent]:
             "SparkPost relay webhook body must be a JSON array of events, got "
             f"{type(batch).__name__}"
         )
-    events = []
-    for index, item in enumerate(batch):
-        msys = item.get("msys") if isinstance(item, dict) else None
-        relay = msys.get("relay_message") if isinstance(msys, dict) else None
-        if not isinstance(relay, dict):
-            raise InputError(
-                f"SparkPost event {index} has no msys.relay_message; is this a "
-                "relay webhook (not an event webhook)?",
-                field=f"[{index}].msys.relay_message",
-            )
-        events.append(parse_relay_message(relay))
-    return events
+    return parse_batch(batch, _relay_event, "batch")
+
+
+def _relay_event(item: Any) -> InboundEvent:
+    msys = item.get("msys") if isinstance(item, dict) else None
+    relay = msys.get("relay_message") if isinstance(msys, dict) else None
+    if not isinstance(relay, dict):
+        raise InputError(
+            "no msys.relay_message; is this a relay webhook (not an event webhook)?"
+        )
+    return parse_relay_message(relay)
