@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -91,3 +92,20 @@ def test_mailjet_unreadable_post_is_400_with_the_reason(
     assert response.status_code == 400
     assert reason in response.json()["error"]["message"]
     assert inbounds(runtime) == []
+
+
+def test_mailjet_post_with_a_large_attachment_is_not_refused_for_its_size(
+    client: TestClient, runtime: Runtime
+) -> None:
+    payload = fixture_json("mailjet_parse.json")
+    pdf = b"%PDF-1.7 " + bytes(range(256)) * 10_000  # 2.5 MB, over the 1 MB cap
+    payload["Attachment1"] = base64.b64encode(pdf).decode()
+    body = json.dumps(payload).encode()
+    assert len(body) > 2 * runtime.settings.max_body_bytes
+
+    assert client.post(URL, content=body, headers=AUTH).status_code == 200
+    stored, _contact = the_email_lead(runtime, "mailjet")
+    assert stored.fields["attachments"][0]["size"] == len(pdf)
+    # Other capture posts keep the general cap.
+    other = client.post("/capture/chat/generic", content=body)
+    assert other.status_code == 413
