@@ -99,7 +99,12 @@ async def amazon_ses_webhook(request: Request, runtime: RuntimeDep) -> Response:
             sns.verify_sns_message, message, trust, runtime.clock.now()
         )
     except sns.SnsError as exc:
-        log.error("sns.certificate_unavailable", reason=str(exc))
+        log.error(
+            "sns.certificate_unavailable", retryable=exc.retryable, reason=str(exc)
+        )
+        if not exc.retryable:
+            # No certificate at that URL: the signature cannot be SNS's.
+            raise SignatureError(f"{exc}; the message cannot be verified") from exc
         return _unavailable(str(exc), exc.code)
 
     kind = message["Type"]

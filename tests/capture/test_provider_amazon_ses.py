@@ -332,3 +332,21 @@ def test_unreadable_sns_posts_are_400_with_the_reason(
     assert garbled.status_code == 400
     assert "not the JSON of an SES notification" in garbled.json()["error"]["message"]
     assert inbounds(runtime) == []
+
+
+@pytest.mark.parametrize(("status", "answer"), [(503, 503), (404, 401)])
+def test_certificate_server_trouble_is_retried_or_refused(
+    client: TestClient,
+    runtime: Runtime,
+    signer: Signer,
+    sns_endpoint: MailApiFake,
+    status: int,
+    answer: int,
+) -> None:
+    sns_endpoint.answer(CERT_PATH, b"busy", status=status)
+    message = signer.sign(notification(sns_endpoint, fixture_json("ses_received.json")))
+    response = post(client, message)
+    assert response.status_code == answer
+    assert inbounds(runtime) == []
+    if answer == 503:
+        assert response.headers["Retry-After"] == "60"
