@@ -127,3 +127,36 @@ def test_brevo_bad_item_beside_a_good_one_is_named_and_the_good_one_kept(
     assert reason.startswith("items[1]:") and "neither From nor Headers" in reason
     _stored, contact = the_email_lead(runtime, "brevo")
     assert contact.email == "lena.fischer@alpenholz.example"
+
+
+def test_brevo_auto_reply_is_recorded_but_makes_no_lead(
+    client: TestClient, runtime: Runtime
+) -> None:
+    payload = fixture_json("brevo_inbound.json")
+    item = payload["items"][0]
+    item["Headers"]["Auto-Submitted"] = "auto-replied"
+    item["Subject"] = item["Headers"]["Subject"] = "Abwesenheitsnotiz"
+    [event] = parse_brevo(json.dumps(payload).encode()).events
+    assert event.creates_lead is False
+    assert event.fields["auto_submitted"]
+
+    response = client.post(URL, content=json.dumps(payload).encode(), headers=AUTH)
+    assert response.status_code == 200
+    [stored] = inbounds(runtime)
+    assert stored.owner_id is None
+
+
+def test_brevo_lead_forwarded_by_a_colleague_is_the_original_sender() -> None:
+    payload = fixture_json("brevo_inbound.json")
+    item = payload["items"][0]
+    item["From"] = {"Name": "Maya Chen", "Address": "maya@northwindledger.example"}
+    item["Headers"]["From"] = "Maya Chen <maya@northwindledger.example>"
+    item["RawHtmlBody"] = None
+    item["RawTextBody"] = (
+        "FYI, a lead for you.\n\n---------- Forwarded message ---------\n"
+        "From: Lena Fischer <lena.fischer@alpenholz.example>\n"
+        "Subject: Angebot für 40 Nutzer\n\nWir brauchen Rechnungsfreigaben.\n"
+    )
+    [event] = parse_brevo(json.dumps(payload).encode()).events
+    assert event.person.email == "lena.fischer@alpenholz.example"
+    assert event.fields["forwarded_by"] == "maya@northwindledger.example"

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from firsttouch.capture.email_parse import email_to_event
 from firsttouch.capture.providers.mandrill import parse_mandrill
 from firsttouch.capture.providers.payloads import FormFields
 from firsttouch.config import Settings
@@ -135,3 +136,13 @@ def test_mandrill_unreadable_events_are_400_with_the_reason(
     assert response.status_code == 400
     assert reason in response.json()["error"]["message"]
     assert inbounds(runtime) == []
+
+
+def test_mandrill_mail_already_received_by_smtp_keys_as_the_same_inbound() -> None:
+    raw = fixture_json("mandrill_inbound.json")[0]["msg"]["raw_msg"]
+    by_smtp = email_to_event(raw.encode(), provider="smtp", source="email")
+    form = FormFields(
+        [("mandrill_events", fixture_bytes("mandrill_inbound.json").decode())]
+    )
+    batch, _others = parse_mandrill(form)
+    assert batch.events[0].dedupe_key == by_smtp.dedupe_key
