@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from _app_webhooks import APP_CHANNELS, APP_PARSERS
+from _inbound_mail import MAIL_CHANNELS, MAIL_PARSERS
 
 from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.providers import (
@@ -135,6 +136,9 @@ PARSERS: dict[str, Parser] = {
 # Form builders, CRMs, chat apps and automation tools (_app_webhooks.py).
 PARSERS.update(APP_PARSERS)
 CHANNELS.update(APP_CHANNELS)
+# Amazon SES, Brevo, Mailjet, Mandrill, SparkPost, Resend, MailerSend.
+PARSERS.update(MAIL_PARSERS)
+CHANNELS.update(MAIL_CHANNELS)
 
 
 def run_payloads(webhooks: Path) -> tuple[int, int, int, int, list[str]]:

@@ -55,6 +55,9 @@ class Settings:
     log_level: str = "INFO"
     secret_key: Secret = field(default_factory=lambda: Secret("dev-insecure-key"))
     max_body_bytes: int = 1_000_000
+    # Inbound mail posts carry their attachments: a quote request with a PDF
+    # is routinely several MB, and a 413 there loses the lead.
+    max_mail_body_bytes: int = 30_000_000
     raw_payload_cap: int = 256_000
     outbox_dir: Path = Path("var/outbox")
     worker_id: str = ""
@@ -156,6 +159,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=env.get("FIRSTTOUCH_LOG_LEVEL", defaults.log_level).upper(),
         secret_key=Secret(env.get("FIRSTTOUCH_SECRET_KEY") or _local_secret(env)),
         max_body_bytes=_int(env, "FIRSTTOUCH_MAX_BODY_BYTES", defaults.max_body_bytes),
+        max_mail_body_bytes=_int(
+            env, "FIRSTTOUCH_MAX_MAIL_BODY_BYTES", defaults.max_mail_body_bytes
+        ),
         raw_payload_cap=_int(
             env, "FIRSTTOUCH_RAW_PAYLOAD_CAP", defaults.raw_payload_cap
         ),

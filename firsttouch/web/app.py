@@ -50,5 +50,6 @@ def create_app(runtime: Runtime) -> FastAPI:
         RequestContextMiddleware,
         metrics=app.state.metrics,
         max_body_bytes=runtime.settings.max_body_bytes,
+        wider_caps={"/capture/email/": runtime.settings.max_mail_body_bytes},
     )
     return app

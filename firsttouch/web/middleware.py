@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -26,10 +27,24 @@ class BodyTooLarge(Exception):
 class RequestContextMiddleware:
     """Bind a request id, cap the body, count and log each request once."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, max_body_bytes: int):
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        max_body_bytes: int,
+        wider_caps: Mapping[str, int] | None = None,
+    ):
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        # Path prefixes whose bodies may be larger (inbound mail).
+        self.wider_caps = dict(wider_caps or {})
+
+    def _cap(self, path: str) -> int:
+        for prefix, cap in self.wider_caps.items():
+            if path.startswith(prefix):
+                return max(cap, self.max_body_bytes)
+        return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,9 +58,10 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = {"code": 500}
 
+        cap = self._cap(scope.get("path", ""))
         declared = headers.get(b"content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._too_large(send, request_id)
+        if declared and declared.isdigit() and int(declared) > cap:
+            await self._too_large(send, request_id, cap)
             self._finish(scope, 413, started)
             return
 
@@ -56,7 +72,7 @@ class RequestContextMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > cap:
                     raise BodyTooLarge()
             return message
 
@@ -72,17 +88,17 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, capped_receive, tagged_send)
         except BodyTooLarge:
-            await self._too_large(send, request_id)
+            await self._too_large(send, request_id, cap)
             status["code"] = 413
         finally:
             self._finish(scope, status["code"], started)
 
-    async def _too_large(self, send: Send, request_id: str) -> None:
+    async def _too_large(self, send: Send, request_id: str, cap: int) -> None:
         body = json.dumps(
             {
                 "error": {
                     "code": "payload_too_large",
-                    "message": f"request body is over {self.max_body_bytes} bytes",
+                    "message": f"request body is over {cap} bytes",
                 }
             }
         ).encode()

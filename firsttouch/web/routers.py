@@ -24,12 +24,14 @@ def include_routers(app: FastAPI) -> None:
     from firsttouch.web import (
         capture_api,
         capture_app_webhooks,
+        capture_email_webhooks,
         capture_forms,
         capture_webhooks,
     )
 
     app.include_router(capture_webhooks.router)
     app.include_router(capture_app_webhooks.router)
+    app.include_router(capture_email_webhooks.router)
     app.include_router(capture_forms.router)
     app.include_router(capture_api.router)
     app.include_router(respond_routes.router)
@@ -42,7 +44,12 @@ def include_routers(app: FastAPI) -> None:
         app,
         [
             (route.path, route.endpoint)
-            for module in (capture_webhooks, capture_app_webhooks, capture_forms)
+            for module in (
+                capture_webhooks,
+                capture_app_webhooks,
+                capture_email_webhooks,
+                capture_forms,
+            )
             for route in module.router.routes
             if isinstance(route, APIRoute) and "POST" in (route.methods or ())
         ],

@@ -25,6 +25,19 @@ same ``${NAME}`` convention the workspace uses), never literals in code:
 ``MAILGUN_WEBHOOK_SIGNING_KEY``   Mailgun's timestamp+token HMAC
 ``SENDGRID_INBOUND_AUTH``         ``user:password`` of SendGrid's Basic auth
 ``POSTMARK_INBOUND_AUTH``         ``user:password`` of Postmark's Basic auth
+``SES_SNS_TOPIC_ARNS``            SNS topics whose SES mail is accepted
+``SES_SNS_URLS``                  URL prefixes SNS certificates and
+                                  ``SubscribeURL`` may be fetched from
+``SES_SNS_CERTIFICATE``           a pinned SNS signing certificate (PEM file)
+``BREVO_INBOUND_AUTH``            ``user:password`` of Brevo's Basic auth
+``MAILJET_INBOUND_AUTH``          ``user:password`` of Mailjet's Basic auth
+``MANDRILL_WEBHOOK_KEY``          Mandrill ``X-Mandrill-Signature``
+``SPARKPOST_WEBHOOK_TOKEN``       SparkPost relay ``auth_token`` header
+``SPARKPOST_INBOUND_AUTH``        ``user:password`` of SparkPost's Basic auth
+``RESEND_WEBHOOK_SECRET``         Resend's Svix signing secret (``whsec_``)
+``RESEND_API_KEY``                Resend Receiving API reads (the bodies)
+``RESEND_API_URL``                Resend API base URL (not a secret)
+``MAILERSEND_INBOUND_SECRET``     MailerSend inbound ``Signature``
 ================================  ============================================
 
 Form builders, CRMs, chat apps and automation tools

@@ -64,3 +64,38 @@ def rebuild_mime(
             continue
         body[name] = value
     return body.as_bytes(policy=compat32)
+
+
+def header_pairs(headers: object) -> list[tuple[str, str]]:
+    """Turn a provider's header block into (name, value) pairs, in order.
+
+    Providers write headers three ways: a mapping of name to value or to a
+    list of values for repeated headers (Brevo, Mailjet, MailerSend,
+    Resend), a list of ``{"name": ..., "value": ...}`` objects (Amazon SES),
+    or a list of pairs (Mailgun). Anything else yields no headers.
+    """
+    pairs: list[tuple[str, str]] = []
+    if isinstance(headers, dict):
+        for name, value in headers.items():
+            values = value if isinstance(value, list) else [value]
+            pairs += [(str(name), str(v)) for v in values if v is not None]
+    elif isinstance(headers, list):
+        for item in headers:
+            if isinstance(item, dict) and item.get("name"):
+                pairs.append((str(item["name"]), str(item.get("value") or "")))
+            elif isinstance(item, list | tuple) and len(item) == 2:
+                pairs.append((str(item[0]), str(item[1])))
+    return pairs
+
+
+def replace_headers(
+    pairs: list[tuple[str, str]], overrides: Iterable[tuple[str, str | None]]
+) -> list[tuple[str, str]]:
+    """Return ``pairs`` with each named header set to the override's value.
+
+    Used where the provider states a field (From, Subject) apart from the
+    header block: its value wins, and the header is kept once.
+    """
+    given = [(name, value) for name, value in overrides if value]
+    names = {name.lower() for name, _ in given}
+    return given + [(n, v) for n, v in pairs if n.lower() not in names]
