@@ -29,8 +29,14 @@ Parser = Callable[[Path], list[InboundEvent]]
 
 
 def _request(path: Path) -> tuple[bytes, dict[str, str]]:
-    """The body the sender posted and its headers (lower-cased names)."""
-    data: Any = json.loads(path.read_bytes())
+    """The body the sender posted and its headers (lower-cased names).
+
+    A file that is not JSON is the body itself: the parser says what is wrong.
+    """
+    try:
+        data: Any = json.loads(path.read_bytes())
+    except ValueError:
+        return path.read_bytes(), {}
     if isinstance(data, dict):
         for name in ("request_body", "body"):
             if name in data:

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from capture_emails import scratch_runtime
-from capture_webhooks import PARSERS
+from capture_webhooks import parser_for, providers_in
 
 from firsttouch.capture.email_parse import email_to_event
 from firsttouch.capture.events import InboundEvent
@@ -52,7 +52,7 @@ def store(runtime: Runtime, event: InboundEvent) -> str | None:
 def webhook_inputs(corpus: Path) -> list[tuple[str, Path]]:
     webhooks = corpus / "webhooks"
     found = []
-    for provider in PARSERS:
+    for provider in providers_in(webhooks) if webhooks.is_dir() else []:
         folder = webhooks / provider
         if folder.is_dir():
             found += [(provider, p) for p in sorted(folder.rglob("*")) if p.is_file()]
@@ -72,7 +72,7 @@ def main(argv: list[str]) -> int:
         for provider, path in hooks:
             name = str(path.relative_to(corpus))
             try:
-                events = PARSERS[provider](path)
+                events = parser_for(provider)(path)
             except InputError:
                 rejected += 1
                 continue
