@@ -9,6 +9,7 @@ clear: use ``mask_email`` and ``mask_phone``.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
 
@@ -21,6 +22,24 @@ def _mask_secrets(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     for key in list(event):
         if any(marker in key.lower() for marker in _SECRET_KEYS):
             event[key] = "**********"
+    return event
+
+
+# An address or an international number inside free text: an exception's
+# message or a traceback quoting the arguments of a failed send.
+_EMAIL_IN_TEXT = re.compile(r"[^\s<>\"'(),;:@]{1,64}@[\w.-]+\.\w+")
+_PHONE_IN_TEXT = re.compile(r"\+\d[\d ().-]{6,18}\d")
+_FREE_TEXT_KEYS = ("error", "exception", "reason")
+
+
+def _mask_contact_details(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    # Tracebacks and error texts quote whatever the failing call was given;
+    # a buyer's address or number must not reach the log through them.
+    for key in _FREE_TEXT_KEYS:
+        value = event.get(key)
+        if isinstance(value, str):
+            value = _EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group(0)), value)
+            event[key] = _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), value)
     return event
 
 
@@ -46,9 +65,13 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _mask_secrets,
+        # A plain traceback, rendered here so it can be masked: the console
+        # renderer's own (rich, with every local variable) printed thousands
+        # of lines per failed job, buyers' details among them.
+        structlog.processors.format_exc_info,
+        _mask_contact_details,
     ]
     if fmt == "json":
-        processors += [structlog.processors.format_exc_info]
         processors.append(structlog.processors.JSONRenderer())
     else:
         processors.append(structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
