@@ -78,6 +78,32 @@ class SmtpListener:
         self.controller.stop()
 
 
+def _refuse_own_outbound(runtime: Runtime, host: str, port: int) -> None:
+    # Mail we send to our own listener comes back as a lead from ourselves,
+    # which we answer, which comes back again.
+    channels = runtime.workspace.channels
+    smtp = channels.smtp
+    if channels.outbox or smtp is None or smtp.port != port:
+        return
+    if _same_host(smtp.host, host):
+        raise ConfigError(
+            f"the workspace sends email to {smtp.host}:{port}, the address this "
+            f"server listens on for inbound mail: firsttouch would answer its own "
+            f"emails. Point channels.smtp at your mail server, or listen elsewhere "
+            f"with --smtp HOST:PORT (make run SMTP=127.0.0.1:2526)"
+        )
+
+
+def _same_host(sending_to: str, listening_on: str) -> bool:
+    local = {"localhost", "127.0.0.1", "::1"}
+    every_interface = ("0.0.0.0", "::")  # noqa: S104 - compared here, never bound
+    if listening_on in every_interface:  # loopback included
+        return sending_to in local or sending_to == listening_on
+    if sending_to in local and listening_on in local:
+        return True
+    return sending_to == listening_on
+
+
 def start_smtp_listener(
     runtime: Runtime, host: str, port: int | None = None, *, source: str = "email"
 ) -> SmtpListener:
@@ -90,6 +116,7 @@ def start_smtp_listener(
             )
         port = int(port_text)
     host = host.strip("[]") or "127.0.0.1"
+    _refuse_own_outbound(runtime, host, port)
     controller = Controller(
         InboundMailHandler(runtime, source),
         hostname=host,

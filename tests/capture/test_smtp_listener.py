@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from firsttouch.capture.smtp_listener import start_smtp_listener
+from firsttouch.errors import ConfigError
 from firsttouch.store.models import Contact, Inbound
 
 
@@ -64,6 +65,44 @@ def test_listener_accepts_host_and_port_separately(runtime) -> None:  # type: ig
             assert smtp.noop()[0] == 250
     finally:
         running.stop()
+
+
+def _sending_to(runtime, host: str, port: int, *, outbox: bool = False) -> None:  # type: ignore[no-untyped-def]
+    channels = runtime.workspace.channels
+    smtp = channels.smtp.model_copy(update={"host": host, "port": port})
+    channels = channels.model_copy(update={"outbox": outbox, "smtp": smtp})
+    runtime.workspace = runtime.workspace.model_copy(update={"channels": channels})
+
+
+@pytest.mark.parametrize(
+    ("sends_to", "listens_on"),
+    [
+        ("127.0.0.1", "127.0.0.1"),
+        ("localhost", "127.0.0.1"),
+        ("127.0.0.1", "0.0.0.0"),  # noqa: S104 - refused before anything binds
+    ],
+)
+def test_listening_where_the_workspace_sends_is_refused(
+    runtime,  # type: ignore[no-untyped-def]
+    sends_to: str,
+    listens_on: str,
+) -> None:
+    port = free_port()
+    _sending_to(runtime, sends_to, port)
+
+    with pytest.raises(ConfigError, match="would answer its own emails"):
+        start_smtp_listener(runtime, listens_on, port)
+
+
+def test_listening_beside_the_outbound_server_or_with_the_outbox_is_allowed(
+    runtime,  # type: ignore[no-untyped-def]
+) -> None:
+    port = free_port()
+    _sending_to(runtime, "mail.northwindledger.example", port)
+    start_smtp_listener(runtime, "127.0.0.1", port).stop()
+
+    _sending_to(runtime, "127.0.0.1", port, outbox=True)  # nothing goes out by SMTP
+    start_smtp_listener(runtime, "127.0.0.1", port).stop()
 
 
 def test_internationalised_sender_is_accepted(runtime, listener) -> None:  # type: ignore[no-untyped-def]

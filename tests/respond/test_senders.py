@@ -34,7 +34,7 @@ def test_outbox_off_means_smtp_and_twilio_from_the_workspace(runtime: Runtime) -
     channels = runtime.workspace.channels.model_copy(update={"outbox": False})
     runtime.workspace = runtime.workspace.model_copy(update={"channels": channels})
     wires = build_senders(runtime)
-    assert isinstance(wires.email, SmtpEmail) and wires.email.port == 2525
+    assert isinstance(wires.email, SmtpEmail) and wires.email.port == 1025
     assert isinstance(wires.sms, TwilioSms)
     assert wires.mailbox is not None and wires.mailbox.per_minute == 60
     assert wires.status_callback == "http://127.0.0.1:8000/respond/twilio/status"
