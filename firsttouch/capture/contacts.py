@@ -46,7 +46,7 @@ from firsttouch.capture.identity import (
     phone_variants,
     split_full_name,
 )
-from firsttouch.capture.rows import autoflushed, insert_new
+from firsttouch.capture.rows import attach_row, autoflushed, insert_new
 from firsttouch.errors import InputError, NotFoundError
 from firsttouch.store.models import Base, Company, Contact, ContactMerge
 
@@ -283,6 +283,7 @@ _LOCK_KEY = text("SELECT pg_advisory_xact_lock(hashtext(:k))")
 # Contacts not merged into another: the only ones a new inbound may match.
 _LIVE = Contact.merged_into_id.is_(None)
 _CONTACTS = cast(Table, Contact.__table__)
+_COMPANIES_TABLE = cast(Table, Company.__table__)
 
 
 def _find_by_email(session: Session, email_norm: str | None) -> list[Contact]:
@@ -294,7 +295,8 @@ def _find_by_email(session: Session, email_norm: str | None) -> list[Contact]:
 def _find_by_phone(session: Session, phone: str | None) -> list[Contact]:
     if not phone:
         return []
-    return list(session.scalars(_BY_PHONE, {"phones": phone_variants(phone)}))
+    found = session.scalars(_BY_PHONE, {"phones": phone_variants(phone)})
+    return [contact for contact in found if contact.merged_into_id is None]
 
 
 def _find_matches(
@@ -321,7 +323,11 @@ def _find_matches(
         assert facts.first_name and facts.last_name  # by_name_asked says so
         params["first"] = facts.first_name.strip().lower()
         params["last"] = facts.last_name.strip().lower()
-    rows = autoflushed(session).execute(_PROBES[asked], params).all()
+    probe = autoflushed(session).execute(_PROBES[asked], params)
+    # Merged contacts are dropped here, not in SQL: with that condition in
+    # the WHERE, SQLite walks the merged_into_id index (every live contact)
+    # instead of the three key indexes.
+    rows = [row for row in probe if row.merged_into_id is None]
     if not rows:
         return [], [], []
 
@@ -368,8 +374,13 @@ def _probe(email: bool, phone: bool, name: bool) -> Select[Any]:
         )
     flags = [test.label(label) for label, test in tests.items()]
     return (
-        select(_CONTACTS.c.id, _CONTACTS.c.company_name, *flags)
-        .where(_CONTACTS.c.merged_into_id.is_(None), or_(*tests.values()))
+        select(
+            _CONTACTS.c.id,
+            _CONTACTS.c.company_name,
+            _CONTACTS.c.merged_into_id,
+            *flags,
+        )
+        .where(or_(*tests.values()))
         .order_by(_CONTACTS.c.id)
     )
 
@@ -453,9 +464,10 @@ _BY_EMAIL = (
     .where(Contact.email_norm == bindparam("email_norm"), _LIVE)
     .order_by(Contact.id)
 )
+# Live contacts only, but filtered after the read: see _find_matches.
 _BY_PHONE = (
     select(Contact)
-    .where(Contact.phone_e164.in_(bindparam("phones", expanding=True)), _LIVE)
+    .where(Contact.phone_e164.in_(bindparam("phones", expanding=True)))
     .order_by(Contact.id)
 )
 _BY_IDS = (
@@ -471,8 +483,9 @@ _COMPANY_BY = {
     (True, False): Company.domain == bindparam("domain"),
     (False, True): Company.name_key == bindparam("key"),
 }
+# Whole rows on Core: only the one chosen becomes an ORM object.
 _COMPANIES = {
-    known: select(Company).where(condition).order_by(Company.id).limit(20)
+    known: select(*_COMPANIES_TABLE.c).where(condition).order_by(Company.id).limit(20)
     for known, condition in _COMPANY_BY.items()
 }
 
@@ -488,13 +501,14 @@ def _find_company(
     if not (domain or key):
         return None
     statement = _COMPANIES[(bool(domain), bool(key))]
-    rows = list(session.scalars(statement, {"domain": domain, "key": key}))
-    for company in rows:
-        if domain and company.domain == domain:
-            return company
-    for company in rows:
-        if company.name_key == key and company.domain in (None, domain):
-            return company
+    params = {"domain": domain, "key": key}
+    rows = [r._mapping for r in autoflushed(session).execute(statement, params)]
+    for row in rows:
+        if domain and row["domain"] == domain:
+            return attach_row(session, Company, row)
+    for row in rows:
+        if row["name_key"] == key and row["domain"] in (None, domain):
+            return attach_row(session, Company, row)
     if key and not domain:
         return _nearly_named(session, key)
     return None
@@ -540,7 +554,6 @@ def _insert_company(
     return existing
 
 
-_COMPANIES_TABLE = cast(Table, Company.__table__)
 _INSERT_COMPANY = {
     name: dialect.insert(_COMPANIES_TABLE)
     .on_conflict_do_nothing(index_elements=["domain"])

@@ -10,12 +10,15 @@ find it in the identity map exactly as if the ORM had flushed it.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import Mapping
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Insert, Table
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from firsttouch.store.models import Base
+
+Model = TypeVar("Model", bound=Base)
 
 
 def row_values(obj: Base) -> dict[str, Any]:
@@ -59,6 +62,23 @@ def insert_new(session: Session, obj: Base, statement: Insert) -> int | None:
     make_transient_to_detached(obj)
     session.add(obj)
     return cast(int, new_id)
+
+
+def attach_row(session: Session, cls: type[Model], row: Mapping[Any, Any]) -> Model:
+    """The session's object for a whole row read with Core.
+
+    The object the session already holds for that key, as an ORM query
+    would return it; else one built from ``row`` and attached as persistent,
+    without the ORM's per-row loading machinery.
+    """
+    key = session.identity_key(cls, row["id"])
+    held = session.identity_map.get(key)
+    if held is not None:
+        return cast(Model, held)
+    obj = cls(**row)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
 
 
 def autoflushed(session: Session) -> Connection:
