@@ -173,7 +173,8 @@ def stored_lead(db: Database, result: IngestResult) -> dict[str, object]:
             "decision": (decision.owner_id, decision.rule, decision.reason),
             "skipped": decision.skipped,
             "jobs": sorted(
-                (j.kind, j.idempotency_key.split(":")[0], j.due_at) for j in jobs
+                (j.kind, (j.idempotency_key or "").split(":")[0], j.due_at)
+                for j in jobs
             ),
         }
 
