@@ -251,8 +251,6 @@ def _create_lead(
     if resolution.created:
         insert_contact(session, contact)
     if company is not None:
-        # The first rep to get someone from a company owns the account, so
-        # a colleague who writes in next week reaches the same rep.
         claim_company(session, company, choice.owner_id)
 
     # Both clocks start when the buyer reached us, not when a worker got

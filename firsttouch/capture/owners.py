@@ -26,7 +26,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, bindparam, func, literal, select, union_all
+from sqlalchemy import Select, Table, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from firsttouch.capture.rows import autoflushed
@@ -266,7 +266,7 @@ _OPEN = (
 )
 
 
-def _assigned_since(side: str) -> Any:
+def _assigned_since(side: str) -> Select[Any]:
     return (
         select(literal(side).label("side"), _DECISIONS.c.owner_id, func.count())
         .where(
