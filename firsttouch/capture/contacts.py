@@ -13,12 +13,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from itertools import product
+from typing import Any, cast
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import Table, bindparam, func, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from firsttouch.capture.events import PersonFacts
 from firsttouch.capture.identity import (
@@ -32,6 +46,7 @@ from firsttouch.capture.identity import (
     phone_variants,
     split_full_name,
 )
+from firsttouch.capture.rows import attach_row, autoflushed, insert_new
 from firsttouch.errors import InputError, NotFoundError
 from firsttouch.store.models import Base, Company, Contact, ContactMerge
 
@@ -75,8 +90,8 @@ def resolve_contact(
     """Return the one contact ``facts`` describe, creating it when new.
 
     Runs inside the caller's transaction and commits nothing. With
-    ``flush=False`` a new contact stays pending (no id yet), so the caller
-    can set more fields and write it in one INSERT.
+    ``flush=False`` a new contact is not written yet (no id), so the caller
+    can set more fields and write it in one INSERT with ``insert_contact``.
     """
     facts = _complete_names(facts)
     email_norm = normalise_email(facts.email)
@@ -84,9 +99,7 @@ def resolve_contact(
     facts = _place_from_phone(facts, phone)
     _lock_keys(session, email_norm, phone)
 
-    by_email = _find_by_email(session, email_norm)
-    by_phone = _find_by_phone(session, phone)
-    by_name = [] if (by_email or by_phone) else _find_by_name(session, facts)
+    by_email, by_phone, by_name = _find_matches(session, facts, email_norm, phone)
 
     resolution = _decide(facts, email_norm, by_email, by_phone, by_name)
     if resolution is not None:
@@ -99,8 +112,15 @@ def resolve_contact(
     reason = review_reason_for_new(facts, email_norm, by_email, by_phone, by_name)
     resolution = _create(session, facts, email_norm, phone, now, reason)
     if flush:
-        session.flush()
+        insert_contact(session, resolution.contact)
     return resolution
+
+
+def insert_contact(session: Session, contact: Contact) -> int:
+    """Write a new contact from ``resolve_contact(flush=False)``: one INSERT."""
+    new_id = insert_new(session, contact, _INSERT_CONTACT)
+    assert new_id is not None  # a plain INSERT either writes or raises
+    return new_id
 
 
 def known_contact(
@@ -220,7 +240,6 @@ def _create(
     )
     # The company first, so the contact is written once, already tied to it.
     company = _attach_company(session, contact, facts)
-    session.add(contact)
     return Resolution(contact, True, None, reason is not None, reason, company)
 
 
@@ -256,13 +275,15 @@ def _lock_keys(session: Session, email_norm: str | None, phone: str | None) -> N
     if session.get_bind().dialect.name != "postgresql":
         return
     for key in sorted(k for k in (email_norm, phone) if k):
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"contact:{key}"}
-        )
+        session.execute(_LOCK_KEY, {"k": f"contact:{key}"})
 
+
+_LOCK_KEY = text("SELECT pg_advisory_xact_lock(hashtext(:k))")
 
 # Contacts not merged into another: the only ones a new inbound may match.
 _LIVE = Contact.merged_into_id.is_(None)
+_CONTACTS = cast(Table, Contact.__table__)
+_COMPANIES_TABLE = cast(Table, Company.__table__)
 
 
 def _find_by_email(session: Session, email_norm: str | None) -> list[Contact]:
@@ -274,31 +295,101 @@ def _find_by_email(session: Session, email_norm: str | None) -> list[Contact]:
 def _find_by_phone(session: Session, phone: str | None) -> list[Contact]:
     if not phone:
         return []
-    stmt = select(Contact).where(Contact.phone_e164.in_(phone_variants(phone)), _LIVE)
-    return list(session.scalars(stmt.order_by(Contact.id)))
+    found = session.scalars(_BY_PHONE, {"phones": phone_variants(phone)})
+    return [contact for contact in found if contact.merged_into_id is None]
 
 
-def _find_by_name(session: Session, facts: PersonFacts) -> list[Contact]:
+def _find_matches(
+    session: Session, facts: PersonFacts, email_norm: str | None, phone: str | None
+) -> tuple[list[Contact], list[Contact], list[Contact]]:
+    """The live contacts that share the email, the phone, and the name at company.
+
+    One probe on bare columns asks all three questions at once; whole
+    contacts are loaded only when something matched, which for a new
+    person is never. Names are compared only when neither key matched.
+    """
     key = company_key(facts.company)
-    if not (facts.first_name and facts.last_name and key):
-        return []
-    # Common names recur across companies: compare the company on bare
-    # columns first and load whole contacts only for those that match.
-    candidates = session.execute(
-        select(Contact.id, Contact.company_name)
-        .where(
-            func.lower(Contact.first_name) == facts.first_name.strip().lower(),
-            func.lower(Contact.last_name) == facts.last_name.strip().lower(),
-            Contact.company_name.is_not(None),
-            _LIVE,
-        )
-        .order_by(Contact.id)
+    by_name_asked = bool(facts.first_name and facts.last_name and key)
+    asked = (bool(email_norm), bool(phone), by_name_asked)
+    if not any(asked):
+        return [], [], []
+
+    params: dict[str, Any] = {}
+    if email_norm:
+        params["email_norm"] = email_norm
+    if phone:
+        params["phones"] = phone_variants(phone)
+    if by_name_asked:
+        assert facts.first_name and facts.last_name  # by_name_asked says so
+        params["first"] = facts.first_name.strip().lower()
+        params["last"] = facts.last_name.strip().lower()
+    probe = autoflushed(session).execute(_PROBES[asked], params)
+    # Merged contacts are dropped here, not in SQL: with that condition in
+    # the WHERE, SQLite walks the merged_into_id index (every live contact)
+    # instead of the three key indexes.
+    rows = [row for row in probe if row.merged_into_id is None]
+    if not rows:
+        return [], [], []
+
+    email_ids = [r.id for r in rows if _flag_of(r, "by_email")]
+    phone_ids = [r.id for r in rows if _flag_of(r, "by_phone")]
+    name_ids: list[int] = []
+    if not (email_ids or phone_ids):
+        # Common names recur across companies: only the same company counts.
+        name_ids = [
+            r.id
+            for r in rows
+            if _flag_of(r, "by_name") and company_key(r.company_name) == key
+        ]
+    wanted = [*email_ids, *phone_ids, *name_ids]
+    if not wanted:
+        return [], [], []
+    loaded = {c.id: c for c in session.scalars(_BY_IDS, {"ids": wanted})}
+    return (
+        [loaded[i] for i in email_ids],
+        [loaded[i] for i in phone_ids],
+        [loaded[i] for i in name_ids],
     )
-    ids = [row.id for row in candidates if company_key(row.company_name) == key]
-    if not ids:
-        return []
-    stmt = select(Contact).where(Contact.id.in_(ids)).order_by(Contact.id)
-    return list(session.scalars(stmt))
+
+
+def _flag_of(row: Row[Any], name: str) -> bool:
+    # A probe carries only the flags it was asked for; NULL (no value to
+    # compare) is no match.
+    return bool(row._mapping.get(name))
+
+
+def _probe(email: bool, phone: bool, name: bool) -> Select[Any]:
+    tests: dict[str, ColumnElement[bool]] = {}
+    if email:
+        tests["by_email"] = _CONTACTS.c.email_norm == bindparam("email_norm")
+    if phone:
+        tests["by_phone"] = _CONTACTS.c.phone_e164.in_(
+            bindparam("phones", expanding=True)
+        )
+    if name:
+        tests["by_name"] = and_(
+            func.lower(_CONTACTS.c.first_name) == bindparam("first"),
+            func.lower(_CONTACTS.c.last_name) == bindparam("last"),
+            _CONTACTS.c.company_name.is_not(None),
+        )
+    flags = [test.label(label) for label, test in tests.items()]
+    return (
+        select(
+            _CONTACTS.c.id,
+            _CONTACTS.c.company_name,
+            _CONTACTS.c.merged_into_id,
+            *flags,
+        )
+        .where(or_(*tests.values()))
+        .order_by(_CONTACTS.c.id)
+    )
+
+
+# One probe per combination of keys an inbound can carry (email, phone,
+# name at company), built once: this runs for every lead.
+_PROBES = {
+    asked: _probe(*asked) for asked in product((True, False), repeat=3) if any(asked)
+}
 
 
 def _fill_in(
@@ -373,6 +464,18 @@ _BY_EMAIL = (
     .where(Contact.email_norm == bindparam("email_norm"), _LIVE)
     .order_by(Contact.id)
 )
+# Live contacts only, but filtered after the read: see _find_matches.
+_BY_PHONE = (
+    select(Contact)
+    .where(Contact.phone_e164.in_(bindparam("phones", expanding=True)))
+    .order_by(Contact.id)
+)
+_BY_IDS = (
+    select(Contact)
+    .where(Contact.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Contact.id)
+)
+_INSERT_CONTACT = _CONTACTS.insert().returning(_CONTACTS.c.id)
 _COMPANY_BY = {
     (True, True): or_(
         Company.domain == bindparam("domain"), Company.name_key == bindparam("key")
@@ -380,8 +483,9 @@ _COMPANY_BY = {
     (True, False): Company.domain == bindparam("domain"),
     (False, True): Company.name_key == bindparam("key"),
 }
+# Whole rows on Core: only the one chosen becomes an ORM object.
 _COMPANIES = {
-    known: select(Company).where(condition).order_by(Company.id).limit(20)
+    known: select(*_COMPANIES_TABLE.c).where(condition).order_by(Company.id).limit(20)
     for known, condition in _COMPANY_BY.items()
 }
 
@@ -397,13 +501,14 @@ def _find_company(
     if not (domain or key):
         return None
     statement = _COMPANIES[(bool(domain), bool(key))]
-    rows = list(session.scalars(statement, {"domain": domain, "key": key}))
-    for company in rows:
-        if domain and company.domain == domain:
-            return company
-    for company in rows:
-        if company.name_key == key and company.domain in (None, domain):
-            return company
+    params = {"domain": domain, "key": key}
+    rows = [r._mapping for r in autoflushed(session).execute(statement, params)]
+    for row in rows:
+        if domain and row["domain"] == domain:
+            return attach_row(session, Company, row)
+    for row in rows:
+        if row["name_key"] == key and row["domain"] in (None, domain):
+            return attach_row(session, Company, row)
     if key and not domain:
         return _nearly_named(session, key)
     return None
@@ -433,27 +538,46 @@ def _nearly_named(session: Session, key: str) -> Company | None:
 def _insert_company(
     session: Session, domain: str | None, facts: PersonFacts, key: str | None
 ) -> Company:
-    # The domain is unique: a concurrent insert of the same company loses
-    # the race inside a savepoint and reads the winner's row instead.
+    # The domain is unique: a concurrent insert of the same company (on
+    # PostgreSQL; SQLite lets one writer in at a time) waits for the other
+    # transaction, inserts nothing, and this one reads the winner's row.
     company = Company(
         domain=domain, name=facts.company or domain, name_key=key or company_key(domain)
     )
     _fill_company(company, facts)
-    if session.get_bind().dialect.name != "postgresql":
-        # SQLite's BEGIN IMMEDIATE lets one writer in at a time: no race.
-        session.add(company)
-        session.flush()
+    statement = _INSERT_COMPANY[session.get_bind().dialect.name]
+    if insert_new(session, company, statement) is not None:
         return company
-    try:
-        with session.begin_nested():
-            session.add(company)
-            session.flush()
-    except IntegrityError:
-        existing = session.scalar(select(Company).where(Company.domain == domain))
-        if existing is None:
-            raise
-        return existing
-    return company
+    existing = session.scalar(select(Company).where(Company.domain == domain))
+    if existing is None:
+        raise RuntimeError(f"company {domain} was neither inserted nor found")
+    return existing
+
+
+_INSERT_COMPANY = {
+    name: dialect.insert(_COMPANIES_TABLE)
+    .on_conflict_do_nothing(index_elements=["domain"])
+    .returning(_COMPANIES_TABLE.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_CLAIM_COMPANY = (
+    update(_COMPANIES_TABLE)
+    .where(_COMPANIES_TABLE.c.id == bindparam("id_"))
+    .values(owner_id=bindparam("owner"))
+)
+
+
+def claim_company(session: Session, company: Company, owner_id: str) -> None:
+    """Make ``owner_id`` the owner of an unowned ``company``: one UPDATE.
+
+    The first rep to get someone from a company owns the account, so a
+    colleague who writes in next week reaches the same rep.
+    """
+    if company.owner_id is not None:
+        return
+    session.connection().execute(_CLAIM_COMPANY, {"id_": company.id, "owner": owner_id})
+    # Written already: the session must not write it again at commit.
+    set_committed_value(company, "owner_id", owner_id)
 
 
 def _fill_company(company: Company, facts: PersonFacts) -> None:
@@ -587,7 +711,9 @@ def live_contact(session: Session, contact_id: int) -> Contact | None:
 
 __all__ = [
     "Resolution",
+    "claim_company",
     "contacts_needing_review",
+    "insert_contact",
     "live_contact",
     "merge_contacts",
     "resolve_contact",

@@ -18,15 +18,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from firsttouch.capture.contacts import known_contact, live_contact, resolve_contact
+from firsttouch.capture.contacts import (
+    claim_company,
+    insert_contact,
+    known_contact,
+    live_contact,
+    resolve_contact,
+)
 from firsttouch.capture.events import InboundEvent
-from firsttouch.capture.owners import choose_owner, lead_facts, record_decision
+from firsttouch.capture.owners import (
+    INSERT_DECISION,
+    choose_owner,
+    decision_values,
+    lead_facts,
+)
 from firsttouch.jobs.queue import KeyedJob, enqueue, enqueue_keyed
 from firsttouch.logs import get_logger, mask_email, mask_phone
 from firsttouch.store.models import Inbound, Touch
@@ -42,6 +53,19 @@ MAX_REFERENCES = 20
 # The status of an inbound committed by the web tier and not yet resolved
 # into a contact and an owner (see capture.accept).
 ACCEPTED = "accepted"
+
+
+# Built once against the table: every new lead runs these.
+_INBOUNDS = cast(Table, Inbound.__table__)
+_BY_DEDUPE_KEY = select(
+    _INBOUNDS.c.id, _INBOUNDS.c.contact_id, _INBOUNDS.c.owner_id
+).where(_INBOUNDS.c.dedupe_key == bindparam("key"))
+_ACCEPTED_ROW = select(_INBOUNDS.c.status, _INBOUNDS.c.received_at).where(
+    _INBOUNDS.c.id == bindparam("id_")
+)
+_INSERT_INBOUND = _INBOUNDS.insert().returning(_INBOUNDS.c.id)
+# The SET columns are the parameters' keys (the lead's contact, owner, clocks).
+_FINISH_ACCEPTED = update(_INBOUNDS).where(_INBOUNDS.c.id == bindparam("id_"))
 
 
 @dataclass(frozen=True)
@@ -97,10 +121,11 @@ def ingest_accepted(
     # the provider's 2xx, so a power cut that loses this commit only runs
     # the job again.
     with runtime.db.transaction(durable=False) as session:
-        inbound = session.get(Inbound, inbound_id)
-        if inbound is None or inbound.status != ACCEPTED:
+        row = session.connection().execute(_ACCEPTED_ROW, {"id_": inbound_id}).first()
+        if row is None or row.status != ACCEPTED:
             return None
-        result = _store(runtime, session, inbound, event, runtime.clock.now())
+        arrival = _Arrival(inbound_id, row.received_at)
+        result = _store(runtime, session, arrival, event, runtime.clock.now())
 
     _log_captured(result, event)
     return result
@@ -129,15 +154,15 @@ def _ingest_in(
         return _duplicate(existing)
 
     now = runtime.clock.now()
-    inbound = _new_inbound(runtime, event, now)
+    arrival = _Arrival(None, now, inbound_values(runtime, event, now))
     if not guarded:
         # Our own transaction: a lost race rolls all of it back, and
         # ``ingest`` answers with the winner's row.
-        return _store(runtime, session, inbound, event, now)
+        return _store(runtime, session, arrival, event, now)
     try:
         # The caller's transaction: a savepoint keeps it usable on a lost race.
         with session.begin_nested():
-            return _store(runtime, session, inbound, event, now)
+            return _store(runtime, session, arrival, event, now)
     except IntegrityError:
         # A concurrent delivery committed first (PostgreSQL made us wait for
         # it); a fresh read sees its row.
@@ -147,20 +172,38 @@ def _ingest_in(
         return _duplicate(winner)
 
 
+@dataclass(frozen=True)
+class _Arrival:
+    """The inbound being stored: a new row's values, or an accepted row's id."""
+
+    id: int | None
+    received_at: datetime
+    values: dict[str, Any] | None = None
+
+    def load(self, session: Session) -> Inbound:
+        """The inbound as an ORM row, for the paths that are not a new lead."""
+        if self.values is not None:
+            return Inbound(**self.values)
+        inbound = session.get(Inbound, self.id)
+        assert inbound is not None  # read in this transaction
+        return inbound
+
+
 def _store(
     runtime: Runtime,
     session: Session,
-    inbound: Inbound,
+    arrival: _Arrival,
     event: InboundEvent,
     now: datetime,
 ) -> IngestResult:
     """Write the inbound and what follows from it; the unique key guards it."""
     parent = find_parent(session, event)
     if parent is not None:
-        return _attach_reply(session, inbound, parent)
+        return _attach_reply(session, arrival.load(session), parent)
 
     if not event.creates_lead:
         # Not a lead, but it belongs on the buyer's timeline when we know them.
+        inbound = arrival.load(session)
         known = known_contact(
             session,
             event.person,
@@ -176,16 +219,22 @@ def _store(
         _enqueue_consent_keyword(session, inbound, now)
         return IngestResult(inbound.id, inbound.contact_id, None, False, False)
 
-    return _create_lead(runtime, session, inbound, event, now)
+    return _create_lead(runtime, session, arrival, event, now)
 
 
 def _create_lead(
     runtime: Runtime,
     session: Session,
-    inbound: Inbound,
+    arrival: _Arrival,
     event: InboundEvent,
     now: datetime,
 ) -> IngestResult:
+    """Contact, owner, inbound, audit and jobs: one statement each, no flush.
+
+    A new contact, its company and the inbound are written by Core INSERTs
+    as soon as their values are final; only changes to rows that already
+    existed (a matched contact filled in) go out with the commit's flush.
+    """
     workspace = runtime.workspace
     region = event.default_region or workspace.routing.default_region
     resolution = resolve_contact(
@@ -193,41 +242,58 @@ def _create_lead(
     )
     contact = resolution.contact
 
-    # Routing reads only other rows; holding the flush writes the new
-    # contact once, owner included. Holding the company keeps it in the
-    # identity map for lead_facts and the account claim.
+    # Routing reads only other rows, so nothing pending is written for it.
     company = resolution.company
     with session.no_autoflush:
         choice = choose_owner(session, workspace, lead_facts(session, contact), now)
     if contact.owner_id is None:
         contact.owner_id = choice.owner_id
-    if company is not None and company.owner_id is None:
-        # The first rep to get someone from a company owns the account, so
-        # a colleague who writes in next week reaches the same rep.
-        company.owner_id = choice.owner_id
-    session.flush()
+    if resolution.created:
+        insert_contact(session, contact)
+    if company is not None:
+        claim_company(session, company, choice.owner_id)
 
-    inbound.contact_id = contact.id
-    inbound.owner_id = choice.owner_id
-    inbound.status = "new"
     # Both clocks start when the buyer reached us, not when a worker got
     # round to an accepted webhook.
-    received = inbound.received_at or now
-    inbound.first_touch_due_at = received + timedelta(
+    received = arrival.received_at or now
+    first_touch_due = received + timedelta(
         minutes=workspace.respond.sla.first_touch_minutes
     )
-    inbound.human_due_at = human_follow_up_due(workspace, choice.owner_id, received)
-    if inbound.id is None:
-        # A new row needs its id for the audit and the jobs; an accepted one
-        # has it, and its changes go out with the final flush.
-        session.add(inbound)
-        session.flush()
-    record_decision(
-        session, choice, inbound_id=inbound.id, contact_id=contact.id, now=now
+    human_due = human_follow_up_due(workspace, choice.owner_id, received)
+    lead = {
+        "contact_id": contact.id,
+        "owner_id": choice.owner_id,
+        "status": "new",
+        "first_touch_due_at": first_touch_due,
+        "human_due_at": human_due,
+    }
+    inbound_id = _write_inbound(session, arrival, lead)
+
+    session.connection().execute(
+        INSERT_DECISION,
+        decision_values(choice, inbound_id=inbound_id, contact_id=contact.id, now=now),
     )
-    enqueue_followups(runtime, session, inbound, now)
-    session.flush()
-    return IngestResult(inbound.id, contact.id, choice.owner_id, False, True)
+    enqueue_followups(
+        runtime,
+        session,
+        inbound_id,
+        first_touch_due_at=first_touch_due,
+        human_due_at=human_due,
+        now=now,
+    )
+    return IngestResult(inbound_id, contact.id, choice.owner_id, False, True)
+
+
+def _write_inbound(session: Session, arrival: _Arrival, lead: dict[str, Any]) -> int:
+    """Insert a new inbound with the lead's columns, or finish an accepted one."""
+    conn = session.connection()
+    if arrival.values is not None:
+        return cast(
+            int, conn.execute(_INSERT_INBOUND, {**arrival.values, **lead}).scalar_one()
+        )
+    assert arrival.id is not None  # an accepted row has its id
+    conn.execute(_FINISH_ACCEPTED, {"id_": arrival.id, **lead})
+    return arrival.id
 
 
 def human_follow_up_due(
@@ -244,36 +310,42 @@ def human_follow_up_due(
 
 
 def enqueue_followups(
-    runtime: Runtime, session: Session, inbound: Inbound, now: datetime
+    runtime: Runtime,
+    session: Session,
+    inbound_id: int,
+    *,
+    first_touch_due_at: datetime,
+    human_due_at: datetime | None,
+    now: datetime,
 ) -> None:
     """Queue what follows a new lead, in the same transaction as the lead."""
-    payload = {"inbound_id": inbound.id}
+    payload = {"inbound_id": inbound_id}
     reassign_at = now + timedelta(
         minutes=runtime.workspace.routing.reassign_after_minutes
     )
     jobs = [
-        KeyedJob("qualify.inbound", f"qualify:{inbound.id}", payload),
-        KeyedJob("respond.first_touch", f"first_touch:{inbound.id}", payload),
+        KeyedJob("qualify.inbound", f"qualify:{inbound_id}", payload),
+        KeyedJob("respond.first_touch", f"first_touch:{inbound_id}", payload),
         KeyedJob(
             "respond.sla_check",
-            f"sla:{inbound.id}",
+            f"sla:{inbound_id}",
             payload,
-            due_at=inbound.first_touch_due_at,
+            due_at=first_touch_due_at,
         ),
         KeyedJob(
             "capture.reassign_check",
-            f"reassign:{inbound.id}:1",
+            f"reassign:{inbound_id}:1",
             payload,
             due_at=reassign_at,
         ),
     ]
-    if inbound.human_due_at is not None:
+    if human_due_at is not None:
         jobs.append(
             KeyedJob(
                 "respond.human_sla_check",
-                f"human_sla:{inbound.id}",
+                f"human_sla:{inbound_id}",
                 payload,
-                due_at=inbound.human_due_at,
+                due_at=human_due_at,
             )
         )
     # One statement for all of them: this runs for every lead.
@@ -356,10 +428,6 @@ def _attach_reply(session: Session, inbound: Inbound, parent: Inbound) -> Ingest
     return IngestResult(inbound.id, inbound.contact_id, inbound.owner_id, False, False)
 
 
-def _new_inbound(runtime: Runtime, event: InboundEvent, now: datetime) -> Inbound:
-    return Inbound(**inbound_values(runtime, event, now))
-
-
 def inbound_values(
     runtime: Runtime, event: InboundEvent, now: datetime
 ) -> dict[str, Any]:
@@ -414,9 +482,10 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _existing(session: Session, dedupe_key: str) -> Inbound | None:
-    return session.scalar(select(Inbound).where(Inbound.dedupe_key == dedupe_key))
+def _existing(session: Session, dedupe_key: str) -> Row[int, int, str] | None:
+    """The stored inbound's id, contact and owner, if ``dedupe_key`` is taken."""
+    return session.connection().execute(_BY_DEDUPE_KEY, {"key": dedupe_key}).first()
 
 
-def _duplicate(inbound: Inbound) -> IngestResult:
-    return IngestResult(inbound.id, inbound.contact_id, inbound.owner_id, True, False)
+def _duplicate(stored: Row[int, int, str]) -> IngestResult:
+    return IngestResult(stored.id, stored.contact_id, stored.owner_id, True, False)

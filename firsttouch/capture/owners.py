@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, Table, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from firsttouch.capture.rows import autoflushed
 from firsttouch.store.models import Company, Contact, Inbound, RoutingDecision
 from firsttouch.workspace import Workspace
 from firsttouch.workspace.routing import Territory
@@ -227,7 +228,10 @@ def _balanced_pick(
     if not available:
         return None
 
-    open_counts = _open_counts(session, [r.id for r in available])
+    # One statement reads both sides of the owner state: the open leads
+    # each rep holds (capacity) and their recent assignments (balance).
+    since = now - BALANCE_WINDOW
+    open_counts, recent = _owner_state(session, [r.id for r in available], since)
     within: list[Rep] = []
     for rep in available:
         held = open_counts.get(rep.id, 0)
@@ -238,7 +242,7 @@ def _balanced_pick(
     if not within:
         return None
 
-    loads = _loads(session, workspace, within, now)
+    loads = _loads(session, workspace, within, since, recent)
     order = {r.id: i for i, r in enumerate(workspace.team.reps)}
     return min(within, key=lambda r: (loads[r.id], order[r.id]))
 
@@ -248,27 +252,59 @@ def _skip(skipped: list[dict[str, Any]], rep_id: str, why: str) -> None:
         skipped.append({"rep": rep_id, "why": why})
 
 
-def _open_counts(session: Session, rep_ids: list[str]) -> dict[str, int]:
-    stmt = (
-        select(Inbound.owner_id, func.count())
-        .where(
-            Inbound.owner_id.in_(rep_ids),
-            Inbound.status.in_(OPEN_STATES),
-            Inbound.parent_id.is_(None),
-            Inbound.contact_id.is_not(None),
-        )
-        .group_by(Inbound.owner_id)
+_INBOUNDS = cast(Table, Inbound.__table__)
+_DECISIONS = cast(Table, RoutingDecision.__table__)
+_OPEN = (
+    select(literal("open").label("side"), _INBOUNDS.c.owner_id, func.count())
+    .where(
+        _INBOUNDS.c.owner_id.in_(bindparam("reps", expanding=True)),
+        _INBOUNDS.c.status.in_(OPEN_STATES),
+        _INBOUNDS.c.parent_id.is_(None),
+        _INBOUNDS.c.contact_id.is_not(None),
     )
-    return {owner: count for owner, count in session.execute(stmt) if owner}
+    .group_by(_INBOUNDS.c.owner_id)
+)
+
+
+def _assigned_since(side: str) -> Select[Any]:
+    return (
+        select(literal(side).label("side"), _DECISIONS.c.owner_id, func.count())
+        .where(
+            _DECISIONS.c.created_at >= bindparam("since"),
+            _DECISIONS.c.rule.in_(BALANCED_RULES),
+            _DECISIONS.c.owner_id.in_(bindparam("reps", expanding=True)),
+        )
+        .group_by(_DECISIONS.c.owner_id)
+    )
+
+
+# Built once: routing runs for every lead that no one owns yet.
+_OWNER_STATE = union_all(_OPEN, _assigned_since("recent"))
+_COUNTS_SINCE = _assigned_since("since")
+
+
+def _owner_state(
+    session: Session, rep_ids: list[str], since: datetime
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Open leads per rep, and balanced assignments per rep since ``since``."""
+    counts: dict[str, dict[str, int]] = {"open": {}, "recent": {}}
+    params = {"reps": rep_ids, "since": since}
+    rows = autoflushed(session).execute(_OWNER_STATE, params)
+    for side, owner, count in rows:
+        if owner:
+            counts[side][owner] = count
+    return counts["open"], counts["recent"]
 
 
 def _loads(
-    session: Session, workspace: Workspace, reps: list[Rep], now: datetime
+    session: Session,
+    workspace: Workspace,
+    reps: list[Rep],
+    since: datetime,
+    recent: dict[str, int],
 ) -> dict[str, float]:
-    """Each rep's weighted share of recent balanced assignments."""
-    since = now - BALANCE_WINDOW
+    """Each rep's weighted share of the balanced assignments in ``recent``."""
     ids = [r.id for r in reps]
-    recent = _counts_since(session, ids, since)
     loads = {r.id: recent.get(r.id, 0) / r.weight for r in reps}
 
     # A newcomer starts from the average load the others built before they
@@ -287,16 +323,9 @@ def _loads(
 def _counts_since(
     session: Session, rep_ids: list[str], since: datetime
 ) -> dict[str, int]:
-    stmt = (
-        select(RoutingDecision.owner_id, func.count())
-        .where(
-            RoutingDecision.created_at >= since,
-            RoutingDecision.rule.in_(BALANCED_RULES),
-            RoutingDecision.owner_id.in_(rep_ids),
-        )
-        .group_by(RoutingDecision.owner_id)
-    )
-    return {owner: count for owner, count in session.execute(stmt)}
+    params = {"reps": rep_ids, "since": since}
+    rows = autoflushed(session).execute(_COUNTS_SINCE, params)
+    return {owner: count for _, owner, count in rows}
 
 
 def _joined_at(rep: Rep, workspace: Workspace) -> datetime | None:
@@ -350,14 +379,38 @@ def record_decision(
 ) -> RoutingDecision:
     """Store the routing audit row for ``choice``; commits nothing."""
     decision = RoutingDecision(
-        inbound_id=inbound_id,
-        contact_id=contact_id,
-        owner_id=choice.owner_id,
-        previous_owner_id=previous_owner_id,
-        rule=choice.rule,
-        reason=choice.reason,
-        skipped=choice.skipped,
-        created_at=now,
+        **decision_values(
+            choice,
+            inbound_id=inbound_id,
+            contact_id=contact_id,
+            now=now,
+            previous_owner_id=previous_owner_id,
+        )
     )
     session.add(decision)
     return decision
+
+
+def decision_values(
+    choice: RoutingChoice,
+    *,
+    inbound_id: int | None,
+    contact_id: int | None,
+    now: datetime,
+    previous_owner_id: str | None = None,
+) -> dict[str, Any]:
+    """The ``routing_decisions`` row that audits ``choice``."""
+    return {
+        "inbound_id": inbound_id,
+        "contact_id": contact_id,
+        "owner_id": choice.owner_id,
+        "previous_owner_id": previous_owner_id,
+        "rule": choice.rule,
+        "reason": choice.reason,
+        "skipped": choice.skipped,
+        "created_at": now,
+    }
+
+
+# Core, built once: a new lead's audit row needs no unit of work.
+INSERT_DECISION = _DECISIONS.insert()

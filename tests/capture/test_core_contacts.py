@@ -67,36 +67,36 @@ def test_same_email_from_any_channel_is_one_contact(any_db, clock) -> None:  # t
     assert company.domain == "analytical.example"
 
 
-def test_free_mail_never_names_a_company(db, clock) -> None:  # type: ignore[no-untyped-def]
-    contact_id, *_ = resolve(db, clock, email="someone@gmail.com")
-    with db.sessions() as session:
+def test_free_mail_never_names_a_company(any_db, clock) -> None:  # type: ignore[no-untyped-def]
+    contact_id, *_ = resolve(any_db, clock, email="someone@gmail.com")
+    with any_db.sessions() as session:
         assert session.get(Contact, contact_id).company_id is None
 
 
-def test_shared_role_address_is_not_merged_silently(db, clock) -> None:  # type: ignore[no-untyped-def]
+def test_shared_role_address_is_not_merged_silently(any_db, clock) -> None:  # type: ignore[no-untyped-def]
     first = resolve(
-        db, clock, email="info@bakery.example", first_name="Tom", last_name="Baker"
+        any_db, clock, email="info@bakery.example", first_name="Tom", last_name="Baker"
     )
     second = resolve(
-        db, clock, email="info@bakery.example", first_name="Jane", last_name="Roll"
+        any_db, clock, email="info@bakery.example", first_name="Jane", last_name="Roll"
     )
 
     assert first[0] != second[0]
     assert second[2] and "shared address" in second[3]
 
 
-def test_email_and_phone_pointing_at_two_people_is_flagged(db, clock) -> None:  # type: ignore[no-untyped-def]
-    a = resolve(db, clock, email="a@one.example")
-    b = resolve(db, clock, email="b@two.example", phone="+14155550100")
-    mixed = resolve(db, clock, email="a@one.example", phone="+14155550100")
+def test_email_and_phone_pointing_at_two_people_is_flagged(any_db, clock) -> None:  # type: ignore[no-untyped-def]
+    a = resolve(any_db, clock, email="a@one.example")
+    b = resolve(any_db, clock, email="b@two.example", phone="+14155550100")
+    mixed = resolve(any_db, clock, email="a@one.example", phone="+14155550100")
 
     assert mixed[0] == a[0] != b[0]
     assert mixed[2] and "phone also matches" in mixed[3]
 
 
-def test_name_and_company_match_only_without_conflicting_email(db, clock) -> None:  # type: ignore[no-untyped-def]
+def test_name_and_company_match_only_without_conflicting_email(any_db, clock) -> None:  # type: ignore[no-untyped-def]
     base = resolve(
-        db,
+        any_db,
         clock,
         email="li@harbor.example",
         first_name="Li",
@@ -104,7 +104,7 @@ def test_name_and_company_match_only_without_conflicting_email(db, clock) -> Non
         company="Harbor Co",
     )
     same = resolve(
-        db,
+        any_db,
         clock,
         first_name="li",
         last_name="WONG",
@@ -112,7 +112,7 @@ def test_name_and_company_match_only_without_conflicting_email(db, clock) -> Non
         phone="+14155550177",
     )
     other = resolve(
-        db,
+        any_db,
         clock,
         email="li.wong@elsewhere.example",
         first_name="Li",
@@ -161,19 +161,52 @@ def test_merge_reparents_everything_and_undo_restores_it(any_db, clock) -> None:
         undo_merge(session, merge_id, now=clock.now())
 
 
-def test_phone_fills_in_country_and_zone_when_not_given(db, clock) -> None:  # type: ignore[no-untyped-def]
-    contact_id, *_ = resolve(db, clock, phone="+44 20 7946 0018")
-    with db.sessions() as session:
+def test_a_merged_contact_is_never_matched_again(any_db, clock) -> None:  # type: ignore[no-untyped-def]
+    keep = resolve(any_db, clock, email="kim@first.example")[0]
+    drop = resolve(
+        any_db,
+        clock,
+        email="kim.park@second.example",
+        phone="+14155550123",
+        first_name="Kim",
+        last_name="Park",
+        company="Parkside",
+    )[0]
+    with any_db.transaction() as session:
+        merge_contacts(
+            session, keep, drop, actor="dana", reason="same person", now=clock.now()
+        )
+
+    # The merge filled the survivor's empty phone and name in, not its email;
+    # the merged contact answers none of its keys any more.
+    by_phone = resolve(any_db, clock, phone="(415) 555-0123")
+    by_email = resolve(any_db, clock, email="kim.park@second.example")
+    by_name = resolve(
+        any_db, clock, first_name="Kim", last_name="Park", company="Parkside Inc"
+    )
+
+    assert by_phone[0] == keep and not by_phone[1]
+    assert by_email[1] and by_email[0] not in (keep, drop)
+    assert by_name[0] == keep and not by_name[1]
+
+
+def test_phone_fills_in_country_and_zone_when_not_given(any_db, clock) -> None:  # type: ignore[no-untyped-def]
+    contact_id, *_ = resolve(any_db, clock, phone="+44 20 7946 0018")
+    with any_db.sessions() as session:
         contact = session.get(Contact, contact_id)
     assert contact.country == "GB" and contact.timezone == "Europe/London"
 
 
-def test_company_names_match_nearly_but_never_override_a_domain(db, clock) -> None:  # type: ignore[no-untyped-def]
-    a = resolve(db, clock, phone="+14155550111", company="Northwind Traders Inc")[0]
-    b = resolve(db, clock, phone="+14155550112", company="Northwind Trader")[0]
-    c = resolve(db, clock, email="x@northwind.example", company="Northwind Traders")[0]
-    d = resolve(db, clock, email="y@nw-tools.example", company="Northwind Traders")[0]
-    with db.sessions() as session:
+def test_company_names_match_nearly_but_never_override_a_domain(any_db, clock) -> None:  # type: ignore[no-untyped-def]
+    a = resolve(any_db, clock, phone="+14155550111", company="Northwind Traders Inc")[0]
+    b = resolve(any_db, clock, phone="+14155550112", company="Northwind Trader")[0]
+    c = resolve(
+        any_db, clock, email="x@northwind.example", company="Northwind Traders"
+    )[0]
+    d = resolve(any_db, clock, email="y@nw-tools.example", company="Northwind Traders")[
+        0
+    ]
+    with any_db.sessions() as session:
         companies = [session.get(Contact, i).company_id for i in (a, b, c, d)]
         named = session.get(Company, companies[0])
         assert named.domain == "northwind.example"
@@ -181,12 +214,12 @@ def test_company_names_match_nearly_but_never_override_a_domain(db, clock) -> No
 
 
 def test_brazilian_mobile_with_or_without_the_ninth_digit_is_one_contact(
-    db, clock
+    any_db, clock
 ) -> None:  # type: ignore[no-untyped-def]
-    with_nine = resolve(db, clock, phone="+55 11 98765-4321")[0]
-    without = resolve(db, clock, phone="+55 11 8765-4321")[0]
-    landline = resolve(db, clock, phone="+55 11 3456-7890")[0]
-    other_landline = resolve(db, clock, phone="+55 11 93456-7890")[0]
+    with_nine = resolve(any_db, clock, phone="+55 11 98765-4321")[0]
+    without = resolve(any_db, clock, phone="+55 11 8765-4321")[0]
+    landline = resolve(any_db, clock, phone="+55 11 3456-7890")[0]
+    other_landline = resolve(any_db, clock, phone="+55 11 93456-7890")[0]
 
     assert with_nine == without
     assert landline != other_landline
