@@ -59,6 +59,11 @@ INGEST_KEY_PREFIX = "capture:"
 # Enough to empty the backlog of a 2,000-a-second burst in a few groups,
 # few enough that one group's transaction stays short.
 MAX_GROUP = 512
+# Writer threads on PostgreSQL, each with its own connection: a group's
+# commit waits for the WAL to reach the disk, and meanwhile the next group
+# is sent on the other connection (the server syncs both in one flush when
+# they meet). SQLite takes one writer at a time, so it has one thread.
+PG_WRITERS = 2
 
 _INBOUNDS = cast(Table, Inbound.__table__)
 # Built once: a provider's retry of a stored key inserts nothing and the
@@ -123,18 +128,20 @@ def _settle(future: asyncio.Future[list[Accepted]], outcome: Outcome) -> None:
 
 
 class AcceptWriter:
-    """One thread that commits accepted events in groups; see the module doc."""
+    """Threads that commit accepted events in groups; see the module doc."""
 
     def __init__(self, runtime: Runtime, *, max_group: int = MAX_GROUP):
         self._runtime = runtime
         self._max_group = max_group
         self._waiting: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._postgres = runtime.db.engine.dialect.name == "postgresql"
+        self._writers = PG_WRITERS if self._postgres else 1
         self._pg_group: GroupInsert | None = None
-        # PostgreSQL only: the writer thread's own connection, in autocommit.
-        self._pg_conn: Any = None
+        # PostgreSQL only: each writer thread's own connection, in autocommit.
+        self._local = threading.local()
+        self._pg_conns: list[Any] = []
 
     async def accept(
         self,
@@ -183,20 +190,24 @@ class AcceptWriter:
             deliver=deliver,
             earlier=list(earlier or [None] * len(events)),
         )
-        thread = self._thread
-        if thread is None or not thread.is_alive():
+        threads = self._threads
+        if len(threads) < self._writers or not threads[0].is_alive():
             self._start()
         self._waiting.put(request)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Commit what is waiting, then end the thread."""
+        """Commit what is waiting, then end the threads."""
         with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
+            threads, self._threads = self._threads, []
+        for _ in threads:
             self._waiting.put(None)
+        for thread in threads:
             thread.join(timeout)
-            if not thread.is_alive():
-                self._close_pg_connection()
+        if not any(thread.is_alive() for thread in threads):
+            with self._lock:
+                conns, self._pg_conns = self._pg_conns, []
+            for conn in conns:
+                conn.close()
 
     def _row(self, event: InboundEvent, now: datetime) -> dict[str, Any]:
         row = inbound_values(self._runtime, event, now)
@@ -205,11 +216,13 @@ class AcceptWriter:
 
     def _start(self) -> None:
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
+            self._threads = [thread for thread in self._threads if thread.is_alive()]
+            while len(self._threads) < self._writers:
+                thread = threading.Thread(
                     target=self._run, name="firsttouch-accept", daemon=True
                 )
-                self._thread.start()
+                thread.start()
+                self._threads.append(thread)
 
     def _run(self) -> None:
         while True:
@@ -331,20 +344,26 @@ class AcceptWriter:
         return _answers(rows, fresh, known)
 
     def _pg_connection(self) -> Any:
-        """The writer's own connection, opened (in autocommit) on first use."""
-        if self._pg_conn is None:
+        """This thread's own connection, opened (in autocommit) on first use."""
+        conn: Any = getattr(self._local, "conn", None)
+        if conn is None:
             pooled = self._runtime.db.engine.raw_connection()
-            driver: Any = pooled.driver_connection
+            conn = pooled.driver_connection
             # Ours for good: the pool must not hand it out in autocommit.
             pooled.detach()
-            driver.rollback()  # the pool's ping may have opened a transaction
-            driver.autocommit = True
-            self._pg_conn = driver
-        return self._pg_conn
+            conn.rollback()  # the pool's ping may have opened a transaction
+            conn.autocommit = True
+            self._local.conn = conn
+            with self._lock:
+                self._pg_conns.append(conn)
+        return conn
 
     def _close_pg_connection(self) -> None:
-        conn, self._pg_conn = self._pg_conn, None
+        conn, self._local.conn = getattr(self._local, "conn", None), None
         if conn is not None:
+            with self._lock:
+                if conn in self._pg_conns:
+                    self._pg_conns.remove(conn)
             conn.close()
 
     def _queue_ingests(

@@ -11,6 +11,8 @@ jobs and the NOTIFY commit together or not at all.
 - The rows travel as one JSON array (``store.recordset``), each with its
   place in the group and the event its job carries.
 - The inbounds insert skips a key already stored and returns the new rows.
+  It goes in key order: two writers' groups that share keys then take
+  their locks in the same order and wait for one another, never deadlock.
 - The jobs insert queues one ``capture.ingest`` per new row, keyed on the
   row, with the event of the group's first row under that key.
 - ``pg_notify`` wakes the workers at commit, once, and only when a row was new.
@@ -52,7 +54,7 @@ class GroupInsert:
             "WITH r AS (SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) "
             f'AS r({types}, "n" integer, "event" jsonb)), '
             f'ins AS (INSERT INTO "{_INBOUNDS.name}" ({names}) '
-            f'SELECT {names} FROM r ORDER BY "n" '
+            f'SELECT {names} FROM r ORDER BY "dedupe_key", "n" '
             'ON CONFLICT ("dedupe_key") DO NOTHING RETURNING "id", "dedupe_key"), '
             f"queued AS ({jobs}) "
             "SELECT ins.id, ins.dedupe_key, (SELECT pg_notify(%(channel)s::text, '')) "

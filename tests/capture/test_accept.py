@@ -255,3 +255,24 @@ def test_an_answer_that_cannot_be_delivered_does_not_stop_the_writer(
 
     assert after.inbound_id and not after.duplicate
     assert count(any_runtime.db, Inbound) == 2  # the first was stored all the same
+
+
+def test_writers_racing_on_the_same_keys_store_each_once(
+    writer: AcceptWriter, any_runtime: Runtime
+) -> None:
+    # Groups that share keys in opposite orders, submitted all at once so the
+    # writer threads (two on PostgreSQL) commit them side by side.
+    futures = []
+    for n in range(40):
+        keys = [f"chat:race-{n % 5}", f"chat:race-{(n + 1) % 5}"]
+        if n % 2:
+            keys.reverse()
+        futures.append(
+            writer.submit([chat_event(n, key=keys[0]), chat_event(n, key=keys[1])])
+        )
+    answers = [accepted for future in futures for accepted in future.result(30)]
+
+    assert len({a.inbound_id for a in answers}) == 5
+    assert sum(not a.duplicate for a in answers) == 5
+    assert count(any_runtime.db, Inbound) == 5
+    assert count(any_runtime.db, Job, Job.kind == INGEST_KIND) == 5
