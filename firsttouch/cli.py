@@ -207,6 +207,8 @@ def serve(
         _serve_shared(runtime)
         return
     metrics_folder = _share_metrics() if web_processes > 1 else None
+    if web_processes > 1 and runtime.settings.rate_limit_file is None:
+        runtime.settings = _share_rate_limits(runtime.settings)
     _serve(
         runtime,
         no_worker=no_worker,
@@ -362,6 +364,27 @@ def _share_metrics() -> str | None:
     folder = tempfile.mkdtemp(prefix="firsttouch-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
     return folder
+
+
+def _share_rate_limits(settings: Settings) -> Settings:
+    """Have every web process count form rate limits in one file.
+
+    Beside the SQLite file when there is one (it outlives restarts, so a
+    restart does not reset a sender's minute), else in the temp folder,
+    named for the port. Passed to the extra processes in the environment.
+    """
+    import tempfile
+
+    from sqlalchemy.engine import make_url
+
+    database = make_url(settings.database_url)
+    if database.get_backend_name() == "sqlite" and database.database:
+        folder = Path(database.database).resolve().parent
+    else:
+        folder = Path(tempfile.gettempdir())
+    path = folder / f"firsttouch-rate-limits-{settings.port}.bin"
+    os.environ["FIRSTTOUCH_RATE_LIMIT_FILE"] = str(path)
+    return settings.with_overrides(rate_limit_file=path)
 
 
 def _serve_shared(runtime) -> None:  # type: ignore[no-untyped-def]

@@ -64,6 +64,9 @@ class Settings:
     job_lease_seconds: float = 60.0
     job_max_attempts: int = 8
     job_poll_seconds: float = 0.2
+    # Shared by the web processes of one machine (see web.rate_limits);
+    # ``serve --web-processes N`` makes one for its processes when unset.
+    rate_limit_file: Path | None = None
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -175,6 +178,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         job_poll_seconds=_float(
             env, "FIRSTTOUCH_JOB_POLL_SECONDS", defaults.job_poll_seconds
+        ),
+        rate_limit_file=(
+            Path(env["FIRSTTOUCH_RATE_LIMIT_FILE"])
+            if env.get("FIRSTTOUCH_RATE_LIMIT_FILE")
+            else None
         ),
         env=env,
     )

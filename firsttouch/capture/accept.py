@@ -11,7 +11,9 @@ many requests at once:
 2. the writer's one thread takes every event waiting, stores each as an
    ``inbounds`` row with status ``accepted`` plus its ``capture.ingest``
    job, and commits them together: one transaction, one fsync (SQLite keeps
-   ``synchronous=FULL``), however many requests are waiting;
+   ``synchronous=FULL``), however many requests are waiting. On PostgreSQL
+   that transaction is one statement on the writer's own connection
+   (``accept_pg``);
 3. only then does each waiting request answer.
 
 The ``capture.ingest`` job (``ingest_accepted``) then does what ``ingest``
@@ -38,12 +40,13 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
+from firsttouch.capture.accept_pg import FIND_KEYS, GroupInsert
 from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.ingest import ACCEPTED, inbound_values, ingest_accepted
 from firsttouch.jobs.queue import KeyedJob, enqueue_keyed
+from firsttouch.jobs.waker import local_waker
 from firsttouch.logs import get_logger
 from firsttouch.store.models import Inbound
-from firsttouch.store.recordset import RecordsetInsert
 
 if TYPE_CHECKING:
     from firsttouch.jobs.runner import JobContext
@@ -52,15 +55,20 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 INGEST_KIND = "capture.ingest"
+INGEST_KEY_PREFIX = "capture:"
 # Enough to empty the backlog of a 2,000-a-second burst in a few groups,
 # few enough that one group's transaction stays short.
 MAX_GROUP = 512
+# Writer threads on PostgreSQL, each with its own connection: a group's
+# commit waits for the WAL to reach the disk, and meanwhile the next group
+# is sent on the other connection (the server syncs both in one flush when
+# they meet). SQLite takes one writer at a time, so it has one thread.
+PG_WRITERS = 2
 
 _INBOUNDS = cast(Table, Inbound.__table__)
 # Built once: a provider's retry of a stored key inserts nothing and the
-# RETURNING rows say which keys were new. (PostgreSQL takes a group as one
-# recordset statement instead; see _pg_insert.)
-_RETURNED = ("id", "dedupe_key")
+# RETURNING rows say which keys were new. (PostgreSQL takes a group, jobs
+# included, as one statement instead; see accept_pg.)
 _INSERT_INBOUNDS = (
     sqlite.insert(_INBOUNDS)
     .on_conflict_do_nothing(index_elements=["dedupe_key"])
@@ -120,16 +128,20 @@ def _settle(future: asyncio.Future[list[Accepted]], outcome: Outcome) -> None:
 
 
 class AcceptWriter:
-    """One thread that commits accepted events in groups; see the module doc."""
+    """Threads that commit accepted events in groups; see the module doc."""
 
     def __init__(self, runtime: Runtime, *, max_group: int = MAX_GROUP):
         self._runtime = runtime
         self._max_group = max_group
         self._waiting: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._postgres = runtime.db.engine.dialect.name == "postgresql"
-        self._pg_inbounds: RecordsetInsert | None = None
+        self._writers = PG_WRITERS if self._postgres else 1
+        self._pg_group: GroupInsert | None = None
+        # PostgreSQL only: each writer thread's own connection, in autocommit.
+        self._local = threading.local()
+        self._pg_conns: list[Any] = []
 
     async def accept(
         self,
@@ -178,18 +190,24 @@ class AcceptWriter:
             deliver=deliver,
             earlier=list(earlier or [None] * len(events)),
         )
-        thread = self._thread
-        if thread is None or not thread.is_alive():
+        threads = self._threads
+        if len(threads) < self._writers or not threads[0].is_alive():
             self._start()
         self._waiting.put(request)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Commit what is waiting, then end the thread."""
+        """Commit what is waiting, then end the threads."""
         with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
+            threads, self._threads = self._threads, []
+        for _ in threads:
             self._waiting.put(None)
+        for thread in threads:
             thread.join(timeout)
+        if not any(thread.is_alive() for thread in threads):
+            with self._lock:
+                conns, self._pg_conns = self._pg_conns, []
+            for conn in conns:
+                conn.close()
 
     def _row(self, event: InboundEvent, now: datetime) -> dict[str, Any]:
         row = inbound_values(self._runtime, event, now)
@@ -198,11 +216,13 @@ class AcceptWriter:
 
     def _start(self) -> None:
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
+            self._threads = [thread for thread in self._threads if thread.is_alive()]
+            while len(self._threads) < self._writers:
+                thread = threading.Thread(
                     target=self._run, name="firsttouch-accept", daemon=True
                 )
-                self._thread.start()
+                thread.start()
+                self._threads.append(thread)
 
     def _run(self) -> None:
         while True:
@@ -252,10 +272,13 @@ class AcceptWriter:
             for row, before in zip(request.rows, request.earlier, strict=False)
             if before is not None
         ]
-        with self._runtime.db.transaction() as session:
-            _adopt_earlier_keys(session, earlier)
-            stored = self._store_inbounds(session, rows)
-            self._queue_ingests(session, stored, events)
+        if self._postgres:
+            stored = self._write_pg(rows, events, earlier)
+        else:
+            with self._runtime.db.transaction() as session:
+                _adopt_earlier_keys(session, earlier)
+                stored = self._store_inbounds(session, rows)
+                self._queue_ingests(session, stored, events)
         answers, start = [], 0
         for request in group:
             answers.append(stored[start : start + len(request.rows)])
@@ -267,10 +290,7 @@ class AcceptWriter:
     ) -> list[Accepted]:
         """Insert the rows; a key already stored answers with its first row."""
         conn = session.connection()
-        if self._postgres:
-            inserted = self._pg_insert_inbounds(tuple(rows[0])).execute(conn, rows)
-        else:
-            inserted = list(conn.execute(_INSERT_INBOUNDS, rows))
+        inserted = list(conn.execute(_INSERT_INBOUNDS, rows))
         fresh = {key: int(inbound_id) for inbound_id, key in inserted}
         older = {row["dedupe_key"] for row in rows} - fresh.keys()
         known: dict[str, int] = {}
@@ -281,27 +301,70 @@ class AcceptWriter:
                 )
             )
             known = {key: int(inbound_id) for key, inbound_id in found}
+        return _answers(rows, fresh, known)
 
-        # A key repeated inside one group: its first row is the new one, the
-        # others are its duplicates.
-        answers, claimed = [], set()
-        for row in rows:
-            key = row["dedupe_key"]
-            if key in fresh and key not in claimed:
-                answers.append(Accepted(fresh[key], duplicate=False))
-                claimed.add(key)
-            else:
-                answers.append(Accepted(fresh.get(key) or known[key], duplicate=True))
-        return answers
+    def _write_pg(
+        self,
+        rows: list[dict[str, Any]],
+        events: list[dict[str, Any]],
+        earlier: list[tuple[dict[str, Any], Earlier]],
+    ) -> list[Accepted]:
+        """One statement stores the group and queues its jobs (see accept_pg)."""
+        conn = self._pg_connection()
+        try:
+            if earlier:
+                keys = list({before.key for _, before in earlier})
+                found = conn.execute(FIND_KEYS, [keys]).fetchall()
+                _adopt(earlier, {key: stored_at for key, _, stored_at in found})
 
-    def _pg_insert_inbounds(self, columns: tuple[str, ...]) -> RecordsetInsert:
-        # Every row comes from inbound_values, so the first group's columns
-        # serve for the life of the process.
-        if self._pg_inbounds is None:
-            self._pg_inbounds = RecordsetInsert(
-                _INBOUNDS, columns, conflict="dedupe_key", returning=_RETURNED
-            )
-        return self._pg_inbounds
+            if self._pg_group is None:
+                # Every row comes from inbound_values, so the first group's
+                # columns serve for the life of the process.
+                self._pg_group = GroupInsert(
+                    tuple(rows[0]), INGEST_KIND, INGEST_KEY_PREFIX
+                )
+            group = self._pg_group
+            now = self._runtime.clock.now()
+            inserted = conn.execute(group.sql, group.params(rows, events, now))
+            fresh = {key: int(inbound_id) for inbound_id, key, _ in inserted}
+
+            # A retry of a key stored before: its first row's id. Read after
+            # the insert, which waited for any writer of the same key.
+            older = list({row["dedupe_key"] for row in rows} - fresh.keys())
+            known: dict[str, int] = {}
+            if older:
+                found = conn.execute(FIND_KEYS, [older]).fetchall()
+                known = {key: int(inbound_id) for key, inbound_id, _ in found}
+        except Exception:
+            if conn.broken:
+                self._close_pg_connection()
+            raise
+        if fresh:
+            local_waker.notify()  # workers in this process; NOTIFY reaches others
+        return _answers(rows, fresh, known)
+
+    def _pg_connection(self) -> Any:
+        """This thread's own connection, opened (in autocommit) on first use."""
+        conn: Any = getattr(self._local, "conn", None)
+        if conn is None:
+            pooled = self._runtime.db.engine.raw_connection()
+            conn = pooled.driver_connection
+            # Ours for good: the pool must not hand it out in autocommit.
+            pooled.detach()
+            conn.rollback()  # the pool's ping may have opened a transaction
+            conn.autocommit = True
+            self._local.conn = conn
+            with self._lock:
+                self._pg_conns.append(conn)
+        return conn
+
+    def _close_pg_connection(self) -> None:
+        conn, self._local.conn = getattr(self._local, "conn", None), None
+        if conn is not None:
+            with self._lock:
+                if conn in self._pg_conns:
+                    self._pg_conns.remove(conn)
+            conn.close()
 
     def _queue_ingests(
         self, session: Session, stored: list[Accepted], events: list[dict[str, Any]]
@@ -310,7 +373,7 @@ class AcceptWriter:
         jobs = [
             KeyedJob(
                 INGEST_KIND,
-                f"capture:{accepted.inbound_id}",
+                f"{INGEST_KEY_PREFIX}{accepted.inbound_id}",
                 {"inbound_id": accepted.inbound_id, "event": event},
             )
             for accepted, event in zip(stored, events, strict=True)
@@ -322,11 +385,7 @@ class AcceptWriter:
 def _adopt_earlier_keys(
     session: Session, earlier: list[tuple[dict[str, Any], Earlier]]
 ) -> None:
-    """Give a row its earlier key where that key was stored recently enough.
-
-    The row's insert then meets the unique key and is answered as a
-    duplicate of the stored one, like any other retry.
-    """
+    """Look up the earlier keys, then ``_adopt`` those stored recently enough."""
     if not earlier:
         return
     keys = {before.key for _, before in earlier}
@@ -335,11 +394,40 @@ def _adopt_earlier_keys(
             _INBOUNDS.c.dedupe_key.in_(keys)
         )
     )
-    found = {key: stored_at for key, stored_at in rows}
+    _adopt(earlier, {key: stored_at for key, stored_at in rows})
+
+
+def _adopt(
+    earlier: list[tuple[dict[str, Any], Earlier]], found: dict[str, datetime]
+) -> None:
+    """Give a row its earlier key where that key was stored recently enough.
+
+    The row's insert then meets the unique key and is answered as a
+    duplicate of the stored one, like any other retry.
+    """
     for row, before in earlier:
         stored_at = found.get(before.key)
         if stored_at is not None and stored_at >= before.since:
             row["dedupe_key"] = before.key
+
+
+def _answers(
+    rows: list[dict[str, Any]], fresh: dict[str, int], known: dict[str, int]
+) -> list[Accepted]:
+    """Each row's answer: its new row, or the first row stored under its key.
+
+    A key repeated inside one group: its first row is the new one, the
+    others are its duplicates.
+    """
+    answers, claimed = [], set()
+    for row in rows:
+        key = row["dedupe_key"]
+        if key in fresh and key not in claimed:
+            answers.append(Accepted(fresh[key], duplicate=False))
+            claimed.add(key)
+        else:
+            answers.append(Accepted(fresh.get(key) or known[key], duplicate=True))
+    return answers
 
 
 def _hand_over(request: _Request, outcome: Outcome) -> None:

@@ -102,6 +102,24 @@ _INSERT_ONCE_PG_MANY = RecordsetInsert(
 )
 
 
+def keyed_insert_sql_pg(select_sql: str) -> str:
+    """PostgreSQL text that queues the keyed jobs ``select_sql`` yields.
+
+    For a caller that builds its jobs inside its own statement (the accept
+    writer's one statement per group). ``select_sql`` yields the columns
+    ``kind, payload, due_at, max_attempts, idempotency_key, created_at``; a
+    key already queued or run adds nothing, as with ``enqueue_keyed``. The
+    caller sends the NOTIFY (``waker.CHANNEL``) in the same transaction.
+    """
+    return (
+        f'INSERT INTO "{_JOBS.name}" (kind, payload, state, due_at, attempts, '
+        "max_attempts, idempotency_key, created_at) "
+        "SELECT kind, payload, 'queued', due_at, 0, max_attempts, "
+        f"idempotency_key, created_at FROM ({select_sql}) AS keyed "
+        "ON CONFLICT (idempotency_key) DO NOTHING"
+    )
+
+
 @dataclass(frozen=True)
 class KeyedJob:
     """One job to queue once: ``key`` names it for good."""

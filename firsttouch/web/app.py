@@ -14,6 +14,7 @@ from firsttouch.web import health
 from firsttouch.web.errors import install_error_handlers
 from firsttouch.web.metrics import Metrics
 from firsttouch.web.middleware import RequestContextMiddleware
+from firsttouch.web.rate_limits import RateLimiter
 from firsttouch.web.routers import include_routers
 
 
@@ -40,6 +41,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.state.metrics = Metrics()
     app.state.accept_writer = AcceptWriter(runtime)
+    app.state.form_rate_limiter = RateLimiter(runtime.settings.rate_limit_file)
     # Called in order when the app shuts down (serve stops its workers here).
     app.state.shutdown_hooks = []
 

@@ -4,16 +4,14 @@ Takes JSON, urlencoded and multipart bodies. Answers 202 with the inbound
 id once the inbound is committed, or 303 to the form's thank-you URL when
 a plain HTML form posted (the browser then lands on the team's page). A
 filled honeypot gets the same answer and stores nothing, so bots learn
-nothing. Per-IP rate limit, CORS for the form's allowed origins, and an
+nothing. Per-IP rate limit (shared by the web processes of a machine:
+``web.rate_limits``), CORS for the form's allowed origins, and an
 optional HMAC signature (``X-Firsttouch-Signature: sha256=<hex>``).
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from collections import deque
-from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 from urllib.parse import parse_qsl
@@ -35,13 +33,13 @@ from firsttouch.logs import get_logger
 from firsttouch.runtime import Runtime
 from firsttouch.web.deps import get_accept_writer, get_runtime
 from firsttouch.web.errors import error_body
+from firsttouch.web.rate_limits import RateLimiter
 from firsttouch.workspace.channels import SECRET_REF, ref_name
 from firsttouch.workspace.routing import Form
 
 router = APIRouter(tags=["capture"])
 log = get_logger(__name__)
 
-RATE_WINDOW = timedelta(minutes=1)
 CORS_HEADERS = "Content-Type, X-Firsttouch-Signature, Idempotency-Key"
 
 
@@ -55,31 +53,8 @@ class OriginRefusedError(FirsttouchError):
     status = 403
 
 
-class RateLimiter:
-    """A sliding one-minute window of submissions per (form, client address)."""
-
-    def __init__(self) -> None:
-        self._hits: dict[tuple[str, str], deque[datetime]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: tuple[str, str], limit: int, now: datetime) -> bool:
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and now - hits[0] >= RATE_WINDOW:
-                hits.popleft()
-            if len(hits) >= limit:
-                return False
-            hits.append(now)
-            if len(self._hits) > 50_000:  # bound memory under a spray of addresses
-                self._hits = {k: v for k, v in self._hits.items() if v}
-            return True
-
-
 def _limiter(request: Request) -> RateLimiter:
-    state = request.app.state
-    if not hasattr(state, "form_rate_limiter"):
-        state.form_rate_limiter = RateLimiter()
-    limiter: RateLimiter = state.form_rate_limiter
+    limiter: RateLimiter = request.app.state.form_rate_limiter
     return limiter
 
 

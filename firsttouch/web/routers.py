@@ -39,7 +39,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(alert_routes.router)
     app.include_router(call_routes.router)
     app.include_router(dashboard_router)
-    # Every capture POST again, as a lean route ahead of all the routers.
+    # Every capture POST again, served by a lane ahead of all the routers.
     fast_lane.install(
         app,
         [

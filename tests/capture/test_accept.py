@@ -17,6 +17,7 @@ from firsttouch.capture.accept import (
     INGEST_KIND,
     Accepted,
     AcceptWriter,
+    Earlier,
     _Request,
     deliver_to,
 )
@@ -255,3 +256,46 @@ def test_an_answer_that_cannot_be_delivered_does_not_stop_the_writer(
 
     assert after.inbound_id and not after.duplicate
     assert count(any_runtime.db, Inbound) == 2  # the first was stored all the same
+
+
+def test_writers_racing_on_the_same_keys_store_each_once(
+    writer: AcceptWriter, any_runtime: Runtime
+) -> None:
+    # Groups that share keys in opposite orders, submitted all at once so the
+    # writer threads (two on PostgreSQL) commit them side by side.
+    futures = []
+    for n in range(40):
+        keys = [f"chat:race-{n % 5}", f"chat:race-{(n + 1) % 5}"]
+        if n % 2:
+            keys.reverse()
+        futures.append(
+            writer.submit([chat_event(n, key=keys[0]), chat_event(n, key=keys[1])])
+        )
+    answers = [accepted for future in futures for accepted in future.result(30)]
+
+    assert len({a.inbound_id for a in answers}) == 5
+    assert sum(not a.duplicate for a in answers) == 5
+    assert count(any_runtime.db, Inbound) == 5
+    assert count(any_runtime.db, Job, Job.kind == INGEST_KIND) == 5
+
+
+def test_an_earlier_key_stored_recently_enough_makes_the_event_a_duplicate(
+    writer: AcceptWriter, any_runtime: Runtime
+) -> None:
+    (first,) = writer.accept_blocking([chat_event(1, key="form:bucket-1")])
+    stored_at = any_runtime.clock.now()
+
+    def accept_with(key: str, earlier: Earlier) -> Accepted:
+        answer: Future[list[Accepted]] = Future()
+        writer._enqueue([chat_event(2, key=key)], deliver_to(answer), [earlier])
+        (accepted,) = answer.result(timeout=30)
+        return accepted
+
+    recent = accept_with("form:bucket-2", Earlier("form:bucket-1", stored_at))
+    too_old = accept_with(
+        "form:bucket-3", Earlier("form:bucket-1", stored_at + timedelta(seconds=1))
+    )
+
+    assert recent.inbound_id == first.inbound_id and recent.duplicate
+    assert too_old.inbound_id != first.inbound_id and not too_old.duplicate
+    assert count(any_runtime.db, Inbound) == 2

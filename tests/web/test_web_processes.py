@@ -127,3 +127,52 @@ def test_extra_web_processes_serve_the_port_and_end_with_the_first(
         for pid in helpers:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
+def test_a_form_rate_limit_holds_across_the_web_processes(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "FIRSTTOUCH_DATABASE_URL": f"sqlite:///{tmp_path / 'web.db'}",
+        "FIRSTTOUCH_WORKSPACE": str(ROOT / "examples" / "workspace"),
+        "FIRSTTOUCH_PORT": str(port),
+        "FIRSTTOUCH_LOG_LEVEL": "WARNING",
+    }
+    env.pop("FIRSTTOUCH_RATE_LIMIT_FILE", None)
+    firsttouch = str(Path(sys.executable).with_name("firsttouch"))
+    subprocess.run([firsttouch, "db", "upgrade"], env=env, check=True)
+    serve = subprocess.Popen(
+        [firsttouch, "serve", "--no-worker", "--web-processes", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/capture/forms/demo-request"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        time.sleep(2)  # the extra process is listening too
+
+        # Each post on a fresh connection, so the kernel spreads them over
+        # both processes; the example form allows 30 a minute per address.
+        answers = [
+            httpx.post(url, json={"email": f"rate{n}@limits.example"})
+            for n in range(40)
+        ]
+    finally:
+        serve.terminate()
+        serve.wait(timeout=20)
+
+    codes = [answer.status_code for answer in answers]
+    assert codes.count(202) == 30 and codes.count(429) == 10
+    # Request ids start with their process's own prefix: both processes answered.
+    assert len({answer.headers["x-request-id"][:12] for answer in answers}) == 2
+    assert (tmp_path / f"firsttouch-rate-limits-{port}.bin").exists()
