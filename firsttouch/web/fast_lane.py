@@ -131,3 +131,13 @@ def install(app: FastAPI, lanes: Sequence[tuple[str, Endpoint]]) -> None:
         lanes=lanes,
         handlers=app.exception_handlers,
     )
+
+
+def lane_paths(app: FastAPI) -> list[str]:
+    """The path templates ``app`` serves through its lanes, in order."""
+    return [
+        path
+        for middleware in app.user_middleware
+        if middleware.cls is FastLaneMiddleware
+        for path, _ in middleware.kwargs["lanes"]
+    ]

@@ -4,12 +4,11 @@ the variable to set when their provider is not configured."""
 from __future__ import annotations
 
 import pytest
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from starlette.routing import Route
 
 from firsttouch.runtime import Runtime
 from firsttouch.web import create_app
+from firsttouch.web.fast_lane import lane_paths
 from tests.capture.provider_support import inbounds
 
 PROVIDERS = {
@@ -27,11 +26,7 @@ def test_every_inbound_mail_route_has_a_lane_ahead_and_is_documented(
     runtime: Runtime,
 ) -> None:
     app = create_app(runtime)
-    lanes = []
-    for route in app.router.routes:
-        if not isinstance(route, Route) or isinstance(route, APIRoute):
-            break
-        lanes.append(route.path)
+    lanes = lane_paths(app)
     documented = app.openapi()["paths"]
     for provider in PROVIDERS:
         assert f"/capture/email/{provider}" in lanes

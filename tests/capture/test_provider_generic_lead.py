@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from starlette.routing import Route
 
 from firsttouch.capture.providers.generic_lead import parse_generic_lead
 from firsttouch.config import Settings
@@ -15,6 +13,7 @@ from firsttouch.errors import InputError
 from firsttouch.runtime import Runtime
 from firsttouch.store.db import Database
 from firsttouch.web import create_app
+from firsttouch.web.fast_lane import lane_paths
 from tests.capture.app_hooks_support import (
     contact_of,
     secret_header,
@@ -134,11 +133,7 @@ def test_every_app_webhook_post_has_a_fast_lane_and_stays_documented(
     runtime: Runtime,
 ) -> None:
     app = create_app(runtime)
-    lanes = {
-        r.path
-        for r in app.router.routes
-        if isinstance(r, Route) and not isinstance(r, APIRoute)
-    }
+    lanes = set(lane_paths(app))
     paths = (
         "/capture/typeform",
         "/capture/formsort",

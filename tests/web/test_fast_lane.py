@@ -10,15 +10,13 @@ from fastapi.testclient import TestClient
 
 from firsttouch.runtime import Runtime
 from firsttouch.web import create_app
-from firsttouch.web.fast_lane import FastLaneMiddleware
+from firsttouch.web.fast_lane import lane_paths
 
 SECRET = "lane-test-secret"  # noqa: S105
 
 
 def _lane_paths(runtime: Runtime) -> list[str]:
-    app = create_app(runtime)
-    (lanes,) = [m for m in app.user_middleware if m.cls is FastLaneMiddleware]
-    return [path for path, _ in lanes.kwargs["lanes"]]
+    return lane_paths(create_app(runtime))
 
 
 def test_every_capture_post_has_a_lane_and_stays_documented(
