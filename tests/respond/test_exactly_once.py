@@ -121,8 +121,8 @@ def test_a_worker_process_killed_between_send_and_commit_sends_one_email(
         env=env,
     )
     try:
-        # Kill it once the server's 250 is on record and the worker is
-        # holding still before the ledger and the touch record the send.
+        # Kill it once the server's 250 is on record (the touch and the
+        # ledger in one commit) and the worker is holding still after it.
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             assert proc.poll() is None, "the worker process exited early"
@@ -136,7 +136,7 @@ def test_a_worker_process_killed_between_send_and_commit_sends_one_email(
         assert proc.stdout is not None
         proc.stdout.close()
 
-    # Killed after the 250 was recorded and before the ledger marked it done.
+    # Killed after the 250 was recorded and before the send returned.
     assert _status(live_any, inbound_id)[0] == "sent"
     clock = live_any.clock
     assert isinstance(clock, VirtualClock)
