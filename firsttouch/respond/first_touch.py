@@ -61,7 +61,10 @@ CALL_BRIDGE_KIND = "respond.call_bridge"
 def run_first_touch(runtime: Runtime, inbound_id: int) -> dict[str, str]:
     """Send the first touch of ``inbound_id``; return each action's status."""
     now = runtime.clock.now()
-    with runtime.db.transaction() as session:
+    # No fsync of its own (SQLite): nothing leaves before a durable pending
+    # mark where a lost one would matter (``open_send``); lost to a power
+    # cut, the job, whose completion commits later, stages it all again.
+    with runtime.db.transaction(durable=False) as session:
         lead = load_lead(session, inbound_id)
         if lead is None or lead.status in ("recorded", "reply"):
             return {}
@@ -72,10 +75,9 @@ def run_first_touch(runtime: Runtime, inbound_id: int) -> dict[str, str]:
             for action, touch in staged.items()
             if touch is not None
         }
-        # And the first send's ledger entry opens in it too: one durable
-        # commit before the call, where staging and the pending mark took two.
-        # Only the first: a later send's lease would block its retry for a
-        # lease's length if an earlier send failed the job.
+        # The first send's ledger entry may open in it too: one commit before
+        # the call, not two. Only the first: a later send's lease would block
+        # its retry for a lease's length if an earlier send failed the job.
         first = next((t for t in staged.values() if _sends_now(t)), None)
         opened = open_send(runtime, session, first) if first is not None else None
 

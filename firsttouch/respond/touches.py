@@ -59,8 +59,6 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-# The channels ``_send`` sends on; each is the ledger effect of its sends.
-SENT_HERE = ("email", "sms")
 # A send's ledger entry as ``open_send`` left it: (entry, leased).
 Opened = tuple[Entry, bool]
 
@@ -231,10 +229,16 @@ def deliver_touch(runtime: Runtime, key: str) -> str:
 def open_send(runtime: Runtime, session: Session, touch: Touch) -> Opened | None:
     """Open the ledger entry of ``touch``'s send in the caller's transaction.
 
-    The caller commits durably (it holds the pending mark) before passing
-    what this returns to ``send_admitted``. None: not a channel sent here.
+    Only for email to a server that cannot be asked afterwards whether it
+    took a message (SMTP: RFC 5321 has no such command); None otherwise, and
+    ``Ledger.perform`` opens the entry itself. Such a pending mark needs no
+    fsync of its own: after a power cut that loses the send's record, the
+    retry sends again whether or not the mark survived (it could only ask
+    the channel, which has nothing to say), so the caller may commit it
+    without one. A channel that can be asked (Twilio, the outbox) keeps a
+    durable mark, committed before its call, for its lookup.
     """
-    if touch.channel not in SENT_HERE:
+    if touch.channel != "email" or _lookup_of(senders(runtime).email) is not None:
         return None
     ledger = Ledger(runtime.db, runtime.clock)
     return ledger.open_in(session.connection(), _ledger_key(touch), touch.channel)
@@ -434,8 +438,13 @@ def _send(runtime: Runtime, touch: Touch, opened: Opened | None) -> Result:
 
 
 def _channel_lookup(channel: Any, message: EmailMessage) -> Result | None:
-    lookup = getattr(channel, "lookup", None)
+    lookup = _lookup_of(channel)
     return lookup(message) if lookup is not None else None
+
+
+def _lookup_of(channel: Any) -> Any:
+    # An email channel may or may not be able to tell what it sent.
+    return getattr(channel, "lookup", None)
 
 
 def _accepted_receipt(runtime: Runtime, key: str) -> Result | None:
