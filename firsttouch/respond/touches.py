@@ -157,6 +157,10 @@ def stage_touch(session: Session, draft: Draft, now: datetime) -> Touch:
 
 def staged_touch(session: Session, key: str) -> Touch | None:
     """Return the touch staged under ``key``, locked for this transaction."""
+    # Most keys have no touch yet (a first run): a Core statement says so
+    # for a third of the ORM query's cost, which only a staged row needs.
+    if session.execute(_STATUS, {"key": key}).first() is None:
+        return None
     return session.scalar(_TOUCH_BY_KEY_LOCKED, {"key": key})
 
 
