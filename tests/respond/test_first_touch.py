@@ -305,7 +305,7 @@ def test_a_first_email_costs_two_commits_within_its_statement_budget(
     # ledger entry before the send; one records the 250 and closes the entry.
     assert len(commits) == 2
     # The lead; an earlier staging of this touch; the gate (opt-out, recent
-    # touches, mailbox counts and their update); the touch; the ledger; the
+    # touches, the mailbox allowance spent); the touch; the ledger; the
     # touch and its inbound marked sent with the ledger entry done.
-    assert len(statements) <= 11, "\n".join(statements)
+    assert len(statements) <= 10, "\n".join(statements)
     assert len(sink.received) == 2
