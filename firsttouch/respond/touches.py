@@ -221,13 +221,15 @@ def deliver_touch(runtime: Runtime, key: str) -> str:
     way worth retrying: the job that called this runs again later.
     """
     now = runtime.clock.now()
-    # Not synced on its own, as in run_first_touch: the ledger's pending mark
-    # is, before anything is sent.
+    # Not synced on its own, as in run_first_touch: nothing leaves before a
+    # durable pending mark where a lost one would matter (``open_send``).
     with runtime.db.transaction(durable=False) as session:
-        status = admit_touch(runtime, session, key, now)
+        touch = _staged_or_fail(session, key)
+        status = admit_staged(runtime, session, touch, now)
+        opened = open_send(runtime, session, touch) if status == "sending" else None
     if status != "sending":
         return status
-    return send_admitted(runtime, key)
+    return send_admitted(runtime, key, touch, opened=opened)
 
 
 def open_send(runtime: Runtime, session: Session, touch: Touch) -> Opened | None:
@@ -285,10 +287,14 @@ def admit_touch(runtime: Runtime, session: Session, key: str, now: datetime) -> 
 
     The caller commits; only then may ``send_admitted`` send it.
     """
+    return admit_staged(runtime, session, _staged_or_fail(session, key), now)
+
+
+def _staged_or_fail(session: Session, key: str) -> Touch:
     touch = staged_touch(session, key)
     if touch is None:
         raise NotFoundError(f"no touch staged with key {key!r}")
-    return admit_staged(runtime, session, touch, now)
+    return touch
 
 
 def admit_staged(

@@ -24,6 +24,7 @@ from firsttouch.jobs.runner import run_until_idle
 from firsttouch.respond import touches
 from firsttouch.respond.first_touch import run_first_touch
 from firsttouch.respond.senders import SERVICE
+from firsttouch.respond.touches import Draft, deliver_touch, stage_touch
 from firsttouch.runtime import Runtime
 from firsttouch.store.models import Inbound, Touch
 from tests.channels.fakes import FakeTwilio, SmtpSink
@@ -218,3 +219,29 @@ def test_a_send_the_channel_can_look_up_is_marked_durably_before_the_call(
     marked = _first_to_write(commits, "outbound_ledger")
     assert commits[marked][0] == 2
     assert marked < _first_to_write(commits, "outbox_messages")
+
+
+def test_a_staged_email_sent_later_costs_the_same_two_commits(
+    live: Runtime, sink: SmtpSink
+) -> None:
+    now = live.clock.now()
+    draft = Draft(
+        key="later:1",
+        channel="email",
+        to="ann@buyer.example",
+        text="Following up.",
+        from_address="hello@northwindledger.example",
+        subject="Following up",
+        message_id="<later.1@northwindledger.example>",
+    )
+    with live.db.transaction() as session:
+        stage_touch(session, draft, now)
+    with _commits(live) as commits:
+        assert deliver_touch(live, "later:1") == "sent"
+
+    # The gate's answer and the unsynced ledger mark; the synced 250.
+    [(admit_level, _), (record_level, record)] = commits
+    assert _first_to_write(commits, "outbound_ledger") == 0
+    assert (admit_level, record_level) == (1, 2)
+    assert any(s.startswith("UPDATE outbound_ledger") for s in record)
+    assert len(sink.received) == 1
