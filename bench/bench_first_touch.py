@@ -8,6 +8,8 @@ n8n's come from the same tools (``../shared/bench-peers/n8n``).
 Figures: first_touch_p50_ms and first_touch_p99_ms at 50 leads/s,
 first_touch_p99_ms_200 at 200 leads/s, burst_1000_max_s (the last email of
 a burst of 1,000), serve_peak_rss_mb (peak RSS, summed over our processes),
+serve_cpu_ms_per_lead (CPU time our processes spent, user and system, over
+every lead of the scenarios run: at 200 leads/s one core has 5 ms a lead),
 for the embedded default; then the same with the suffix ``_split`` for
 ``serve --no-worker`` plus one ``firsttouch worker`` process on the same
 SQLite file. ``FIRSTTOUCH_BENCH_WORKERS=N`` runs only ``serve --no-worker``
@@ -105,6 +107,26 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of ``pid`` so far, every thread included."""
+    # Fields 14 and 15 of /proc/PID/stat (proc(5)), after the parenthesised name.
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settled_cpu_seconds(procs: tuple[subprocess.Popen[bytes], ...]) -> float:
+    """Their CPU time once they go idle (the jobs a lead queues after its
+    email count for that lead, not the next scenario), 30 s at most."""
+    total = sum(cpu_seconds(p.pid) for p in procs)
+    for _ in range(60):
+        time.sleep(0.5)
+        now = sum(cpu_seconds(p.pid) for p in procs)
+        idle, total = now - total < 0.02, now
+        if idle:
+            break
+    return total
+
+
 def wait_ready(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -174,7 +196,10 @@ def run_deployment(workers_wanted: int) -> tuple[dict[str, dict[str, Any]], floa
         url = f"http://127.0.0.1:{web_port}/capture/forms/bench"
         wanted = os.environ.get("FIRSTTOUCH_BENCH_SCENARIOS", "")
         chosen = [s for s in SCENARIOS if not wanted or s[0] in wanted.split(",")]
+        ours = (serve, *workers)
+        cpu: dict[str, float] = {}
         for label, args in (("probe", ["--n", "5", "--rate", "5"]), *chosen):
+            cpu_before = sum(cpu_seconds(p.pid) for p in ours)
             subprocess.run(
                 [
                     sys.executable,
@@ -196,10 +221,12 @@ def run_deployment(workers_wanted: int) -> tuple[dict[str, dict[str, Any]], floa
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
+            cpu[label] = settled_cpu_seconds(ours) - cpu_before
         for row in results.read_text().splitlines():
             result = json.loads(row)
+            result["serve_cpu_s"] = cpu.get(result["label"], 0.0)
             figures[result["label"]] = result
-        rss = sum(peak_rss_mb(p.pid) for p in (serve, *workers))
+        rss = sum(peak_rss_mb(p.pid) for p in ours)
     finally:
         for proc in (serve, *workers, sink):
             proc.send_signal(signal.SIGTERM)
@@ -225,6 +252,7 @@ def report(figures: dict[str, dict[str, Any]], rss: float, suffix: str) -> None:
             f"# {label}{suffix}: posted={result['posted']} "
             f"accepted={result['accepted_2xx']} emails={result['emails_received']} "
             f"lost={result['lost_of_accepted']} dups={result['duplicates']} "
+            f"serve_cpu_ms_per_lead={_cpu_ms_per_lead([result]):.2f} "
             f"e2e={result['e2e_latency']}",
             flush=True,
         )
@@ -236,6 +264,14 @@ def report(figures: dict[str, dict[str, Any]], rss: float, suffix: str) -> None:
     burst = e2e("burst1000", "max_ms") / 1000
     line(f"burst_1000_max_s{suffix}", burst, "s", "<10", N8N["burst_s"])
     line(f"serve_peak_rss_mb{suffix}", rss, "MiB", "<300", N8N["rss_mb"])
+    driven = [r for label, r in figures.items() if label != "probe"]
+    cpu_ms = _cpu_ms_per_lead(driven)
+    line(f"serve_cpu_ms_per_lead{suffix}", cpu_ms, "ms", "<5", None)
+
+
+def _cpu_ms_per_lead(results: list[dict[str, Any]]) -> float:
+    leads = sum(int(r["posted"]) for r in results)
+    return 1000 * sum(r["serve_cpu_s"] for r in results) / leads if leads else -1
 
 
 def main() -> int:

@@ -8,6 +8,11 @@ the channel whether the effect already happened (``lookup``) before calling
 again. Two workers can never be in the call at once: the lease is taken by a
 conditional update.
 
+A call that learns of its own success before it returns (an SMTP server's
+250) may ``settle`` the entry from inside the call: the ledger's *done* and
+the caller's own record of the effect are one durable commit, and
+``perform`` adds none after the call.
+
 A first attempt writes the entry with its lease already taken, in one
 statement and one commit; only a key seen before needs the conditional
 update. Statements are built once, on a Core connection: this runs for
@@ -19,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Table, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +35,7 @@ from firsttouch.store.db import Database
 from firsttouch.store.models import LedgerEntry
 
 Result = dict[str, Any]
+T = TypeVar("T")
 
 _LEDGER = cast(Table, LedgerEntry.__table__)
 _WHEN = _LEDGER.c.lease_expires_at.type
@@ -101,6 +107,8 @@ class Ledger:
         self.db = db
         self.clock = clock
         self.lease = timedelta(seconds=lease_seconds)
+        # Results settled from inside a call now running, by key (``settle``).
+        self._settled: dict[str, Result] = {}
 
     def _open(self, key: str, effect: str) -> tuple[Entry, bool]:
         """Record ``key`` as pending and take its lease; return (entry, leased).
@@ -108,11 +116,20 @@ class Ledger:
         Commits before returning, so the pending mark is durable before any
         call is made.
         """
-        now = self.clock.now()
         with self.db.write_connection() as conn:
-            if self._insert(conn, key, effect, now, leased=True):
-                return Entry("pending", 1, {}, None), True
-            return self._lease(conn, key, now)
+            return self.open_in(conn, key, effect)
+
+    def open_in(self, conn: Connection, key: str, effect: str) -> tuple[Entry, bool]:
+        """``_open`` inside the caller's transaction: its commit opens the entry.
+
+        For a caller that commits durably just before the call anyway (the
+        touch it is about to send): one commit instead of two. Pass what it
+        returns to ``perform`` as ``opened``, and only after that commit.
+        """
+        now = self.clock.now()
+        if self._insert(conn, key, effect, now, leased=True):
+            return Entry("pending", 1, {}, None), True
+        return self._lease(conn, key, now)
 
     def _insert_pending(self, key: str, effect: str) -> None:
         """Record ``key`` as pending, unleased: a first attempt's first step."""
@@ -149,6 +166,12 @@ class Ledger:
         return entry, bool(taken)
 
     def _finish(self, key: str, state: str, result: Result, error: str | None) -> None:
+        with self.db.write_connection() as conn:
+            self._mark(conn, key, state, result, error)
+
+    def _mark(
+        self, conn: Connection, key: str, state: str, result: Result, error: str | None
+    ) -> None:
         done_at = self.clock.now() if state == "done" else None
         values = {
             "key_": key,
@@ -157,8 +180,21 @@ class Ledger:
             "error_": error,
             "done_": done_at,
         }
+        conn.execute(_FINISH, values)
+
+    def settle(self, key: str, result: Result, record: Callable[[Connection], T]) -> T:
+        """Mark ``key`` done from inside its call; ``record`` in the same commit.
+
+        Commits durably before returning, and returns what ``record``
+        returned. A failure in ``record`` rolls both back, and the entry
+        stays pending, as if the process had died before the commit.
+        ``perform`` then records nothing more when the call returns.
+        """
         with self.db.write_connection() as conn:
-            conn.execute(_FINISH, values)
+            self._mark(conn, key, "done", result, None)
+            recorded = record(conn)
+        self._settled[key] = result
+        return recorded
 
     def perform(
         self,
@@ -166,9 +202,14 @@ class Ledger:
         effect: str,
         call: Callable[[], Result],
         lookup: Callable[[], Result | None] | None = None,
+        *,
+        opened: tuple[Entry, bool] | None = None,
     ) -> Outcome:
-        """Run ``call`` once for ``key`` across every retry and every worker."""
-        entry, leased = self._open(key, effect)
+        """Run ``call`` once for ``key`` across every retry and every worker.
+
+        ``opened`` is what ``open_in`` returned for ``key``, committed.
+        """
+        entry, leased = opened or self._open(key, effect)
 
         if entry.state == "done":
             return Outcome(entry.result, performed=False)
@@ -192,9 +233,17 @@ class Ledger:
         try:
             result = call()
         except DeliveryError as exc:
+            settled = self._settled.pop(key, None)
+            if settled is not None:
+                # Done and on record before the failure: the effect happened.
+                return Outcome(settled, performed=True)
             state = "failed" if exc.permanent else "pending"
             self._finish(key, state, {}, str(exc))
             raise
+        except BaseException:
+            self._settled.pop(key, None)
+            raise
 
-        self._finish(key, "done", result, None)
+        if self._settled.pop(key, None) is None:
+            self._finish(key, "done", result, None)
         return Outcome(result, performed=True)

@@ -75,20 +75,26 @@ def _recent_statement(channels: tuple[str, ...]) -> Select[datetime]:
     )
 
 
-_MAILBOX_COUNTS = select(_COUNTERS.c.bucket, _COUNTERS.c.count).where(
-    _COUNTERS.c.sender == bindparam("sender"),
-    _COUNTERS.c.bucket.in_([bindparam("minute"), bindparam("day")]),
-)
-
-
-# One statement spends both allowances, the minute's and the day's. Plain
-# SQL that SQLite and PostgreSQL both speak: SQLAlchemy cannot cache the
-# compiled form of its dialect upserts, and compiled them on every send.
-_COUNT_SEND = text(
+# One statement spends both allowances, the minute's and the day's, each
+# only while it is under its limit, and names the buckets it spent: a read
+# of the counts first cost a statement on every send, and between the read
+# and the write two PostgreSQL workers could both take the last send of a
+# minute. Plain SQL that SQLite and PostgreSQL both speak: SQLAlchemy cannot
+# cache the compiled form of its dialect upserts, and compiled them on
+# every send. A new bucket starts at 1, within any limit (limits are >= 1).
+_SPEND = text(
     f"INSERT INTO {_COUNTERS.name} (sender, bucket, count)"
     " VALUES (:sender, :minute, 1), (:sender, :day, 1)"
     " ON CONFLICT (sender, bucket)"
     f" DO UPDATE SET count = {_COUNTERS.name}.count + 1"
+    f" WHERE {_COUNTERS.name}.count < CASE WHEN {_COUNTERS.name}.bucket = :minute"
+    " THEN :per_minute ELSE :per_day END"
+    " RETURNING bucket"
+)
+# A send deferred after all gives back what the statement above spent.
+_GIVE_BACK = text(
+    f"UPDATE {_COUNTERS.name} SET count = count - 1"
+    " WHERE sender = :sender AND bucket = :bucket"
 )
 
 
@@ -271,19 +277,22 @@ def _reserve_mailbox(
     minute = f"m:{now:%Y-%m-%dT%H:%M}"
     day = f"d:{now:%Y-%m-%d}"
     buckets = {"sender": limits.sender, "minute": minute, "day": day}
-    counts = dict(session.execute(_MAILBOX_COUNTS, buckets).all())
+    allowances = {"per_minute": limits.per_minute, "per_day": limits.per_day}
+    spent = set(session.execute(_SPEND, {**buckets, **allowances}).scalars())
 
-    if counts.get(day, 0) >= limits.per_day:
+    deferred = None
+    if day not in spent:
         tomorrow = (now + timedelta(days=1)).replace(
             hour=0, minute=0, second=0, microsecond=0
         )
-        return Deferred(tomorrow, "mailbox_daily_limit")
-    if counts.get(minute, 0) >= limits.per_minute:
+        deferred = Deferred(tomorrow, "mailbox_daily_limit")
+    elif minute not in spent:
         next_minute = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
-        return Deferred(next_minute, "mailbox_minute_limit")
-
-    session.execute(_COUNT_SEND, buckets)
-    return None
+        deferred = Deferred(next_minute, "mailbox_minute_limit")
+    if deferred is not None:
+        for bucket in spent:
+            session.execute(_GIVE_BACK, {"sender": limits.sender, "bucket": bucket})
+    return deferred
 
 
 def check_send(

@@ -33,6 +33,7 @@ from firsttouch.respond.templates import TemplateError, render_template
 from firsttouch.respond.touches import (
     Draft,
     admit_staged,
+    open_send,
     send_admitted,
     stage_admitted,
     staged_touch,
@@ -60,9 +61,9 @@ CALL_BRIDGE_KIND = "respond.call_bridge"
 def run_first_touch(runtime: Runtime, inbound_id: int) -> dict[str, str]:
     """Send the first touch of ``inbound_id``; return each action's status."""
     now = runtime.clock.now()
-    # No fsync of its own (SQLite): nothing leaves before the ledger's durable
-    # pending mark, which syncs this commit too; lost to a power cut before
-    # then, the job, whose completion commits later, stages it all again.
+    # No fsync of its own (SQLite): nothing leaves before a durable pending
+    # mark where a lost one would matter (``open_send``); lost to a power
+    # cut, the job, whose completion commits later, stages it all again.
     with runtime.db.transaction(durable=False) as session:
         lead = load_lead(session, inbound_id)
         if lead is None or lead.status in ("recorded", "reply"):
@@ -74,13 +75,23 @@ def run_first_touch(runtime: Runtime, inbound_id: int) -> dict[str, str]:
             for action, touch in staged.items()
             if touch is not None
         }
+        # The first send's ledger entry may open in it too: one commit before
+        # the call, not two. Only the first: a later send's lease would block
+        # its retry for a lease's length if an earlier send failed the job.
+        first = next((t for t in staged.values() if _sends_now(t)), None)
+        opened = open_send(runtime, session, first) if first is not None else None
 
     for action, status in list(statuses.items()):
         touch = staged[action]
         if status == "sending" and touch is not None:
             key = str(touch.idempotency_key)
-            statuses[action] = send_admitted(runtime, key, touch)
+            opening = opened if touch is first else None
+            statuses[action] = send_admitted(runtime, key, touch, opened=opening)
     return statuses
+
+
+def _sends_now(touch: Touch | None) -> bool:
+    return touch is not None and touch.status == "sending"
 
 
 def _stage_all(

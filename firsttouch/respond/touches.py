@@ -11,9 +11,10 @@ that tells the retry where it stopped:
 
 - ``draft`` or a due ``deferred``: the gate has not let it through; ask again.
 - ``sending``: the gate let it through; the ledger knows whether it left.
-  The email channel reports the server's 250 through ``on_accepted``,
-  and the touch is recorded ``sent`` at that instant, so a crash between
-  the 250 and the ledger's own record leaves a settled touch.
+  The email channel reports the server's 250 through ``on_accepted``, and
+  the touch is recorded ``sent`` at that instant, in the one commit that
+  also closes the ledger entry (``Ledger.settle``): a send costs one
+  durable commit after the call, not two.
 - anything else: settled; nothing more happens.
 
 A deferred touch (quiet hours, caps, mailbox limits) gets a
@@ -43,7 +44,7 @@ from sqlalchemy.orm import Session
 from firsttouch.channels.messages import EmailMessage, Result, SmsMessage
 from firsttouch.channels.sms_segments import measure_sms
 from firsttouch.errors import DeliveryError, NotFoundError
-from firsttouch.jobs.ledger import Ledger
+from firsttouch.jobs.ledger import Entry, Ledger
 from firsttouch.jobs.queue import enqueue
 from firsttouch.logs import get_logger, mask_email, mask_phone
 from firsttouch.respond.consent import Allowed, Blocked, Deferred, check_send
@@ -57,6 +58,9 @@ if TYPE_CHECKING:
     from firsttouch.runtime import Runtime
 
 log = get_logger(__name__)
+
+# A send's ledger entry as ``open_send`` left it: (entry, leased).
+Opened = tuple[Entry, bool]
 
 # States in which a touch will not be sent (again) by this machinery.
 SETTLED = frozenset(
@@ -153,6 +157,10 @@ def stage_touch(session: Session, draft: Draft, now: datetime) -> Touch:
 
 def staged_touch(session: Session, key: str) -> Touch | None:
     """Return the touch staged under ``key``, locked for this transaction."""
+    # Most keys have no touch yet (a first run): a Core statement says so
+    # for a third of the ORM query's cost, which only a staged row needs.
+    if session.execute(_STATUS, {"key": key}).first() is None:
+        return None
     return session.scalar(_TOUCH_BY_KEY_LOCKED, {"key": key})
 
 
@@ -213,19 +221,46 @@ def deliver_touch(runtime: Runtime, key: str) -> str:
     way worth retrying: the job that called this runs again later.
     """
     now = runtime.clock.now()
-    # Not synced on its own, as in run_first_touch: the ledger's pending mark
-    # is, before anything is sent.
+    # Not synced on its own, as in run_first_touch: nothing leaves before a
+    # durable pending mark where a lost one would matter (``open_send``).
     with runtime.db.transaction(durable=False) as session:
-        status = admit_touch(runtime, session, key, now)
+        touch = _staged_or_fail(session, key)
+        status = admit_staged(runtime, session, touch, now)
+        opened = open_send(runtime, session, touch) if status == "sending" else None
     if status != "sending":
         return status
-    return send_admitted(runtime, key)
+    return send_admitted(runtime, key, touch, opened=opened)
 
 
-def send_admitted(runtime: Runtime, key: str, touch: Touch | None = None) -> str:
+def open_send(runtime: Runtime, session: Session, touch: Touch) -> Opened | None:
+    """Open the ledger entry of ``touch``'s send in the caller's transaction.
+
+    Only for email to a server that cannot be asked afterwards whether it
+    took a message (SMTP: RFC 5321 has no such command); None otherwise, and
+    ``Ledger.perform`` opens the entry itself. Such a pending mark needs no
+    fsync of its own: after a power cut that loses the send's record, the
+    retry sends again whether or not the mark survived (it could only ask
+    the channel, which has nothing to say), so the caller may commit it
+    without one. A channel that can be asked (Twilio, the outbox) keeps a
+    durable mark, committed before its call, for its lookup.
+    """
+    if touch.channel != "email" or _lookup_of(senders(runtime).email) is not None:
+        return None
+    ledger = Ledger(runtime.db, runtime.clock)
+    return ledger.open_in(session.connection(), _ledger_key(touch), touch.channel)
+
+
+def send_admitted(
+    runtime: Runtime,
+    key: str,
+    touch: Touch | None = None,
+    *,
+    opened: Opened | None = None,
+) -> str:
     """Send a touch the gate let through (status ``sending``); record the outcome.
 
-    ``touch`` is the row as committed by the caller, if it has it at hand.
+    ``touch`` is the row as committed by the caller, if it has it at hand;
+    ``opened`` its ledger entry, if the caller opened it (``open_send``).
     """
     if touch is None:
         with runtime.db.sessions() as session:
@@ -236,7 +271,7 @@ def send_admitted(runtime: Runtime, key: str, touch: Touch | None = None) -> str
         return touch.status
 
     try:
-        result = _send(runtime, touch)
+        result = _send(runtime, touch, opened)
     except DeliveryError as exc:
         if not exc.permanent:
             raise
@@ -252,10 +287,14 @@ def admit_touch(runtime: Runtime, session: Session, key: str, now: datetime) -> 
 
     The caller commits; only then may ``send_admitted`` send it.
     """
+    return admit_staged(runtime, session, _staged_or_fail(session, key), now)
+
+
+def _staged_or_fail(session: Session, key: str) -> Touch:
     touch = staged_touch(session, key)
     if touch is None:
         raise NotFoundError(f"no touch staged with key {key!r}")
-    return admit_staged(runtime, session, touch, now)
+    return touch
 
 
 def admit_staged(
@@ -342,18 +381,30 @@ def _note_deferral(session: Session, touch: Touch) -> None:
         inbound.sla_state = "deferred_by_policy"
 
 
-def _send(runtime: Runtime, touch: Touch) -> Result:
+def _ledger_key(touch: Touch) -> str:
+    return f"touch:{touch.idempotency_key or ''}"
+
+
+def _send(runtime: Runtime, touch: Touch, opened: Opened | None) -> Result:
     ledger = Ledger(runtime.db, runtime.clock)
     key = touch.idempotency_key or ""
+    ledger_key = _ledger_key(touch)
     wires = senders(runtime)
 
     if touch.channel == "email":
         message = email_from_touch(touch)
 
         def on_accepted(result: Result) -> None:
-            # Record the send the instant the server took it: a crash after
-            # this point leaves a settled touch, which no retry sends again.
-            result["recorded_as"] = _record_sent(runtime, key, "email", result)
+            # Record the send the instant the server took it, and close the
+            # ledger entry in the same commit: a crash after this point leaves
+            # a settled touch, which no retry sends again.
+            now = runtime.clock.now()
+            sent = ledger.settle(
+                ledger_key,
+                result,
+                lambda conn: _write_sent(conn, key, "email", result, now),
+            )
+            result["recorded_as"] = _log_sent(key, "email", sent)
 
         def lookup() -> Result | None:
             return _accepted_receipt(runtime, key) or _channel_lookup(
@@ -361,10 +412,11 @@ def _send(runtime: Runtime, touch: Touch) -> Result:
             )
 
         outcome = ledger.perform(
-            f"touch:{key}",
+            ledger_key,
             "email",
             lambda: wires.email.send(message, on_accepted=on_accepted),
             lookup,
+            opened=opened,
         )
         return outcome.result
 
@@ -382,10 +434,11 @@ def _send(runtime: Runtime, touch: Touch) -> Result:
         )
         sms_channel = wires.sms
         outcome = ledger.perform(
-            f"touch:{key}",
+            ledger_key,
             "sms",
             lambda: sms_channel.send(sms),
             lambda: sms_channel.lookup(sms),
+            opened=opened,
         )
         return outcome.result
 
@@ -395,8 +448,13 @@ def _send(runtime: Runtime, touch: Touch) -> Result:
 
 
 def _channel_lookup(channel: Any, message: EmailMessage) -> Result | None:
-    lookup = getattr(channel, "lookup", None)
+    lookup = _lookup_of(channel)
     return lookup(message) if lookup is not None else None
+
+
+def _lookup_of(channel: Any) -> Any:
+    # An email channel may or may not be able to tell what it sent.
+    return getattr(channel, "lookup", None)
 
 
 def _accepted_receipt(runtime: Runtime, key: str) -> Result | None:
@@ -431,6 +489,24 @@ def email_from_touch(touch: Touch) -> EmailMessage:
 
 def _record_sent(runtime: Runtime, key: str, channel: str, result: Result) -> str:
     now = runtime.clock.now()
+    # Core statements on a write connection: no session to set up.
+    with runtime.db.write_connection() as conn:
+        sent = _write_sent(conn, key, channel, result, now)
+    return _log_sent(key, channel, sent)
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """What recording a send found: the touch's status, and whether it was new."""
+
+    status: str
+    to_address: str | None = None
+    new: bool = True
+
+
+def _write_sent(
+    conn: Connection, key: str, channel: str, result: Result, now: datetime
+) -> _Sent:
     status = "sent" if channel == "email" else str(result.get("status") or "queued")
     params = {
         "key": key,
@@ -440,20 +516,23 @@ def _record_sent(runtime: Runtime, key: str, channel: str, result: Result) -> st
         "sent_latency_ms": result.get("latency_ms"),
         "sent_segments": int(result["segments"]) if result.get("segments") else None,
     }
-    # Two Core statements on a write connection: no session to set up.
-    with runtime.db.write_connection() as conn:
-        row = conn.execute(_MARK_SENT, params).first()
-        if row is None:
-            return _settled_status(conn, key)
-        if row.purpose == "first_touch" and row.inbound_id is not None:
-            conn.execute(
-                _MARK_FIRST_TOUCH, {"inbound_id": row.inbound_id, "touched_at": now}
-            )
+    row = conn.execute(_MARK_SENT, params).first()
+    if row is None:
+        return _Sent(_settled_status(conn, key), new=False)
+    if row.purpose == "first_touch" and row.inbound_id is not None:
+        conn.execute(
+            _MARK_FIRST_TOUCH, {"inbound_id": row.inbound_id, "touched_at": now}
+        )
+    return _Sent(status, row.to_address)
 
-    to = row.to_address
-    masked = mask_email(to) if channel == "email" else mask_phone(to)
-    log.info("touch.sent", key=key, channel=channel, to=masked, status=status)
-    return status
+
+def _log_sent(key: str, channel: str, sent: _Sent) -> str:
+    # After the commit: a line for a send that is on record.
+    if sent.new:
+        to = sent.to_address
+        masked = mask_email(to) if channel == "email" else mask_phone(to)
+        log.info("touch.sent", key=key, channel=channel, to=masked, status=sent.status)
+    return sent.status
 
 
 def _settled_status(conn: Connection, key: str) -> str:

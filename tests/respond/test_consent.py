@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from firsttouch.respond.consent import (
     Allowed,
     Blocked,
@@ -17,7 +19,7 @@ from firsttouch.respond.consent import (
 )
 from firsttouch.respond.quiet_hours import Recipient, place_recipient
 from firsttouch.store.db import Database
-from firsttouch.store.models import ConsentEvent, Contact, Touch
+from firsttouch.store.models import ConsentEvent, Contact, SendCounter, Touch
 from firsttouch.workspace.respond import Limits
 
 NOON_NY = datetime(2026, 3, 10, 16, 0, tzinfo=UTC)
@@ -184,6 +186,38 @@ def test_mailbox_minute_limit_spends_in_the_callers_transaction(
     assert decisions[2] == Deferred(
         NOON_NY + timedelta(minutes=1), "mailbox_minute_limit"
     )
+
+
+def test_a_send_held_back_by_one_limit_spends_neither_allowance(
+    any_db: Database,
+) -> None:
+    mailbox = MailboxLimits("hello@nw.example", per_minute=10, per_day=2)
+
+    def ask(n: int, now: datetime) -> object:
+        with any_db.transaction() as session:
+            return check_send(
+                session,
+                channel="email",
+                address=f"p{n}@b.example",
+                contact_id=None,
+                now=now,
+                limits=Limits(),
+                mailbox=mailbox,
+            )
+
+    assert [ask(0, NOON_NY), ask(1, NOON_NY)] == [Allowed(), Allowed()]
+    later = NOON_NY + timedelta(minutes=5)
+    assert ask(2, later) == Deferred(
+        datetime(2026, 3, 11, tzinfo=UTC), "mailbox_daily_limit"
+    )
+    with any_db.sessions() as session:
+        rows = session.execute(select(SendCounter.bucket, SendCounter.count)).all()
+    # The day's two sends; the later minute was given back what it spent.
+    assert dict(rows) == {
+        "d:2026-03-10": 2,
+        "m:2026-03-10T16:00": 2,
+        "m:2026-03-10T16:05": 0,
+    }
 
 
 def test_no_address_is_blocked_with_a_reason(db: Database) -> None:

@@ -8,19 +8,23 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Connection, event, select
 
 from firsttouch.channels.messages import Accepted, EmailMessage, Result
+from firsttouch.channels.outbox import OutboxEmail
 from firsttouch.clock import VirtualClock
 from firsttouch.jobs.queue import enqueue
 from firsttouch.jobs.runner import run_until_idle
 from firsttouch.respond import touches
 from firsttouch.respond.first_touch import run_first_touch
 from firsttouch.respond.senders import SERVICE
+from firsttouch.respond.touches import Draft, deliver_touch, stage_touch
 from firsttouch.runtime import Runtime
 from firsttouch.store.models import Inbound, Touch
 from tests.channels.fakes import FakeTwilio, SmtpSink
@@ -121,8 +125,8 @@ def test_a_worker_process_killed_between_send_and_commit_sends_one_email(
         env=env,
     )
     try:
-        # Kill it once the server's 250 is on record and the worker is
-        # holding still before the ledger and the touch record the send.
+        # Kill it once the server's 250 is on record (the touch and the
+        # ledger in one commit) and the worker is holding still after it.
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             assert proc.poll() is None, "the worker process exited early"
@@ -136,7 +140,7 @@ def test_a_worker_process_killed_between_send_and_commit_sends_one_email(
         assert proc.stdout is not None
         proc.stdout.close()
 
-    # Killed after the 250 was recorded and before the ledger marked it done.
+    # Killed after the 250 was recorded and before the send returned.
     assert _status(live_any, inbound_id)[0] == "sent"
     clock = live_any.clock
     assert isinstance(clock, VirtualClock)
@@ -146,3 +150,98 @@ def test_a_worker_process_killed_between_send_and_commit_sends_one_email(
     assert len(sink.received) == 1
     status, first_touch_at = _status(live_any, inbound_id)
     assert status == "sent" and first_touch_at is not None
+
+
+Commits = list[tuple[int, list[str]]]
+
+
+@contextmanager
+def _commits(runtime: Runtime) -> Iterator[Commits]:
+    """Each commit on SQLite: its synchronous level (2 FULL, 1 NORMAL), statements."""
+    commits: Commits = []
+    pending: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        pending.append(statement)
+
+    def committed(conn: Connection) -> None:
+        driver = conn.connection.driver_connection
+        level = driver.execute("PRAGMA synchronous").fetchone()[0]
+        commits.append((int(level), pending[:]))
+        pending.clear()
+
+    engine = runtime.db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "commit", committed)
+    try:
+        yield commits
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "commit", committed)
+
+
+def _first_to_write(commits: Commits, table: str) -> int:
+    """The index of the first commit that inserted into ``table``."""
+    for index, (_, statements) in enumerate(commits):
+        if any(s.startswith(f"INSERT INTO {table}") for s in statements):
+            return index
+    raise AssertionError(f"no commit wrote {table}")
+
+
+def test_an_smtp_send_opens_its_ledger_entry_with_the_staged_touch(
+    live: Runtime, sink: SmtpSink
+) -> None:
+    inbound_id = add_lead(live)
+    with _commits(live) as commits:
+        assert run_first_touch(live, inbound_id) == {"email": "sent"}
+
+    # SMTP cannot be asked what it took: the mark goes with the touch,
+    # unsynced, and only the record of the 250 is synced.
+    [(staging_level, staging), (record_level, record)] = commits
+    assert _first_to_write(commits, "touches") == 0
+    assert _first_to_write(commits, "outbound_ledger") == 0
+    assert staging_level == 1
+    assert any(s.startswith("UPDATE touches") for s in record)
+    assert any(s.startswith("UPDATE outbound_ledger") for s in record)
+    assert record_level == 2
+
+
+def test_a_send_the_channel_can_look_up_is_marked_durably_before_the_call(
+    live: Runtime,
+) -> None:
+    senders = live.services[SERVICE]
+    senders.email = OutboxEmail(live.db, live.clock)
+    inbound_id = add_lead(live)
+    with _commits(live) as commits:
+        assert run_first_touch(live, inbound_id) == {"email": "sent"}
+
+    # The outbox's lookup is only any use if the mark outlives a power cut.
+    marked = _first_to_write(commits, "outbound_ledger")
+    assert commits[marked][0] == 2
+    assert marked < _first_to_write(commits, "outbox_messages")
+
+
+def test_a_staged_email_sent_later_costs_the_same_two_commits(
+    live: Runtime, sink: SmtpSink
+) -> None:
+    now = live.clock.now()
+    draft = Draft(
+        key="later:1",
+        channel="email",
+        to="ann@buyer.example",
+        text="Following up.",
+        from_address="hello@northwindledger.example",
+        subject="Following up",
+        message_id="<later.1@northwindledger.example>",
+    )
+    with live.db.transaction() as session:
+        stage_touch(session, draft, now)
+    with _commits(live) as commits:
+        assert deliver_touch(live, "later:1") == "sent"
+
+    # The gate's answer and the unsynced ledger mark; the synced 250.
+    [(admit_level, _), (record_level, record)] = commits
+    assert _first_to_write(commits, "outbound_ledger") == 0
+    assert (admit_level, record_level) == (1, 2)
+    assert any(s.startswith("UPDATE outbound_ledger") for s in record)
+    assert len(sink.received) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from firsttouch.channels.sms_segments import measure_sms
 from firsttouch.jobs.queue import enqueue
@@ -276,3 +276,36 @@ def test_a_lead_read_in_one_query_equals_the_lead_of_its_rows(
         assert lone.contact_id is None and lone.email is None
         assert lone.timezone == "Europe/London"
         assert load_lead(session, orphan_id + 1000) is None
+
+
+def test_a_first_email_costs_two_commits_within_its_statement_budget(
+    live_any: Runtime, sink: SmtpSink
+) -> None:
+    run_first_touch(live_any, add_lead(live_any, email="warm@up.example"))
+    inbound_id = add_lead(live_any)
+    statements: list[str] = []
+    commits: list[object] = []
+
+    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    def committed(conn: object) -> None:
+        commits.append(conn)
+
+    engine = live_any.db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "commit", committed)
+    try:
+        assert run_first_touch(live_any, inbound_id) == {"email": "sent"}
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "commit", committed)
+
+    # One commit stages the touch, spends the mailbox allowance and opens the
+    # ledger entry before the send; one records the 250 and closes the entry.
+    assert len(commits) == 2
+    # The lead; an earlier staging of this touch; the gate (opt-out, recent
+    # touches, the mailbox allowance spent); the touch; the ledger; the
+    # touch and its inbound marked sent with the ledger entry done.
+    assert len(statements) <= 10, "\n".join(statements)
+    assert len(sink.received) == 2
