@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI
 from starlette._utils import is_async_callable
@@ -135,9 +135,9 @@ def install(app: FastAPI, lanes: Sequence[tuple[str, Endpoint]]) -> None:
 
 def lane_paths(app: FastAPI) -> list[str]:
     """The path templates ``app`` serves through its lanes, in order."""
-    return [
-        path
-        for middleware in app.user_middleware
-        if middleware.cls is FastLaneMiddleware
-        for path, _ in middleware.kwargs["lanes"]
-    ]
+    paths: list[str] = []
+    for middleware in app.user_middleware:
+        if cast(Any, middleware.cls) is FastLaneMiddleware:
+            lanes = cast(Sequence[tuple[str, Endpoint]], middleware.kwargs["lanes"])
+            paths += [path for path, _ in lanes]
+    return paths
