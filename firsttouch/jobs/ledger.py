@@ -31,8 +31,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from firsttouch.clock import Clock
 from firsttouch.errors import DeliveryError, JobError
+from firsttouch.logs import get_logger
 from firsttouch.store.db import Database
 from firsttouch.store.models import LedgerEntry
+
+log = get_logger(__name__)
 
 Result = dict[str, Any]
 T = TypeVar("T")
@@ -196,6 +199,18 @@ class Ledger:
         self._settled[key] = result
         return recorded
 
+    def _release(self, key: str, exc: Exception) -> None:
+        """Give the lease back after an unexpected failure of the call.
+
+        Whether the effect happened is unknown, as after a crash, so the next
+        attempt asks ``lookup`` first; it just need not wait for the lease to
+        expire, nor be told another worker holds it.
+        """
+        try:
+            self._finish(key, "pending", {}, f"{type(exc).__name__}: {exc}")
+        except Exception:  # noqa: BLE001 - the call's own error is the one to raise
+            log.warning("ledger.release_failed", key=key)
+
     def perform(
         self,
         key: str,
@@ -239,6 +254,10 @@ class Ledger:
                 return Outcome(settled, performed=True)
             state = "failed" if exc.permanent else "pending"
             self._finish(key, state, {}, str(exc))
+            raise
+        except Exception as exc:
+            self._settled.pop(key, None)
+            self._release(key, exc)
             raise
         except BaseException:
             self._settled.pop(key, None)

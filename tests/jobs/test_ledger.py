@@ -39,6 +39,26 @@ def test_retryable_failure_lets_the_next_attempt_call_again(
     assert ledger.perform("k2", "email", lambda: {"ok": "1"}).performed
 
 
+def test_an_unexpected_error_in_the_call_gives_the_lease_back(
+    any_db: Database, clock: VirtualClock
+) -> None:
+    ledger = Ledger(any_db, clock, lease_seconds=120)
+
+    def crash() -> dict[str, str]:
+        raise UnicodeEncodeError("ascii", "m\u00fcller", 1, 2, "not ASCII")
+
+    with pytest.raises(UnicodeEncodeError):
+        ledger.perform("k3", "email", crash)
+
+    # The next attempt is not told another worker holds it; it asks first.
+    asked: list[int] = []
+    outcome = ledger.perform(
+        "k3", "email", lambda: {"ok": "1"}, lookup=lambda: asked.append(1) or None
+    )
+    assert outcome.performed and asked == [1]
+    assert _state(any_db, "k3") == "done"
+
+
 def test_permanent_failure_is_remembered(any_db: Database, clock: VirtualClock) -> None:
     ledger = Ledger(any_db, clock)
 
