@@ -1,0 +1,106 @@
+"""The address a buyer types on the booking page, and one that bounced.
+
+An address is checked when it is typed, so the buyer hears at once what is
+wrong with it: it must be one bare address (no name, list or comment to
+carry into the invite's headers), and its domain must have an ASCII
+spelling that mail can reach (IDNA). A non-ASCII local part is accepted:
+whether it can be delivered depends on the mail server (SMTPUTF8), which
+only the send can tell.
+
+When the invite to an address then fails for good, the booking page asks
+for the address again, and the one typed replaces the unreachable one.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from firsttouch.capture.identity import normalise_email
+from firsttouch.channels.smtp.addresses import AddressError, wire_address
+from firsttouch.store.models import Contact, Meeting, Touch
+
+EMAIL_MAX = 320
+EMAIL_SPECIALS = frozenset('<>()[]\\,;:"')
+INVITE_PURPOSE = "meeting_invite"
+
+
+class BuyerEmailError(ValueError):
+    """The typed address cannot be used; the message says why, to the buyer."""
+
+
+def read_buyer_email(value: str) -> str:
+    """Return the address a buyer typed, trimmed; raise ``BuyerEmailError``."""
+    address = value.strip()
+    if not address:
+        raise BuyerEmailError(
+            "Please give the email address the invitation should go to."
+        )
+    if (
+        len(address) > EMAIL_MAX
+        or normalise_email(address) is None
+        or any(c in EMAIL_SPECIALS for c in address)
+        or not address.isprintable()
+    ):
+        raise BuyerEmailError(
+            "That is not an email address we can send to. Please type one "
+            "address, like name@example.com, with nothing around it."
+        )
+    try:
+        wire_address(address)
+    except AddressError as exc:
+        domain = address.rpartition("@")[2]
+        raise BuyerEmailError(
+            f"Email cannot reach {domain}: it is not a valid domain name. "
+            "Please check the part after the @."
+        ) from exc
+    return address
+
+
+def failed_invite(session: Session, contact: Contact | None) -> Touch | None:
+    """Return the buyer's last invite when it failed for good to the address on file.
+
+    Only the latest buyer copy counts: an address that received a later
+    invite is reachable again, whatever failed before.
+    """
+    if contact is None or contact.id is None or not contact.email:
+        return None
+    latest = session.scalar(
+        select(Touch)
+        .where(Touch.contact_id == contact.id, Touch.purpose == INVITE_PURPOSE)
+        .order_by(Touch.id.desc())
+        .limit(1)
+    )
+    if latest is None or latest.status != "failed":
+        return None
+    return latest if latest.to_address == contact.email else None
+
+
+def meeting_invite_failed(session: Session, meeting: Meeting) -> Touch | None:
+    """Return the meeting's last buyer copy when it failed for good."""
+    latest = session.scalar(
+        select(Touch)
+        .where(
+            Touch.purpose == INVITE_PURPOSE,
+            Touch.idempotency_key.like(f"invite:{meeting.uid}:%buyer"),
+        )
+        .order_by(Touch.id.desc())
+        .limit(1)
+    )
+    return latest if latest is not None and latest.status == "failed" else None
+
+
+def store_buyer_email(
+    session: Session, contact_id: int | None, address: str | None
+) -> None:
+    """Keep a typed address on a contact with none, or with an unreachable one.
+
+    An address that works is never overwritten from a booking link.
+    """
+    contact = session.get(Contact, contact_id) if contact_id and address else None
+    if contact is None:
+        return
+    if contact.email and failed_invite(session, contact) is None:
+        return
+    contact.email = address
+    contact.email_norm = normalise_email(address)
