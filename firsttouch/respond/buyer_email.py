@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from firsttouch.capture.identity import normalise_email
-from firsttouch.channels.smtp.addresses import AddressError, wire_address
+from firsttouch.channels.smtp.addresses import AddressError, idna_domain
 from firsttouch.store.models import Contact, Meeting, Touch
 
 EMAIL_MAX = 320
@@ -46,10 +46,12 @@ def read_buyer_email(value: str) -> str:
             "That is not an email address we can send to. Please type one "
             "address, like name@example.com, with nothing around it."
         )
+    domain = address.rpartition("@")[2]
     try:
-        wire_address(address)
+        # Checked as IDNA even when ASCII: an empty or over-long label, or a
+        # hyphen at either end, is no host name mail can be sent to either.
+        idna_domain(domain)
     except AddressError as exc:
-        domain = address.rpartition("@")[2]
         raise BuyerEmailError(
             f"Email cannot reach {domain}: it is not a valid domain name. "
             "Please check the part after the @."

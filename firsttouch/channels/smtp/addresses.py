@@ -41,7 +41,7 @@ def wire_address(address: str) -> str:
 
 
 def idna_domain(domain: str) -> str:
-    """Return a non-ASCII domain as A-labels, or raise ``AddressError``."""
+    """Return a domain as A-labels, or raise ``AddressError``."""
     try:
         # UTS 46 mapping first: it folds case and full-width forms the way
         # browsers and mail clients do before the strict IDNA 2008 check.
