@@ -54,7 +54,11 @@ def make_message_id(key: str, from_address: str, salt: str = "") -> str:
     digest = hashlib.sha256(f"{salt}:{key}".encode()).hexdigest()[:32]
     domain = from_address.rpartition("@")[2] or "firsttouch.invalid"
     if not domain.isascii():
-        domain = idna_domain(domain)  # a Message-ID is ASCII, even under RFC 6532
+        # A Message-ID is ASCII, even under RFC 6532; it need only be unique.
+        try:
+            domain = idna_domain(domain)
+        except AddressError:
+            domain = "firsttouch.invalid"
     return f"<ft.{digest}@{domain}>"
 
 
