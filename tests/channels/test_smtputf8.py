@@ -4,10 +4,14 @@ offers SMTPUTF8, and any other refuses it for good with the reason."""
 
 from __future__ import annotations
 
+import base64
+from dataclasses import replace
 from email import message_from_string, policy
 from email.headerregistry import Address
 from email.message import EmailMessage as MimeMessage
+from pathlib import Path
 
+import dkim
 import pytest
 
 from firsttouch.channels.messages import EmailMessage
@@ -17,8 +21,9 @@ from firsttouch.channels.smtp.addresses import (
     needs_smtputf8,
     wire_address,
 )
+from firsttouch.config import Secret
 from firsttouch.errors import DeliveryError
-from tests.channels.fakes import SmtpSink
+from tests.channels.fakes import SmtpSink, openssl
 
 FROM = "hello@nw.example"
 REFUSAL = (
@@ -168,3 +173,32 @@ def test_wire_address_writes_domains_as_a_labels(
 def test_wire_address_names_what_is_wrong(address: str) -> None:
     with pytest.raises(AddressError):
         wire_address(address)
+
+
+def test_a_dkim_signature_over_utf8_headers_verifies_under_the_idna_domain(
+    tmp_path: Path,
+) -> None:
+    key = tmp_path / "dkim.pem"
+    openssl("genrsa", "-out", str(key), "2048")
+    public = openssl("rsa", "-in", str(key), "-pubout", "-outform", "DER")
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+    message = replace(_message("müller@exämple.de"), from_address="hallo@nörd.example")
+
+    with SmtpSink(smtputf8=True) as sink:
+        sender = SmtpEmail(
+            "127.0.0.1",
+            sink.port,
+            security="none",
+            dkim_selector="ft",
+            dkim_private_key=Secret(key.read_text()),
+        )
+        sender.send(message)
+        sender.close()
+    [got] = sink.received
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        assert name == b"ft._domainkey.xn--nrd-sna.example."
+        return record
+
+    assert got.sender == "hallo@xn--nrd-sna.example"
+    assert dkim.verify(got.raw, dnsfunc=dns)
