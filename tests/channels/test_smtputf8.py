@@ -202,3 +202,18 @@ def test_a_dkim_signature_over_utf8_headers_verifies_under_the_idna_domain(
 
     assert got.sender == "hallo@xn--nrd-sna.example"
     assert dkim.verify(got.raw, dnsfunc=dns)
+
+
+def test_a_utf8_thread_header_needs_smtputf8_like_an_address() -> None:
+    message = replace(
+        _message("ann@buyer.example"), in_reply_to="<grüße.1@buyer.example>"
+    )
+    with SmtpSink() as plain, pytest.raises(DeliveryError) as refused:
+        _send(plain, message)
+    with SmtpSink(smtputf8=True) as able:
+        _send(able, message)
+
+    assert refused.value.permanent and "a***@buyer.example" in str(refused.value)
+    [got] = able.received
+    assert "SMTPUTF8" in got.mail_options
+    assert _parsed(got.raw)["In-Reply-To"] == "<grüße.1@buyer.example>"

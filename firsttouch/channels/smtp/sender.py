@@ -83,6 +83,10 @@ def build_mime(message: EmailMessage) -> MimeMessage:
     return mime
 
 
+def _header_block(raw: bytes) -> bytes:
+    return raw.partition(b"\r\n\r\n")[0]
+
+
 class SmtpEmail:
     """An SMTP submission client for one mailbox."""
 
@@ -214,6 +218,10 @@ class SmtpEmail:
         a dropped connection) or not (5xx, an address the server cannot take).
         """
         smtputf8_for = first_international(recipient, sender, reply_to)
+        if smtputf8_for is None and not _header_block(raw).isascii():
+            # Any other header in UTF-8 (a thread's Message-ID from an SMTPUTF8
+            # sender, say) needs the extension just the same (RFC 6532).
+            smtputf8_for = recipient
         try:
             envelope = wire_address(sender), wire_address(recipient)
         except AddressError as exc:
