@@ -307,7 +307,13 @@ class OutboxInviteMailer(OutboxEmail):
 
 def _address(header: Any) -> str:
     """Return the address of a parsed address header (non-ASCII kept)."""
-    return str(header.addresses[0].addr_spec)
+    addresses = getattr(header, "addresses", ())
+    if not addresses:
+        raise DeliveryError(
+            f"the invite's header {header!r} holds no address to send to",
+            permanent=True,
+        )
+    return str(addresses[0].addr_spec)
 
 
 def send_invites(

@@ -13,6 +13,7 @@ from firsttouch.channels.outbox.store import OutboxEmail
 from firsttouch.channels.smtp import make_message_id
 from firsttouch.jobs.queue import enqueue
 from firsttouch.jobs.runner import run_until_idle
+from firsttouch.respond.invites import OutboxInviteMailer, invite_mime
 from firsttouch.runtime import Runtime
 from firsttouch.store.models import Job, OutboxMessage, Touch
 from tests.channels.fakes import FakeTwilio, SmtpSink
@@ -103,3 +104,26 @@ def test_the_outbox_keeps_a_message_to_a_utf8_address(live: Runtime) -> None:
         kept = session.scalars(select(OutboxMessage)).one()
     assert kept.to_address == JURGEN
     assert "<müller@xn--exmple-cua.de>" in (kept.raw or "")
+
+
+def test_the_outbox_keeps_an_invite_to_a_utf8_address(live: Runtime) -> None:
+    message = EmailMessage(
+        to=JURGEN,
+        to_name="Jürgen Müller",
+        from_address="hello@northwindledger.example",
+        subject="Invitation",
+        text="You are booked.",
+        html="<p>You are booked.</p>",
+        message_id=make_message_id("invite:u:buyer", "hello@northwindledger.example"),
+    )
+    calendar = b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
+
+    OutboxInviteMailer(live.db, live.clock).send_mime(
+        invite_mime(message, calendar), "invite:u:buyer"
+    )
+
+    with live.db.sessions() as session:
+        kept = session.scalars(select(OutboxMessage)).one()
+    assert kept.to_address == "müller@xn--exmple-cua.de"
+    assert "To: =?utf-8?b?" in (kept.raw or "")
+    assert "text/calendar" in (kept.raw or "")
