@@ -7,8 +7,9 @@ spelling that mail can reach (IDNA). A non-ASCII local part is accepted:
 whether it can be delivered depends on the mail server (SMTPUTF8), which
 only the send can tell.
 
-When the invite to an address then fails for good, the booking page asks
-for the address again, and the one typed replaces the unreachable one.
+When an email to an address then fails for good (an invite, or the first
+reply), the booking page asks for the address again, and the one typed
+replaces the unreachable one.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from firsttouch.store.models import Contact, Meeting, Touch
 EMAIL_MAX = 320
 EMAIL_SPECIALS = frozenset('<>()[]\\,;:"')
 INVITE_PURPOSE = "meeting_invite"
+# Email touch states that say whether the address took the message.
+SETTLED = ("sent", "delivered", "read", "failed")
 
 
 class BuyerEmailError(ValueError):
@@ -59,23 +62,28 @@ def read_buyer_email(value: str) -> str:
     return address
 
 
-def failed_invite(session: Session, contact: Contact | None) -> Touch | None:
-    """Return the buyer's last invite when it failed for good to the address on file.
+def undelivered_email(session: Session, contact: Contact | None) -> Touch | None:
+    """Return the last email to the address on file when it failed for good.
 
-    Only the latest buyer copy counts: an address that received a later
-    invite is reachable again, whatever failed before.
+    Any email counts, a first touch as much as an invite: a lead whose first
+    reply could not be delivered is asked for another address when booking.
+    Only the latest settled one decides: an address that took a later email
+    is reachable again, whatever failed before.
     """
     if contact is None or contact.id is None or not contact.email:
         return None
     latest = session.scalar(
         select(Touch)
-        .where(Touch.contact_id == contact.id, Touch.purpose == INVITE_PURPOSE)
+        .where(
+            Touch.contact_id == contact.id,
+            Touch.channel == "email",
+            Touch.to_address == contact.email,
+            Touch.status.in_(SETTLED),
+        )
         .order_by(Touch.id.desc())
         .limit(1)
     )
-    if latest is None or latest.status != "failed":
-        return None
-    return latest if latest.to_address == contact.email else None
+    return latest if latest is not None and latest.status == "failed" else None
 
 
 def meeting_invite_failed(session: Session, meeting: Meeting) -> Touch | None:
@@ -102,7 +110,7 @@ def store_buyer_email(
     contact = session.get(Contact, contact_id) if contact_id and address else None
     if contact is None:
         return
-    if contact.email and failed_invite(session, contact) is None:
+    if contact.email and undelivered_email(session, contact) is None:
         return
     contact.email = address
     contact.email_norm = normalise_email(address)

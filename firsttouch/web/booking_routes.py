@@ -56,9 +56,9 @@ from firsttouch.respond.booking import (
 )
 from firsttouch.respond.buyer_email import (
     BuyerEmailError,
-    failed_invite,
     meeting_invite_failed,
     read_buyer_email,
+    undelivered_email,
 )
 from firsttouch.respond.invites import invite_buyer, invite_calendar
 from firsttouch.runtime import Runtime
@@ -303,11 +303,11 @@ def _needs_email(runtime: Runtime, contact: Contact | None) -> bool:
 
 
 def _bounced(runtime: Runtime, contact: Contact | None) -> str | None:
-    """The masked address on file when the last invite to it failed for good."""
+    """The masked address on file when the last email to it failed for good."""
     if contact is None or not contact.email:
         return None
     with runtime.db.sessions() as session:
-        failed = failed_invite(session, contact)
+        failed = undelivered_email(session, contact)
     return mask_email(contact.email) if failed is not None else None
 
 

@@ -183,7 +183,7 @@ def test_an_undelivered_invite_is_said_and_the_buyer_can_give_another_address(
 
     assert cancel.status_code == 200
     assert EMAIL_FIELD in asked
-    assert "Our last invitation to m***@exämple.de could not be delivered" in asked
+    assert "Our last email to m***@exämple.de could not be delivered" in asked
     with runtime.db.sessions() as session:
         stored = session.get(Contact, caller_id)
     assert stored is not None and stored.email == "juergen@exämple.de"
@@ -220,3 +220,41 @@ def test_an_address_mail_cannot_reach_is_refused_when_typed(
     assert said in refused.text
     with runtime.db.sessions() as session:
         assert session.scalars(select(Meeting)).all() == []
+
+
+def test_a_lead_whose_first_reply_bounced_is_asked_for_another_address(
+    plain: tuple[Runtime, TestClient, SmtpSink],
+) -> None:
+    runtime, client, sink = plain
+    with runtime.db.transaction() as session:
+        lead = Contact(email=JURGEN, first_name="Jürgen")
+        session.add(lead)
+        session.flush()
+        lead_id = lead.id
+        # As the first touch records a reply the mail server refused for good.
+        session.add(
+            Touch(
+                contact_id=lead_id,
+                channel="email",
+                purpose="first_touch",
+                status="failed",
+                to_address=JURGEN,
+                error="the mail server does not accept internationalised addresses",
+                idempotency_key="first_touch:7:email",
+            )
+        )
+    add_inbound(runtime.db, runtime, lead_id)
+    token = token_for(runtime, lead_id)
+
+    asked = client.get(f"/book/{token}").text
+    _book(client, token, "jurgen@exämple.de")
+    send_queued(runtime)
+
+    assert EMAIL_FIELD in asked
+    assert sorted(r for got in sink.received for r in got.recipients) == [
+        "jurgen@xn--exmple-cua.de",
+        MAYA,
+    ]
+    with runtime.db.sessions() as session:
+        stored = session.get(Contact, lead_id)
+    assert stored is not None and stored.email == "jurgen@exämple.de"
