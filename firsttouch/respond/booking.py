@@ -42,7 +42,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from firsttouch.capture.identity import normalise_email
 from firsttouch.clock import Clock
 from firsttouch.config import Secret
 from firsttouch.errors import FirsttouchError
@@ -54,6 +53,11 @@ from firsttouch.respond.availability import (
     busy_intervals,
     free_slots,
     read_calendar,
+)
+from firsttouch.respond.buyer_email import (
+    BuyerEmailError,
+    read_buyer_email,
+    store_buyer_email,
 )
 from firsttouch.respond.signed_links import link_serializer
 from firsttouch.store.db import Database
@@ -68,8 +72,6 @@ TOKEN_MAX_AGE = timedelta(days=14)
 INVITE_JOB = "respond.send_invite"
 CALENDAR_MAX_AGE = 300.0
 SPAN_MARGIN = timedelta(days=7)
-EMAIL_MAX = 320
-EMAIL_SPECIALS = frozenset('<>()[]\\,;:"')
 
 BusySource = Callable[[Rep, Interval], list[Interval]]
 
@@ -313,14 +315,10 @@ def slot_key(owner_id: str, start: datetime) -> str:
 
 def valid_email(value: str) -> str | None:
     """Return the address a buyer typed, trimmed, or None if it is not one."""
-    address = value.strip()
-    if len(address) > EMAIL_MAX or normalise_email(address) is None:
+    try:
+        return read_buyer_email(value)
+    except BuyerEmailError:
         return None
-    # A bare address only: no display name, list or comment to carry into
-    # the invite's headers.
-    if any(c in EMAIL_SPECIALS for c in address) or not address.isprintable():
-        return None
-    return address
 
 
 def _note_on_timeline(
@@ -368,17 +366,6 @@ def _enqueue_invite(session: Session, meeting: Meeting, now: datetime) -> None:
     enqueue(session, INVITE_JOB, payload, key=key, now=now)
 
 
-def _store_buyer_email(
-    session: Session, contact_id: int | None, address: str | None
-) -> None:
-    """Keep the address a buyer gave on the booking page, if none was on file."""
-    contact = session.get(Contact, contact_id) if contact_id and address else None
-    if contact is None or contact.email:
-        return  # never overwrite an address the buyer gave us before
-    contact.email = address
-    contact.email_norm = normalise_email(address)
-
-
 def confirm_slot(
     db: Database,
     workspace: Workspace,
@@ -394,9 +381,10 @@ def confirm_slot(
 
     Raises ``SlotTakenError`` when the slot is not (or no longer) free.
     Confirming again with the same link returns the meeting already booked.
-    ``buyer_email`` (already checked by ``valid_email``) is kept on the
-    meeting and stored on a contact that had none, in the same commit, so
-    the invite reaches the buyer even when the link has no contact at all.
+    ``buyer_email`` (already checked by ``read_buyer_email``) is kept on the
+    meeting and stored on a contact that had none, or one whose last invite
+    could not be delivered, in the same commit, so the invite reaches the
+    buyer even when the link has no contact at all.
     """
     owner = resolve_owner(workspace, claims)
     domain = owner.email.rpartition("@")[2] or "firsttouch.invalid"
@@ -431,7 +419,7 @@ def confirm_slot(
             )
             session.add(meeting)
             session.flush()
-            _store_buyer_email(session, claims.contact_id, buyer_email)
+            store_buyer_email(session, claims.contact_id, buyer_email)
             _note_on_timeline(
                 session,
                 meeting,

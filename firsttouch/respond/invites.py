@@ -22,10 +22,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage as MimeMessage
-from email.policy import SMTP as SMTP_POLICY
-from email.utils import parseaddr
 from functools import partial
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -35,7 +33,17 @@ from sqlalchemy import select
 
 from firsttouch.channels.messages import EmailMessage, Result
 from firsttouch.channels.outbox.store import OutboxEmail
-from firsttouch.channels.smtp.sender import SmtpEmail, build_mime, make_message_id
+from firsttouch.channels.smtp.addresses import (
+    AddressError,
+    needs_smtputf8,
+    wire_address,
+)
+from firsttouch.channels.smtp.sender import (
+    WIRE_POLICY,
+    SmtpEmail,
+    build_mime,
+    make_message_id,
+)
 from firsttouch.clock import Clock
 from firsttouch.errors import DeliveryError, JobError
 from firsttouch.jobs.ledger import Ledger
@@ -89,7 +97,7 @@ def invite_calendar(
     event.add("summary", meeting_title(workspace, buyer))
     event.add("description", f"Booked on {workspace.company.name}'s booking page.")
 
-    organizer = icalendar.vCalAddress(f"mailto:{owner.email}")
+    organizer = icalendar.vCalAddress(f"mailto:{_ics_address(owner.email)}")
     organizer.params["cn"] = owner.name
     event.add("organizer", organizer)
     event.add("attendee", _attendee(owner.email, owner.name, "CHAIR", "ACCEPTED"))
@@ -124,8 +132,16 @@ def itip_method(meeting: Meeting) -> str:
     return "CANCEL" if meeting.status == CANCELLED else "REQUEST"
 
 
+def _ics_address(email: str) -> str:
+    """Return the address as the invite's email carries it (IDNA domain)."""
+    try:
+        return wire_address(email)
+    except AddressError:
+        return email  # the send of that copy says why; the rest still goes
+
+
 def _attendee(email: str, name: str, role: str, state: str) -> icalendar.vCalAddress:
-    address = icalendar.vCalAddress(f"mailto:{email}")
+    address = icalendar.vCalAddress(f"mailto:{_ics_address(email)}")
     address.params["cn"] = name
     address.params["role"] = role
     address.params["partstat"] = state
@@ -238,12 +254,17 @@ class SmtpInviteMailer(SmtpEmail):
     """SMTP submission of a finished MIME message, on the same pooled client."""
 
     def send_mime(self, mime: MimeMessage, key: str) -> Result:
-        envelope_from = _address(str(mime["From"]))
-        recipient = _address(str(mime["To"]))
+        envelope_from = _address(mime["From"])
+        recipient = _address(mime["To"])
+        reply_to = _address(mime["Reply-To"]) if mime["Reply-To"] else None
         # SMTP wants CRLF line ends (RFC 5321 section 2.3.8); smtplib leaves the
         # bare LF of a bytes message alone, and servers refuse the long "line".
-        raw = self._sign(mime.as_bytes(policy=SMTP_POLICY), envelope_from)
-        latency_ms = self.submit(envelope_from, recipient, raw)
+        # A non-ASCII local part stays UTF-8 (RFC 6532); ``submit`` then asks
+        # the server for SMTPUTF8, or refuses the send for good.
+        utf8 = needs_smtputf8(envelope_from, recipient, reply_to)
+        raw = mime.as_bytes(policy=WIRE_POLICY.clone(utf8=utf8))
+        raw = self._sign(raw, envelope_from)
+        latency_ms = self.submit(envelope_from, recipient, raw, reply_to=reply_to)
         log.info("invite.accepted", to=mask_email(recipient), host=self.host)
         return {
             "message_id": str(mime["Message-ID"]),
@@ -264,8 +285,8 @@ class OutboxInviteMailer(OutboxEmail):
         self._keep(
             key,
             channel="email",
-            to_address=_address(str(mime["To"])),
-            from_address=_address(str(mime["From"])),
+            to_address=_address(mime["To"]),
+            from_address=_address(mime["From"]),
             subject=str(mime["Subject"]),
             body="calendar invite",
             raw=mime.as_string(),
@@ -284,8 +305,15 @@ class OutboxInviteMailer(OutboxEmail):
         )
 
 
-def _address(header: str) -> str:
-    return parseaddr(header)[1]
+def _address(header: Any) -> str:
+    """Return the address of a parsed address header (non-ASCII kept)."""
+    addresses = getattr(header, "addresses", ())
+    if not addresses:
+        raise DeliveryError(
+            f"the invite's header {header!r} holds no address to send to",
+            permanent=True,
+        )
+    return str(addresses[0].addr_spec)
 
 
 def send_invites(
@@ -344,9 +372,53 @@ def send_invites(
         # Nobody is told a meeting is off that they were never told was on.
         roles = [r for r in roles if _was_invited(db, meeting, r)]
     results = []
+    refused: list[DeliveryError] = []
     for role in roles:
-        message = invite_message(meeting, owner, buyer, workspace, role)
-        key = invite_key(meeting, role)
+        try:
+            results.append(
+                _send_copy(
+                    meeting,
+                    owner,
+                    buyer,
+                    workspace,
+                    role,
+                    calendar,
+                    method,
+                    db=db,
+                    clock=clock,
+                    ledger=ledger,
+                    mailer=mailer,
+                )
+            )
+        except DeliveryError as exc:
+            if not exc.permanent:
+                raise
+            # One side's address that cannot be reached must not keep the
+            # other side's copy back; the job still fails, with this reason.
+            refused.append(exc)
+    if refused:
+        raise refused[0]
+    return results
+
+
+def _send_copy(
+    meeting: Meeting,
+    owner: Rep,
+    buyer: Contact | None,
+    workspace: Workspace,
+    role: str,
+    calendar: bytes,
+    method: str,
+    *,
+    db: Database,
+    clock: Clock,
+    ledger: Ledger,
+    mailer: InviteMailer,
+) -> Result:
+    """Send one side's copy once; keep it, or its permanent failure, as a touch."""
+    message = invite_message(meeting, owner, buyer, workspace, role)
+    key = invite_key(meeting, role)
+    try:
         mime = invite_mime(message, calendar, method)
         outcome = ledger.perform(
             key,
@@ -354,9 +426,18 @@ def send_invites(
             partial(mailer.send_mime, mime, key),
             lookup=partial(mailer.find_mime, key, message.message_id),
         )
-        _record_touch(db, meeting, message, role, key, outcome.result, clock)
-        results.append(outcome.result)
-    return results
+    except AddressError as exc:
+        failure = DeliveryError(
+            f"{exc}; the invite cannot be addressed", permanent=True
+        )
+        _record_touch(db, meeting, message, role, key, {}, clock, failure)
+        raise failure from exc
+    except DeliveryError as exc:
+        if exc.permanent:
+            _record_touch(db, meeting, message, role, key, {}, clock, exc)
+        raise
+    _record_touch(db, meeting, message, role, key, outcome.result, clock)
+    return outcome.result
 
 
 def _was_invited(db: Database, meeting: Meeting, role: str) -> bool:
@@ -366,6 +447,7 @@ def _was_invited(db: Database, meeting: Meeting, role: str) -> bool:
         keys = session.scalars(
             select(Touch.idempotency_key).where(
                 Touch.purpose == "meeting_invite",
+                Touch.status == "sent",
                 Touch.idempotency_key.like(f"invite:{meeting.uid}:%"),
             )
         )
@@ -385,8 +467,13 @@ def _record_touch(
     key: str,
     result: Result,
     clock: Clock,
+    failure: DeliveryError | None = None,
 ) -> None:
-    """Keep the send as a touch row, once, even when a retry finds it done."""
+    """Keep the send as a touch row, once, even when a retry finds it done.
+
+    A copy that failed for good is kept too, with its reason: the booking
+    page reads it to let the buyer correct an address that cannot be reached.
+    """
     with db.transaction() as session:
         if session.scalar(select(Touch.id).where(Touch.idempotency_key == key)):
             return
@@ -397,13 +484,15 @@ def _record_touch(
                 owner_id=meeting.owner_id,
                 channel="email",
                 purpose="meeting_invite",
-                status="sent",
+                status="failed" if failure else "sent",
                 to_address=message.to,
                 from_address=message.from_address,
                 subject=message.subject,
                 message_id=message.message_id,
                 idempotency_key=key,
-                sent_at=clock.now(),
+                error=str(failure) if failure else None,
+                error_code=(failure.provider_code or None) if failure else None,
+                sent_at=None if failure else clock.now(),
                 latency_ms=result.get("latency_ms"),
                 meta={
                     "meeting_uid": meeting.uid,
@@ -413,6 +502,14 @@ def _record_touch(
                 },
                 created_at=clock.now(),
             )
+        )
+    if failure is not None:
+        log.error(
+            "invite.failed",
+            meeting_uid=meeting.uid,
+            role=role,
+            to=mask_email(message.to),
+            reason=str(failure),
         )
 
 

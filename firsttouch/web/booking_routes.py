@@ -35,6 +35,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from firsttouch.logs import mask_email
 from firsttouch.respond.availability import CalendarError, Slot
 from firsttouch.respond.booking import (
     BookingClaims,
@@ -52,7 +53,12 @@ from firsttouch.respond.booking import (
     read_token,
     reschedule_meeting,
     resolve_owner,
-    valid_email,
+)
+from firsttouch.respond.buyer_email import (
+    BuyerEmailError,
+    meeting_invite_failed,
+    read_buyer_email,
+    undelivered_email,
 )
 from firsttouch.respond.invites import invite_buyer, invite_calendar
 from firsttouch.runtime import Runtime
@@ -281,16 +287,28 @@ def _slots_page(
         moving=_when(moving) if moving else None,
         meeting_id=moving.id if moving else None,
         # Without an address on file the invitation could only reach the rep.
-        ask_email=moving is None and _needs_email(contact),
+        ask_email=moving is None and _needs_email(runtime, contact),
+        bounced=_bounced(runtime, contact),
         csrf=csrf,
         error=error,
     )
     return _with_csrf(runtime, response, csrf)
 
 
-def _needs_email(contact: Contact | None) -> bool:
-    """True when nothing on file says where the buyer's invitation goes."""
-    return contact is None or not contact.email
+def _needs_email(runtime: Runtime, contact: Contact | None) -> bool:
+    """True when nothing on file says where the buyer's invitation can go."""
+    if contact is None or not contact.email:
+        return True
+    return _bounced(runtime, contact) is not None
+
+
+def _bounced(runtime: Runtime, contact: Contact | None) -> str | None:
+    """The masked address on file when the last email to it failed for good."""
+    if contact is None or not contact.email:
+        return None
+    with runtime.db.sessions() as session:
+        failed = undelivered_email(session, contact)
+    return mask_email(contact.email) if failed is not None else None
 
 
 def _when(meeting: Meeting) -> str:
@@ -302,6 +320,8 @@ def _booked_page(
     runtime: Runtime, token: str, meeting: Meeting, heading: str = "You are booked"
 ) -> HTMLResponse:
     owner = runtime.workspace.team.rep(meeting.owner_id)
+    with runtime.db.sessions() as session:
+        failed = meeting_invite_failed(session, meeting)
     csrf = _new_csrf(runtime, token)
     response = _render(
         "booked.html",
@@ -313,6 +333,8 @@ def _booked_page(
         change_url=f"/book/{token}?change=1",
         cancel_url=f"/book/{token}/cancel",
         meeting_id=meeting.id,
+        # The buyer's copy could not be delivered: say why, and how to fix it.
+        undelivered=failed.error if failed is not None else None,
         csrf=csrf,
     )
     return _with_csrf(runtime, response, csrf)
@@ -380,12 +402,14 @@ def confirm_booking(
         owner = resolve_owner(runtime.workspace, claims)
         zone = buyer_zone(tz, contact, owner)
         start = _parse_slot(slot)
-        address = valid_email(email) if _needs_email(contact) else None
-        error = None
+        address, error = None, None
         if start is None:
             error = "Please pick one of the times below."
-        elif _needs_email(contact) and address is None:
-            error = "Please give the email address the invitation should go to."
+        elif _needs_email(runtime, contact):
+            try:
+                address = read_buyer_email(email)
+            except BuyerEmailError as exc:
+                error = str(exc)
         if error is not None or start is None:
             return _slots_page(
                 runtime, token, claims, contact, tz, error=error, status=400

@@ -1,11 +1,12 @@
 """Loopback stand-ins for the outside: an SMTP sink and a Twilio-format API.
 
 ``SmtpSink`` is aiosmtpd on 127.0.0.1, optionally with STARTTLS or
-implicit TLS and AUTH. ``FakeTwilio`` answers the Messages resource of
-Twilio's 2010-04-01 REST API as Twilio documents it: basic auth with the
-account SID and token, form-encoded requests, ``201`` with a message
-resource, errors as ``{"code", "message", "more_info", "status"}`` and
-``429`` with ``Retry-After`` when told to.
+implicit TLS, AUTH and SMTPUTF8 (RFC 6531). ``FakeTwilio`` answers the
+Messages resource of Twilio's 2010-04-01 REST API as Twilio documents
+it: basic auth with the account SID and token, form-encoded requests,
+``201`` with a message resource, errors as
+``{"code", "message", "more_info", "status"}`` and ``429`` with
+``Retry-After`` when told to.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class Received:
     sender: str
     recipients: list[str]
     raw: bytes
+    mail_options: list[str] = field(default_factory=list)
 
     @property
     def message(self) -> EmailMessage:
@@ -112,6 +114,7 @@ class _Handler:
                     envelope.mail_from or "",
                     list(envelope.rcpt_tos),
                     bytes(envelope.original_content or envelope.content or b""),
+                    list(envelope.mail_options),
                 )
             )
         return "250 Message accepted for delivery"
@@ -126,10 +129,12 @@ class SmtpSink:
         tls_context: ssl.SSLContext | None = None,
         implicit_tls: bool = False,
         credentials: tuple[str, str] | None = None,
+        smtputf8: bool = False,
     ):
         self.handler = _Handler()
         self.port = free_port()
-        kwargs: dict[str, Any] = {}
+        # Without it aiosmtpd, like many servers, does not offer SMTPUTF8.
+        kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
         if tls_context is not None and not implicit_tls:
             kwargs.update(tls_context=tls_context, require_starttls=True)
         if implicit_tls:

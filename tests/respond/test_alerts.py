@@ -28,6 +28,7 @@ from firsttouch.runtime import Runtime
 from firsttouch.store.db import Database
 from firsttouch.store.models import Activity, Inbound, Touch
 from firsttouch.workspace.channels import Channels, Notification, SmtpChannel
+from tests.channels.fakes import SmtpSink
 from tests.respond.extras_fakes import (
     Answer,
     FakeApi,
@@ -380,3 +381,43 @@ def test_other_chat_tools_go_through_apprise(
     body = api.requests_to(hook)[0].json()
     assert body["title"] == "New lead for you: Ana Ruiz, Ruiz Logistics"
     assert "Claim: https://ft.example/alerts/claim/" in body["message"]
+
+
+def test_alert_email_to_internationalised_addresses_on_a_server_without_smtputf8(
+    alert_runtime: Runtime, db: Database, clock: VirtualClock
+) -> None:
+    managers = Notification(
+        name="managers",
+        kind="email",
+        to=["dana@nörthwind.example", "jürgen@northwindledger.example"],
+    )
+    channels = alert_runtime.workspace.channels.model_copy(
+        update={"notifications": [managers]}
+    )
+    alert_runtime.workspace = alert_runtime.workspace.model_copy(
+        update={"channels": channels}
+    )
+    inbound_id = seed_lead(db, clock.now())
+
+    with SmtpSink() as plain:
+        deliveries = alert_owner(
+            alert_runtime,
+            {"inbound_id": inbound_id},
+            sender_for(alert_runtime, plain.port),
+        )
+
+    # The IDNA domain reaches the server; the UTF-8 local part fails for good,
+    # with its reason, and keeps nobody else's alert back.
+    assert sorted(r for got in plain.received for r in got.recipients) == [
+        "dana@xn--nrthwind-n4a.example",
+        "maya@northwindledger.example",
+    ]
+    assert sorted(d.state for d in deliveries) == ["failed", "sent", "sent"]
+    with db.sessions() as session:
+        failed = session.scalars(select(Touch).where(Touch.status == "failed")).one()
+    assert "does not accept internationalised addresses (SMTPUTF8)" in (
+        failed.error or ""
+    )
+    assert "j***@northwindledger.example cannot be reached by email" in (
+        failed.error or ""
+    )

@@ -387,7 +387,7 @@ def test_a_buyer_without_an_email_is_asked_for_one_and_gets_the_invite(
         contact_id = contact.id
     token = token_for(runtime, contact_id)
     page = client.get(f"/book/{token}").text
-    assert 'type="email" id="email" name="email"' in page
+    assert 'inputmode="email" id="email" name="email"' in page
 
     pick = {"slot": SLOT_0900_PDT, "csrf": csrf_of(page)}
     missing = client.post(f"/book/{token}", data=pick)
@@ -401,7 +401,8 @@ def test_a_buyer_without_an_email_is_asked_for_one_and_gets_the_invite(
     send_queued(runtime, db)
 
     assert [missing.status_code, wrong.status_code] == [400, 400]
-    assert "Please give the email address" in wrong.text
+    assert "Please give the email address" in missing.text
+    assert "That is not an email address we can send to" in wrong.text
     assert booked.status_code == 200 and "You are booked" in booked.text
     with db.sessions() as session:
         stored = session.get(Contact, contact_id)

@@ -28,7 +28,7 @@ from tests.respond.test_booking import SLOT_0900_PDT, Sink, csrf_of, token_for
 
 smtp_sink = booked_tests.smtp_sink
 MAYA = "maya@northwindledger.example"
-EMAIL_FIELD = 'type="email" id="email" name="email"'
+EMAIL_FIELD = 'inputmode="email" id="email" name="email"'
 
 
 @pytest.fixture

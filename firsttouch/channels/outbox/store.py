@@ -72,7 +72,7 @@ class OutboxEmail(_Outbox):
             subject=message.subject,
             body=message.text,
             html=message.html,
-            raw=render_email(message).decode("ascii"),
+            raw=render_email(message).decode("utf-8"),
             message_id=message.message_id,
             meta={"headers": dict(message.headers)},
         )

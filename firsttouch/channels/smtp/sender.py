@@ -11,6 +11,11 @@ SMTP has no way to ask a server "did you already accept this message?".
 can record the acceptance before anything else; a crash in the moment
 between the 250 and that record can still produce a second copy, with the
 same Message-ID.
+
+Internationalised addresses (``addresses.py``): a non-ASCII domain goes as
+IDNA A-labels to any server. A non-ASCII local part goes only to a server
+that advertises SMTPUTF8, with ``MAIL FROM:<...> SMTPUTF8``; to any other
+the send fails permanently with that reason, since no retry can help.
 """
 
 from __future__ import annotations
@@ -23,12 +28,17 @@ import threading
 import time
 from email import policy
 from email.message import EmailMessage as MimeMessage
-from email.utils import formataddr, formatdate
 
 import structlog
 
 from firsttouch.channels.messages import Accepted, EmailMessage, Result
-from firsttouch.channels.smtp.wire import render_email
+from firsttouch.channels.smtp.addresses import (
+    AddressError,
+    first_international,
+    idna_domain,
+    wire_address,
+)
+from firsttouch.channels.smtp.wire import header_items, render_email
 from firsttouch.config import Secret
 from firsttouch.errors import DeliveryError
 from firsttouch.logs import mask_email
@@ -43,6 +53,12 @@ def make_message_id(key: str, from_address: str, salt: str = "") -> str:
     """Return a stable RFC 5322 Message-ID for the send named by ``key``."""
     digest = hashlib.sha256(f"{salt}:{key}".encode()).hexdigest()[:32]
     domain = from_address.rpartition("@")[2] or "firsttouch.invalid"
+    if not domain.isascii():
+        # A Message-ID is ASCII, even under RFC 6532; it need only be unique.
+        try:
+            domain = idna_domain(domain)
+        except AddressError:
+            domain = "firsttouch.invalid"
     return f"<ft.{digest}@{domain}>"
 
 
@@ -51,28 +67,24 @@ def build_mime(message: EmailMessage) -> MimeMessage:
 
     For a message that grows further (an invite adds its calendar parts);
     a plain send writes its bytes with ``render_email``, many times faster.
+    Raises ``AddressError`` for an address that cannot be written.
     """
+    # The headers are the ones ``render_email`` writes, stored as they are:
+    # the email package would write a non-ASCII local part as an encoded
+    # word (which no server reads as an address) or, under its UTF-8 policy,
+    # the display names raw; ours keep names in RFC 2047 and domains in IDNA.
     # Lines may run to RFC 5322's hard limit of 998: a long List-Unsubscribe
     # URI must stay one token, never an encoded word a mail client cannot use.
     mime = MimeMessage(policy=WIRE_POLICY)
-    mime["From"] = formataddr((message.from_name or "", message.from_address))
-    mime["To"] = formataddr((message.to_name or "", message.to))
-    mime["Subject"] = message.subject
-    # The Date comes from the message (our clock); the wall clock only if none.
-    stamp = message.date.timestamp() if message.date else None
-    mime["Date"] = formatdate(stamp, localtime=False)
-    mime["Message-ID"] = message.message_id
-    if message.reply_to:
-        mime["Reply-To"] = message.reply_to
-    if message.in_reply_to:
-        # RFC 5322 section 3.6.4: both headers make the reply thread.
-        mime["In-Reply-To"] = message.in_reply_to
-        mime["References"] = " ".join(message.references or (message.in_reply_to,))
-    for name, value in message.headers.items():
-        mime[name] = value
+    for name, value in header_items(message):
+        mime.set_raw(name, value)
     mime.set_content(message.text)
     mime.add_alternative(message.html, subtype="html")
     return mime
+
+
+def _header_block(raw: bytes) -> bytes:
+    return raw.partition(b"\r\n\r\n")[0]
 
 
 class SmtpEmail:
@@ -150,7 +162,8 @@ class SmtpEmail:
             return raw
         import dkim
 
-        domain = from_address.rpartition("@")[2]
+        # The d= tag names the domain as DNS knows it: A-labels (RFC 6376 3.5).
+        domain = wire_address(from_address).rpartition("@")[2]
         signature = dkim.sign(
             raw,
             self.dkim_selector.encode(),
@@ -160,10 +173,14 @@ class SmtpEmail:
         )
         return bytes(signature) + raw
 
-    def _transmit(self, sender: str, recipient: str, raw: bytes) -> None:
+    def _transmit(
+        self, sender: str, recipient: str, raw: bytes, smtputf8_for: str | None
+    ) -> None:
         for attempt in (1, 2):
             try:
-                self._connection().sendmail(sender, [recipient], raw)
+                conn = self._connection()
+                options = self._mail_options(conn, smtputf8_for)
+                conn.sendmail(sender, [recipient], raw, mail_options=options)
                 return
             except smtplib.SMTPServerDisconnected:
                 # A pooled connection the server closed while idle: reopen once.
@@ -171,15 +188,50 @@ class SmtpEmail:
                 if attempt == 2:
                     raise
 
-    def submit(self, sender: str, recipient: str, raw: bytes) -> float:
+    def _mail_options(self, conn: smtplib.SMTP, smtputf8_for: str | None) -> list[str]:
+        """Return the MAIL FROM parameters; refuse what the server cannot take."""
+        if smtputf8_for is None:
+            return []
+        conn.ehlo_or_helo_if_needed()
+        if not conn.has_extn("smtputf8"):
+            raise DeliveryError(
+                "the mail server does not accept internationalised addresses "
+                f"(SMTPUTF8); {mask_email(smtputf8_for)} cannot be reached by email",
+                permanent=True,
+                provider_code="smtputf8",
+            )
+        # RFC 6531 section 3.1: a server with SMTPUTF8 takes 8-bit MIME too.
+        options = ["SMTPUTF8"]
+        if conn.has_extn("8bitmime"):
+            options.append("BODY=8BITMIME")
+        return options
+
+    def submit(
+        self, sender: str, recipient: str, raw: bytes, *, reply_to: str | None = None
+    ) -> float:
         """Hand finished bytes to the server; return the milliseconds it took.
 
-        Every refusal becomes a ``DeliveryError`` that says whether a retry
-        can help (4xx, a dropped connection) or not (5xx).
+        ``sender`` and ``recipient`` may be internationalised: the envelope
+        gets their IDNA form, and SMTPUTF8 when a local part (of them or of
+        ``reply_to``, which is in the headers) is not ASCII. Every refusal
+        becomes a ``DeliveryError`` that says whether a retry can help (4xx,
+        a dropped connection) or not (5xx, an address the server cannot take).
         """
+        smtputf8_for = first_international(recipient, sender, reply_to)
+        if smtputf8_for is None and not _header_block(raw).isascii():
+            # Any other header in UTF-8 (a thread's Message-ID from an SMTPUTF8
+            # sender, say) needs the extension just the same (RFC 6532).
+            smtputf8_for = recipient
+        try:
+            envelope = wire_address(sender), wire_address(recipient)
+        except AddressError as exc:
+            raise DeliveryError(
+                f"{exc}; the message cannot be addressed", permanent=True
+            ) from exc
+
         started = time.perf_counter()
         try:
-            self._transmit(sender, recipient, raw)
+            self._transmit(*envelope, raw, smtputf8_for)
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             raise DeliveryError(
@@ -205,8 +257,15 @@ class SmtpEmail:
         self, message: EmailMessage, on_accepted: Accepted | None = None
     ) -> Result:
         """Send ``message``; raise ``DeliveryError`` on failure."""
-        raw = self._sign(render_email(message), message.from_address)
-        latency_ms = self.submit(message.from_address, message.to, raw)
+        try:
+            raw = self._sign(render_email(message), message.from_address)
+        except AddressError as exc:
+            raise DeliveryError(
+                f"{exc}; the message cannot be addressed", permanent=True
+            ) from exc
+        latency_ms = self.submit(
+            message.from_address, message.to, raw, reply_to=message.reply_to
+        )
 
         result: Result = {
             "message_id": message.message_id,

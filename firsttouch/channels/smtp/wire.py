@@ -12,7 +12,11 @@ as bytes:
 - a non-ASCII subject or display name becomes RFC 2047 encoded words of at
   most 75 characters, each holding whole UTF-8 characters;
 - a body part is 7bit when it is ASCII with lines within RFC 5322's 998,
-  quoted-printable otherwise, so no server has to accept 8-bit data.
+  quoted-printable otherwise, so no server has to accept 8-bit data;
+- every address has its domain as IDNA A-labels (``addresses.py``); a
+  local part outside ASCII stays UTF-8 (RFC 6532), the one thing that can
+  make the bytes non-ASCII, and then the message needs a server that
+  takes SMTPUTF8.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ import binascii
 import re
 import secrets
 from datetime import UTC, datetime
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 
 from firsttouch.channels.messages import EmailMessage
+from firsttouch.channels.smtp.addresses import wire_address
 
 FOLD_AT = 78
 MAX_LINE = 998
@@ -38,7 +43,12 @@ _SPECIALS = re.compile(r'[][\\()<>@,:;".]')
 
 
 def render_email(message: EmailMessage, boundary: str | None = None) -> bytes:
-    """Return ``message`` as RFC 5322 bytes: headers, text and HTML parts."""
+    """Return ``message`` as RFC 5322 bytes: headers, text and HTML parts.
+
+    The bytes are ASCII unless an address has a non-ASCII local part
+    (``needs_smtputf8``). Raises ``AddressError`` for an address that cannot
+    be written at all.
+    """
     boundary = boundary or _boundary(message)
     head = [_header(name, value) for name, value in _headers(message)]
     head.append("MIME-Version: 1.0")
@@ -48,7 +58,15 @@ def render_email(message: EmailMessage, boundary: str | None = None) -> bytes:
         f"--{boundary}{CRLF}{_part('html', message.html)}",
     ]
     wire = CRLF.join(head) + CRLF + CRLF + "".join(parts) + f"--{boundary}--{CRLF}"
-    return wire.encode("ascii")
+    return wire.encode("utf-8")
+
+
+def header_items(message: EmailMessage) -> list[tuple[str, str]]:
+    """Return the message's own headers as (name, folded value), no MIME ones."""
+    return [
+        (name, _header(name, value)[len(name) + 2 :])
+        for name, value in _headers(message)
+    ]
 
 
 def _headers(message: EmailMessage) -> list[tuple[str, str]]:
@@ -63,7 +81,7 @@ def _headers(message: EmailMessage) -> list[tuple[str, str]]:
         ("Message-ID", message.message_id),
     ]
     if message.reply_to:
-        fields.append(("Reply-To", message.reply_to))
+        fields.append(("Reply-To", wire_address(message.reply_to)))
     if message.in_reply_to:
         # RFC 5322 section 3.6.4: both headers make the reply thread.
         fields.append(("In-Reply-To", message.in_reply_to))
@@ -109,12 +127,24 @@ def unstructured(text: str) -> str:
 
 
 def mailbox(name: str | None, address: str) -> str:
-    """Return ``Name <address>``, the name quoted or encoded as it needs."""
+    """Return ``Name <address>``, the name quoted or encoded as it needs.
+
+    The address's domain is written as IDNA A-labels when it is not ASCII.
+    """
+    address = wire_address(address)
     if not name:
         return address
     if name.isascii():
-        return formataddr((name, address))  # quotes a name with specials
+        return f"{_quoted(name)} <{address}>"
     return f"{phrase(name)} <{address}>"
+
+
+def _quoted(name: str) -> str:
+    # formataddr would do this, but it refuses an address outside ASCII.
+    if _SPECIALS.search(name) is None:
+        return name
+    escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
 
 
 def phrase(name: str) -> str:
