@@ -38,6 +38,7 @@ from firsttouch.capture.providers.hubspot_api import (
     HubSpotApiError,
     HubSpotContactClient,
 )
+from firsttouch.capture.providers.payloads import reading
 from firsttouch.capture.providers.shared_secret import (
     SECRET_HEADER,
     check_shared_secret,
@@ -91,7 +92,9 @@ def _shared_secret_route(
             provider=provider,
             variable=secret_name,
         )
-        return await _store_and_answer(request, parse(request, body))
+        with reading(provider):
+            events = parse(request, body)
+        return await _store_and_answer(request, events)
 
     route.__name__ = f"{provider.lower().replace(' ', '_')}_webhook"
     route.__doc__ = summary
@@ -109,7 +112,9 @@ async def typeform_webhook(request: Request, runtime: RuntimeDep) -> Response:
     typeform.verify_typeform_signature(
         request.headers.get(typeform.SIGNATURE_HEADER), body, secret
     )
-    return await _store_and_answer(request, [typeform.parse_typeform(body)])
+    with reading("Typeform"):
+        event = typeform.parse_typeform(body)
+    return await _store_and_answer(request, [event])
 
 
 _shared_secret_route(
@@ -147,7 +152,8 @@ async def hubspot_webhook(request: Request, runtime: RuntimeDep) -> Response:
         secret=secret,
         now=runtime.clock.now(),
     )
-    events = hubspot.parse_hubspot(body)
+    with reading("HubSpot"):
+        events = hubspot.parse_hubspot(body)
     token = optional_secret(runtime.settings, "HUBSPOT_ACCESS_TOKEN")
     if token and any(e.fields.get("needs_fetch") for e in events):
         try:
@@ -186,7 +192,8 @@ def _hubspot_contacts(
     for event in events:
         record = records.get(str(event.fields.get("hubspot_object_id")))
         if event.fields.get("needs_fetch") and record is not None:
-            completed.append(hubspot.with_contact(event, record))
+            with reading("HubSpot contact record"):
+                completed.append(hubspot.with_contact(event, record))
         else:
             completed.append(event)
     return completed
@@ -204,7 +211,9 @@ async def close_webhook(request: Request, runtime: RuntimeDep) -> Response:
         secret,
         runtime.clock.now(),
     )
-    return await _store_and_answer(request, [close_crm.parse_close(body)])
+    with reading("Close"):
+        event = close_crm.parse_close(body)
+    return await _store_and_answer(request, [event])
 
 
 # -- chat ---------------------------------------------------------------------
@@ -237,7 +246,9 @@ async def meta_chat_webhook(request: Request, runtime: RuntimeDep) -> Response:
     meta_leads.verify_meta_signature(
         request.headers.get(meta_leads.SIGNATURE_HEADER), body, secret
     )
-    return await _store_and_answer(request, meta_chat.parse_meta_chat(body))
+    with reading("Meta chat"):
+        events = meta_chat.parse_meta_chat(body)
+    return await _store_and_answer(request, events)
 
 
 # -- automation tools ---------------------------------------------------------

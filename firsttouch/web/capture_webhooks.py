@@ -49,7 +49,7 @@ from firsttouch.capture.providers.linkedin_api import (
     LinkedInLeadClient,
 )
 from firsttouch.capture.providers.meta_graph import GraphClient, GraphError
-from firsttouch.capture.providers.payloads import FormFields
+from firsttouch.capture.providers.payloads import FormFields, reading
 from firsttouch.capture.providers.twilio_calls import capture_call_event
 from firsttouch.capture.providers.twilio_signature import (
     HEADER as TWILIO_HEADER,
@@ -168,7 +168,9 @@ async def twilio_sms_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """An inbound SMS/MMS/WhatsApp message or a message status callback."""
     body = await request.body()
     form = _twilio_form(request, runtime, body)
-    await _store(request, [twilio_sms.parse_twilio_sms(body, form)])
+    with reading("Twilio"):
+        event = twilio_sms.parse_twilio_sms(body, form)
+    await _store(request, [event])
     return _twiml()
 
 
@@ -200,7 +202,9 @@ async def twilio_voice_webhook(request: Request, runtime: RuntimeDep) -> Respons
     """An incoming call: store it, then take a voicemail."""
     body = await request.body()
     form = _twilio_form(request, runtime, body)
-    await _store(request, [twilio_voice.parse_twilio_voice(body, form, "incoming")])
+    with reading("Twilio"):
+        event = twilio_voice.parse_twilio_voice(body, form, "incoming")
+    await _store(request, [event])
     return _twiml(_voicemail_twiml(runtime))
 
 
@@ -211,7 +215,8 @@ async def twilio_voice_status_webhook(
     """A call status callback; an unanswered inbound call is a missed call."""
     body = await request.body()
     form = _twilio_form(request, runtime, body)
-    event = twilio_voice.parse_twilio_voice(body, form, "status")
+    with reading("Twilio"):
+        event = twilio_voice.parse_twilio_voice(body, form, "status")
     await run_in_threadpool(capture_call_event, runtime, event)
     return _twiml()
 
@@ -237,7 +242,8 @@ async def _voicemail(
 ) -> Response:
     body = await request.body()
     form = _twilio_form(request, runtime, body)
-    event = twilio_voice.parse_twilio_voice(body, form, callback)
+    with reading("Twilio"):
+        event = twilio_voice.parse_twilio_voice(body, form, callback)
     await run_in_threadpool(capture_call_event, runtime, event)
     return _twiml()
 
@@ -266,7 +272,8 @@ async def meta_leads_webhook(request: Request, runtime: RuntimeDep) -> Response:
     meta_leads.verify_meta_signature(
         request.headers.get(meta_leads.SIGNATURE_HEADER), body, secret
     )
-    notices = meta_leads.parse_leadgen_notification(body)
+    with reading("Meta"):
+        notices = meta_leads.parse_leadgen_notification(body)
     if not notices:
         return _accepted([], ignored="no leadgen change in this notification")
 
@@ -293,7 +300,8 @@ async def meta_leads_webhook(request: Request, runtime: RuntimeDep) -> Response:
                     status_code=503,
                     headers=headers,
                 )
-            event = meta_leads.lead_event(notice, lead, raw)
+            with reading("Meta Graph lead"):
+                event = meta_leads.lead_event(notice, lead, raw)
             results += await _store(request, [event])
     return _accepted(results)
 
@@ -323,7 +331,8 @@ async def linkedin_webhook(request: Request, runtime: RuntimeDep) -> Response:
     linkedin.verify_linkedin_signature(
         request.headers.get(linkedin.SIGNATURE_HEADER), body, secret
     )
-    event = linkedin.parse_linkedin(body)
+    with reading("LinkedIn"):
+        event = linkedin.parse_linkedin(body)
     token = optional_secret(runtime.settings, "LINKEDIN_ACCESS_TOKEN")
     if token and event.fields.get("needs_fetch"):
         try:
@@ -370,7 +379,9 @@ def _signed_json_route(
         body = await request.body()
         secret = provider_secret(runtime.settings, secret_name, provider)
         verify(request, body, secret, runtime)
-        return _accepted(await _store(request, [parse(body)]))
+        with reading(provider):
+            event = parse(body)
+        return _accepted(await _store(request, [event]))
 
     route.__doc__ = summary
     router.add_api_route(path, route, methods=["POST"], name=f"{provider} webhook")
@@ -427,7 +438,8 @@ async def mailgun_webhook(request: Request, runtime: RuntimeDep) -> Response:
     fields, files = await _form_fields(request)
     key = provider_secret(runtime.settings, "MAILGUN_WEBHOOK_SIGNING_KEY", "Mailgun")
     mailgun.verify_mailgun_signature(fields, key, runtime.clock.now())
-    event = mailgun.parse_mailgun(fields, files or None)
+    with reading("Mailgun"):
+        event = mailgun.parse_mailgun(fields, files or None)
     return _accepted(await _store(request, [event]))
 
 
@@ -436,7 +448,8 @@ async def sendgrid_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """A SendGrid Inbound Parse post (parsed fields or raw ``email``)."""
     _check_basic_auth(request, runtime, "SENDGRID_INBOUND_AUTH", "SendGrid")
     fields, files = await _form_fields(request)
-    event = sendgrid.parse_sendgrid(fields, files or None)
+    with reading("SendGrid"):
+        event = sendgrid.parse_sendgrid(fields, files or None)
     return _accepted(await _store(request, [event]))
 
 
@@ -445,4 +458,6 @@ async def postmark_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """A Postmark inbound JSON post."""
     _check_basic_auth(request, runtime, "POSTMARK_INBOUND_AUTH", "Postmark")
     body = await request.body()
-    return _accepted(await _store(request, [postmark.parse_postmark(body)]))
+    with reading("Postmark"):
+        event = postmark.parse_postmark(body)
+    return _accepted(await _store(request, [event]))

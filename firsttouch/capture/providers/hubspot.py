@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from firsttouch.capture.events import Channel, InboundEvent, Kind, PersonFacts
-from firsttouch.capture.providers.payloads import from_epoch, text_or_none
+from firsttouch.capture.providers.payloads import from_epoch, read_json, text_or_none
 from firsttouch.capture.providers.shared_secret import check_base64_digest
 from firsttouch.capture.providers.signing import hmac_base64, require_header
 from firsttouch.config import Secret
@@ -115,10 +115,7 @@ def is_contact_creation(item: dict[str, Any]) -> bool:
 
 def parse_hubspot(body: bytes) -> list[InboundEvent]:
     """Parse one HubSpot webhook batch into one event per item."""
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"HubSpot body is not valid JSON: {exc}") from exc
+    payload = read_json(body, "HubSpot")
     # HubSpot always sends an array; a lone event object means the same.
     items = payload if isinstance(payload, list) else [payload]
     if not items or not all(isinstance(i, dict) for i in items):
