@@ -131,12 +131,14 @@ _shared_secret_route(
 
 @router.post("/hubspot")
 async def hubspot_webhook(request: Request, runtime: RuntimeDep) -> Response:
-    """A HubSpot batch; each contact.creation is a lead, the rest recorded.
+    """A HubSpot batch; each reachable contact.creation is a lead, the rest recorded.
 
-    With ``HUBSPOT_ACCESS_TOKEN`` set, a new contact's properties are read
-    from the CRM API; if HubSpot is busy the route answers 503 to be called
-    again, and if it refuses outright the event is stored with the contact's
-    id alone, so the lead is not lost.
+    HubSpot sends a new contact's id only: its email and phone are read from
+    the CRM API with ``HUBSPOT_ACCESS_TOKEN``. If HubSpot is busy the route
+    answers 503 to be called again. Without the token, or when HubSpot
+    refuses or has no such contact, the event is recorded with its id and a
+    reason in ``not_leads`` (nothing is lost, and no one is answered who
+    cannot be reached).
     """
     body = await request.body()
     secret = provider_secret(runtime.settings, "HUBSPOT_CLIENT_SECRET", "HubSpot")
@@ -155,9 +157,12 @@ async def hubspot_webhook(request: Request, runtime: RuntimeDep) -> Response:
     with reading("HubSpot"):
         events = hubspot.parse_hubspot(body)
     token = optional_secret(runtime.settings, "HUBSPOT_ACCESS_TOKEN")
+    fetch_problem = None
     if token and any(e.fields.get("needs_fetch") for e in events):
         try:
-            events = await run_in_threadpool(_hubspot_contacts, runtime, token, events)
+            events, fetch_problem = await run_in_threadpool(
+                _hubspot_contacts, runtime, token, events
+            )
         except HubSpotApiError as exc:
             log.warning("hubspot.contacts_fetch_deferred", reason=str(exc))
             return JSONResponse(
@@ -165,13 +170,36 @@ async def hubspot_webhook(request: Request, runtime: RuntimeDep) -> Response:
                 status_code=503,
                 headers={"Retry-After": "60"},
             )
-    return await _store_and_answer(request, events)
+    return await _store_and_answer(
+        request, [_reachable_or_recorded(e, token, fetch_problem) for e in events]
+    )
+
+
+def _reachable_or_recorded(
+    event: InboundEvent, token: Secret | None, fetch_problem: str | None
+) -> InboundEvent:
+    """A new contact with no email or phone is recorded with the reason."""
+    if token is None and event.fields.get("needs_fetch"):
+        reason: str | None = hubspot.NO_TOKEN
+    else:
+        reason = hubspot.unreachable_reason(event, fetch_problem)
+    if reason is None:
+        return event
+    log.warning(
+        "hubspot.contact_unreachable",
+        object_id=event.fields.get("hubspot_object_id"),
+        reason=reason,
+    )
+    return hubspot.recorded_only(event, reason)
 
 
 def _hubspot_contacts(
     runtime: Runtime, token: Secret, events: list[InboundEvent]
-) -> list[InboundEvent]:
-    """Complete each new contact's event from the CRM; raise only if retryable."""
+) -> tuple[list[InboundEvent], str | None]:
+    """Complete each new contact's event from the CRM; raise only if retryable.
+
+    The second value says why HubSpot refused to give the contacts, if it did.
+    """
     wanted = [
         str(e.fields["hubspot_object_id"])
         for e in events
@@ -184,9 +212,9 @@ def _hubspot_contacts(
         if exc.retryable:
             raise
         # A refusal (a scope, a revoked token) will not heal on a retry:
-        # keep the events with their ids so no lead is lost.
+        # keep the events with their ids and the reason, so nothing is lost.
         log.warning("hubspot.contacts_unreadable", count=len(wanted), reason=str(exc))
-        return events
+        return events, str(exc)
 
     completed = []
     for event in events:
@@ -196,7 +224,7 @@ def _hubspot_contacts(
                 completed.append(hubspot.with_contact(event, record))
         else:
             completed.append(event)
-    return completed
+    return completed, None
 
 
 @router.post("/close")
