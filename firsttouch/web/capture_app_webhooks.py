@@ -12,7 +12,6 @@ and answered 200 with the reason, so the sender stops retrying.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -47,30 +46,11 @@ from firsttouch.capture.providers.twilio_signature import public_request_url
 from firsttouch.config import Secret
 from firsttouch.logs import get_logger
 from firsttouch.runtime import Runtime
-from firsttouch.web.deps import RuntimeDep, get_accept_writer
+from firsttouch.web.capture_webhooks import _answer
+from firsttouch.web.deps import RuntimeDep
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/capture", tags=["capture webhooks"])
-
-
-async def _store_and_answer(request: Request, events: list[InboundEvent]) -> Response:
-    """Commit the events, then say what each became (a retry changes nothing)."""
-    unique = list({e.dedupe_key: e for e in events}.values())
-    results = await get_accept_writer(request).accept(unique) if unique else []
-    not_leads = [
-        {"inbound_id": r.inbound_id, "reason": e.fields.get("not_a_lead")}
-        for r, e in zip(results, unique, strict=True)
-        if not e.creates_lead
-    ]
-    body: dict[str, Any] = {
-        "accepted": True,
-        "inbound_ids": [r.inbound_id for r in results],
-        "duplicates": sum(r.duplicate for r in results),
-        "not_leads": not_leads,
-    }
-    if not unique:
-        body["ignored"] = "the post holds no message, lead or status to record"
-    return JSONResponse(body, status_code=200)
 
 
 def _shared_secret_route(
@@ -94,7 +74,7 @@ def _shared_secret_route(
         )
         with reading(provider):
             events = parse(request, body)
-        return await _store_and_answer(request, events)
+        return await _answer(request, events)
 
     route.__name__ = f"{provider.lower().replace(' ', '_')}_webhook"
     route.__doc__ = summary
@@ -114,7 +94,7 @@ async def typeform_webhook(request: Request, runtime: RuntimeDep) -> Response:
     )
     with reading("Typeform"):
         event = typeform.parse_typeform(body)
-    return await _store_and_answer(request, [event])
+    return await _answer(request, [event])
 
 
 _shared_secret_route(
@@ -170,7 +150,7 @@ async def hubspot_webhook(request: Request, runtime: RuntimeDep) -> Response:
                 status_code=503,
                 headers={"Retry-After": "60"},
             )
-    return await _store_and_answer(
+    return await _answer(
         request, [_reachable_or_recorded(e, token, fetch_problem) for e in events]
     )
 
@@ -180,7 +160,7 @@ def _reachable_or_recorded(
 ) -> InboundEvent:
     """A new contact with no email or phone is recorded with the reason."""
     if token is None and event.fields.get("needs_fetch"):
-        reason: str | None = hubspot.NO_TOKEN
+        reason: str | None = hubspot.ID_ONLY_REASON
     else:
         reason = hubspot.unreachable_reason(event, fetch_problem)
     if reason is None:
@@ -241,7 +221,7 @@ async def close_webhook(request: Request, runtime: RuntimeDep) -> Response:
     )
     with reading("Close"):
         event = close_crm.parse_close(body)
-    return await _store_and_answer(request, [event])
+    return await _answer(request, [event])
 
 
 # -- chat ---------------------------------------------------------------------
@@ -276,7 +256,7 @@ async def meta_chat_webhook(request: Request, runtime: RuntimeDep) -> Response:
     )
     with reading("Meta chat"):
         events = meta_chat.parse_meta_chat(body)
-    return await _store_and_answer(request, events)
+    return await _answer(request, events)
 
 
 # -- automation tools ---------------------------------------------------------

@@ -49,7 +49,7 @@ from firsttouch.config import Secret
 from firsttouch.errors import SignatureError
 from firsttouch.logs import get_logger
 from firsttouch.runtime import Runtime
-from firsttouch.web.capture_webhooks import _accepted, _check_basic_auth, _store
+from firsttouch.web.capture_webhooks import _accepted, _answer, _check_basic_auth
 from firsttouch.web.deps import RuntimeDep
 
 log = get_logger(__name__)
@@ -73,7 +73,7 @@ async def _store_batch(request: Request, provider: str, batch: Batch) -> JSONRes
             rejected=batch.rejected,
         )
         extra["rejected"] = batch.rejected
-    return _accepted(await _store(request, batch.events), **extra)
+    return await _answer(request, batch.events, **extra)
 
 
 def _unavailable(message: str, code: str) -> JSONResponse:
@@ -122,7 +122,7 @@ async def amazon_ses_webhook(request: Request, runtime: RuntimeDep) -> Response:
         )
     if event is None:
         return _ignored("amazon_ses", "an SES notification other than Received")
-    return _accepted(await _store(request, [event]))
+    return await _answer(request, [event])
 
 
 async def _confirm_sns(message: dict[str, Any], trust: sns.SnsTrust) -> Response:
@@ -157,7 +157,7 @@ async def mailjet_webhook(request: Request, runtime: RuntimeDep) -> Response:
     body = await request.body()
     with reading("Mailjet"):
         event = mailjet.parse_mailjet(body)
-    return _accepted(await _store(request, [event]))
+    return await _answer(request, [event])
 
 
 # -- Mandrill -------------------------------------------------------------------
@@ -263,7 +263,7 @@ async def resend_webhook(request: Request, runtime: RuntimeDep) -> Response:
                 return _unavailable(str(exc), exc.code)
     with reading("Resend"):
         event = resend.received_event(data, body, content)
-    return _accepted(await _store(request, [event]))
+    return await _answer(request, [event])
 
 
 def _resend_content(runtime: Runtime, api_key: Secret, email_id: str) -> dict[str, Any]:
@@ -289,4 +289,4 @@ async def mailersend_webhook(request: Request, runtime: RuntimeDep) -> Response:
         event: InboundEvent | None = mailersend.parse_mailersend(body)
     if event is None:
         return _ignored("mailersend", "an event other than inbound.message")
-    return _accepted(await _store(request, [event]))
+    return await _answer(request, [event])

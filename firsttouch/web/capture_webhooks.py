@@ -83,11 +83,51 @@ async def _store(request: Request, events: list[InboundEvent]) -> list[Accepted]
     return await get_accept_writer(request).accept(events)
 
 
-def _accepted(results: list[Accepted], **extra: Any) -> JSONResponse:
+async def _answer(
+    request: Request, events: list[InboundEvent], **extra: Any
+) -> JSONResponse:
+    """Commit the events, then say what each became (a retry changes nothing).
+
+    Every capture webhook answers in this one shape: the stored ids, how
+    many were already there, and each event recorded without becoming a
+    lead in ``not_leads`` with its reason, so an operator reading the
+    provider's delivery log sees why no one was answered.
+    """
+    unique = list({e.dedupe_key: e for e in events}.values())
+    results = await _store(request, unique) if unique else []
+    if not unique:
+        extra.setdefault("ignored", "the post holds no message, lead or status")
+    return _stored_answer(results, unique, **extra)
+
+
+def _stored_answer(
+    results: list[Accepted], events: list[InboundEvent], **extra: Any
+) -> JSONResponse:
+    """The answer for ``events`` already committed as ``results``."""
+    not_leads = [
+        {"inbound_id": r.inbound_id, "reason": _not_lead_reason(e)}
+        for r, e in zip(results, events, strict=True)
+        if not e.creates_lead
+    ]
+    return _accepted(results, not_leads=not_leads, **extra)
+
+
+def _not_lead_reason(event: InboundEvent) -> str:
+    reason = event.fields.get("not_a_lead")
+    return str(reason) if reason else f"a {event.kind} event is recorded, not a lead"
+
+
+def _accepted(
+    results: list[Accepted],
+    *,
+    not_leads: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body = {
         "accepted": True,
         "inbound_ids": [r.inbound_id for r in results],
         "duplicates": sum(r.duplicate for r in results),
+        "not_leads": not_leads or [],
         **extra,
     }
     return JSONResponse(body, status_code=200)
@@ -279,7 +319,7 @@ async def meta_leads_webhook(request: Request, runtime: RuntimeDep) -> Response:
 
     page_token = provider_secret(runtime.settings, "META_PAGE_ACCESS_TOKEN", "Meta")
     raw = body.decode("utf-8", "replace")
-    results = []
+    events, results = [], []
     with GraphClient(
         graph_url(runtime.settings), page_token, app_secret=secret
     ) as graph:
@@ -302,8 +342,9 @@ async def meta_leads_webhook(request: Request, runtime: RuntimeDep) -> Response:
                 )
             with reading("Meta Graph lead"):
                 event = meta_leads.lead_event(notice, lead, raw)
+            events.append(event)
             results += await _store(request, [event])
-    return _accepted(results)
+    return _stored_answer(results, events)
 
 
 # -- LinkedIn -----------------------------------------------------------------
@@ -347,7 +388,7 @@ async def linkedin_webhook(request: Request, runtime: RuntimeDep) -> Response:
                     status_code=503,
                     headers={"Retry-After": "60"},
                 )
-    return _accepted(await _store(request, [event]))
+    return await _answer(request, [event])
 
 
 def _linkedin_answers(
@@ -381,7 +422,7 @@ def _signed_json_route(
         verify(request, body, secret, runtime)
         with reading(provider):
             event = parse(body)
-        return _accepted(await _store(request, [event]))
+        return await _answer(request, [event])
 
     route.__doc__ = summary
     router.add_api_route(path, route, methods=["POST"], name=f"{provider} webhook")
@@ -440,7 +481,7 @@ async def mailgun_webhook(request: Request, runtime: RuntimeDep) -> Response:
     mailgun.verify_mailgun_signature(fields, key, runtime.clock.now())
     with reading("Mailgun"):
         event = mailgun.parse_mailgun(fields, files or None)
-    return _accepted(await _store(request, [event]))
+    return await _answer(request, [event])
 
 
 @router.post("/email/sendgrid")
@@ -450,7 +491,7 @@ async def sendgrid_webhook(request: Request, runtime: RuntimeDep) -> Response:
     fields, files = await _form_fields(request)
     with reading("SendGrid"):
         event = sendgrid.parse_sendgrid(fields, files or None)
-    return _accepted(await _store(request, [event]))
+    return await _answer(request, [event])
 
 
 @router.post("/email/postmark")
@@ -460,4 +501,4 @@ async def postmark_webhook(request: Request, runtime: RuntimeDep) -> Response:
     body = await request.body()
     with reading("Postmark"):
         event = postmark.parse_postmark(body)
-    return _accepted(await _store(request, [event]))
+    return await _answer(request, [event])

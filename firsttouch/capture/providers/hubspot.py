@@ -185,7 +185,7 @@ CONTACT_PROPERTIES = {
 }
 
 
-NO_TOKEN = (
+ID_ONLY_REASON = (
     "HubSpot sends a new contact's id only and HUBSPOT_ACCESS_TOKEN is not set, "
     "so there is no email or phone to answer; set HUBSPOT_ACCESS_TOKEN (a "
     "private app token with crm.objects.contacts.read) and restart firsttouch"
