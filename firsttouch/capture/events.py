@@ -90,6 +90,8 @@ def storable(value: Any) -> Any:
 
 def storable_text(text: str) -> str:
     """Return ``text`` with lone surrogates and NULs replaced by U+FFFD."""
+    if text.isascii():
+        return text.replace("\x00", "\ufffd") if "\x00" in text else text
     if "\x00" in text:
         # PostgreSQL text and JSONB refuse U+0000, which broken mail carries.
         text = text.replace("\x00", "\ufffd")

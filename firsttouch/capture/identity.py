@@ -141,9 +141,11 @@ def could_be_phone(number: str, region: str | None) -> bool:
     five digits among phone punctuation, an extension allowed). Prose such as
     "call me maybe" is not.
     """
-    if normalise_phone(number, region) is not None:
+    # The shape test first: it is cheap, and parsing is needed only for what
+    # it rejects (a vanity number such as 1-800-FLOWERS).
+    if _PHONE_SHAPE.match(number) and sum(c.isdigit() for c in number) >= 5:
         return True
-    return bool(_PHONE_SHAPE.match(number)) and sum(c.isdigit() for c in number) >= 5
+    return normalise_phone(number, region) is not None
 
 
 def phone_place(e164: str | None) -> tuple[str | None, str | None]:

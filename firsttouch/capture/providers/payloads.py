@@ -128,7 +128,11 @@ def read_json(body: bytes | str, provider: str) -> Any:
         raise InputError(_too_deep(provider)) from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{provider} body is not valid JSON: {exc}") from exc
-    if json_depth(value) > MAX_JSON_DEPTH:
+    # Nesting needs an opening bracket per level: most bodies have too few
+    # to be too deep, and counting bytes costs far less than walking them.
+    data = body.encode("utf-8", "replace") if isinstance(body, str) else body
+    brackets = data.count(b"{") + data.count(b"[")
+    if brackets > MAX_JSON_DEPTH and json_depth(value) > MAX_JSON_DEPTH:
         raise InputError(_too_deep(provider))
     return value
 
@@ -144,22 +148,21 @@ def read_json_object(body: bytes, provider: str) -> dict[str, Any]:
 
 
 def json_depth(value: Any) -> int:
-    """How deeply ``value``'s lists and objects nest (a scalar is 0)."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        deepest = max(deepest, depth + 1)
-        if deepest > MAX_JSON_DEPTH:
-            break
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
+    """How deeply ``value``'s lists and objects nest (a scalar is 0).
+
+    Level by level, without recursion, so a hostile depth cannot exhaust
+    the stack; it stops counting once past ``MAX_JSON_DEPTH``.
+    """
+    depth = 0
+    level = [value] if isinstance(value, (dict, list)) else []
+    while level and depth <= MAX_JSON_DEPTH:
+        depth += 1
+        inner: list[Any] = []
+        for container in level:
+            children = container.values() if isinstance(container, dict) else container
+            inner += [c for c in children if isinstance(c, (dict, list))]
+        level = inner
+    return depth
 
 
 def _too_deep(provider: str) -> str:
