@@ -399,7 +399,14 @@ def email_to_event(
             parsed.forwarded_from = None
     name, address = parsed.buyer
     first, last = split_full_name(name)
+    person = PersonFacts(
+        email=address, first_name=first, last_name=last, full_name=name
+    )
     raw_text, raw_encoding = raw_to_text(raw)
+    fields = _fields(parsed, raw_encoding)
+    not_a_lead = _not_a_lead(parsed, person)
+    if not_a_lead:
+        fields["not_a_lead"] = not_a_lead
 
     return InboundEvent(
         dedupe_key=email_dedupe_key(parsed, raw),
@@ -409,19 +416,27 @@ def email_to_event(
         provider=provider,
         provider_event_id=parsed.message_id,
         occurred_at=parsed.date,
-        person=PersonFacts(
-            email=address, first_name=first, last_name=last, full_name=name
-        ),
+        person=person,
         subject=parsed.subject or None,
         body_text=parsed.text or None,
-        fields=_fields(parsed, raw_encoding),
+        fields=fields,
         raw=raw_text,
         message_id=parsed.message_id,
         in_reply_to=parsed.in_reply_to,
         references=parsed.references[-20:],
-        creates_lead=not (parsed.is_delivery_report or parsed.auto_submitted)
-        and address is not None,
+        creates_lead=not_a_lead is None,
     )
+
+
+def _not_a_lead(parsed: ParsedEmail, person: PersonFacts) -> str | None:
+    """Why a message is recorded without becoming a lead, or None."""
+    if parsed.is_delivery_report:
+        return "a delivery report (bounce or delay notice), not a person writing"
+    if parsed.auto_submitted:
+        return f"an automatic message ({parsed.auto_submitted}), not a person writing"
+    if person.email is None:
+        return "the message has no sender address that can be answered"
+    return None
 
 
 def team_domains(workspace: Workspace) -> frozenset[str]:

@@ -3,14 +3,41 @@
 Each provider adapter (form, email, Twilio, Meta, Calendly, ...) turns its
 own wire format into an ``InboundEvent``; ``capture_inbound`` then stores
 every event the same way, whatever channel it came from.
+
+Whatever an event holds must be storable on SQLite and PostgreSQL alike, or
+a provider is told 2xx for a lead that is then lost. So every event, and
+every copy of one, is cleaned as it is built, whichever entry path built
+it: text loses lone surrogates and NULs (both become U+FFFD), numbers that
+JSON cannot carry (NaN, infinities) become their text, and ids longer than
+their columns are refused with a reason. An address that cannot reach
+anyone (an email without an ``@``, a phone without digits) is never the
+person's: it is kept in ``fields`` as ``email_as_typed`` or
+``phone_as_typed`` for a person to read.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+from firsttouch.capture.identity import could_be_phone, normalise_email
+
+# Column widths of ``inbounds`` (store/models/inbound.py): a longer id would
+# be refused by PostgreSQL and silently kept by SQLite.
+ID_LIMIT = 255
+MESSAGE_ID_LIMIT = 998
+SOURCE_LIMIT = 120
 
 Channel = Literal[
     "web_form",
@@ -42,10 +69,51 @@ Kind = Literal[
 ]
 
 
+def storable(value: Any) -> Any:
+    """Return ``value`` with its text and numbers storable on both engines.
+
+    Strings (dictionary keys too) lose lone surrogates and NULs; NaN and the
+    infinities, which JSONB refuses, become the text JSON senders wrote.
+    """
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return (
+            "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        )
+    if isinstance(value, dict):
+        return {storable_text(str(k)): storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [storable(v) for v in value]
+    return value
+
+
+def storable_text(text: str) -> str:
+    """Return ``text`` with lone surrogates and NULs replaced by U+FFFD."""
+    if text.isascii():
+        return text.replace("\x00", "\ufffd") if "\x00" in text else text
+    if "\x00" in text:
+        # PostgreSQL text and JSONB refuse U+0000, which broken mail carries.
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A JSON escape such as "\ud800" decodes to a lone surrogate, which
+        # no UTF-8 store accepts. UTF-16 joins a valid pair and replaces
+        # the lone halves.
+        raw = text.encode("utf-16", errors="surrogatepass")
+        text = raw.decode("utf-16", errors="replace")
+    return text
+
+
 class PersonFacts(BaseModel):
     """What the payload says about the person, before identity resolution."""
 
     model_config = ConfigDict(extra="forbid")
+
+    # Addresses given but unusable, kept for the event's fields (see
+    # ``InboundEvent``), never used to reach anyone.
+    _as_typed: dict[str, str] = PrivateAttr(default_factory=dict)
 
     email: str | None = None
     phone: str | None = None
@@ -60,6 +128,47 @@ class PersonFacts(BaseModel):
     timezone: str | None = None
     employees: int | None = None
     industry: str | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return storable(value)
+
+    @model_validator(mode="after")
+    def _usable_addresses(self) -> Self:
+        """Drop an email or phone no one could be reached at, keeping the text."""
+        if self.email is not None and normalise_email(self.email) is None:
+            if self.email.strip():
+                self._as_typed["email"] = self.email
+            self.email = None
+        if self.phone is not None and not could_be_phone(self.phone, self.country):
+            if self.phone.strip():
+                self._as_typed["phone"] = self.phone
+            self.phone = None
+        return self
+
+    @property
+    def as_typed(self) -> dict[str, str]:
+        """The unusable email or phone given, by name, as the sender typed it."""
+        return dict(self._as_typed)
+
+    def filled_from(self, other: PersonFacts) -> PersonFacts:
+        """These facts with the gaps filled from ``other`` (typed text kept)."""
+        filled = {
+            name: getattr(self, name) or getattr(other, name)
+            for name in PersonFacts.model_fields
+        }
+        merged = PersonFacts(**filled)
+        merged._as_typed = {**other._as_typed, **self._as_typed, **merged._as_typed}
+        return merged
+
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> Self:
+        """Copy, validating the updated values as a new instance would be."""
+        return _validated_copy(
+            self, super().model_copy(update=update, deep=deep), update
+        )
 
 
 class InboundEvent(BaseModel):
@@ -93,3 +202,69 @@ class InboundEvent(BaseModel):
     # Events that are not leads (a delivery status, a deletion) are recorded
     # but create no contact and start no first response.
     creates_lead: bool = True
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return storable(value)
+
+    @field_validator("dedupe_key", "provider_event_id", "message_id")
+    @classmethod
+    def _id_fits(cls, value: str | None, info: Any) -> str | None:
+        limit = MESSAGE_ID_LIMIT if info.field_name == "message_id" else ID_LIMIT
+        if value is not None and len(value) > limit:
+            raise ValueError(
+                f"the event's {info.field_name} is {len(value):,} characters long; "
+                f"ids of more than {limit} characters are refused (check the "
+                "provider's id or message id in the payload)"
+            )
+        return value
+
+    @field_validator("in_reply_to")
+    @classmethod
+    def _reply_id_fits(cls, value: str | None) -> str | None:
+        # Only threading hangs on it: an over-long one is dropped, not refused.
+        return value if value is None or len(value) <= MESSAGE_ID_LIMIT else None
+
+    @field_validator("campaign")
+    @classmethod
+    def _campaign_fits(cls, value: str | None) -> str | None:
+        return value[:ID_LIMIT] if value else value
+
+    @field_validator("source")
+    @classmethod
+    def _source_fits(cls, value: str) -> str:
+        return value[:SOURCE_LIMIT]
+
+    @model_validator(mode="after")
+    def _keep_addresses_as_typed(self) -> Self:
+        """Put the person's unusable email or phone into ``fields``."""
+        for name, text in self.person.as_typed.items():
+            self.fields.setdefault(f"{name}_as_typed", text)
+        return self
+
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> Self:
+        """Copy, validating the updated values as a new event would be."""
+        return _validated_copy(
+            self, super().model_copy(update=update, deep=deep), update
+        )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validated_copy(original: M, copied: M, update: Mapping[str, Any] | None) -> M:
+    """``copied`` built again through validation when ``update`` changed it.
+
+    Pydantic's ``model_copy`` skips validation; an event completed by a
+    provider (a fetched contact, rebuilt fields) must be cleaned all the same.
+    """
+    if not update:
+        return copied
+    values = {name: getattr(copied, name) for name in type(copied).model_fields}
+    rebuilt = type(original).model_validate(values)
+    if isinstance(original, PersonFacts) and isinstance(rebuilt, PersonFacts):
+        rebuilt._as_typed = {**original._as_typed, **rebuilt._as_typed}
+    return rebuilt

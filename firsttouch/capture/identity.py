@@ -64,6 +64,10 @@ FREE_MAIL_DOMAINS = frozenset(_free_list) | frozenset(
 )
 
 _EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE_SHAPE = re.compile(
+    r"^\s*\+?[\d\s().\-/]+(?:\s*(?:ext\.?|extension|x|#)\s*\d+)?\s*$",
+    re.IGNORECASE,
+)
 _COMPANY_SUFFIXES = re.compile(
     r"\b(inc|incorporated|llc|l\.l\.c|ltd|limited|gmbh|ag|sa|sas|sarl|bv|nv|plc|"
     r"corp|corporation|co|company|pty|srl|spa|oy|ab|as|kk)\b\.?",
@@ -127,6 +131,21 @@ def normalise_phone(number: str | None, default_region: str | None) -> str | Non
     if not phonenumbers.is_possible_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def could_be_phone(number: str, region: str | None) -> bool:
+    """True unless ``number`` cannot be a phone number in any country.
+
+    Without the event's region a national number of another country may fail
+    ``normalise_phone``; it is kept when written like a number (at least
+    five digits among phone punctuation, an extension allowed). Prose such as
+    "call me maybe" is not.
+    """
+    # The shape test first: it is cheap, and parsing is needed only for what
+    # it rejects (a vanity number such as 1-800-FLOWERS).
+    if _PHONE_SHAPE.match(number) and sum(c.isdigit() for c in number) >= 5:
+        return True
+    return normalise_phone(number, region) is not None
 
 
 def phone_place(e164: str | None) -> tuple[str | None, str | None]:

@@ -12,7 +12,6 @@ and answered 200 with the reason, so the sender stops retrying.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -38,6 +37,7 @@ from firsttouch.capture.providers.hubspot_api import (
     HubSpotApiError,
     HubSpotContactClient,
 )
+from firsttouch.capture.providers.payloads import reading
 from firsttouch.capture.providers.shared_secret import (
     SECRET_HEADER,
     check_shared_secret,
@@ -46,30 +46,11 @@ from firsttouch.capture.providers.twilio_signature import public_request_url
 from firsttouch.config import Secret
 from firsttouch.logs import get_logger
 from firsttouch.runtime import Runtime
-from firsttouch.web.deps import RuntimeDep, get_accept_writer
+from firsttouch.web.capture_webhooks import _answer
+from firsttouch.web.deps import RuntimeDep
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/capture", tags=["capture webhooks"])
-
-
-async def _store_and_answer(request: Request, events: list[InboundEvent]) -> Response:
-    """Commit the events, then say what each became (a retry changes nothing)."""
-    unique = list({e.dedupe_key: e for e in events}.values())
-    results = await get_accept_writer(request).accept(unique) if unique else []
-    not_leads = [
-        {"inbound_id": r.inbound_id, "reason": e.fields.get("not_a_lead")}
-        for r, e in zip(results, unique, strict=True)
-        if not e.creates_lead
-    ]
-    body: dict[str, Any] = {
-        "accepted": True,
-        "inbound_ids": [r.inbound_id for r in results],
-        "duplicates": sum(r.duplicate for r in results),
-        "not_leads": not_leads,
-    }
-    if not unique:
-        body["ignored"] = "the post holds no message, lead or status to record"
-    return JSONResponse(body, status_code=200)
 
 
 def _shared_secret_route(
@@ -91,7 +72,9 @@ def _shared_secret_route(
             provider=provider,
             variable=secret_name,
         )
-        return await _store_and_answer(request, parse(request, body))
+        with reading(provider):
+            events = parse(request, body)
+        return await _answer(request, events)
 
     route.__name__ = f"{provider.lower().replace(' ', '_')}_webhook"
     route.__doc__ = summary
@@ -109,7 +92,9 @@ async def typeform_webhook(request: Request, runtime: RuntimeDep) -> Response:
     typeform.verify_typeform_signature(
         request.headers.get(typeform.SIGNATURE_HEADER), body, secret
     )
-    return await _store_and_answer(request, [typeform.parse_typeform(body)])
+    with reading("Typeform"):
+        event = typeform.parse_typeform(body)
+    return await _answer(request, [event])
 
 
 _shared_secret_route(
@@ -126,12 +111,14 @@ _shared_secret_route(
 
 @router.post("/hubspot")
 async def hubspot_webhook(request: Request, runtime: RuntimeDep) -> Response:
-    """A HubSpot batch; each contact.creation is a lead, the rest recorded.
+    """A HubSpot batch; each reachable contact.creation is a lead, the rest recorded.
 
-    With ``HUBSPOT_ACCESS_TOKEN`` set, a new contact's properties are read
-    from the CRM API; if HubSpot is busy the route answers 503 to be called
-    again, and if it refuses outright the event is stored with the contact's
-    id alone, so the lead is not lost.
+    HubSpot sends a new contact's id only: its email and phone are read from
+    the CRM API with ``HUBSPOT_ACCESS_TOKEN``. If HubSpot is busy the route
+    answers 503 to be called again. Without the token, or when HubSpot
+    refuses or has no such contact, the event is recorded with its id and a
+    reason in ``not_leads`` (nothing is lost, and no one is answered who
+    cannot be reached).
     """
     body = await request.body()
     secret = provider_secret(runtime.settings, "HUBSPOT_CLIENT_SECRET", "HubSpot")
@@ -147,11 +134,15 @@ async def hubspot_webhook(request: Request, runtime: RuntimeDep) -> Response:
         secret=secret,
         now=runtime.clock.now(),
     )
-    events = hubspot.parse_hubspot(body)
+    with reading("HubSpot"):
+        events = hubspot.parse_hubspot(body)
     token = optional_secret(runtime.settings, "HUBSPOT_ACCESS_TOKEN")
+    fetch_problem = None
     if token and any(e.fields.get("needs_fetch") for e in events):
         try:
-            events = await run_in_threadpool(_hubspot_contacts, runtime, token, events)
+            events, fetch_problem = await run_in_threadpool(
+                _hubspot_contacts, runtime, token, events
+            )
         except HubSpotApiError as exc:
             log.warning("hubspot.contacts_fetch_deferred", reason=str(exc))
             return JSONResponse(
@@ -159,13 +150,36 @@ async def hubspot_webhook(request: Request, runtime: RuntimeDep) -> Response:
                 status_code=503,
                 headers={"Retry-After": "60"},
             )
-    return await _store_and_answer(request, events)
+    return await _answer(
+        request, [_reachable_or_recorded(e, token, fetch_problem) for e in events]
+    )
+
+
+def _reachable_or_recorded(
+    event: InboundEvent, token: Secret | None, fetch_problem: str | None
+) -> InboundEvent:
+    """A new contact with no email or phone is recorded with the reason."""
+    if token is None and event.fields.get("needs_fetch"):
+        reason: str | None = hubspot.ID_ONLY_REASON
+    else:
+        reason = hubspot.unreachable_reason(event, fetch_problem)
+    if reason is None:
+        return event
+    log.warning(
+        "hubspot.contact_unreachable",
+        object_id=event.fields.get("hubspot_object_id"),
+        reason=reason,
+    )
+    return hubspot.recorded_only(event, reason)
 
 
 def _hubspot_contacts(
     runtime: Runtime, token: Secret, events: list[InboundEvent]
-) -> list[InboundEvent]:
-    """Complete each new contact's event from the CRM; raise only if retryable."""
+) -> tuple[list[InboundEvent], str | None]:
+    """Complete each new contact's event from the CRM; raise only if retryable.
+
+    The second value says why HubSpot refused to give the contacts, if it did.
+    """
     wanted = [
         str(e.fields["hubspot_object_id"])
         for e in events
@@ -178,18 +192,19 @@ def _hubspot_contacts(
         if exc.retryable:
             raise
         # A refusal (a scope, a revoked token) will not heal on a retry:
-        # keep the events with their ids so no lead is lost.
+        # keep the events with their ids and the reason, so nothing is lost.
         log.warning("hubspot.contacts_unreadable", count=len(wanted), reason=str(exc))
-        return events
+        return events, str(exc)
 
     completed = []
     for event in events:
         record = records.get(str(event.fields.get("hubspot_object_id")))
         if event.fields.get("needs_fetch") and record is not None:
-            completed.append(hubspot.with_contact(event, record))
+            with reading("HubSpot contact record"):
+                completed.append(hubspot.with_contact(event, record))
         else:
             completed.append(event)
-    return completed
+    return completed, None
 
 
 @router.post("/close")
@@ -204,7 +219,9 @@ async def close_webhook(request: Request, runtime: RuntimeDep) -> Response:
         secret,
         runtime.clock.now(),
     )
-    return await _store_and_answer(request, [close_crm.parse_close(body)])
+    with reading("Close"):
+        event = close_crm.parse_close(body)
+    return await _answer(request, [event])
 
 
 # -- chat ---------------------------------------------------------------------
@@ -237,7 +254,9 @@ async def meta_chat_webhook(request: Request, runtime: RuntimeDep) -> Response:
     meta_leads.verify_meta_signature(
         request.headers.get(meta_leads.SIGNATURE_HEADER), body, secret
     )
-    return await _store_and_answer(request, meta_chat.parse_meta_chat(body))
+    with reading("Meta chat"):
+        events = meta_chat.parse_meta_chat(body)
+    return await _answer(request, events)
 
 
 # -- automation tools ---------------------------------------------------------

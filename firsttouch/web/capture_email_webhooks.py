@@ -37,7 +37,7 @@ from firsttouch.capture.providers.config import (
     provider_secret,
 )
 from firsttouch.capture.providers.mail_event import Batch
-from firsttouch.capture.providers.payloads import raw_text, read_form
+from firsttouch.capture.providers.payloads import raw_text, read_form, reading
 from firsttouch.capture.providers.resend_api import (
     DEFAULT_API_URL,
     ResendApiError,
@@ -49,7 +49,7 @@ from firsttouch.config import Secret
 from firsttouch.errors import SignatureError
 from firsttouch.logs import get_logger
 from firsttouch.runtime import Runtime
-from firsttouch.web.capture_webhooks import _accepted, _check_basic_auth, _store
+from firsttouch.web.capture_webhooks import _accepted, _answer, _check_basic_auth
 from firsttouch.web.deps import RuntimeDep
 
 log = get_logger(__name__)
@@ -73,7 +73,7 @@ async def _store_batch(request: Request, provider: str, batch: Batch) -> JSONRes
             rejected=batch.rejected,
         )
         extra["rejected"] = batch.rejected
-    return _accepted(await _store(request, batch.events), **extra)
+    return await _answer(request, batch.events, **extra)
 
 
 def _unavailable(message: str, code: str) -> JSONResponse:
@@ -93,7 +93,8 @@ async def amazon_ses_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """An SNS delivery of an SES receipt rule (or the subscription handshake)."""
     trust = sns.sns_trust(runtime.settings)
     body = await request.body()
-    message = sns.read_sns_message(body, request.headers.get(sns.TYPE_HEADER))
+    with reading("SNS"):
+        message = sns.read_sns_message(body, request.headers.get(sns.TYPE_HEADER))
     try:
         await run_in_threadpool(
             sns.verify_sns_message, message, trust, runtime.clock.now()
@@ -114,11 +115,14 @@ async def amazon_ses_webhook(request: Request, runtime: RuntimeDep) -> Response:
         log.warning("sns.unsubscribed", topic=message.get("TopicArn"))
         return _ignored("amazon_ses", "UnsubscribeConfirmation")
 
-    ses = amazon_ses.ses_notification(message)
-    if ses is None:
+    with reading("Amazon SES"):
+        ses = amazon_ses.ses_notification(message)
+        event = (
+            None if ses is None else amazon_ses.parse_ses_received(ses, raw_text(body))
+        )
+    if event is None:
         return _ignored("amazon_ses", "an SES notification other than Received")
-    event = amazon_ses.parse_ses_received(ses, raw_text(body))
-    return _accepted(await _store(request, [event]))
+    return await _answer(request, [event])
 
 
 async def _confirm_sns(message: dict[str, Any], trust: sns.SnsTrust) -> Response:
@@ -140,7 +144,9 @@ async def _confirm_sns(message: dict[str, Any], trust: sns.SnsTrust) -> Response
 async def brevo_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """A Brevo inbound parsing post (one or more ``items``)."""
     _check_basic_auth(request, runtime, "BREVO_INBOUND_AUTH", "Brevo")
-    batch = brevo.parse_brevo(await request.body())
+    body = await request.body()
+    with reading("Brevo"):
+        batch = brevo.parse_brevo(body)
     return await _store_batch(request, "brevo", batch)
 
 
@@ -148,8 +154,10 @@ async def brevo_webhook(request: Request, runtime: RuntimeDep) -> Response:
 async def mailjet_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """A Mailjet Parse API post."""
     _check_basic_auth(request, runtime, "MAILJET_INBOUND_AUTH", "Mailjet")
-    event = mailjet.parse_mailjet(await request.body())
-    return _accepted(await _store(request, [event]))
+    body = await request.body()
+    with reading("Mailjet"):
+        event = mailjet.parse_mailjet(body)
+    return await _answer(request, [event])
 
 
 # -- Mandrill -------------------------------------------------------------------
@@ -173,7 +181,8 @@ async def mandrill_webhook(request: Request, runtime: RuntimeDep) -> Response:
     mandrill.verify_mandrill_signature(
         request.headers.get(mandrill.SIGNATURE_HEADER), url, form, key
     )
-    batch, others = mandrill.parse_mandrill(form)
+    with reading("Mandrill"):
+        batch, others = mandrill.parse_mandrill(form)
     if not batch.events:
         return _ignored("mandrill", f"{others} event(s), none inbound")
     return await _store_batch(request, "mandrill", batch)
@@ -213,7 +222,9 @@ def _check_sparkpost_auth(request: Request, runtime: Runtime) -> None:
 async def sparkpost_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """A SparkPost relay webhook batch."""
     _check_sparkpost_auth(request, runtime)
-    batch = sparkpost.parse_sparkpost(await request.body())
+    body = await request.body()
+    with reading("SparkPost"):
+        batch = sparkpost.parse_sparkpost(body)
     return await _store_batch(request, "sparkpost", batch)
 
 
@@ -232,7 +243,8 @@ async def resend_webhook(request: Request, runtime: RuntimeDep) -> Response:
         runtime.clock.now(),
         "Resend",
     )
-    data = resend.received_data(body)
+    with reading("Resend"):
+        data = resend.received_data(body)
     if data is None:
         return _ignored("resend", "an event other than email.received")
 
@@ -249,8 +261,9 @@ async def resend_webhook(request: Request, runtime: RuntimeDep) -> Response:
             )
             if exc.retryable:
                 return _unavailable(str(exc), exc.code)
-    event = resend.received_event(data, body, content)
-    return _accepted(await _store(request, [event]))
+    with reading("Resend"):
+        event = resend.received_event(data, body, content)
+    return await _answer(request, [event])
 
 
 def _resend_content(runtime: Runtime, api_key: Secret, email_id: str) -> dict[str, Any]:
@@ -272,7 +285,8 @@ async def mailersend_webhook(request: Request, runtime: RuntimeDep) -> Response:
     mailersend.verify_mailersend_signature(
         request.headers.get(mailersend.SIGNATURE_HEADER), body, secret
     )
-    event: InboundEvent | None = mailersend.parse_mailersend(body)
+    with reading("MailerSend"):
+        event: InboundEvent | None = mailersend.parse_mailersend(body)
     if event is None:
         return _ignored("mailersend", "an event other than inbound.message")
-    return _accepted(await _store(request, [event]))
+    return await _answer(request, [event])

@@ -49,7 +49,7 @@ from firsttouch.capture.providers.linkedin_api import (
     LinkedInLeadClient,
 )
 from firsttouch.capture.providers.meta_graph import GraphClient, GraphError
-from firsttouch.capture.providers.payloads import FormFields
+from firsttouch.capture.providers.payloads import FormFields, reading
 from firsttouch.capture.providers.twilio_calls import capture_call_event
 from firsttouch.capture.providers.twilio_signature import (
     HEADER as TWILIO_HEADER,
@@ -83,11 +83,51 @@ async def _store(request: Request, events: list[InboundEvent]) -> list[Accepted]
     return await get_accept_writer(request).accept(events)
 
 
-def _accepted(results: list[Accepted], **extra: Any) -> JSONResponse:
+async def _answer(
+    request: Request, events: list[InboundEvent], **extra: Any
+) -> JSONResponse:
+    """Commit the events, then say what each became (a retry changes nothing).
+
+    Every capture webhook answers in this one shape: the stored ids, how
+    many were already there, and each event recorded without becoming a
+    lead in ``not_leads`` with its reason, so an operator reading the
+    provider's delivery log sees why no one was answered.
+    """
+    unique = list({e.dedupe_key: e for e in events}.values())
+    results = await _store(request, unique) if unique else []
+    if not unique:
+        extra.setdefault("ignored", "the post holds no message, lead or status")
+    return _stored_answer(results, unique, **extra)
+
+
+def _stored_answer(
+    results: list[Accepted], events: list[InboundEvent], **extra: Any
+) -> JSONResponse:
+    """The answer for ``events`` already committed as ``results``."""
+    not_leads = [
+        {"inbound_id": r.inbound_id, "reason": _not_lead_reason(e)}
+        for r, e in zip(results, events, strict=True)
+        if not e.creates_lead
+    ]
+    return _accepted(results, not_leads=not_leads, **extra)
+
+
+def _not_lead_reason(event: InboundEvent) -> str:
+    reason = event.fields.get("not_a_lead")
+    return str(reason) if reason else f"a {event.kind} event is recorded, not a lead"
+
+
+def _accepted(
+    results: list[Accepted],
+    *,
+    not_leads: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body = {
         "accepted": True,
         "inbound_ids": [r.inbound_id for r in results],
         "duplicates": sum(r.duplicate for r in results),
+        "not_leads": not_leads or [],
         **extra,
     }
     return JSONResponse(body, status_code=200)
@@ -168,7 +208,9 @@ async def twilio_sms_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """An inbound SMS/MMS/WhatsApp message or a message status callback."""
     body = await request.body()
     form = _twilio_form(request, runtime, body)
-    await _store(request, [twilio_sms.parse_twilio_sms(body, form)])
+    with reading("Twilio"):
+        event = twilio_sms.parse_twilio_sms(body, form)
+    await _store(request, [event])
     return _twiml()
 
 
@@ -200,7 +242,9 @@ async def twilio_voice_webhook(request: Request, runtime: RuntimeDep) -> Respons
     """An incoming call: store it, then take a voicemail."""
     body = await request.body()
     form = _twilio_form(request, runtime, body)
-    await _store(request, [twilio_voice.parse_twilio_voice(body, form, "incoming")])
+    with reading("Twilio"):
+        event = twilio_voice.parse_twilio_voice(body, form, "incoming")
+    await _store(request, [event])
     return _twiml(_voicemail_twiml(runtime))
 
 
@@ -211,7 +255,8 @@ async def twilio_voice_status_webhook(
     """A call status callback; an unanswered inbound call is a missed call."""
     body = await request.body()
     form = _twilio_form(request, runtime, body)
-    event = twilio_voice.parse_twilio_voice(body, form, "status")
+    with reading("Twilio"):
+        event = twilio_voice.parse_twilio_voice(body, form, "status")
     await run_in_threadpool(capture_call_event, runtime, event)
     return _twiml()
 
@@ -237,7 +282,8 @@ async def _voicemail(
 ) -> Response:
     body = await request.body()
     form = _twilio_form(request, runtime, body)
-    event = twilio_voice.parse_twilio_voice(body, form, callback)
+    with reading("Twilio"):
+        event = twilio_voice.parse_twilio_voice(body, form, callback)
     await run_in_threadpool(capture_call_event, runtime, event)
     return _twiml()
 
@@ -266,13 +312,14 @@ async def meta_leads_webhook(request: Request, runtime: RuntimeDep) -> Response:
     meta_leads.verify_meta_signature(
         request.headers.get(meta_leads.SIGNATURE_HEADER), body, secret
     )
-    notices = meta_leads.parse_leadgen_notification(body)
+    with reading("Meta"):
+        notices = meta_leads.parse_leadgen_notification(body)
     if not notices:
         return _accepted([], ignored="no leadgen change in this notification")
 
     page_token = provider_secret(runtime.settings, "META_PAGE_ACCESS_TOKEN", "Meta")
     raw = body.decode("utf-8", "replace")
-    results = []
+    events, results = [], []
     with GraphClient(
         graph_url(runtime.settings), page_token, app_secret=secret
     ) as graph:
@@ -293,9 +340,11 @@ async def meta_leads_webhook(request: Request, runtime: RuntimeDep) -> Response:
                     status_code=503,
                     headers=headers,
                 )
-            event = meta_leads.lead_event(notice, lead, raw)
+            with reading("Meta Graph lead"):
+                event = meta_leads.lead_event(notice, lead, raw)
+            events.append(event)
             results += await _store(request, [event])
-    return _accepted(results)
+    return _stored_answer(results, events)
 
 
 # -- LinkedIn -----------------------------------------------------------------
@@ -323,7 +372,8 @@ async def linkedin_webhook(request: Request, runtime: RuntimeDep) -> Response:
     linkedin.verify_linkedin_signature(
         request.headers.get(linkedin.SIGNATURE_HEADER), body, secret
     )
-    event = linkedin.parse_linkedin(body)
+    with reading("LinkedIn"):
+        event = linkedin.parse_linkedin(body)
     token = optional_secret(runtime.settings, "LINKEDIN_ACCESS_TOKEN")
     if token and event.fields.get("needs_fetch"):
         try:
@@ -338,7 +388,7 @@ async def linkedin_webhook(request: Request, runtime: RuntimeDep) -> Response:
                     status_code=503,
                     headers={"Retry-After": "60"},
                 )
-    return _accepted(await _store(request, [event]))
+    return await _answer(request, [event])
 
 
 def _linkedin_answers(
@@ -370,7 +420,9 @@ def _signed_json_route(
         body = await request.body()
         secret = provider_secret(runtime.settings, secret_name, provider)
         verify(request, body, secret, runtime)
-        return _accepted(await _store(request, [parse(body)]))
+        with reading(provider):
+            event = parse(body)
+        return await _answer(request, [event])
 
     route.__doc__ = summary
     router.add_api_route(path, route, methods=["POST"], name=f"{provider} webhook")
@@ -427,8 +479,9 @@ async def mailgun_webhook(request: Request, runtime: RuntimeDep) -> Response:
     fields, files = await _form_fields(request)
     key = provider_secret(runtime.settings, "MAILGUN_WEBHOOK_SIGNING_KEY", "Mailgun")
     mailgun.verify_mailgun_signature(fields, key, runtime.clock.now())
-    event = mailgun.parse_mailgun(fields, files or None)
-    return _accepted(await _store(request, [event]))
+    with reading("Mailgun"):
+        event = mailgun.parse_mailgun(fields, files or None)
+    return await _answer(request, [event])
 
 
 @router.post("/email/sendgrid")
@@ -436,8 +489,9 @@ async def sendgrid_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """A SendGrid Inbound Parse post (parsed fields or raw ``email``)."""
     _check_basic_auth(request, runtime, "SENDGRID_INBOUND_AUTH", "SendGrid")
     fields, files = await _form_fields(request)
-    event = sendgrid.parse_sendgrid(fields, files or None)
-    return _accepted(await _store(request, [event]))
+    with reading("SendGrid"):
+        event = sendgrid.parse_sendgrid(fields, files or None)
+    return await _answer(request, [event])
 
 
 @router.post("/email/postmark")
@@ -445,4 +499,6 @@ async def postmark_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """A Postmark inbound JSON post."""
     _check_basic_auth(request, runtime, "POSTMARK_INBOUND_AUTH", "Postmark")
     body = await request.body()
-    return _accepted(await _store(request, [postmark.parse_postmark(body)]))
+    with reading("Postmark"):
+        event = postmark.parse_postmark(body)
+    return await _answer(request, [event])

@@ -202,6 +202,7 @@ def test_a_webhook_answers_once_stored_and_the_worker_resolves_it(
         "accepted": True,
         "inbound_ids": [inbound_id],
         "duplicates": 1,
+        "not_leads": [],
     }
     with runtime.db.sessions() as session:
         stored = session.get(Inbound, inbound_id)

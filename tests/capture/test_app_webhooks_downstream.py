@@ -2,7 +2,7 @@
 
 Each provider's lead is posted, then the worker runs every job that follows
 (ingest, qualify, first touch, SLA checks): none may fail, even for a lead
-whose contact holds only a Messenger id or a HubSpot object id.
+whose contact holds only a Messenger id.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def test_every_job_after_these_leads_runs_without_failing(
     sources = sorted({i.source for i in leads})
     assert sources == [
         "formsort",
-        "hubspot",
+        # HubSpot's new contact, id only without HUBSPOT_ACCESS_TOKEN, is
+        # recorded as no lead: no one could be answered.
         "messenger",
         "olark",
         "typeform",

@@ -117,17 +117,20 @@ def test_the_signed_uri_decodes_what_hubspot_decodes() -> None:
     assert signed_uri("https://h.example/p%3Fa%2Cb%40c") == "https://h.example/p?a,b@c"
 
 
-def test_signed_batch_stores_each_event_and_the_new_contact_has_an_owner(
+def test_without_a_token_a_new_contact_is_recorded_with_what_to_set(
     client: TestClient, runtime: Runtime
 ) -> None:
     response = post(client, runtime, fixture_bytes("hubspot_batch.json"))
 
     assert response.status_code == 200
-    assert len(response.json()["not_leads"]) == 2
-    lead, changed, deleted = inbounds(runtime)
-    assert lead.status == "new" and lead.contact_id and lead.owner_id
-    assert lead.fields["hubspot_object_id"] == "90817263544"
-    assert changed.status == deleted.status == "recorded"
+    created, changed, deleted = inbounds(runtime)
+    reasons = {r["inbound_id"]: r["reason"] for r in response.json()["not_leads"]}
+    assert set(reasons) == {created.id, changed.id, deleted.id}
+    assert "set HUBSPOT_ACCESS_TOKEN" in reasons[created.id]
+    assert created.status == changed.status == deleted.status == "recorded"
+    assert created.contact_id is None and created.sla_state == "not_applicable"
+    assert created.fields["hubspot_object_id"] == "90817263544"
+    assert store_counts(runtime)[1] == 0
 
 
 def test_retry_of_the_batch_answers_200_and_changes_nothing(
@@ -216,7 +219,7 @@ def test_a_busy_crm_api_answers_503_so_hubspot_retries(
     assert inbounds(runtime) == []
 
 
-def test_a_contact_the_api_does_not_have_is_stored_with_its_id_alone(
+def test_a_contact_the_api_does_not_have_is_recorded_with_its_id_and_why(
     fetching: TestClient, runtime: Runtime, hubspot: HubSpotFake
 ) -> None:
     hubspot.contacts["555"] = {"email": "someone.else@example.com"}
@@ -224,8 +227,10 @@ def test_a_contact_the_api_does_not_have_is_stored_with_its_id_alone(
     settle_accepted(runtime)
 
     assert response.status_code == 200
-    lead = inbounds(runtime)[0]
-    assert lead.status == "new" and lead.fields["hubspot_object_id"] == "90817263544"
+    created = inbounds(runtime)[0]
+    assert created.status == "recorded"
+    assert created.fields["hubspot_object_id"] == "90817263544"
+    assert "has no contact 90817263544" in created.fields["not_a_lead"]
 
 
 def test_a_refused_token_keeps_the_new_contact_with_its_id(
@@ -236,4 +241,6 @@ def test_a_refused_token_keeps_the_new_contact_with_its_id(
     settle_accepted(runtime)
 
     assert response.status_code == 200
-    assert [i.status for i in inbounds(runtime)] == ["new", "recorded", "recorded"]
+    assert [i.status for i in inbounds(runtime)] == ["recorded"] * 3
+    created = inbounds(runtime)[0]
+    assert "did not give contact 90817263544" in created.fields["not_a_lead"]

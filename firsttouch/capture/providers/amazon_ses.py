@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.providers.mail_event import mail_event
 from firsttouch.capture.providers.mime_rebuild import header_pairs, rebuild_mime
+from firsttouch.capture.providers.payloads import read_json
 from firsttouch.errors import InputError
 
 PROVIDER = "amazon_ses"
@@ -37,8 +37,8 @@ def ses_notification(message: dict[str, Any]) -> dict[str, Any] | None:
     if text == TOPIC_CHECK:
         return None
     try:
-        ses = json.loads(str(text))
-    except ValueError as exc:
+        ses = read_json(str(text), "SES notification")
+    except InputError as exc:
         raise InputError(
             f"SNS Message is not the JSON of an SES notification: {exc}", "Message"
         ) from exc

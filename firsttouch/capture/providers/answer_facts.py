@@ -67,11 +67,7 @@ def _named_like(
 
 def merge_facts(first: PersonFacts, second: PersonFacts) -> PersonFacts:
     """``first`` with the gaps filled from ``second``."""
-    filled = {
-        name: getattr(first, name) or getattr(second, name)
-        for name in PersonFacts.model_fields
-    }
-    return PersonFacts(**filled)
+    return first.filled_from(second)
 
 
 def reachable(person: PersonFacts) -> bool:

@@ -22,7 +22,11 @@ from firsttouch.capture.providers.mail_event import (
     mail_event,
     parse_batch,
 )
-from firsttouch.capture.providers.mime_rebuild import header_pairs, rebuild_mime
+from firsttouch.capture.providers.mime_rebuild import (
+    body_part,
+    header_pairs,
+    rebuild_mime,
+)
 from firsttouch.capture.providers.payloads import read_json_object
 from firsttouch.errors import InputError
 
@@ -61,7 +65,9 @@ def brevo_raw_mime(item: dict[str, Any]) -> bytes:
     ]
     # The original headers win; the parsed fields fill only what is missing.
     pairs += [(n, str(v)) for n, v in stated if v and n.lower() not in present]
-    return rebuild_mime(pairs, item.get("RawTextBody"), item.get("RawHtmlBody"))
+    return rebuild_mime(
+        pairs, body_part(item, "RawTextBody"), body_part(item, "RawHtmlBody")
+    )
 
 
 def _attachments(item: dict[str, Any]) -> list[dict[str, Any]]:

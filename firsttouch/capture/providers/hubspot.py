@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from firsttouch.capture.events import Channel, InboundEvent, Kind, PersonFacts
-from firsttouch.capture.providers.payloads import from_epoch, text_or_none
+from firsttouch.capture.providers.payloads import from_epoch, read_json, text_or_none
 from firsttouch.capture.providers.shared_secret import check_base64_digest
 from firsttouch.capture.providers.signing import hmac_base64, require_header
 from firsttouch.config import Secret
@@ -115,10 +115,7 @@ def is_contact_creation(item: dict[str, Any]) -> bool:
 
 def parse_hubspot(body: bytes) -> list[InboundEvent]:
     """Parse one HubSpot webhook batch into one event per item."""
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"HubSpot body is not valid JSON: {exc}") from exc
+    payload = read_json(body, "HubSpot")
     # HubSpot always sends an array; a lone event object means the same.
     items = payload if isinstance(payload, list) else [payload]
     if not items or not all(isinstance(i, dict) for i in items):
@@ -186,6 +183,36 @@ CONTACT_PROPERTIES = {
     "state": "region",
     "industry": "industry",
 }
+
+
+ID_ONLY_REASON = (
+    "HubSpot sends a new contact's id only and HUBSPOT_ACCESS_TOKEN is not set, "
+    "so there is no email or phone to answer; set HUBSPOT_ACCESS_TOKEN (a "
+    "private app token with crm.objects.contacts.read) and restart firsttouch"
+)
+
+
+def unreachable_reason(event: InboundEvent, fetch_problem: str | None) -> str | None:
+    """Why a new contact's event reaches no one, or None when it does."""
+    if not event.creates_lead or event.person.email or event.person.phone:
+        return None
+    object_id = event.fields.get("hubspot_object_id")
+    if fetch_problem is not None:
+        return (
+            f"HubSpot did not give contact {object_id} ({fetch_problem}); check "
+            "HUBSPOT_ACCESS_TOKEN and its crm.objects.contacts.read scope"
+        )
+    if event.fields.get("needs_fetch"):
+        return f"HubSpot has no contact {object_id} to read an email or phone from"
+    return f"HubSpot contact {object_id} has neither an email nor a phone"
+
+
+def recorded_only(event: InboundEvent, reason: str) -> InboundEvent:
+    """The event of a new contact no one can be reached at: recorded, not a lead."""
+    fields = {k: v for k, v in event.fields.items() if k != "needs_fetch"}
+    return event.model_copy(
+        update={"creates_lead": False, "fields": {**fields, "not_a_lead": reason}}
+    )
 
 
 def with_contact(event: InboundEvent, contact: dict[str, Any]) -> InboundEvent:

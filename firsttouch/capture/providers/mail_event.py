@@ -17,6 +17,7 @@ from typing import Any
 
 from firsttouch.capture.email_parse import email_to_event
 from firsttouch.capture.events import InboundEvent
+from firsttouch.capture.providers.payloads import SHAPE_ERRORS
 from firsttouch.errors import InputError
 
 SOURCE = "email"
@@ -86,6 +87,12 @@ def parse_batch(
             batch.events.append(parse(item))
         except InputError as exc:
             batch.rejected.append(f"{where}[{index}]: {exc}")
+        except SHAPE_ERRORS as exc:
+            # A value of another type than documented: the item is the
+            # sender's error, like any unreadable one.
+            batch.rejected.append(
+                f"{where}[{index}]: unexpected shape ({type(exc).__name__}: {exc})"
+            )
     if batch.rejected and not batch.events:
         raise InputError("; ".join(batch.rejected[:5]), field=where)
     return batch

@@ -15,7 +15,11 @@ from typing import Any
 
 from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.providers.mail_event import address_header, mail_event
-from firsttouch.capture.providers.mime_rebuild import header_pairs, rebuild_mime
+from firsttouch.capture.providers.mime_rebuild import (
+    body_part,
+    header_pairs,
+    rebuild_mime,
+)
 from firsttouch.capture.providers.payloads import raw_text, read_json_object
 from firsttouch.capture.providers.signing import check_prefixed_hex
 from firsttouch.config import Secret
@@ -77,7 +81,7 @@ def mailersend_raw_mime(data: dict[str, Any]) -> bytes:
     pairs += [(n, str(v)) for n, v in stated if v and n.lower() not in present]
     if "from" not in {name.lower() for name, _ in pairs}:
         raise InputError("MailerSend inbound message without raw or from", "data.from")
-    return rebuild_mime(pairs, data.get("text"), data.get("html"))
+    return rebuild_mime(pairs, body_part(data, "text"), body_part(data, "html"))
 
 
 def parse_mailersend(body: bytes) -> InboundEvent | None:

@@ -18,7 +18,11 @@ from typing import Any
 
 from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.providers.mail_event import mail_event
-from firsttouch.capture.providers.mime_rebuild import header_pairs, rebuild_mime
+from firsttouch.capture.providers.mime_rebuild import (
+    body_part,
+    header_pairs,
+    rebuild_mime,
+)
 from firsttouch.capture.providers.payloads import raw_text, read_json_object
 from firsttouch.errors import InputError
 
@@ -65,8 +69,8 @@ def mailjet_raw_mime(payload: dict[str, Any]) -> bytes:
         )
     return rebuild_mime(
         pairs,
-        payload.get("Text-part"),
-        payload.get("Html-part"),
+        body_part(payload, "Text-part"),
+        body_part(payload, "Html-part"),
         _attachments(payload),
     )
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.providers.mail_event import Batch, mail_event, parse_batch
-from firsttouch.capture.providers.payloads import FormFields
+from firsttouch.capture.providers.payloads import FormFields, read_json
 from firsttouch.capture.providers.signing import hmac_base64, require_header
 from firsttouch.config import Secret
 from firsttouch.errors import InputError, SignatureError
@@ -56,12 +56,7 @@ def mandrill_events(form: FormFields) -> list[dict[str, Any]]:
         raise InputError(
             "Mandrill post has no mandrill_events field", "mandrill_events"
         )
-    try:
-        events = json.loads(raw)
-    except ValueError as exc:
-        raise InputError(
-            f"Mandrill mandrill_events is not valid JSON: {exc}", "mandrill_events"
-        ) from exc
+    events = read_json(raw, "Mandrill mandrill_events")
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
         raise InputError(
             "Mandrill mandrill_events must be a JSON list of objects", "mandrill_events"

@@ -48,28 +48,44 @@ def parse_meta_chat(body: bytes) -> list[InboundEvent]:
     entries = payload.get("entry")
     if not isinstance(entries, list):
         raise InputError("Meta chat webhook without an entry list", field="entry")
+    if not isinstance(kind, str) or (
+        kind not in MESSENGER_OBJECTS and kind != WHATSAPP_OBJECT
+    ):
+        raise InputError(
+            f"Meta chat webhook for object {kind!r}; this endpoint reads page, "
+            f"instagram and {WHATSAPP_OBJECT}",
+            field="object",
+        )
     events: list[InboundEvent] = []
-    for entry in entries:
+    for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
             continue
         if kind in MESSENGER_OBJECTS:
-            for item in entry.get("messaging") or []:
+            for item in _listed(entry, "messaging", index):
                 if isinstance(item, dict):
                     events.append(messenger_event(item, entry, MESSENGER_OBJECTS[kind]))
-        elif kind == WHATSAPP_OBJECT:
-            for change in entry.get("changes") or []:
-                value = (change or {}).get("value")
-                if (change or {}).get("field") == "messages" and isinstance(
-                    value, dict
-                ):
-                    events += whatsapp_events(value)
         else:
-            raise InputError(
-                f"Meta chat webhook for object {kind!r}; this endpoint reads page, "
-                f"instagram and {WHATSAPP_OBJECT}",
-                field="object",
-            )
+            for change in _listed(entry, "changes", index):
+                if not isinstance(change, dict):
+                    continue
+                value = change.get("value")
+                if change.get("field") == "messages" and isinstance(value, dict):
+                    events += whatsapp_events(value)
     return events
+
+
+def _listed(entry: dict[str, Any], name: str, index: int) -> list[Any]:
+    """``entry[name]``, which Meta always sends as a list (or leaves out)."""
+    value = entry.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(
+            f"Meta chat entry[{index}].{name} must be a list of events, got "
+            f"{type(value).__name__}",
+            field=f"entry[{index}].{name}",
+        )
+    return value
 
 
 # -- Messenger and Instagram --------------------------------------------------

@@ -18,9 +18,28 @@ from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
+from typing import Any
+
+from firsttouch.errors import InputError
 
 # Headers that describe the provider's body, not the one rebuilt here.
 _BODY_HEADERS = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
+
+
+def body_part(fields: Any, name: str) -> str | None:
+    """The text or HTML body a provider put under ``name``; 400 if not text.
+
+    Providers send a string or nothing; a number or an object there would
+    otherwise fail deep in the MIME library with a message no one can act on.
+    """
+    value = fields.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise InputError(
+        f"{name} must be the message body as text (or null), got "
+        f"{type(value).__name__}",
+        field=name,
+    )
 
 
 def rebuild_mime(

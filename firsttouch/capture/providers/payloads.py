@@ -1,18 +1,78 @@
 """Reading request bodies into Python values, with 400s that say why.
 
 Kept separate from the adapters so every provider fails the same way on an
-unreadable body: ``InputError`` naming the provider and the problem.
+unreadable body: ``InputError`` naming the provider and the problem. A body
+whose signature checked out but whose shape a parser did not expect (a
+list where an object belongs, a number for a text) is the sender's error
+too: ``reading`` turns whatever the parser raised into that 400, so a
+provider is never answered 500 and left retrying a body that cannot change.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from firsttouch.errors import InputError
+from pydantic import ValidationError
+
+from firsttouch.errors import FirsttouchError, InputError
+
+# No provider nests its payload anywhere near this deep; a body that does is
+# refused before a recursive parser (or the store's JSON) runs out of stack.
+MAX_JSON_DEPTH = 64
+
+# What a parser raises when a value has another type or shape than it
+# assumed; anything else (the store, a bug in a helper) stays a 500.
+SHAPE_ERRORS = (
+    AttributeError,
+    IndexError,
+    KeyError,
+    LookupError,
+    RecursionError,
+    TypeError,
+    ValueError,
+)
+
+
+@contextmanager
+def reading(provider: str) -> Iterator[None]:
+    """Turn a parser's failure on a verified body into a 400 naming ``provider``.
+
+    Use around the parse step only, never around the store: a 400 tells
+    the sender to stop retrying.
+    """
+    try:
+        yield
+    except InputError as exc:
+        # A parser's own 400 may name only the field; say whose payload it was.
+        if type(exc) is not InputError or provider.lower() in str(exc).lower():
+            raise
+        raise InputError(f"{provider} payload: {exc}", field=exc.field) from exc
+    except FirsttouchError:
+        raise
+    except ValidationError as exc:
+        problem = _first_problem(exc)
+        raise InputError(f"{provider} payload is unusable: {problem}") from exc
+    except SHAPE_ERRORS as exc:
+        raise InputError(
+            f"{provider} payload has an unexpected shape ({type(exc).__name__}: "
+            f"{_short(str(exc))}); check it against {provider}'s documented format"
+        ) from exc
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in error.get("loc", ())) or "event"
+    return f"{where}: {_short(str(error.get('msg', exc)))}"
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class FormFields:
@@ -60,17 +120,56 @@ def read_form(body: bytes, provider: str) -> FormFields:
     return FormFields(pairs)
 
 
-def read_json_object(body: bytes, provider: str) -> dict[str, Any]:
-    """Parse a JSON body that must be an object."""
+def read_json(body: bytes | str, provider: str) -> Any:
+    """Parse a JSON body (or field) of any shape; 400 when unreadable or too deep."""
     try:
         value = json.loads(body)
+    except RecursionError as exc:
+        raise InputError(_too_deep(provider)) from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{provider} body is not valid JSON: {exc}") from exc
+    # Nesting needs an opening bracket per level: most bodies have too few
+    # to be too deep, and counting bytes costs far less than walking them.
+    data = body.encode("utf-8", "replace") if isinstance(body, str) else body
+    brackets = data.count(b"{") + data.count(b"[")
+    if brackets > MAX_JSON_DEPTH and json_depth(value) > MAX_JSON_DEPTH:
+        raise InputError(_too_deep(provider))
+    return value
+
+
+def read_json_object(body: bytes, provider: str) -> dict[str, Any]:
+    """Parse a JSON body that must be an object."""
+    value = read_json(body, provider)
     if not isinstance(value, dict):
         raise InputError(
             f"{provider} body must be a JSON object, got {type(value).__name__}"
         )
     return value
+
+
+def json_depth(value: Any) -> int:
+    """How deeply ``value``'s lists and objects nest (a scalar is 0).
+
+    Level by level, without recursion, so a hostile depth cannot exhaust
+    the stack; it stops counting once past ``MAX_JSON_DEPTH``.
+    """
+    depth = 0
+    level = [value] if isinstance(value, (dict, list)) else []
+    while level and depth <= MAX_JSON_DEPTH:
+        depth += 1
+        inner: list[Any] = []
+        for container in level:
+            children = container.values() if isinstance(container, dict) else container
+            inner += [c for c in children if isinstance(c, (dict, list))]
+        level = inner
+    return depth
+
+
+def _too_deep(provider: str) -> str:
+    return (
+        f"{provider} body nests objects or lists more than {MAX_JSON_DEPTH} "
+        "levels deep; no provider payload does, so it is refused"
+    )
 
 
 def raw_text(body: bytes) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from firsttouch.capture.email_parse import email_to_event
 from firsttouch.capture.events import InboundEvent
-from firsttouch.capture.providers.mime_rebuild import rebuild_mime
+from firsttouch.capture.providers.mime_rebuild import body_part, rebuild_mime
 from firsttouch.capture.providers.payloads import read_json_object
 from firsttouch.errors import InputError
 
@@ -79,7 +79,10 @@ def postmark_raw_mime(payload: dict[str, Any]) -> bytes:
         ):
             headers.append((str(item["Name"]), str(item.get("Value") or "")))
     return rebuild_mime(
-        headers, payload.get("TextBody"), payload.get("HtmlBody"), _attachments(payload)
+        headers,
+        body_part(payload, "TextBody"),
+        body_part(payload, "HtmlBody"),
+        _attachments(payload),
     )
 
 

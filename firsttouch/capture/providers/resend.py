@@ -17,6 +17,7 @@ from typing import Any
 from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.providers.mail_event import mail_event
 from firsttouch.capture.providers.mime_rebuild import (
+    body_part,
     header_pairs,
     rebuild_mime,
     replace_headers,
@@ -60,7 +61,7 @@ def resend_raw_mime(data: dict[str, Any], content: dict[str, Any] | None) -> byt
             ("Message-ID", data.get("message_id")),
         ],
     )
-    return rebuild_mime(pairs, content.get("text"), content.get("html"))
+    return rebuild_mime(pairs, body_part(content, "text"), body_part(content, "html"))
 
 
 def _attachments(data: dict[str, Any]) -> list[dict[str, Any]]:

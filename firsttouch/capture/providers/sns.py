@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +36,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from firsttouch.capture.providers.config import ProviderNotConfiguredError
+from firsttouch.capture.providers.payloads import read_json
 from firsttouch.config import Settings
 from firsttouch.errors import ConfigError, FirsttouchError, InputError, SignatureError
 
@@ -152,10 +152,7 @@ def sns_trust(settings: Settings) -> SnsTrust:
 
 def read_sns_message(body: bytes, header_type: str | None) -> dict[str, Any]:
     """The SNS JSON document, its ``Type`` checked against the header."""
-    try:
-        message = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"SNS body is not valid JSON: {exc}") from exc
+    message = read_json(body, "SNS")
     if not isinstance(message, dict):
         raise InputError("SNS body must be a JSON object")
     kind = message.get("Type")

@@ -19,7 +19,8 @@ from typing import Any
 
 from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.providers.mail_event import Batch, mail_event, parse_batch
-from firsttouch.capture.providers.mime_rebuild import rebuild_mime
+from firsttouch.capture.providers.mime_rebuild import body_part, rebuild_mime
+from firsttouch.capture.providers.payloads import read_json
 from firsttouch.errors import InputError
 
 PROVIDER = "sparkpost"
@@ -64,7 +65,7 @@ def sparkpost_raw_mime(relay: dict[str, Any]) -> bytes:
         )
     if not any(name.lower() == "from" for name, _ in pairs):
         pairs.append(("From", str(relay.get("friendly_from") or relay.get("msg_from"))))
-    return rebuild_mime(pairs, content.get("text"), content.get("html"))
+    return rebuild_mime(pairs, body_part(content, "text"), body_part(content, "html"))
 
 
 def parse_relay_message(relay: dict[str, Any]) -> InboundEvent:
@@ -83,10 +84,7 @@ def parse_relay_message(relay: dict[str, Any]) -> InboundEvent:
 
 def parse_sparkpost(body: bytes) -> Batch:
     """Parse a relay webhook batch: one event per readable relay message."""
-    try:
-        batch = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"SparkPost body is not valid JSON: {exc}") from exc
+    batch = read_json(body, "SparkPost")
     if not isinstance(batch, list):
         raise InputError(
             "SparkPost relay webhook body must be a JSON array of events, got "
