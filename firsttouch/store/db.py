@@ -157,6 +157,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with the settings firsttouch relies on."""
     url = normalise_url(url)
     parsed = make_url(url)
+    # A failed statement's error text would carry its parameters: buyers'
+    # addresses and names, into logs and tracebacks.
+    kwargs.setdefault("hide_parameters", True)
 
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

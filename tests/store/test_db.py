@@ -1,11 +1,14 @@
-"""The SQLite writer lock: one writer at a time in a process, waiting on a
-Python lock rather than SQLite's sleeping busy handler."""
+"""The database: SQLite's writer lock (one writer at a time in a process,
+waiting on a Python lock rather than SQLite's sleeping busy handler), and
+error texts that keep statement parameters out of the log."""
 
 from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from firsttouch.store.db import Database
 
@@ -186,3 +189,14 @@ def test_another_process_waits_for_the_file_lock(db: Database) -> None:
         _insert_opt_out(conn, "a@example.com")
         assert other_process() == "busy"
     assert other_process() == "took"
+
+
+def test_a_failed_statement_does_not_quote_its_parameters(any_db: Database) -> None:
+    # Error texts reach logs and tracebacks: a buyer's details must not.
+    with pytest.raises(DBAPIError) as failed, any_db.engine.connect() as conn:
+        conn.execute(
+            text("INSERT INTO no_such_table (email) VALUES (:email)"),
+            {"email": "priya@fernhill-clinics.example"},
+        )
+    assert "priya@fernhill-clinics.example" not in str(failed.value)
+    assert "hidden due to hide_parameters" in str(failed.value)
