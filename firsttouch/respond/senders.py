@@ -19,11 +19,14 @@ from firsttouch.channels.outbox import OutboxEmail, OutboxSms
 from firsttouch.channels.smtp import SmtpEmail
 from firsttouch.channels.twilio import TwilioClient, TwilioSms
 from firsttouch.errors import ConfigError
+from firsttouch.logs import get_logger
 from firsttouch.respond.consent import MailboxLimits
 from firsttouch.workspace.channels import ref_name
 
 if TYPE_CHECKING:
     from firsttouch.runtime import Runtime
+
+log = get_logger(__name__)
 
 SERVICE = "respond.senders"
 _lock = threading.RLock()
@@ -40,6 +43,9 @@ class Senders:
     from_name: str | None = None
     mailbox: MailboxLimits | None = None
     status_callback: str | None = None
+    # Why texts cannot go out though the workspace has a Twilio section (a
+    # secret not set): email still goes, each text fails with this reason.
+    sms_unavailable: str | None = None
 
 
 def senders(runtime: Runtime) -> Senders:
@@ -108,20 +114,7 @@ def build_senders(runtime: Runtime) -> Senders:
         ),
     )
 
-    sms: SmsChannel | None = None
-    twilio = channels.twilio
-    if twilio is not None:
-        client = TwilioClient(
-            twilio.base_url,
-            twilio.account_sid,
-            settings.secret(ref_name(twilio.auth_token)),
-        )
-        sms = TwilioSms(
-            client,
-            from_numbers=twilio.from_numbers,
-            messaging_service_sid=twilio.messaging_service_sid,
-            segments_per_second=twilio.segments_per_second,
-        )
+    sms, sms_unavailable = _twilio_sms(runtime)
     return Senders(
         email=email,
         sms=sms,
@@ -129,4 +122,29 @@ def build_senders(runtime: Runtime) -> Senders:
         from_name=from_name,
         mailbox=MailboxLimits(smtp.from_address, smtp.per_minute, smtp.per_day),
         status_callback=callback,
+        sms_unavailable=sms_unavailable,
     )
+
+
+def _twilio_sms(runtime: Runtime) -> tuple[SmsChannel | None, str | None]:
+    """The workspace's Twilio channel, or None and why it cannot be built.
+
+    A missing SMS secret must not stop email, which needs none of it.
+    """
+    twilio = runtime.workspace.channels.twilio
+    if twilio is None:
+        return None, None
+    try:
+        token = runtime.settings.secret(ref_name(twilio.auth_token))
+    except ConfigError as exc:
+        reason = f"texts cannot be sent: {exc}"
+        log.warning("senders.sms_unavailable", reason=reason)
+        return None, reason
+    client = TwilioClient(twilio.base_url, twilio.account_sid, token)
+    sms = TwilioSms(
+        client,
+        from_numbers=twilio.from_numbers,
+        messaging_service_sid=twilio.messaging_service_sid,
+        segments_per_second=twilio.segments_per_second,
+    )
+    return sms, None

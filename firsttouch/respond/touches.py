@@ -423,7 +423,8 @@ def _send(runtime: Runtime, touch: Touch, opened: Opened | None) -> Result:
     if touch.channel == "sms":
         if wires.sms is None:
             raise DeliveryError(
-                "no SMS channel is configured; add channels.twilio to the workspace",
+                wires.sms_unavailable
+                or "no SMS channel is configured; add channels.twilio to the workspace",
                 permanent=True,
             )
         sms = SmsMessage(

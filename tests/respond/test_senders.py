@@ -4,6 +4,7 @@ when it says so."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from firsttouch.channels.outbox import OutboxEmail, list_outbox
 from firsttouch.channels.smtp import SmtpEmail
@@ -15,6 +16,8 @@ from firsttouch.respond.first_touch import run_first_touch
 from firsttouch.respond.invites import invite_mailer
 from firsttouch.respond.senders import build_senders, senders
 from firsttouch.runtime import Runtime
+from firsttouch.store.models import Touch
+from tests.channels.fakes import SmtpSink
 from tests.respond.conftest import add_lead
 
 
@@ -47,6 +50,30 @@ def test_sending_for_real_without_smtp_is_a_clear_error(runtime: Runtime) -> Non
     runtime.workspace = runtime.workspace.model_copy(update={"channels": channels})
     with pytest.raises(ConfigError, match="channels.smtp"):
         build_senders(runtime)
+
+
+def test_an_unset_sms_secret_stops_texts_only(runtime: Runtime, sink: SmtpSink) -> None:
+    env = {k: v for k, v in runtime.settings.env.items() if k != "TWILIO_AUTH_TOKEN"}
+    runtime.settings = runtime.settings.with_overrides(env=env)
+    smtp = runtime.workspace.channels.smtp
+    assert smtp is not None
+    channels = runtime.workspace.channels.model_copy(
+        update={
+            "outbox": False,
+            "smtp": smtp.model_copy(update={"port": sink.port, "security": "none"}),
+        }
+    )
+    runtime.workspace = runtime.workspace.model_copy(update={"channels": channels})
+
+    wires = build_senders(runtime)
+    assert wires.sms is None and "TWILIO_AUTH_TOKEN" in (wires.sms_unavailable or "")
+
+    inbound_id = add_lead(runtime, phone="+12125550100", fields={"route": "rep_now"})
+    assert run_first_touch(runtime, inbound_id) == {"email": "sent", "sms": "failed"}
+    assert [r.recipients for r in sink.received] == [["ann@buyer.example"]]
+    with runtime.db.sessions() as session:
+        sms = session.scalar(select(Touch).where(Touch.channel == "sms"))
+    assert sms is not None and "TWILIO_AUTH_TOKEN" in (sms.error or "")
 
 
 def test_each_channel_is_built_once_per_runtime(runtime: Runtime) -> None:
