@@ -9,6 +9,8 @@ because the Message-ID makes a retry a duplicate.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -95,13 +97,38 @@ def _refuse_own_outbound(runtime: Runtime, host: str, port: int) -> None:
 
 
 def _same_host(sending_to: str, listening_on: str) -> bool:
-    local = {"localhost", "127.0.0.1", "::1"}
+    # Compared by address, not by name: an alias (a hosts-file name for this
+    # machine) reaches the listener as surely as 127.0.0.1 does.
+    targets = _addresses(sending_to)
     every_interface = ("0.0.0.0", "::")  # noqa: S104 - compared here, never bound
-    if listening_on in every_interface:  # loopback included
-        return sending_to in local or sending_to == listening_on
-    if sending_to in local and listening_on in local:
-        return True
-    return sending_to == listening_on
+    if listening_on in every_interface:
+        return any(_is_loopback(a) for a in targets) or bool(
+            targets & _addresses(listening_on)
+        )
+    return bool(targets & _addresses(listening_on))
+
+
+# The resolver, named here so a test can answer for it without DNS.
+_getaddrinfo = socket.getaddrinfo
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.partition("%")[0]).is_loopback
+    except ValueError:  # a name nothing resolved
+        return False
+
+
+def _addresses(host: str) -> set[str]:
+    """The addresses ``host`` names (itself when it names none)."""
+    try:
+        found = _getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return {host}
+    addresses = {str(info[4][0]) for info in found}
+    loopback = {a for a in addresses if _is_loopback(a)}
+    # 127.0.0.1 and ::1 are the same machine's listener for our purpose.
+    return addresses | ({"127.0.0.1", "::1"} if loopback else set())
 
 
 def start_smtp_listener(

@@ -67,6 +67,24 @@ def test_listener_accepts_host_and_port_separately(runtime) -> None:  # type: ig
         running.stop()
 
 
+# Names resolved without asking any DNS server: an alias of this machine, and
+# a mail server elsewhere (TEST-NET-1).
+HOSTS = {
+    "vm": ["127.0.0.1"],
+    "localhost": ["127.0.0.1", "::1"],
+    "mail.northwindledger.example": ["192.0.2.10"],
+}
+
+
+@pytest.fixture(autouse=True)
+def _hosts_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    def getaddrinfo(host: str, *args: object, **kwargs: object) -> list[tuple]:  # type: ignore[type-arg]
+        addresses = HOSTS.get(host, [host])
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, 0)) for a in addresses]
+
+    monkeypatch.setattr("firsttouch.capture.smtp_listener._getaddrinfo", getaddrinfo)
+
+
 def _sending_to(runtime, host: str, port: int, *, outbox: bool = False) -> None:  # type: ignore[no-untyped-def]
     channels = runtime.workspace.channels
     smtp = channels.smtp.model_copy(update={"host": host, "port": port})
@@ -80,6 +98,8 @@ def _sending_to(runtime, host: str, port: int, *, outbox: bool = False) -> None:
         ("127.0.0.1", "127.0.0.1"),
         ("localhost", "127.0.0.1"),
         ("127.0.0.1", "0.0.0.0"),  # noqa: S104 - refused before anything binds
+        ("vm", "127.0.0.1"),  # an alias of this machine
+        ("localhost", "vm"),
     ],
 )
 def test_listening_where_the_workspace_sends_is_refused(
