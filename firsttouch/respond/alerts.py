@@ -32,6 +32,7 @@ from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy import select
 
 from firsttouch.channels.apprise_notify import AppriseNotifier
+from firsttouch.channels.control_chars import header_text
 from firsttouch.channels.messages import EmailChannel, Result
 from firsttouch.channels.outbox.store import OutboxEmail
 from firsttouch.channels.smtp.sender import SmtpEmail
@@ -191,7 +192,9 @@ def build_alert(
     return Alert(
         inbound_id=inbound.id,
         rep=rep,
-        title=title,
+        # The title is an email subject, a Slack header and, through Apprise,
+        # maybe another mail's subject: the buyer's name goes on one line.
+        title=header_text(title),
         brief=brief.strip(),
         facts=lead_facts(inbound, contact),
         claim_url=f"{base}/alerts/claim/{token}",

@@ -14,6 +14,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
+from firsttouch.channels.control_chars import header_text
 from firsttouch.store.models import Contact, Inbound
 from firsttouch.workspace import Workspace
 from firsttouch.workspace.team import Rep
@@ -182,11 +183,13 @@ def template_context(
     """Return the values a first-touch template is rendered with."""
     company = workspace.company
     return {
+        # What a buyer typed goes on one line: a line break, tab or NUL in a
+        # name would otherwise land in a subject or split a text message.
         "contact": {
-            "first_name": lead.first_name,
-            "last_name": lead.last_name,
-            "company": lead.company,
-            "title": lead.title,
+            "first_name": _one_line(lead.first_name),
+            "last_name": _one_line(lead.last_name),
+            "company": _one_line(lead.company),
+            "title": _one_line(lead.title),
         },
         "owner": {
             "name": owner.name,
@@ -204,3 +207,7 @@ def template_context(
         "channel": lead.channel,
         "booking_url": booking_url,
     }
+
+
+def _one_line(value: str | None) -> str | None:
+    return header_text(value) if value else value

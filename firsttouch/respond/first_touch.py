@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from firsttouch.channels.control_chars import header_text, sms_text
 from firsttouch.channels.smtp import make_message_id
 from firsttouch.jobs.queue import enqueue
 from firsttouch.logs import get_logger
@@ -203,7 +204,10 @@ def compose(
         return Draft(**base, text="", meta={"blocked": str(exc)})
 
     if channel == "sms":
-        return Draft(**base, text=rendered.text, meta={"action": step.action})
+        # A name with a tab or a NUL in it would make a provider refuse the
+        # text (and PostgreSQL the touch): line feeds stay, the rest is a space.
+        text = sms_text(rendered.text)
+        return Draft(**base, text=text, meta={"action": step.action})
     return _email_draft(runtime, lead, owner, step, base, rendered)
 
 
@@ -230,7 +234,10 @@ def _email_draft(
         "from_name": f"{owner.name} ({wires.from_name})"
         if wires.from_name
         else owner.name,
-        "to_name": " ".join(p for p in (lead.first_name, lead.last_name) if p) or None,
+        "to_name": header_text(
+            " ".join(p for p in (lead.first_name, lead.last_name) if p)
+        )
+        or None,
         "reply_to": owner.email,
     }
 
@@ -261,7 +268,8 @@ def _email_draft(
     return Draft(
         **base,
         from_address=wires.from_address,
-        subject=subject,
+        # The wire folds it as well; the touch records what the buyer sees.
+        subject=header_text(subject),
         text=text,
         message_id=message_id,
         meta=meta,

@@ -31,6 +31,7 @@ import structlog
 from markupsafe import escape
 from sqlalchemy import select
 
+from firsttouch.channels.control_chars import header_text
 from firsttouch.channels.messages import EmailMessage, Result
 from firsttouch.channels.outbox.store import OutboxEmail
 from firsttouch.channels.smtp.addresses import (
@@ -94,11 +95,15 @@ def invite_calendar(
     event.add("sequence", meeting.sequence or 0)
     cancelled = meeting.status == CANCELLED
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    event.add("summary", meeting_title(workspace, buyer))
-    event.add("description", f"Booked on {workspace.company.name}'s booking page.")
+    # Names and titles go on one line, control characters folded to spaces
+    # (``control_chars.py``): a NUL or a line break has no place in a
+    # calendar field, and some calendars refuse the whole invite over one.
+    event.add("summary", header_text(meeting_title(workspace, buyer)))
+    company = header_text(workspace.company.name)
+    event.add("description", f"Booked on {company}'s booking page.")
 
     organizer = icalendar.vCalAddress(f"mailto:{_ics_address(owner.email)}")
-    organizer.params["cn"] = owner.name
+    organizer.params["cn"] = header_text(owner.name)
     event.add("organizer", organizer)
     event.add("attendee", _attendee(owner.email, owner.name, "CHAIR", "ACCEPTED"))
     if buyer is not None and buyer.email:
@@ -137,12 +142,14 @@ def _ics_address(email: str) -> str:
     try:
         return wire_address(email)
     except AddressError:
-        return email  # the send of that copy says why; the rest still goes
+        # The send of that copy says why; the rest still goes, and a line
+        # break in the address must not break the other copy's calendar.
+        return header_text(email)
 
 
 def _attendee(email: str, name: str, role: str, state: str) -> icalendar.vCalAddress:
     address = icalendar.vCalAddress(f"mailto:{_ics_address(email)}")
-    address.params["cn"] = name
+    address.params["cn"] = header_text(name)
     address.params["role"] = role
     address.params["partstat"] = state
     address.params["rsvp"] = "TRUE" if state == "NEEDS-ACTION" else "FALSE"

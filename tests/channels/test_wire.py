@@ -8,8 +8,6 @@ from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage as ParsedMessage
 
-import pytest
-
 from firsttouch.channels.messages import EmailMessage
 from firsttouch.channels.smtp import SmtpEmail, render_email
 from tests.channels.fakes import SmtpSink
@@ -149,9 +147,11 @@ def test_a_message_without_names_or_threading() -> None:
     assert mail["Reply-To"] is None
 
 
-def test_a_line_break_in_a_header_value_is_refused() -> None:
-    with pytest.raises(ValueError, match="Subject"):
-        render_email(_message(subject="Hello\r\nBcc: victim@example.com"))
+def test_a_line_break_in_a_header_value_is_folded_to_a_space() -> None:
+    raw = render_email(_message(subject="Hello\r\nBcc: victim@example.com"))
+
+    assert b"Subject: Hello Bcc: victim@example.com\r\n" in raw
+    assert not any(line.startswith(b"Bcc") for line in _head(raw))
 
 
 def test_the_parts_are_framed_by_the_boundary() -> None:

@@ -268,6 +268,35 @@ def test_lead_text_is_escaped_for_each_format(
     assert "<script>" not in content and "&lt;script&gt;" in content
 
 
+@pytest.mark.parametrize("control", ["\r\n", "\n", "\t", "\x00"], ids=repr)
+def test_a_name_with_a_line_break_alerts_on_one_line(
+    alert_runtime: Runtime,
+    sink: tuple[MailSink, int],
+    db: Database,
+    clock: VirtualClock,
+    control: str,
+) -> None:
+    inbound_id = seed_lead(db, clock.now(), first_name=f"Bob{control}Bcc: x@e.vil")
+
+    alert_owner(
+        alert_runtime, {"inbound_id": inbound_id}, sender_for(alert_runtime, sink[1])
+    )
+
+    sent = mails(sink[0])
+    assert sorted(sent) == [
+        "dana@northwindledger.example",
+        "maya@northwindledger.example",
+    ]
+    for mail in sent.values():
+        assert mail["Bcc"] is None
+        assert mail["Subject"].startswith("New lead for you: Bob Bcc: x@e.vil")
+    with db.sessions() as session:
+        subjects = session.scalars(
+            select(Touch.subject).where(Touch.channel == "email")
+        )
+        assert all(s and "\n" not in s and "\x00" not in s for s in subjects)
+
+
 def test_sla_breach_for_the_manager_goes_to_the_owners_manager(
     alert_runtime: Runtime,
     sink: tuple[MailSink, int],

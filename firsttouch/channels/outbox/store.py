@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from firsttouch.channels.control_chars import header_text
 from firsttouch.channels.messages import (
     Accepted,
     CallRequest,
@@ -26,8 +27,10 @@ from firsttouch.channels.messages import (
     SmsMessage,
 )
 from firsttouch.channels.sms_segments import measure_sms
+from firsttouch.channels.smtp.addresses import AddressError
 from firsttouch.channels.smtp.wire import render_email
 from firsttouch.clock import Clock
+from firsttouch.errors import DeliveryError
 from firsttouch.store.db import Database
 from firsttouch.store.models import OutboxMessage
 
@@ -63,16 +66,26 @@ class OutboxEmail(_Outbox):
     def send(
         self, message: EmailMessage, on_accepted: Accepted | None = None
     ) -> Result:
-        """Keep ``message`` where the dashboard can show it."""
+        """Keep ``message`` where the dashboard can show it.
+
+        Raises a permanent ``DeliveryError`` for an address that cannot be
+        written, as the SMTP sender does: no retry can mend it.
+        """
+        try:
+            raw = render_email(message).decode("utf-8")
+        except AddressError as exc:
+            raise DeliveryError(
+                f"{exc}; the message cannot be addressed", permanent=True
+            ) from exc
         self._keep(
             message.message_id,
             channel="email",
             to_address=message.to,
             from_address=message.from_address,
-            subject=message.subject,
+            subject=header_text(message.subject),
             body=message.text,
             html=message.html,
-            raw=render_email(message).decode("utf-8"),
+            raw=raw,
             message_id=message.message_id,
             meta={"headers": dict(message.headers)},
         )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import idna
 
+from firsttouch.channels.control_chars import has_control, header_text
 from firsttouch.logs import mask_email
 
 
@@ -30,8 +31,16 @@ def wire_address(address: str) -> str:
     """Return ``address`` with its domain as IDNA A-labels when it is not ASCII.
 
     An ASCII domain is left exactly as given. Raises ``AddressError`` when
-    there is no ``@`` or the domain is no valid internationalised name.
+    there is no ``@``, the address holds a control character (a line break,
+    say) or the domain is no valid internationalised name.
     """
+    if has_control(address):
+        # Unlike a name, an address cannot be mended: one with a line break
+        # is no mailbox, and written raw it would add a header or a command.
+        raise AddressError(
+            f"the address {mask_email(header_text(address))} holds a line break "
+            "or another control character; correct it on the contact"
+        )
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain:
         raise AddressError(f"{mask_email(address)} is not an email address")

@@ -16,7 +16,11 @@ as bytes:
 - every address has its domain as IDNA A-labels (``addresses.py``); a
   local part outside ASCII stays UTF-8 (RFC 6532), the one thing that can
   make the bytes non-ASCII, and then the message needs a server that
-  takes SMTPUTF8.
+  takes SMTPUTF8;
+- a control character (CR, LF, TAB, NUL, ...) in a display name, subject or
+  any other header value is folded to a space before it is written
+  (``control_chars.py``): a buyer's name can neither add a header nor make
+  the send fail. An address holding one cannot be written (``AddressError``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import secrets
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
+from firsttouch.channels.control_chars import header_text
 from firsttouch.channels.messages import EmailMessage
 from firsttouch.channels.smtp.addresses import wire_address
 
@@ -76,7 +81,7 @@ def _headers(message: EmailMessage) -> list[tuple[str, str]]:
     fields = [
         ("From", mailbox(message.from_name, message.from_address)),
         ("To", mailbox(message.to_name, message.to)),
-        ("Subject", unstructured(message.subject)),
+        ("Subject", unstructured(header_text(message.subject))),
         ("Date", format_datetime(date)),
         ("Message-ID", message.message_id),
     ]
@@ -92,10 +97,10 @@ def _headers(message: EmailMessage) -> list[tuple[str, str]]:
 
 
 def _header(name: str, value: str) -> str:
-    if "\r" in value or "\n" in value:
-        # A line break in a value would start a header of the sender's choosing.
-        raise ValueError(f"the {name} header may not contain a line break")
-    return fold(f"{name}: {value}")
+    # A line break in a value would start a header of the buyer's choosing:
+    # every value is folded onto one line (names and the subject already were,
+    # before encoding; this catches threading and extra headers).
+    return fold(f"{name}: {header_text(value)}")
 
 
 def fold(line: str) -> str:
@@ -129,9 +134,13 @@ def unstructured(text: str) -> str:
 def mailbox(name: str | None, address: str) -> str:
     """Return ``Name <address>``, the name quoted or encoded as it needs.
 
+    Control characters in the name become spaces; a name left empty by that
+    gives the bare address.
+
     The address's domain is written as IDNA A-labels when it is not ASCII.
     """
     address = wire_address(address)
+    name = header_text(name or "")
     if not name:
         return address
     if name.isascii():
