@@ -71,13 +71,22 @@ _ONE_LINE = ("first_name", "last_name", "full_name", "title", "company", "indust
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _column_width(column: Any) -> int | None:
+def _width(column: Any) -> int | None:
     return getattr(column.type, "length", None)
 
 
-def _column_range(column: Any) -> int | None:
-    name = type(column.type).__visit_name__.upper()
-    return _INTEGER_LIMITS.get(name)
+def _largest(column: Any) -> int | None:
+    return _INTEGER_LIMITS.get(type(column.type).__visit_name__.upper())
+
+
+def _holds(largest: int | None, value: int) -> bool:
+    return largest is None or -largest - 1 <= value <= largest
+
+
+# Read once: (characters, largest magnitude) each fact's column holds.
+_FACT_LIMITS = {
+    name: (_width(column), _largest(column)) for name, column in _PERSON_COLUMNS.items()
+}
 
 
 Channel = Literal[
@@ -182,21 +191,16 @@ class PersonFacts(BaseModel):
             text = getattr(self, name)
             if text is not None and _CONTROL.search(text):
                 setattr(self, name, _CONTROL.sub(" ", text))
-        for name, column in _PERSON_COLUMNS.items():
+        for name, (width, largest) in _FACT_LIMITS.items():
             value = getattr(self, name)
-            if isinstance(value, str):
-                width = _column_width(column)
-                if width is not None and len(value) > width:
-                    # A shortened phone would be someone else's number.
-                    self._as_typed[name] = value
-                    setattr(self, name, None if name == "phone" else value[:width])
-            elif isinstance(value, int):
-                limit = _column_range(column)
-                if limit is not None and not -limit - 1 <= value <= limit:
-                    # Kept as text: JSON on PostgreSQL holds any integer,
-                    # but the person reading it needs the digits.
-                    self._as_typed[name] = str(value)
-                    setattr(self, name, None)
+            if isinstance(value, str) and width is not None and len(value) > width:
+                # A shortened phone would be someone else's number.
+                self._as_typed[name] = value
+                setattr(self, name, None if name == "phone" else value[:width])
+            elif isinstance(value, int) and not _holds(largest, value):
+                # Kept as text, which JSON holds whatever its size.
+                self._as_typed[name] = str(value)
+                setattr(self, name, None)
         return self
 
     @model_validator(mode="after")
