@@ -11,6 +11,7 @@ fields as the sender wrote it.
 from __future__ import annotations
 
 import json
+import re
 import smtplib
 import socket
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from sqlalchemy import select
 from firsttouch.capture.email_parse import parse_email
 from firsttouch.capture.events import InboundEvent, PersonFacts
 from firsttouch.capture.identity import normalise_email
+from firsttouch.capture.providers.amazon_ses import parse_ses_received
 from firsttouch.capture.providers.formsort import parse_formsort
 from firsttouch.capture.providers.generic_lead import parse_generic_lead
 from firsttouch.capture.providers.payloads import from_iso
@@ -95,6 +97,19 @@ def test_a_mail_dated_on_the_last_day_has_no_date_and_keeps_the_header() -> None
     parsed = parse_email(raw)
 
     assert parsed.date is None and parsed.date_header == LAST_DAY
+
+
+def test_ses_raw_mail_dated_on_the_last_day_is_a_lead_without_a_time() -> None:
+    ses = fixture_json("ses_received.json")
+    ses["content"] = re.sub(
+        r"(?m)^Date: [^\r\n]*", f"Date: {LAST_DAY}", ses["content"], count=1
+    )
+
+    event = parse_ses_received(ses, "{}")
+
+    assert event.creates_lead and event.person.email
+    assert event.occurred_at is None
+    assert event.fields["occurred_at_as_typed"] == LAST_DAY
 
 
 @pytest.mark.parametrize("text", EDGE_TIMES)
