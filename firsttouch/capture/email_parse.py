@@ -27,6 +27,7 @@ from firsttouch.capture.charsets import decode_bytes, raw_to_text
 from firsttouch.capture.events import InboundEvent, PersonFacts
 from firsttouch.capture.html_text import html_to_text
 from firsttouch.capture.identity import normalise_email, split_full_name
+from firsttouch.capture.providers.payloads import time_as_typed
 from firsttouch.workspace import Workspace
 
 # Bodies beyond this are the sender's archive, not the buyer's message.
@@ -78,6 +79,8 @@ class ParsedEmail:
     is_delivery_report: bool = False
     html_only: bool = False
     defects: list[str] = field(default_factory=list)
+    # The Date header as written, for a person when ``date`` could not be read.
+    date_header: str = ""
 
     @property
     def buyer(self) -> tuple[str | None, str | None]:
@@ -107,6 +110,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
 
     from_name, from_address = _sender(msg)
     subject = header_text(msg, "Subject")
+    date_header = header_text(msg, "Date")
     parsed = ParsedEmail(
         message_id=_first_id(header_text(msg, "Message-ID")),
         in_reply_to=_first_id(header_text(msg, "In-Reply-To")),
@@ -117,7 +121,8 @@ def parse_email(raw: bytes) -> ParsedEmail:
         cc=_addresses(msg, "Cc"),
         reply_to=_address(header_text(msg, "Reply-To"))[1],
         subject=subject,
-        date=_date(header_text(msg, "Date")),
+        date=_date(date_header),
+        date_header=date_header,
         text=text[:BODY_TEXT_CAP],
         html=html,
         attachments=attachments,
@@ -307,7 +312,12 @@ def _date(value: str) -> datetime | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        # 31 Dec 9999 at -1200 is a valid date that UTC cannot hold: no
+        # time is better than a message refused (and retried) for days.
+        return None
 
 
 def _auto_submitted(msg: Message, subject: str) -> str | None:
@@ -483,4 +493,5 @@ def _fields(parsed: ParsedEmail, raw_encoding: str) -> dict[str, Any]:
         fields["auto_submitted"] = parsed.auto_submitted
     if parsed.defects:
         fields["mime_defects"] = sorted(set(parsed.defects))
+    fields.update(time_as_typed(parsed.date_header, parsed.date))
     return fields

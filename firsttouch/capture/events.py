@@ -12,14 +12,18 @@ JSON cannot carry (NaN, infinities) become their text, and ids longer than
 their columns are refused with a reason. An address that cannot reach
 anyone (an email without an ``@``, a phone without digits) is never the
 person's: it is kept in ``fields`` as ``email_as_typed`` or
-``phone_as_typed`` for a person to read.
+``phone_as_typed`` for a person to read. The person's other facts are cut
+to their columns (an integer no column holds is dropped), the whole value
+kept the same way as ``<name>_as_typed``; and ``occurred_at`` is UTC, or
+None with ``occurred_at_as_typed`` when UTC cannot hold the time given.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, Self, TypeVar
 
 from pydantic import (
@@ -32,12 +36,58 @@ from pydantic import (
 )
 
 from firsttouch.capture.identity import could_be_phone, normalise_email
+from firsttouch.store.models import Company, Contact
 
 # Column widths of ``inbounds`` (store/models/inbound.py): a longer id would
 # be refused by PostgreSQL and silently kept by SQLite.
 ID_LIMIT = 255
 MESSAGE_ID_LIMIT = 998
 SOURCE_LIMIT = 120
+
+# The column each of the person's facts is stored in: their widths and
+# integer ranges are read from the models, so a fact never outgrows its
+# column (PostgreSQL refuses it, SQLite keeps it) after a 2xx. A full name
+# is split into first and last name before it is stored; the website is
+# kept in JSON, whatever its length.
+_PERSON_COLUMNS = {
+    "phone": Contact.phone,
+    "first_name": Contact.first_name,
+    "last_name": Contact.last_name,
+    "full_name": Contact.first_name,
+    "title": Contact.title,
+    "company": Contact.company_name,
+    "region": Contact.region,
+    "timezone": Contact.timezone,
+    "industry": Company.industry,
+    "employees": Company.employee_count,
+}
+
+# What a column of each SQL integer type holds on both engines.
+_INTEGER_LIMITS = {"SMALLINT": 2**15 - 1, "INTEGER": 2**31 - 1, "BIGINT": 2**63 - 1}
+
+# Facts read as one line: a line break or other control character in them
+# would break the greeting or header they are written into.
+_ONE_LINE = ("first_name", "last_name", "full_name", "title", "company", "industry")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _width(column: Any) -> int | None:
+    return getattr(column.type, "length", None)
+
+
+def _largest(column: Any) -> int | None:
+    return _INTEGER_LIMITS.get(type(column.type).__visit_name__.upper())
+
+
+def _holds(largest: int | None, value: int) -> bool:
+    return largest is None or -largest - 1 <= value <= largest
+
+
+# Read once: (characters, largest magnitude) each fact's column holds.
+_FACT_LIMITS = {
+    name: (_width(column), _largest(column)) for name, column in _PERSON_COLUMNS.items()
+}
+
 
 Channel = Literal[
     "web_form",
@@ -135,6 +185,25 @@ class PersonFacts(BaseModel):
         return storable(value)
 
     @model_validator(mode="after")
+    def _fit_columns(self) -> Self:
+        """Bound every fact to its column, keeping a shortened one as typed."""
+        for name in _ONE_LINE:
+            text = getattr(self, name)
+            if text is not None and _CONTROL.search(text):
+                setattr(self, name, _CONTROL.sub(" ", text))
+        for name, (width, largest) in _FACT_LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, str) and width is not None and len(value) > width:
+                # A shortened phone would be someone else's number.
+                self._as_typed[name] = value
+                setattr(self, name, None if name == "phone" else value[:width])
+            elif isinstance(value, int) and not _holds(largest, value):
+                # Kept as text, which JSON holds whatever its size.
+                self._as_typed[name] = str(value)
+                setattr(self, name, None)
+        return self
+
+    @model_validator(mode="after")
     def _usable_addresses(self) -> Self:
         """Drop an email or phone no one could be reached at, keeping the text."""
         if self.email is not None and normalise_email(self.email) is None:
@@ -149,7 +218,7 @@ class PersonFacts(BaseModel):
 
     @property
     def as_typed(self) -> dict[str, str]:
-        """The unusable email or phone given, by name, as the sender typed it."""
+        """Facts unusable or too long as given, by name, as the sender typed them."""
         return dict(self._as_typed)
 
     def filled_from(self, other: PersonFacts) -> PersonFacts:
@@ -238,9 +307,30 @@ class InboundEvent(BaseModel):
 
     @model_validator(mode="after")
     def _keep_addresses_as_typed(self) -> Self:
-        """Put the person's unusable email or phone into ``fields``."""
+        """Put the person's unusable or shortened facts into ``fields``."""
         for name, text in self.person.as_typed.items():
             self.fields.setdefault(f"{name}_as_typed", text)
+        return self
+
+    @model_validator(mode="after")
+    def _occurred_in_utc(self) -> Self:
+        """Keep ``occurred_at`` in UTC; a time UTC cannot hold is dropped.
+
+        ``Fri, 31 Dec 9999 23:59:59 -1200`` is a valid time, but a day past
+        the last one Python (and so the store) can write in UTC: it is kept
+        as typed in ``fields``, never an error that makes the sender retry.
+        """
+        when = self.occurred_at
+        if when is None:
+            return self
+        if when.tzinfo is None:
+            self.occurred_at = when.replace(tzinfo=UTC)
+            return self
+        try:
+            self.occurred_at = when.astimezone(UTC)
+        except OverflowError:
+            self.fields.setdefault("occurred_at_as_typed", when.isoformat())
+            self.occurred_at = None
         return self
 
     def model_copy(

@@ -64,6 +64,10 @@ FREE_MAIL_DOMAINS = frozenset(_free_list) | frozenset(
 )
 
 _EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# RFC 5321 (4.5.3.1): no server has to accept a longer local part or path,
+# so a longer address is not one that can be written to.
+EMAIL_LOCAL_LIMIT = 64
+EMAIL_LIMIT = 254
 _PHONE_SHAPE = re.compile(
     r"^\s*\+?[\d\s().\-/]+(?:\s*(?:ext\.?|extension|x|#)\s*\d+)?\s*$",
     re.IGNORECASE,
@@ -84,9 +88,11 @@ def normalise_email(address: str | None) -> str | None:
     if not address:
         return None
     text = unicodedata.normalize("NFKC", address).strip().strip("<>").lower()
-    if not _EMAIL_SHAPE.match(text):
+    if len(text) > EMAIL_LIMIT or not _EMAIL_SHAPE.match(text):
         return None
     local, _, domain = text.rpartition("@")
+    if len(local) > EMAIL_LOCAL_LIMIT:
+        return None
     domain = domain.rstrip(".")
     if domain in GMAIL_DOMAINS:
         local = local.split("+", 1)[0].replace(".", "")

@@ -24,6 +24,10 @@ PROVIDER = "calcom"
 SOURCE = "calcom"
 SIGNATURE_HEADER = "X-Cal-Signature-256"
 LEAD_TRIGGERS = frozenset({"BOOKING_CREATED", "BOOKING_REQUESTED"})
+NO_ATTENDEE = (
+    "the booking names no attendee with an email or phone (Cal.com sends "
+    "'attendees' as a list of objects with an 'email'), so no one can be answered"
+)
 
 
 def verify_calcom_signature(header: str | None, body: bytes, secret: Secret) -> None:
@@ -95,16 +99,22 @@ def parse_calcom(body: bytes) -> InboundEvent:
         "notes": payload.get("additionalNotes") or None,
         "organizer_email": (payload.get("organizer") or {}).get("email"),
     }
+    person = _person(payload)
     is_lead = trigger in LEAD_TRIGGERS
+    if is_lead and not (person.email or person.phone):
+        # Recorded for a person to look at, but a meeting with no one in it
+        # is not a lead.
+        is_lead = False
+        fields["not_a_lead"] = NO_ATTENDEE
     return InboundEvent(
         dedupe_key=f"calcom:{trigger.lower()}:{uid}",
         channel="meeting",
-        kind="meeting" if is_lead else "status",
+        kind="meeting" if trigger in LEAD_TRIGGERS else "status",
         source=SOURCE,
         provider=PROVIDER,
         provider_event_id=str(uid),
         occurred_at=from_iso(envelope.get("createdAt")),
-        person=_person(payload),
+        person=person,
         body_text=text_or_none(
             payload.get("additionalNotes") or payload.get("description")
         ),

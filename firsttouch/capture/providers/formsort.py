@@ -24,6 +24,7 @@ from firsttouch.capture.providers.payloads import (
     raw_text,
     read_json_object,
     text_or_none,
+    time_as_typed,
 )
 from firsttouch.errors import InputError
 
@@ -65,6 +66,8 @@ def parse_formsort(body: bytes) -> InboundEvent:
         "finalized": finalized,
         "answers": answers,
     }
+    created = from_iso(payload.get("created_at"))
+    fields.update(time_as_typed(payload.get("created_at"), created))
     is_lead = finalized and reachable(person)
     if not finalized:
         fields["not_a_lead"] = NOT_FINAL
@@ -78,7 +81,7 @@ def parse_formsort(body: bytes) -> InboundEvent:
         source=SOURCE,
         provider=PROVIDER,
         provider_event_id=responder,
-        occurred_at=from_iso(payload.get("created_at")),
+        occurred_at=created,
         person=person,
         subject=text.get("subject"),
         body_text=text.get("message"),

@@ -10,6 +10,8 @@ The format, documented here because this module is its home::
       "sent_at": "2026-03-10T14:00:00Z",
       "visitor": {"email": "...", "phone": "...", "name": "...",
                   "company": "..."},   # at least an email or a phone
+                                       # (one no one can be reached at is
+                                       # recorded, but is not a lead)
       "message": "Do you integrate with NetSuite?",
       "page_url": "https://example.com/pricing",
       "source": "drift",               # optional: which tool relayed it
@@ -29,12 +31,14 @@ from firsttouch.capture.providers.payloads import (
     raw_text,
     read_json_object,
     text_or_none,
+    time_as_typed,
 )
 from firsttouch.capture.providers.signing import check_prefixed_hex
 from firsttouch.config import Secret
 from firsttouch.errors import InputError
 
 PROVIDER = "generic_chat"
+NO_CONTACT = "the visitor's email and phone reach no one, so no one can be answered"
 SIGNATURE_HEADER = "X-Firsttouch-Signature"
 
 
@@ -75,10 +79,23 @@ def parse_generic_chat(body: bytes) -> InboundEvent:
         else {}
     )
     source = text_or_none(payload.get("source")) or "chat"
+    person = PersonFacts(
+        email=email,
+        phone=phone,
+        full_name=text_or_none(visitor.get("name")),
+        company=text_or_none(visitor.get("company")),
+    )
+    sent_at = from_iso(payload.get("sent_at"))
     fields = {
         "conversation_id": payload.get("conversation_id"),
         "page_url": payload.get("page_url"),
+        **time_as_typed(payload.get("sent_at"), sent_at),
     }
+    # Given, but not an address (kept as typed by PersonFacts): recorded
+    # like every other channel's unreachable visitor, never a contact.
+    is_lead = bool(person.email or person.phone)
+    if not is_lead:
+        fields["not_a_lead"] = NO_CONTACT
     return InboundEvent(
         dedupe_key=f"chat:{source}:{message_id}",
         channel="chat",
@@ -86,16 +103,12 @@ def parse_generic_chat(body: bytes) -> InboundEvent:
         source=source,
         provider=PROVIDER,
         provider_event_id=message_id,
-        occurred_at=from_iso(payload.get("sent_at")),
-        person=PersonFacts(
-            email=email,
-            phone=phone,
-            full_name=text_or_none(visitor.get("name")),
-            company=text_or_none(visitor.get("company")),
-        ),
+        occurred_at=sent_at,
+        person=person,
         body_text=text_or_none(payload.get("message")),
         fields={k: v for k, v in fields.items() if v is not None},
         campaign=utm.get("utm_campaign"),
         utm=utm,
         raw=raw_text(body),
+        creates_lead=is_lead,
     )

@@ -195,7 +195,11 @@ def from_epoch(value: Any) -> datetime | None:
 
 
 def from_iso(value: Any) -> datetime | None:
-    """Parse an ISO 8601 time (``Z`` or ``+0000`` offsets); None if unreadable."""
+    """Parse an ISO 8601 time (``Z`` or ``+0000`` offsets) into UTC.
+
+    None if unreadable, or if UTC cannot hold it: ``9999-12-31T23:59:59-12:00``
+    is a valid time on a day after the last one Python can write.
+    """
     if not isinstance(value, str) or not value:
         return None
     text = value.strip().replace("Z", "+00:00")
@@ -206,7 +210,21 @@ def from_iso(value: Any) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
+def time_as_typed(value: Any, parsed: datetime | None) -> dict[str, Any]:
+    """``{"occurred_at_as_typed": value}`` when a time was given but not read.
+
+    Merged into an event's ``fields`` so a person can still read the
+    provider's time when ``occurred_at`` had to be left empty.
+    """
+    if parsed is None and isinstance(value, str) and value.strip():
+        return {"occurred_at_as_typed": value}
+    return {}
 
 
 def text_or_none(value: Any) -> str | None:

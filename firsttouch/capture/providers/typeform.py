@@ -34,6 +34,7 @@ from firsttouch.capture.providers.payloads import (
     raw_text,
     read_json_object,
     text_or_none,
+    time_as_typed,
 )
 from firsttouch.capture.providers.shared_secret import check_base64_digest
 from firsttouch.capture.providers.signing import hmac_base64, require_header
@@ -150,6 +151,8 @@ def response_event(
         "landed_at": response.get("landed_at"),
         "referer": metadata.get("referer") if isinstance(metadata, dict) else None,
     }
+    submitted = from_iso(response.get("submitted_at"))
+    fields.update(time_as_typed(response.get("submitted_at"), submitted))
     is_lead = reachable(person)
     if not is_lead:
         fields["not_a_lead"] = NO_CONTACT
@@ -160,7 +163,7 @@ def response_event(
         source=SOURCE,
         provider=PROVIDER,
         provider_event_id=event_id or token,
-        occurred_at=from_iso(response.get("submitted_at")),
+        occurred_at=submitted,
         person=person,
         subject=text.get("subject"),
         body_text=text.get("message"),
