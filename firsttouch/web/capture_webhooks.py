@@ -114,7 +114,15 @@ def _stored_answer(
 
 def _not_lead_reason(event: InboundEvent) -> str:
     reason = event.fields.get("not_a_lead")
-    return str(reason) if reason else f"a {event.kind} event is recorded, not a lead"
+    reasons = [
+        str(reason) if reason else f"a {event.kind} event is recorded, not a lead"
+    ]
+    # Say which given value could not be used: the sender can correct it.
+    for name, what in (("email", "an email address"), ("phone", "a phone number")):
+        typed = event.fields.get(f"{name}_as_typed")
+        if typed:
+            reasons.append(f"the {name} given ({str(typed)[:80]!r}) is not {what}")
+    return "; ".join(reasons)
 
 
 def _accepted(

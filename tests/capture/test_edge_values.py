@@ -366,6 +366,10 @@ def test_generic_chat_with_no_usable_address_is_recorded_not_a_lead(
     assert response.status_code == 200, response.text
     (not_lead,) = response.json()["not_leads"]
     assert "email and phone reach no one" in not_lead["reason"]
+    assert (
+        "the phone given ('call me maybe') is not a phone number"
+        in (not_lead["reason"])
+    )
     (inbound,) = inbounds(runtime)
     assert inbound.contact_id is None
     assert inbound.fields["email_as_typed"] == "not-an-email"

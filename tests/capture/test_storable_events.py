@@ -120,6 +120,10 @@ def test_a_typeform_email_that_is_not_one_is_no_lead_and_kept_as_typed(
     assert response.status_code == 200, response.text
     (not_lead,) = response.json()["not_leads"]
     assert "no email or phone" in not_lead["reason"]
+    assert (
+        "the email given ('not-an-email') is not an email address"
+        in (not_lead["reason"])
+    )
     (inbound,) = inbounds(runtime)
     assert inbound.status == "recorded" and inbound.contact_id is None
     assert inbound.fields["email_as_typed"] == "not-an-email"
