@@ -444,9 +444,9 @@ def inbound_values(
         provider_event_id=event.provider_event_id,
         campaign=event.campaign or event.utm.get("utm_campaign"),
         utm=dict(event.utm),
-        subject=_no_nul(event.subject),
-        body_text=_no_nul(event.body_text),
-        fields=_clean(event.fields),
+        subject=event.subject,
+        body_text=event.body_text,
+        fields=dict(event.fields),
         raw=raw,
         raw_truncated=truncated,
         message_id=_bare_id(event.message_id) if event.message_id else None,
@@ -457,29 +457,17 @@ def inbound_values(
 
 
 def cap_raw(raw: str | None, cap: int) -> tuple[str | None, bool]:
-    """Keep the raw payload verbatim up to ``cap`` bytes of UTF-8."""
+    """Keep the raw payload verbatim up to ``cap`` bytes of UTF-8.
+
+    The event's text is storable already (see ``events``): no NUL, no lone
+    surrogate.
+    """
     if raw is None:
         return None, False
-    raw = raw.replace("\x00", "\ufffd")
     encoded = raw.encode("utf-8", errors="surrogatepass")
     if len(encoded) <= cap:
         return raw, False
     return encoded[:cap].decode("utf-8", errors="ignore"), True
-
-
-def _no_nul(text: str | None) -> str | None:
-    # PostgreSQL text and JSONB refuse U+0000, which broken mail does carry.
-    return text.replace("\x00", "\ufffd") if text else text
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, str):
-        return _no_nul(value)
-    if isinstance(value, dict):
-        return {_no_nul(str(k)): _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
 
 
 def _existing(session: Session, dedupe_key: str) -> Row[int, int, str] | None:
