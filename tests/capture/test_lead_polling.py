@@ -224,21 +224,9 @@ def test_the_cursor_survives_a_restart_and_the_overlap_is_free(
 
 
 def test_polling_and_its_cursor_on_both_engines(
-    any_db: Database,
-    settings: Settings,
-    workspace: Workspace,
-    clock: VirtualClock,
-    graph: GraphFake,
-    linkedin: LinkedInFake,
+    polling_any: Runtime, graph: GraphFake, linkedin: LinkedInFake
 ) -> None:
-    runtime = Runtime(
-        settings=lead_ads_env(
-            settings.with_overrides(database_url=any_db.url), graph, linkedin
-        ),
-        db=any_db,
-        workspace=workspace,
-        clock=clock,
-    )
+    runtime = polling_any
     graph.form_lead(FORM, meta_lead(1, T0 - timedelta(minutes=40)))
     graph.form_lead(FORM, meta_lead(2, T0 - timedelta(minutes=4)))
     linkedin.response(ACCOUNT, linkedin_response(1, T0 - timedelta(minutes=8)))

@@ -185,21 +185,9 @@ def test_a_bad_date_is_refused() -> None:
 
 
 def test_counting_and_fixing_on_both_engines(
-    any_db: Database,
-    settings: Settings,
-    workspace: Workspace,
-    clock: VirtualClock,
-    graph: GraphFake,
-    linkedin: LinkedInFake,
+    polling_any: Runtime, graph: GraphFake, linkedin: LinkedInFake
 ) -> None:
-    runtime = Runtime(
-        settings=lead_ads_env(
-            settings.with_overrides(database_url=any_db.url), graph, linkedin
-        ),
-        db=any_db,
-        workspace=workspace,
-        clock=clock,
-    )
+    runtime = polling_any
     held = [meta_lead(n, at(9, 10 + n)) for n in range(3)]
     for record in held:
         graph.form_lead(FORM, record)
