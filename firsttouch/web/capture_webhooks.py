@@ -10,7 +10,6 @@ event already stored is answered 2xx again and changes nothing.
 
 from __future__ import annotations
 
-import base64
 import hmac
 from collections.abc import Callable
 from typing import Any
@@ -50,6 +49,7 @@ from firsttouch.capture.providers.linkedin_api import (
 )
 from firsttouch.capture.providers.meta_graph import GraphClient, GraphError
 from firsttouch.capture.providers.payloads import FormFields, reading
+from firsttouch.capture.providers.shared_secret import basic_credentials
 from firsttouch.capture.providers.twilio_calls import capture_call_event
 from firsttouch.capture.providers.twilio_signature import (
     HEADER as TWILIO_HEADER,
@@ -150,14 +150,7 @@ def _check_basic_auth(
 ) -> None:
     """Check the ``user:password`` a provider puts in its webhook URL."""
     expected = provider_secret(runtime.settings, name, provider).reveal()
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    try:
-        presented = (
-            base64.b64decode(value).decode() if scheme.lower() == "basic" else ""
-        )
-    except (ValueError, UnicodeDecodeError):
-        presented = ""
+    presented = basic_credentials(request.headers.get("authorization"))
     if not presented or not hmac.compare_digest(presented.encode(), expected.encode()):
         raise SignatureError(
             f"{provider} inbound post without the Basic auth set in {name}; put "

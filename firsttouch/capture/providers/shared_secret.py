@@ -23,18 +23,22 @@ from firsttouch.errors import SignatureError
 SECRET_HEADER = "X-Firsttouch-Secret"  # noqa: S105 - a header name, not a secret
 
 
-def presented_secret(header_value: str | None, authorization: str | None) -> str:
-    """The secret a request carries: the header's value, else Basic's password."""
-    if header_value and header_value.strip():
-        return header_value.strip()
+def basic_credentials(authorization: str | None) -> str:
+    """The ``user:password`` of a Basic ``Authorization`` header, or ""."""
     scheme, _, value = (authorization or "").strip().partition(" ")
     if scheme.lower() != "basic" or not value:
         return ""
     try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        return base64.b64decode(value.strip(), validate=True).decode("utf-8")
     except (binascii.Error, ValueError, UnicodeDecodeError):
         return ""
-    return decoded.partition(":")[2]
+
+
+def presented_secret(header_value: str | None, authorization: str | None) -> str:
+    """The secret a request carries: the header's value, else Basic's password."""
+    if header_value and header_value.strip():
+        return header_value.strip()
+    return basic_credentials(authorization).partition(":")[2]
 
 
 def check_shared_secret(
