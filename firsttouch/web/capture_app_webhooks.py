@@ -46,7 +46,7 @@ from firsttouch.capture.providers.twilio_signature import public_request_url
 from firsttouch.config import Secret
 from firsttouch.logs import get_logger
 from firsttouch.runtime import Runtime
-from firsttouch.web.capture_webhooks import _answer
+from firsttouch.web.capture_webhooks import answer_events
 from firsttouch.web.deps import RuntimeDep
 
 log = get_logger(__name__)
@@ -74,7 +74,7 @@ def _shared_secret_route(
         )
         with reading(provider):
             events = parse(request, body)
-        return await _answer(request, events)
+        return await answer_events(request, events)
 
     route.__name__ = f"{provider.lower().replace(' ', '_')}_webhook"
     route.__doc__ = summary
@@ -94,7 +94,7 @@ async def typeform_webhook(request: Request, runtime: RuntimeDep) -> Response:
     )
     with reading("Typeform"):
         event = typeform.parse_typeform(body)
-    return await _answer(request, [event])
+    return await answer_events(request, [event])
 
 
 _shared_secret_route(
@@ -150,7 +150,7 @@ async def hubspot_webhook(request: Request, runtime: RuntimeDep) -> Response:
                 status_code=503,
                 headers={"Retry-After": "60"},
             )
-    return await _answer(
+    return await answer_events(
         request, [_reachable_or_recorded(e, token, fetch_problem) for e in events]
     )
 
@@ -221,7 +221,7 @@ async def close_webhook(request: Request, runtime: RuntimeDep) -> Response:
     )
     with reading("Close"):
         event = close_crm.parse_close(body)
-    return await _answer(request, [event])
+    return await answer_events(request, [event])
 
 
 # -- chat ---------------------------------------------------------------------
@@ -256,7 +256,7 @@ async def meta_chat_webhook(request: Request, runtime: RuntimeDep) -> Response:
     )
     with reading("Meta chat"):
         events = meta_chat.parse_meta_chat(body)
-    return await _answer(request, events)
+    return await answer_events(request, events)
 
 
 # -- automation tools ---------------------------------------------------------

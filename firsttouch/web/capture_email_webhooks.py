@@ -49,7 +49,11 @@ from firsttouch.config import Secret
 from firsttouch.errors import SignatureError
 from firsttouch.logs import get_logger
 from firsttouch.runtime import Runtime
-from firsttouch.web.capture_webhooks import _accepted, _answer, _check_basic_auth
+from firsttouch.web.capture_webhooks import (
+    accepted_response,
+    answer_events,
+    check_basic_auth,
+)
 from firsttouch.web.deps import RuntimeDep
 
 log = get_logger(__name__)
@@ -59,7 +63,7 @@ router = APIRouter(prefix="/capture/email", tags=["capture webhooks"])
 def _ignored(provider: str, what: str) -> JSONResponse:
     """A post that is not inbound mail: acknowledged so it is not retried."""
     log.info("capture.webhook_ignored", provider=provider, what=what)
-    return _accepted([], ignored=what)
+    return accepted_response([], ignored=what)
 
 
 async def _store_batch(request: Request, provider: str, batch: Batch) -> JSONResponse:
@@ -73,7 +77,7 @@ async def _store_batch(request: Request, provider: str, batch: Batch) -> JSONRes
             rejected=batch.rejected,
         )
         extra["rejected"] = batch.rejected
-    return await _answer(request, batch.events, **extra)
+    return await answer_events(request, batch.events, **extra)
 
 
 def _unavailable(message: str, code: str) -> JSONResponse:
@@ -122,7 +126,7 @@ async def amazon_ses_webhook(request: Request, runtime: RuntimeDep) -> Response:
         )
     if event is None:
         return _ignored("amazon_ses", "an SES notification other than Received")
-    return await _answer(request, [event])
+    return await answer_events(request, [event])
 
 
 async def _confirm_sns(message: dict[str, Any], trust: sns.SnsTrust) -> Response:
@@ -143,7 +147,7 @@ async def _confirm_sns(message: dict[str, Any], trust: sns.SnsTrust) -> Response
 @router.post("/brevo")
 async def brevo_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """A Brevo inbound parsing post (one or more ``items``)."""
-    _check_basic_auth(request, runtime, "BREVO_INBOUND_AUTH", "Brevo")
+    check_basic_auth(request, runtime, "BREVO_INBOUND_AUTH", "Brevo")
     body = await request.body()
     with reading("Brevo"):
         batch = brevo.parse_brevo(body)
@@ -153,11 +157,11 @@ async def brevo_webhook(request: Request, runtime: RuntimeDep) -> Response:
 @router.post("/mailjet")
 async def mailjet_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """A Mailjet Parse API post."""
-    _check_basic_auth(request, runtime, "MAILJET_INBOUND_AUTH", "Mailjet")
+    check_basic_auth(request, runtime, "MAILJET_INBOUND_AUTH", "Mailjet")
     body = await request.body()
     with reading("Mailjet"):
         event = mailjet.parse_mailjet(body)
-    return await _answer(request, [event])
+    return await answer_events(request, [event])
 
 
 # -- Mandrill -------------------------------------------------------------------
@@ -210,7 +214,7 @@ def _check_sparkpost_auth(request: Request, runtime: Runtime) -> None:
             )
         return
     if basic is not None:
-        _check_basic_auth(request, runtime, "SPARKPOST_INBOUND_AUTH", "SparkPost")
+        check_basic_auth(request, runtime, "SPARKPOST_INBOUND_AUTH", "SparkPost")
         return
     raise SignatureError(
         f"SparkPost post without {sparkpost.TOKEN_HEADER}; set the relay webhook's "
@@ -263,7 +267,7 @@ async def resend_webhook(request: Request, runtime: RuntimeDep) -> Response:
                 return _unavailable(str(exc), exc.code)
     with reading("Resend"):
         event = resend.received_event(data, body, content)
-    return await _answer(request, [event])
+    return await answer_events(request, [event])
 
 
 def _resend_content(runtime: Runtime, api_key: Secret, email_id: str) -> dict[str, Any]:
@@ -289,4 +293,4 @@ async def mailersend_webhook(request: Request, runtime: RuntimeDep) -> Response:
         event: InboundEvent | None = mailersend.parse_mailersend(body)
     if event is None:
         return _ignored("mailersend", "an event other than inbound.message")
-    return await _answer(request, [event])
+    return await answer_events(request, [event])

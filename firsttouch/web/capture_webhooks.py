@@ -83,7 +83,7 @@ async def _store(request: Request, events: list[InboundEvent]) -> list[Accepted]
     return await get_accept_writer(request).accept(events)
 
 
-async def _answer(
+async def answer_events(
     request: Request, events: list[InboundEvent], **extra: Any
 ) -> JSONResponse:
     """Commit the events, then say what each became (a retry changes nothing).
@@ -109,7 +109,7 @@ def _stored_answer(
         for r, e in zip(results, events, strict=True)
         if not e.creates_lead
     ]
-    return _accepted(results, not_leads=not_leads, **extra)
+    return accepted_response(results, not_leads=not_leads, **extra)
 
 
 def _not_lead_reason(event: InboundEvent) -> str:
@@ -125,7 +125,7 @@ def _not_lead_reason(event: InboundEvent) -> str:
     return "; ".join(reasons)
 
 
-def _accepted(
+def accepted_response(
     results: list[Accepted],
     *,
     not_leads: list[dict[str, Any]] | None = None,
@@ -145,7 +145,7 @@ def _twiml(xml: str = EMPTY_TWIML) -> Response:
     return Response(xml, media_type="application/xml")
 
 
-def _check_basic_auth(
+def check_basic_auth(
     request: Request, runtime: Runtime, name: str, provider: str
 ) -> None:
     """Check the ``user:password`` a provider puts in its webhook URL."""
@@ -316,7 +316,7 @@ async def meta_leads_webhook(request: Request, runtime: RuntimeDep) -> Response:
     with reading("Meta"):
         notices = meta_leads.parse_leadgen_notification(body)
     if not notices:
-        return _accepted([], ignored="no leadgen change in this notification")
+        return accepted_response([], ignored="no leadgen change in this notification")
 
     page_token = provider_secret(runtime.settings, "META_PAGE_ACCESS_TOKEN", "Meta")
     raw = body.decode("utf-8", "replace")
@@ -389,7 +389,7 @@ async def linkedin_webhook(request: Request, runtime: RuntimeDep) -> Response:
                     status_code=503,
                     headers={"Retry-After": "60"},
                 )
-    return await _answer(request, [event])
+    return await answer_events(request, [event])
 
 
 def _linkedin_answers(
@@ -423,7 +423,7 @@ def _signed_json_route(
         verify(request, body, secret, runtime)
         with reading(provider):
             event = parse(body)
-        return await _answer(request, [event])
+        return await answer_events(request, [event])
 
     route.__doc__ = summary
     router.add_api_route(path, route, methods=["POST"], name=f"{provider} webhook")
@@ -482,24 +482,24 @@ async def mailgun_webhook(request: Request, runtime: RuntimeDep) -> Response:
     mailgun.verify_mailgun_signature(fields, key, runtime.clock.now())
     with reading("Mailgun"):
         event = mailgun.parse_mailgun(fields, files or None)
-    return await _answer(request, [event])
+    return await answer_events(request, [event])
 
 
 @router.post("/email/sendgrid")
 async def sendgrid_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """A SendGrid Inbound Parse post (parsed fields or raw ``email``)."""
-    _check_basic_auth(request, runtime, "SENDGRID_INBOUND_AUTH", "SendGrid")
+    check_basic_auth(request, runtime, "SENDGRID_INBOUND_AUTH", "SendGrid")
     fields, files = await _form_fields(request)
     with reading("SendGrid"):
         event = sendgrid.parse_sendgrid(fields, files or None)
-    return await _answer(request, [event])
+    return await answer_events(request, [event])
 
 
 @router.post("/email/postmark")
 async def postmark_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """A Postmark inbound JSON post."""
-    _check_basic_auth(request, runtime, "POSTMARK_INBOUND_AUTH", "Postmark")
+    check_basic_auth(request, runtime, "POSTMARK_INBOUND_AUTH", "Postmark")
     body = await request.body()
     with reading("Postmark"):
         event = postmark.parse_postmark(body)
-    return await _answer(request, [event])
+    return await answer_events(request, [event])
