@@ -32,6 +32,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from firsttouch.store.fair_lock import FairRLock
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Execution option that marks a connection's transactions as writes.
 WRITE_OPTION = "firsttouch_writes"
@@ -71,7 +73,8 @@ def _prepare_sqlite(engine: Engine) -> None:
 class WriterLock:
     """Who may write to one SQLite file now: a thread here, a process there.
 
-    Threads of this process queue on a re-entrant lock. The thread that
+    Threads of this process queue on a re-entrant lock, served in the order
+    they came (``FairRLock``). The thread that
     takes it from free also takes an exclusive ``flock`` on a file beside
     the database, which other firsttouch processes (a worker, more web
     processes) queue on; it lets go when the outermost hold ends. A waiting
@@ -79,10 +82,15 @@ class WriterLock:
     SQLite's busy handler would sleep 1, 2, 5, 10 ms and more.
     """
 
-    def __init__(self, path: Path | None):
-        self._threads = threading.RLock()
+    def __init__(self, path: Path | None, wal: Path | None = None):
+        self._threads = FairRLock()
         self._depth = 0
         self._path = path
+        self._wal = wal
+        # Commits made without their own fsync, and how many are synced.
+        self._commits = 0
+        self._synced = 0
+        self._sync_guard = threading.Lock()
         # Open only while held: a process may open many databases (a test
         # run opens hundreds) and must not keep a descriptor for each.
         self._fd: int | None = None
@@ -114,6 +122,32 @@ class WriterLock:
             os.close(fd)
         self._threads.release()
 
+    @property
+    def syncs_after(self) -> bool:
+        """True when durable commits fsync after letting go (a file database)."""
+        return self._wal is not None
+
+    def committed(self) -> int:
+        """Count a commit made without its fsync; call it holding the lock."""
+        self._commits += 1
+        return self._commits
+
+    def sync(self, ticket: int) -> None:
+        """Return once commit ``ticket`` (from ``committed``) is on disk.
+
+        One fsync of the write-ahead log covers every commit counted before
+        it, so writers finishing together share it (a group commit). Frames
+        a checkpoint already moved into the database file were synced by
+        that checkpoint (SQLite does so in ``synchronous=NORMAL``).
+        """
+        assert self._wal is not None
+        with self._sync_guard:
+            if self._synced >= ticket:
+                return
+            covered = self._commits
+            _fsync(self._wal, fallback=self._wal.with_name(self._wal.name[:-4]))
+            self._synced = covered
+
     def _lock_file(self, deadline: float) -> bool:
         if self._path is None:
             return True
@@ -136,6 +170,19 @@ class WriterLock:
                 pause = min(pause * 2, 0.0005)
 
 
+def _fsync(path: Path, *, fallback: Path) -> None:
+    """fsync ``path``; if it is gone (the log was checkpointed and removed
+    as the last connection closed), the database file ``fallback``."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        fd = os.open(fallback, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 # One writer lock per SQLite database in this process, shared by every
 # ``Database`` opened on the same URL.
 _WRITE_LOCKS: dict[str, WriterLock] = {}
@@ -149,7 +196,8 @@ def _write_lock_for(url: str) -> WriterLock:
             database = make_url(url).database
             on_disk = bool(database) and database != ":memory:"
             path = Path(f"{database}-writer.lock") if on_disk else None
-            lock = _WRITE_LOCKS[url] = WriterLock(path)
+            wal = Path(f"{database}-wal") if on_disk else None
+            lock = _WRITE_LOCKS[url] = WriterLock(path, wal)
         return lock
 
 
@@ -207,6 +255,7 @@ class Database:
         ``durable=False`` as for ``write_connection`` (a write nested in
         another of the same thread stays durable).
         """
+        ticket = 0
         with self._writer() as pinned:
             if pinned is None:
                 with self._write_sessions() as session, session.begin():
@@ -218,6 +267,8 @@ class Database:
                 session.begin(),
             ):
                 yield session
+            ticket = self._committed(durable)
+        self._sync(ticket)
 
     @contextmanager
     def write_connection(self, *, durable: bool = True) -> Iterator[Connection]:
@@ -229,6 +280,7 @@ class Database:
         A later durable commit syncs the log, this one included, so after a
         power cut the database is still some prefix of what was committed.
         """
+        ticket = 0
         with self._writer() as pinned:
             if pinned is None:
                 with (
@@ -237,13 +289,33 @@ class Database:
                     conn.begin(),
                 ):
                     yield conn
-            else:
-                with self._synchronous(pinned, durable), pinned.begin():
-                    yield pinned
+                return
+            with self._synchronous(pinned, durable), pinned.begin():
+                yield pinned
+            ticket = self._committed(durable)
+        self._sync(ticket)
+
+    def _committed(self, durable: bool) -> int:
+        """After a commit on the pinned connection, still holding the lock:
+        the ticket to sync for a durable one (0: nothing to wait for)."""
+        lock = self._write_lock
+        if not durable or lock is None or not lock.syncs_after:
+            return 0
+        return lock.committed()
+
+    def _sync(self, ticket: int) -> None:
+        # After letting go of the lock: the next writer runs while this
+        # one waits for the disk, and writers waiting together share one
+        # fsync. Nobody is told "stored" before it returns.
+        if ticket:
+            assert self._write_lock is not None
+            self._write_lock.sync(ticket)
 
     @contextmanager
     def _synchronous(self, conn: Connection, durable: bool) -> Iterator[None]:
-        if durable or not self.is_sqlite:
+        if durable or not self.is_sqlite or conn is self._pinned:
+            # The pinned connection never syncs in its commit (see
+            # ``_pinned_connection``); a durable commit syncs after it.
             yield
             return
         # Outside the transaction: SQLite ignores the pragma inside one.
@@ -289,6 +361,12 @@ class Database:
             conn = None
         if conn is None or conn.closed:
             conn = self._pinned = self._write_engine.connect()
+            if self._write_lock is not None and self._write_lock.syncs_after:
+                # Commits on it skip their fsync, and durable ones are synced
+                # once the writer lock is free (``WriterLock.sync``).
+                driver = conn.connection.driver_connection
+                assert driver is not None
+                driver.execute("PRAGMA synchronous=NORMAL")
         elif conn.in_transaction():
             conn.rollback()  # left open by a failure we did not see end
         return conn

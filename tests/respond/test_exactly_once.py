@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from sqlalchemy import Connection, event, select
@@ -26,6 +27,7 @@ from firsttouch.respond.first_touch import run_first_touch
 from firsttouch.respond.senders import SERVICE
 from firsttouch.respond.touches import Draft, deliver_touch, stage_touch
 from firsttouch.runtime import Runtime
+from firsttouch.store import db as db_module
 from firsttouch.store.models import Inbound, Touch
 from tests.channels.fakes import FakeTwilio, SmtpSink
 from tests.respond.conftest import add_lead, worker_for
@@ -157,9 +159,20 @@ Commits = list[tuple[int, list[str]]]
 
 @contextmanager
 def _commits(runtime: Runtime) -> Iterator[Commits]:
-    """Each commit on SQLite: its synchronous level (2 FULL, 1 NORMAL), statements."""
+    """Each commit on SQLite: its synchronous level (2 FULL, 1 NORMAL), statements.
+
+    A commit the writer syncs right after letting go of the lock (see
+    ``WriterLock.sync``) counts as FULL: it is on disk before the write
+    returns.
+    """
     commits: Commits = []
     pending: list[str] = []
+    real_fsync = db_module._fsync
+
+    def synced(path: Path, *, fallback: Path) -> None:
+        real_fsync(path, fallback=fallback)
+        if commits:
+            commits[-1] = (2, commits[-1][1])
 
     def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
         pending.append(statement)
@@ -174,7 +187,8 @@ def _commits(runtime: Runtime) -> Iterator[Commits]:
     event.listen(engine, "before_cursor_execute", record)
     event.listen(engine, "commit", committed)
     try:
-        yield commits
+        with patch.object(db_module, "_fsync", synced):
+            yield commits
     finally:
         event.remove(engine, "before_cursor_execute", record)
         event.remove(engine, "commit", committed)

@@ -5,12 +5,14 @@ error texts that keep statement parameters out of the log."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from firsttouch.store.db import Database
+from firsttouch.store import db as db_module
+from firsttouch.store.db import Database, WriterLock
 
 
 def _held_elsewhere(db: Database) -> bool:
@@ -142,23 +144,86 @@ def _synchronous(conn: object) -> int:
     return int(conn.exec_driver_sql("PRAGMA synchronous").scalar_one())  # type: ignore[attr-defined]
 
 
-def test_a_write_that_may_be_lost_skips_the_fsync_and_only_that_one(
-    db: Database,
-) -> None:
-    full, normal = 2, 1
+def test_no_commit_syncs_while_holding_the_writer_lock(db: Database) -> None:
+    """The writer's connection commits without fsync; see the next tests."""
+    normal = 1
     with db.write_connection(durable=False) as conn:
         _insert_opt_out(conn, "a@example.com")
         assert _synchronous(conn) == normal
     with db.write_connection() as conn:
-        assert _synchronous(conn) == full
+        assert _synchronous(conn) == normal
     with db.transaction() as session:
-        assert _synchronous(session.connection()) == full
-    with db.transaction(durable=False) as session:
         _insert_opt_out(session, "b@example.com")
         assert _synchronous(session.connection()) == normal
-    with db.transaction() as session:
-        assert _synchronous(session.connection()) == full
     assert _count_opt_outs(db) == 2
+
+
+def _spy_on_fsync(
+    monkeypatch: pytest.MonkeyPatch, db: Database
+) -> list[tuple[str, bool]]:
+    """Record each fsync: the file, and whether another writer could commit
+    meanwhile (a thread's write finishing while the fsync waits)."""
+    calls: list[tuple[str, bool]] = []
+    real = db_module._fsync
+
+    def spy(path: Path, *, fallback: Path) -> None:
+        def other_writer() -> None:
+            with db.write_connection(durable=False) as conn:
+                _insert_opt_out(conn, f"other-{len(calls)}@example.com")
+
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        thread.join(timeout=5)
+        calls.append((path.name, not thread.is_alive()))
+        real(path, fallback=fallback)
+
+    monkeypatch.setattr(db_module, "_fsync", spy)
+    return calls
+
+
+def test_a_durable_commit_syncs_the_log_once_the_lock_is_free(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _spy_on_fsync(monkeypatch, db)
+    wal = f"{Path(db.engine.url.database or '').name}-wal"
+
+    with db.write_connection() as conn:
+        _insert_opt_out(conn, "a@example.com")
+    assert calls == [(wal, True)]
+
+    with db.transaction() as session:
+        _insert_opt_out(session, "b@example.com")
+    assert calls == [(wal, True), (wal, True)]
+
+
+def test_a_write_that_may_be_lost_is_not_synced(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _spy_on_fsync(monkeypatch, db)
+    with db.write_connection(durable=False) as conn:
+        _insert_opt_out(conn, "a@example.com")
+    with db.transaction(durable=False) as session:
+        _insert_opt_out(session, "b@example.com")
+    assert calls == []
+    assert _count_opt_outs(db) == 2
+
+
+def test_one_fsync_covers_every_commit_made_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[Path] = []
+    monkeypatch.setattr(
+        db_module, "_fsync", lambda path, *, fallback: synced.append(path)
+    )
+    lock = WriterLock(tmp_path / "x.db-writer.lock", tmp_path / "x.db-wal")
+    first, second = lock.committed(), lock.committed()
+
+    lock.sync(first)
+    lock.sync(second)  # written before the first sync began: covered by it
+    assert synced == [tmp_path / "x.db-wal"]
+
+    lock.sync(lock.committed())
+    assert len(synced) == 2
 
 
 def test_another_process_waits_for_the_file_lock(db: Database) -> None:
