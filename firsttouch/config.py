@@ -67,6 +67,9 @@ class Settings:
     # Shared by the web processes of one machine (see web.rate_limits);
     # ``serve --web-processes N`` makes one for its processes when unset.
     rate_limit_file: Path | None = None
+    # SQLite: a group of at most this many accepted events is ingested in
+    # the accepting transaction (0: always leave them to capture.ingest jobs).
+    accept_ingest_up_to: int = 8
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -178,6 +181,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         job_poll_seconds=_float(
             env, "FIRSTTOUCH_JOB_POLL_SECONDS", defaults.job_poll_seconds
+        ),
+        accept_ingest_up_to=_int(
+            env, "FIRSTTOUCH_ACCEPT_INGEST_UP_TO", defaults.accept_ingest_up_to
         ),
         rate_limit_file=(
             Path(env["FIRSTTOUCH_RATE_LIMIT_FILE"])

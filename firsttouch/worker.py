@@ -19,14 +19,17 @@ from firsttouch.runtime import Runtime
 log = structlog.get_logger(__name__)
 
 # Which due job a worker takes first: higher first, unnamed kinds rank 0,
-# and among equals the one due first. The first touch outranks everything:
-# it leaves before enrichment (a slow step never holds up an earlier one)
-# and before the next lead's capture, which would only make one more lead
-# wait for its touch. Capture comes next, as it queues the first touch;
-# then the other messages a person waits on. Qualifying and timers: rank 0.
+# and among equals the one due first. The first touch and the capture that
+# queues it share the top rank, and a first touch is due from its buyer's
+# arrival: so the longest-waiting buyer goes first, and a later lead's
+# capture never jumps an earlier lead's touch (nor, when most leads are
+# ingested on acceptance, does a stream of touches starve the captures a
+# burst left to jobs). Both leave before enrichment, so a slow step never
+# holds up a touch; then the other messages a person waits on. Qualifying
+# and timers: rank 0.
 PRIORITIES: dict[str, int] = {
     "respond.first_touch": 30,
-    INGEST_KIND: 20,
+    INGEST_KIND: 30,
     "respond.send_touch": 10,
     "respond.alert_owner": 10,
     "respond.call_bridge": 10,

@@ -42,7 +42,14 @@ from sqlalchemy.orm import Session
 
 from firsttouch.capture.accept_pg import FIND_KEYS, GroupInsert
 from firsttouch.capture.events import InboundEvent
-from firsttouch.capture.ingest import ACCEPTED, inbound_values, ingest_accepted
+from firsttouch.capture.ingest import (
+    ACCEPTED,
+    IngestResult,
+    inbound_values,
+    ingest_accepted,
+    ingest_in_group,
+    log_captured,
+)
 from firsttouch.jobs.queue import KeyedJob, enqueue_keyed
 from firsttouch.jobs.waker import local_waker
 from firsttouch.logs import get_logger
@@ -99,6 +106,8 @@ class Earlier:
 class _Request:
     rows: list[dict[str, Any]]
     events: list[dict[str, Any]]
+    # The same events as objects, for ingesting them in the group.
+    originals: list[InboundEvent]
     # Called on the writer thread with the answer or the error.
     deliver: Callable[[Outcome], None]
     # Per row: a key the same event may already be stored under, and since
@@ -130,9 +139,19 @@ def _settle(future: asyncio.Future[list[Accepted]], outcome: Outcome) -> None:
 class AcceptWriter:
     """Threads that commit accepted events in groups; see the module doc."""
 
-    def __init__(self, runtime: Runtime, *, max_group: int = MAX_GROUP):
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        max_group: int = MAX_GROUP,
+        ingest_up_to: int | None = None,
+    ):
         self._runtime = runtime
         self._max_group = max_group
+        # SQLite only (see ``_ingest_group``); PostgreSQL's workers ingest
+        # side by side, so its writers only store.
+        limit = runtime.settings.accept_ingest_up_to
+        self._ingest_up_to = limit if ingest_up_to is None else ingest_up_to
         self._waiting: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -187,6 +206,7 @@ class AcceptWriter:
         request = _Request(
             rows=[self._row(event, now) for event in events],
             events=[event.model_dump(mode="json", exclude={"raw"}) for event in events],
+            originals=list(events),
             deliver=deliver,
             earlier=list(earlier or [None] * len(events)),
         )
@@ -257,13 +277,17 @@ class AcceptWriter:
     def _commit_one_by_one(self, group: list[_Request]) -> None:
         for request in group:
             try:
-                (answer,) = self._write([request])
+                # Stored only: the ingest that sank the group must not sink
+                # this request's answer too; its job retries it.
+                (answer,) = self._write([request], ingest=False)
             except Exception as exc:  # noqa: BLE001 - handed to the waiting request
                 _hand_over(request, exc)
             else:
                 _hand_over(request, answer)
 
-    def _write(self, group: list[_Request]) -> list[list[Accepted]]:
+    def _write(
+        self, group: list[_Request], *, ingest: bool = True
+    ) -> list[list[Accepted]]:
         rows = [row for request in group for row in request.rows]
         events = [event for request in group for event in request.events]
         earlier = [
@@ -274,6 +298,9 @@ class AcceptWriter:
         ]
         if self._postgres:
             stored = self._write_pg(rows, events, earlier)
+        elif ingest and len(rows) <= self._ingest_up_to:
+            originals = [event for request in group for event in request.originals]
+            stored = self._ingest_group(rows, events, originals, earlier)
         else:
             with self._runtime.db.transaction() as session:
                 _adopt_earlier_keys(session, earlier)
@@ -284,6 +311,64 @@ class AcceptWriter:
             answers.append(stored[start : start + len(request.rows)])
             start += len(request.rows)
         return answers
+
+    def _ingest_group(
+        self,
+        rows: list[dict[str, Any]],
+        events: list[dict[str, Any]],
+        originals: list[InboundEvent],
+        earlier: list[tuple[dict[str, Any], Earlier]],
+    ) -> list[Accepted]:
+        """Store a small group fully ingested, in the one transaction.
+
+        On SQLite every write of the process takes turns on one lock, and
+        each turn costs more than the work in it: storing an event as
+        accepted and then ingesting it in a job takes two turns, a job
+        insert, a claim and a completion. When few events wait, the writer
+        ingests them itself, and the buyer's first touch is queued by the
+        commit that answers the provider. An event whose ingest fails is
+        stored as accepted for its job instead, as in a large group.
+        """
+        runtime = self._runtime
+        now = runtime.clock.now()
+        results: list[IngestResult | None] = []
+        with runtime.db.transaction() as session:
+            _adopt_earlier_keys(session, earlier)
+            for row, event in zip(rows, originals, strict=True):
+                results.append(self._ingest_one(session, row, event, now))
+
+            failed = [i for i, result in enumerate(results) if result is None]
+            if failed:
+                stored = self._store_inbounds(session, [rows[i] for i in failed])
+                self._queue_ingests(session, stored, [events[i] for i in failed])
+                deferred = dict(zip(failed, stored, strict=True))
+
+        answers = []
+        for index, (result, event) in enumerate(zip(results, originals, strict=True)):
+            if result is None:
+                answers.append(deferred[index])
+                continue
+            log_captured(result, event)
+            answers.append(Accepted(result.inbound_id, duplicate=result.duplicate))
+        return answers
+
+    def _ingest_one(
+        self,
+        session: Session,
+        row: dict[str, Any],
+        event: InboundEvent,
+        now: datetime,
+    ) -> IngestResult | None:
+        try:
+            return ingest_in_group(self._runtime, session, row, event, now)
+        except Exception as exc:  # noqa: BLE001 - the job retries it with backoff
+            log.warning(
+                "capture.ingest_deferred",
+                dedupe_key=row["dedupe_key"],
+                error=f"{type(exc).__name__}: {exc}",
+                action="stored as accepted; its capture.ingest job will retry",
+            )
+            return None
 
     def _store_inbounds(
         self, session: Session, rows: list[dict[str, Any]]

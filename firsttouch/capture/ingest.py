@@ -131,6 +131,37 @@ def ingest_accepted(
     return result
 
 
+def ingest_in_group(
+    runtime: Runtime,
+    session: Session,
+    values: dict[str, Any],
+    event: InboundEvent,
+    now: datetime,
+) -> IngestResult:
+    """Ingest ``event`` inside the accept writer's group transaction.
+
+    ``values`` is the row the writer built for it (its key may be an earlier
+    one the event was already stored under). A savepoint keeps the group
+    usable when this event fails: the writer then stores it as accepted for
+    the ``capture.ingest`` job, as it does every event of a large group.
+    The caller commits, then calls ``log_captured``.
+    """
+    existing = _existing(session, values["dedupe_key"])
+    if existing is not None:
+        return _duplicate(existing)
+
+    row = {**values, "status": "new" if event.creates_lead else "recorded"}
+    with session.begin_nested():
+        arrival = _Arrival(None, values["received_at"], row)
+        return _store(runtime, session, arrival, event, now)
+
+
+def log_captured(result: IngestResult, event: InboundEvent) -> None:
+    """The ``inbound.captured`` line of a new inbound (not of a duplicate)."""
+    if not result.duplicate:
+        _log_captured(result, event)
+
+
 def _log_captured(result: IngestResult, event: InboundEvent) -> None:
     log.info(
         "inbound.captured",
@@ -277,6 +308,7 @@ def _create_lead(
         runtime,
         session,
         inbound_id,
+        arrived_at=received,
         first_touch_due_at=first_touch_due,
         human_due_at=human_due,
         now=now,
@@ -314,18 +346,30 @@ def enqueue_followups(
     session: Session,
     inbound_id: int,
     *,
+    arrived_at: datetime,
     first_touch_due_at: datetime,
     human_due_at: datetime | None,
     now: datetime,
 ) -> None:
-    """Queue what follows a new lead, in the same transaction as the lead."""
+    """Queue what follows a new lead, in the same transaction as the lead.
+
+    The first touch is due from the buyer's arrival, not from now: workers
+    take due jobs of one rank oldest first, so under a backlog an earlier
+    buyer's touch goes before a later buyer's capture, however each got
+    here (ingested on acceptance or by a job).
+    """
     payload = {"inbound_id": inbound_id}
     reassign_at = now + timedelta(
         minutes=runtime.workspace.routing.reassign_after_minutes
     )
     jobs = [
         KeyedJob("qualify.inbound", f"qualify:{inbound_id}", payload),
-        KeyedJob("respond.first_touch", f"first_touch:{inbound_id}", payload),
+        KeyedJob(
+            "respond.first_touch",
+            f"first_touch:{inbound_id}",
+            payload,
+            due_at=min(arrived_at, now),
+        ),
         KeyedJob(
             "respond.sla_check",
             f"sla:{inbound_id}",

@@ -55,7 +55,9 @@ def any_runtime(runtime: Runtime, any_db: Database) -> Runtime:
 
 @pytest.fixture
 def writer(any_runtime: Runtime) -> Iterator[AcceptWriter]:
-    accept = AcceptWriter(any_runtime)
+    """A writer that only stores, as it does every event of a large group
+    (``test_accept_ingest`` covers the small groups it ingests itself)."""
+    accept = AcceptWriter(any_runtime, ingest_up_to=0)
     yield accept
     accept.stop()
 
@@ -106,6 +108,7 @@ def test_one_bad_request_fails_alone_and_its_group_is_kept(
         _Request(
             rows=[writer._row(chat_event(n), now)],
             events=[{"n": n}],
+            originals=[chat_event(n)],
             deliver=deliver_to(answers[n]),
         )
         for n in range(3)
@@ -186,7 +189,9 @@ def test_a_webhook_answers_once_stored_and_the_worker_resolves_it(
     from firsttouch.web import create_app
 
     runtime = Runtime(
-        settings=runtime.settings.with_overrides(env={"GENERIC_CHAT_SECRET": SECRET}),
+        settings=runtime.settings.with_overrides(
+            env={"GENERIC_CHAT_SECRET": SECRET}, accept_ingest_up_to=0
+        ),
         db=runtime.db,
         workspace=runtime.workspace,
         clock=runtime.clock,

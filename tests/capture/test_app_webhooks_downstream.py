@@ -75,11 +75,9 @@ def test_every_job_after_these_leads_runs_without_failing(
     dead = [(j.kind, j.last_error) for j in jobs if j.state == "dead"]
     assert dead == []
     ran = {j.kind for j in jobs if j.state == "done"}
-    assert ran >= {
-        "capture.ingest",
-        "qualify.inbound",
-        "respond.first_touch",
-    }
+    # Captured on acceptance (few at a time) or by capture.ingest jobs.
+    assert ran >= {"qualify.inbound", "respond.first_touch"}
+    assert not [i.id for i in inbounds(runtime) if i.status == "accepted"]
     leads = [i for i in inbounds(runtime) if i.status not in ("recorded", "reply")]
     sources = sorted({i.source for i in leads})
     assert sources == [

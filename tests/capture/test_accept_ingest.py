@@ -1,0 +1,177 @@
+"""Small groups on SQLite are ingested in the commit that answers the provider."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import Future
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from firsttouch.capture import ingest as ingest_module
+from firsttouch.capture.accept import (
+    INGEST_KIND,
+    Accepted,
+    AcceptWriter,
+    Earlier,
+    deliver_to,
+)
+from firsttouch.clock import VirtualClock
+from firsttouch.jobs.queue import JobQueue
+from firsttouch.runtime import Runtime
+from firsttouch.store.db import Database
+from firsttouch.store.models import Contact, Inbound, Job
+from firsttouch.worker import PRIORITIES
+from tests.capture.test_accept import chat_event, count
+from tests.conftest import settle_accepted
+
+
+@pytest.fixture
+def writer(runtime: Runtime) -> Iterator[AcceptWriter]:
+    accept = AcceptWriter(runtime)
+    yield accept
+    accept.stop()
+
+
+def jobs_of(runtime: Runtime, kind: str) -> list[Job]:
+    with runtime.db.sessions() as session:
+        return list(session.scalars(select(Job).where(Job.kind == kind)))
+
+
+def test_a_small_group_is_stored_as_a_lead_with_its_follow_ups(
+    writer: AcceptWriter, runtime: Runtime
+) -> None:
+    (accepted,) = writer.accept_blocking([chat_event(1)])
+
+    with runtime.db.sessions() as session:
+        inbound = session.get(Inbound, accepted.inbound_id)
+        assert inbound is not None and inbound.status == "new" and inbound.owner_id
+        contact = session.get(Contact, inbound.contact_id)
+        assert contact is not None
+        assert contact.email == "visitor1@harbourfreight1.example"
+        arrived = inbound.received_at
+    assert jobs_of(runtime, INGEST_KIND) == []
+    (first_touch,) = jobs_of(runtime, "respond.first_touch")
+    # Due from the buyer's arrival: the oldest buyer is answered first.
+    assert first_touch.state == "queued" and first_touch.due_at == arrived
+    assert [j.state for j in jobs_of(runtime, "qualify.inbound")] == ["queued"]
+    assert settle_accepted(runtime) == 0
+
+
+def test_a_retry_in_the_group_or_a_later_one_is_answered_with_the_first_row(
+    writer: AcceptWriter, runtime: Runtime
+) -> None:
+    (first,) = writer.accept_blocking([chat_event(1, key="chat:same")])
+    together = writer.accept_blocking(
+        [chat_event(2, key="chat:twice"), chat_event(3, key="chat:twice")]
+    )
+    (later,) = writer.accept_blocking([chat_event(4, key="chat:same")])
+
+    assert later == Accepted(first.inbound_id, duplicate=True)
+    assert [a.duplicate for a in together] == [False, True]
+    assert together[0].inbound_id == together[1].inbound_id
+    assert count(runtime.db, Inbound) == 2
+    assert len(jobs_of(runtime, "respond.first_touch")) == 2
+
+
+def test_an_event_that_fails_to_ingest_is_left_whole_to_its_job(
+    writer: AcceptWriter, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = ingest_module.enqueue_followups
+    failing = {"once": True}
+
+    def enqueue_followups(*args: Any, **kwargs: Any) -> None:
+        # The second event fails after its contact and inbound are written.
+        if args[2] == 2 and failing.pop("once", False):
+            raise RuntimeError("the queue table is being rebuilt")
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "enqueue_followups", enqueue_followups)
+    answers = writer.accept_blocking([chat_event(n) for n in (1, 2, 3)])
+
+    assert [a.duplicate for a in answers] == [False, False, False]
+    with runtime.db.sessions() as session:
+        stored = {a.inbound_id: session.get(Inbound, a.inbound_id) for a in answers}
+        statuses = sorted(i.status for i in stored.values() if i is not None)
+        emails = set(session.scalars(select(Contact.email)))
+    assert statuses == ["accepted", "new", "new"]
+    # Nothing of the failed ingest was kept: its contact waits for the job.
+    assert emails == {
+        "visitor1@harbourfreight1.example",
+        "visitor3@harbourfreight3.example",
+    }
+    assert len(jobs_of(runtime, INGEST_KIND)) == 1
+
+    assert settle_accepted(runtime) == 1
+    assert count(runtime.db, Inbound, Inbound.status == "new") == 3
+    assert count(runtime.db, Contact) == 3
+
+
+def test_a_group_larger_than_the_limit_is_stored_for_jobs(runtime: Runtime) -> None:
+    writer = AcceptWriter(runtime, ingest_up_to=2)
+    try:
+        writer.accept_blocking([chat_event(n) for n in range(3)])
+        writer.accept_blocking([chat_event(n) for n in range(3, 5)])
+    finally:
+        writer.stop()
+
+    assert count(runtime.db, Inbound, Inbound.status == "accepted") == 3
+    assert count(runtime.db, Inbound, Inbound.status == "new") == 2
+    assert len(jobs_of(runtime, INGEST_KIND)) == 3
+
+
+def test_an_earlier_key_stored_recently_enough_is_a_duplicate(
+    writer: AcceptWriter, runtime: Runtime
+) -> None:
+    (first,) = writer.accept_blocking([chat_event(1, key="form:bucket-1")])
+    stored_at = runtime.clock.now()
+
+    answer: Future[list[Accepted]] = Future()
+    earlier = Earlier("form:bucket-1", stored_at)
+    writer._enqueue([chat_event(2, key="form:bucket-2")], deliver_to(answer), [earlier])
+
+    assert answer.result(timeout=30) == [Accepted(first.inbound_id, duplicate=True)]
+    assert count(runtime.db, Inbound) == 1
+
+
+def test_an_earlier_buyers_capture_goes_before_a_later_buyers_touch(
+    runtime: Runtime,
+) -> None:
+    """A burst left to jobs is not starved by touches of leads ingested later."""
+    storing = AcceptWriter(runtime, ingest_up_to=0)
+    ingesting = AcceptWriter(runtime)
+    clock = runtime.clock
+    assert isinstance(clock, VirtualClock)
+    try:
+        (older,) = storing.accept_blocking([chat_event(1)])
+        clock.advance(timedelta(seconds=1))
+        ingesting.accept_blocking([chat_event(2)])
+    finally:
+        storing.stop()
+        ingesting.stop()
+
+    queue = JobQueue(runtime.db, clock, PRIORITIES)
+    (job,) = queue.claim("w", limit=1, lease_seconds=60)
+    assert job.kind == INGEST_KIND and job.payload["inbound_id"] == older.inbound_id
+
+
+@pytest.mark.postgres
+def test_postgresql_writers_only_store(runtime: Runtime, pg_db: Database) -> None:
+    # Its workers ingest side by side; the writers keep their one statement.
+    on_pg = Runtime(
+        settings=runtime.settings.with_overrides(database_url=pg_db.url),
+        db=pg_db,
+        workspace=runtime.workspace,
+        clock=runtime.clock,
+    )
+    writer = AcceptWriter(on_pg)
+    try:
+        (accepted,) = writer.accept_blocking([chat_event(1)])
+    finally:
+        writer.stop()
+
+    with pg_db.sessions() as session:
+        inbound = session.get(Inbound, accepted.inbound_id)
+        assert inbound is not None and inbound.status == "accepted"
