@@ -12,7 +12,7 @@ the SLA check escalates.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +62,16 @@ CALL_BRIDGE_KIND = "respond.call_bridge"
 def run_first_touch(runtime: Runtime, inbound_id: int) -> dict[str, str]:
     """Send the first touch of ``inbound_id``; return each action's status."""
     now = runtime.clock.now()
+    # The messages are written before the transaction: rendering templates
+    # and signing links is most of the work, and on SQLite every other
+    # writer would wait for it. The transaction reads the lead again and
+    # writes them anew in the rare case it changed meanwhile.
+    with runtime.db.sessions() as reading:
+        seen = load_lead(reading, inbound_id)
+    if seen is None or seen.status in ("recorded", "reply"):
+        return {}
+    plan = _plan(runtime, seen, now)
+
     # No fsync of its own (SQLite): nothing leaves before a durable pending
     # mark where a lost one would matter (``open_send``); lost to a power
     # cut, the job, whose completion commits later, stages it all again.
@@ -69,8 +79,10 @@ def run_first_touch(runtime: Runtime, inbound_id: int) -> dict[str, str]:
         lead = load_lead(session, inbound_id)
         if lead is None or lead.status in ("recorded", "reply"):
             return {}
+        if lead != seen:
+            plan = _plan(runtime, lead, now)
         # The gate decides in the staging transaction: one commit, not two.
-        staged = _stage_all(runtime, session, lead, now)
+        staged = _stage_all(runtime, session, lead, plan, now)
         statuses = {
             action: touch.status
             for action, touch in staged.items()
@@ -95,13 +107,17 @@ def _sends_now(touch: Touch | None) -> bool:
     return touch is not None and touch.status == "sending"
 
 
-def _stage_all(
-    runtime: Runtime, session: Session, lead: Lead, now: datetime
-) -> dict[str, Touch | None]:
-    """Stage each planned action's touch and take it through the gate.
+@dataclass(frozen=True)
+class _Step:
+    """One planned action and the message it sends (none for a call bridge)."""
 
-    A call bridge is a job, not a touch.
-    """
+    planned: PlannedTouch
+    key: str
+    draft: Draft | None
+
+
+def _plan(runtime: Runtime, lead: Lead, now: datetime) -> list[_Step]:
+    """The lead's policy, each action's message written; no database."""
     plan = plan_first_touch(
         runtime.workspace.respond,
         channel=lead.channel,
@@ -110,6 +126,25 @@ def _stage_all(
         has_email=bool(lead.email),
         has_phone=bool(lead.phone),
     )
+    steps = []
+    for planned in plan:
+        key = f"first_touch:{lead.inbound_id}:{planned.action}"
+        draft = (
+            None
+            if planned.action == "call_bridge"
+            else compose(runtime, lead, planned, key, now)
+        )
+        steps.append(_Step(planned, key, draft))
+    return steps
+
+
+def _stage_all(
+    runtime: Runtime, session: Session, lead: Lead, plan: list[_Step], now: datetime
+) -> dict[str, Touch | None]:
+    """Stage each planned action's touch and take it through the gate.
+
+    A call bridge is a job, not a touch.
+    """
     if not plan:
         inbound = session.get(Inbound, lead.inbound_id)
         if inbound is not None:
@@ -119,8 +154,8 @@ def _stage_all(
 
     staged: dict[str, Touch | None] = {}
     for step in plan:
-        key = f"first_touch:{lead.inbound_id}:{step.action}"
-        if step.action == "call_bridge":
+        action = step.planned.action
+        if step.draft is None:
             enqueue(
                 session,
                 CALL_BRIDGE_KIND,
@@ -128,17 +163,18 @@ def _stage_all(
                 key=f"call_bridge:{lead.inbound_id}",
                 now=now,
             )
-            staged[step.action] = None
+            staged[action] = None
             continue
-        touch = staged_touch(session, key)  # staged by an earlier run of this job
+        # Staged by an earlier run of this job: that message, not a new one.
+        touch = staged_touch(session, step.key)
         if touch is not None:
             admit_staged(runtime, session, touch, now)
         else:
-            draft = compose(runtime, lead, step, key, now)
-            if step.action == "sms_textback":
+            draft = step.draft
+            if action == "sms_textback":
                 draft = _textback_allowed(runtime, session, lead, draft, now)
             touch = stage_admitted(runtime, session, draft, now)
-        staged[step.action] = touch
+        staged[action] = touch
     return staged
 
 

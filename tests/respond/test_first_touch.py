@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import event, select
 
 from firsttouch.channels.sms_segments import measure_sms
@@ -61,6 +62,40 @@ def test_a_web_lead_gets_a_personal_email_from_its_owner(
         assert inbound is not None
         assert inbound.first_touch_at == live_any.clock.now()
         assert inbound.sla_state == "met"
+
+
+def test_a_lead_changed_while_its_message_was_written_gets_one_written_anew(
+    live: Runtime, sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The message is written before the staging transaction; a correction
+    committed in between (the contact's name here) is not sent stale."""
+    from firsttouch.respond import first_touch
+    from firsttouch.store.models import Contact
+
+    inbound_id = add_lead(live, first_name="Anne-Marie")
+    real = first_touch.load_lead
+    reads = []
+
+    def load_lead(session: object, wanted: int) -> object:
+        lead = real(session, wanted)  # type: ignore[arg-type]
+        reads.append(lead)
+        if len(reads) == 1:
+            # Someone corrects the name between the read and the transaction.
+            with live.db.transaction() as writing:
+                inbound = writing.get(Inbound, wanted)
+                assert inbound is not None
+                contact = writing.get(Contact, inbound.contact_id)
+                assert contact is not None
+                contact.first_name = "Annie"
+        return lead
+
+    monkeypatch.setattr(first_touch, "load_lead", load_lead)
+    assert run_first_touch(live, inbound_id) == {"email": "sent"}
+
+    assert len(reads) == 2
+    assert sink.received[0].text().startswith("Hi Annie,")
+    [touch] = _touches(live, inbound_id)
+    assert touch.body is not None and touch.body.startswith("Hi Annie,")
 
 
 def test_an_email_is_answered_in_its_own_thread(live: Runtime, sink: SmtpSink) -> None:
@@ -304,8 +339,9 @@ def test_a_first_email_costs_two_commits_within_its_statement_budget(
     # One commit stages the touch, spends the mailbox allowance and opens the
     # ledger entry before the send; one records the 250 and closes the entry.
     assert len(commits) == 2
-    # The lead; an earlier staging of this touch; the gate (opt-out, recent
+    # The lead (read to write the message before the transaction, and again
+    # in it); an earlier staging of this touch; the gate (opt-out, recent
     # touches, the mailbox allowance spent); the touch; the ledger; the
     # touch and its inbound marked sent with the ledger entry done.
-    assert len(statements) <= 10, "\n".join(statements)
+    assert len(statements) <= 11, "\n".join(statements)
     assert len(sink.received) == 2
