@@ -105,9 +105,7 @@ class Earlier:
 @dataclass
 class _Request:
     rows: list[dict[str, Any]]
-    events: list[dict[str, Any]]
-    # The same events as objects, for ingesting them in the group.
-    originals: list[InboundEvent]
+    events: list[InboundEvent]
     # Called on the writer thread with the answer or the error.
     deliver: Callable[[Outcome], None]
     # Per row: a key the same event may already be stored under, and since
@@ -205,8 +203,7 @@ class AcceptWriter:
         now = self._runtime.clock.now()
         request = _Request(
             rows=[self._row(event, now) for event in events],
-            events=[event.model_dump(mode="json", exclude={"raw"}) for event in events],
-            originals=list(events),
+            events=list(events),
             deliver=deliver,
             earlier=list(earlier or [None] * len(events)),
         )
@@ -297,10 +294,9 @@ class AcceptWriter:
             if before is not None
         ]
         if self._postgres:
-            stored = self._write_pg(rows, events, earlier)
+            stored = self._write_pg(rows, [job_payload(e) for e in events], earlier)
         elif ingest and len(rows) <= self._ingest_up_to:
-            originals = [event for request in group for event in request.originals]
-            stored = self._ingest_group(rows, events, originals, earlier)
+            stored = self._ingest_group(rows, events, earlier)
         else:
             with self._runtime.db.transaction() as session:
                 _adopt_earlier_keys(session, earlier)
@@ -315,8 +311,7 @@ class AcceptWriter:
     def _ingest_group(
         self,
         rows: list[dict[str, Any]],
-        events: list[dict[str, Any]],
-        originals: list[InboundEvent],
+        events: list[InboundEvent],
         earlier: list[tuple[dict[str, Any], Earlier]],
     ) -> list[Accepted]:
         """Store a small group fully ingested, in the one transaction.
@@ -334,7 +329,7 @@ class AcceptWriter:
         results: list[IngestResult | None] = []
         with runtime.db.transaction() as session:
             _adopt_earlier_keys(session, earlier)
-            for row, event in zip(rows, originals, strict=True):
+            for row, event in zip(rows, events, strict=True):
                 results.append(self._ingest_one(session, row, event, now))
 
             failed = [i for i, result in enumerate(results) if result is None]
@@ -344,7 +339,7 @@ class AcceptWriter:
                 deferred = dict(zip(failed, stored, strict=True))
 
         answers = []
-        for index, (result, event) in enumerate(zip(results, originals, strict=True)):
+        for index, (result, event) in enumerate(zip(results, events, strict=True)):
             if result is None:
                 answers.append(deferred[index])
                 continue
@@ -452,19 +447,25 @@ class AcceptWriter:
             conn.close()
 
     def _queue_ingests(
-        self, session: Session, stored: list[Accepted], events: list[dict[str, Any]]
+        self, session: Session, stored: list[Accepted], events: list[InboundEvent]
     ) -> None:
         # One job per stored row (keyed on it), so a duplicate adds nothing.
         jobs = [
             KeyedJob(
                 INGEST_KIND,
                 f"{INGEST_KEY_PREFIX}{accepted.inbound_id}",
-                {"inbound_id": accepted.inbound_id, "event": event},
+                {"inbound_id": accepted.inbound_id, "event": job_payload(event)},
             )
             for accepted, event in zip(stored, events, strict=True)
             if not accepted.duplicate
         ]
         enqueue_keyed(session, jobs, self._runtime.clock.now())
+
+
+def job_payload(event: InboundEvent) -> dict[str, Any]:
+    """The event as its ``capture.ingest`` job carries it (the raw payload is
+    on the inbound row already). Made only for events left to a job."""
+    return event.model_dump(mode="json", exclude={"raw"})
 
 
 def _adopt_earlier_keys(

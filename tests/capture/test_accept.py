@@ -107,8 +107,7 @@ def test_one_bad_request_fails_alone_and_its_group_is_kept(
     requests = [
         _Request(
             rows=[writer._row(chat_event(n), now)],
-            events=[{"n": n}],
-            originals=[chat_event(n)],
+            events=[chat_event(n)],
             deliver=deliver_to(answers[n]),
         )
         for n in range(3)
