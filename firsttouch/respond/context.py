@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from firsttouch.channels.control_chars import header_text
@@ -100,7 +100,7 @@ _LEAD = (
 )
 
 
-def load_lead(session: Session, inbound_id: int) -> Lead | None:
+def load_lead(session: Session | Connection, inbound_id: int) -> Lead | None:
     """Read the lead of ``inbound_id`` in one query; None if there is none."""
     row = session.execute(_LEAD, {"inbound_id": inbound_id}).first()
     return _lead(row._mapping) if row is not None else None

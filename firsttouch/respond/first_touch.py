@@ -66,7 +66,7 @@ def run_first_touch(runtime: Runtime, inbound_id: int) -> dict[str, str]:
     # and signing links is most of the work, and on SQLite every other
     # writer would wait for it. The transaction reads the lead again and
     # writes them anew in the rare case it changed meanwhile.
-    with runtime.db.sessions() as reading:
+    with runtime.db.engine.connect() as reading:
         seen = load_lead(reading, inbound_id)
     if seen is None or seen.status in ("recorded", "reply"):
         return {}
