@@ -243,6 +243,9 @@ class AcceptWriter:
 
     def _run(self) -> None:
         while True:
+            # Ingest only what arrives at an idle writer: requests already
+            # waiting mean it is behind, and storing alone catches up faster.
+            idle = self._waiting.empty()
             first = self._waiting.get()
             if first is None:
                 return
@@ -257,13 +260,13 @@ class AcceptWriter:
                     stopping = True
                     break
                 group.append(more)
-            self._commit(group)
+            self._commit(group, ingest=idle)
             if stopping:
                 return
 
-    def _commit(self, group: list[_Request]) -> None:
+    def _commit(self, group: list[_Request], *, ingest: bool = True) -> None:
         try:
-            answers = self._write(group)
+            answers = self._write(group, ingest=ingest)
         except Exception:  # noqa: BLE001 - each request is retried on its own below
             log.warning("capture.accept_group_failed", requests=len(group))
             self._commit_one_by_one(group)
@@ -319,10 +322,12 @@ class AcceptWriter:
         On SQLite every write of the process takes turns on one lock, and
         each turn costs more than the work in it: storing an event as
         accepted and then ingesting it in a job takes two turns, a job
-        insert, a claim and a completion. When few events wait, the writer
-        ingests them itself, and the buyer's first touch is queued by the
-        commit that answers the provider. An event whose ingest fails is
-        stored as accepted for its job instead, as in a large group.
+        insert, a claim and a completion. When the writer was idle and few
+        events came, it ingests them itself, and the buyer's first touch is
+        queued by the commit that answers the provider. Under a flood
+        (requests waiting when it finishes a group, or a large group) it only
+        stores, which answers faster, and jobs ingest when they can. An event
+        whose ingest fails is stored as accepted for its job instead.
         """
         runtime = self._runtime
         now = runtime.clock.now()

@@ -16,6 +16,7 @@ from firsttouch.capture.accept import (
     Accepted,
     AcceptWriter,
     Earlier,
+    _Request,
     deliver_to,
 )
 from firsttouch.clock import VirtualClock
@@ -120,6 +121,27 @@ def test_a_group_larger_than_the_limit_is_stored_for_jobs(runtime: Runtime) -> N
     assert count(runtime.db, Inbound, Inbound.status == "accepted") == 3
     assert count(runtime.db, Inbound, Inbound.status == "new") == 2
     assert len(jobs_of(runtime, INGEST_KIND)) == 3
+
+
+def test_a_writer_that_is_behind_only_stores(
+    writer: AcceptWriter, runtime: Runtime
+) -> None:
+    """Requests waiting when it finished a group: it stores and catches up."""
+    answers: list[Future[list[Accepted]]] = [Future() for _ in range(2)]
+    now = runtime.clock.now()
+    group = [
+        _Request(
+            rows=[writer._row(chat_event(n), now)],
+            events=[chat_event(n)],
+            deliver=deliver_to(answers[n]),
+        )
+        for n in range(2)
+    ]
+    writer._commit(group, ingest=False)
+
+    assert all(answer.result(timeout=1) for answer in answers)
+    assert count(runtime.db, Inbound, Inbound.status == "accepted") == 2
+    assert len(jobs_of(runtime, INGEST_KIND)) == 2
 
 
 def test_an_earlier_key_stored_recently_enough_is_a_duplicate(
