@@ -14,7 +14,14 @@ finds the file locked otherwise sleeps in SQLite's busy handler (1, 2, 5,
 10 ms and more) and wakes late; a writer waiting on the lock wakes (within
 half a millisecond at most, across processes) when the holder commits. The
 lock is re-entrant, so a transaction opened inside another in the same
-thread behaves as it did without it.
+thread behaves as it did without it, and threads get it in the order they
+asked (``FairRLock``).
+
+The writer commits without its own fsync (``synchronous=NORMAL`` on its
+connection); a durable write's ``transaction`` or ``write_connection``
+fsyncs the write-ahead log once the lock is free and returns only then.
+The next writer's turn overlaps the wait for the disk, and writers that
+finish together share one fsync (``WriterLock.sync``).
 """
 
 from __future__ import annotations
