@@ -61,22 +61,6 @@ def test_a_small_group_is_stored_as_a_lead_with_its_follow_ups(
     assert settle_accepted(runtime) == 0
 
 
-def test_a_retry_in_the_group_or_a_later_one_is_answered_with_the_first_row(
-    writer: AcceptWriter, runtime: Runtime
-) -> None:
-    (first,) = writer.accept_blocking([chat_event(1, key="chat:same")])
-    together = writer.accept_blocking(
-        [chat_event(2, key="chat:twice"), chat_event(3, key="chat:twice")]
-    )
-    (later,) = writer.accept_blocking([chat_event(4, key="chat:same")])
-
-    assert later == Accepted(first.inbound_id, duplicate=True)
-    assert [a.duplicate for a in together] == [False, True]
-    assert together[0].inbound_id == together[1].inbound_id
-    assert count(runtime.db, Inbound) == 2
-    assert len(jobs_of(runtime, "respond.first_touch")) == 2
-
-
 def test_an_event_that_fails_to_ingest_is_left_whole_to_its_job(
     writer: AcceptWriter, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
