@@ -69,6 +69,24 @@ def count(db: Database, model: Any, *where: Any) -> int:
         )
 
 
+def one_event_requests(
+    writer: AcceptWriter, runtime: Runtime, many: int
+) -> tuple[list[Future[list[Accepted]]], list[_Request]]:
+    """Requests of one chat event each, as the writer thread takes them, and
+    the futures their answers go to."""
+    now = runtime.clock.now()
+    answers: list[Future[list[Accepted]]] = [Future() for _ in range(many)]
+    requests = [
+        _Request(
+            rows=[writer._row(chat_event(n), now)],
+            events=[chat_event(n)],
+            deliver=deliver_to(answers[n]),
+        )
+        for n in range(many)
+    ]
+    return answers, requests
+
+
 def test_many_requests_share_commits_and_each_gets_its_own_row(
     writer: AcceptWriter, any_runtime: Runtime
 ) -> None:
@@ -109,16 +127,7 @@ def test_a_retried_key_answers_with_the_first_row_in_or_across_groups(
 def test_one_bad_request_fails_alone_and_its_group_is_kept(
     writer: AcceptWriter, any_runtime: Runtime
 ) -> None:
-    now = any_runtime.clock.now()
-    answers: list[Future[list[Accepted]]] = [Future() for _ in range(3)]
-    requests = [
-        _Request(
-            rows=[writer._row(chat_event(n), now)],
-            events=[chat_event(n)],
-            deliver=deliver_to(answers[n]),
-        )
-        for n in range(3)
-    ]
+    answers, requests = one_event_requests(writer, any_runtime, 3)
     requests[1].rows[0]["channel"] = None  # NOT NULL: the database refuses it
 
     writer._commit(requests)  # one group, as the writer thread would take it

@@ -16,7 +16,6 @@ from firsttouch.capture.accept import (
     Accepted,
     AcceptWriter,
     Earlier,
-    _Request,
     deliver_to,
 )
 from firsttouch.clock import VirtualClock
@@ -25,7 +24,7 @@ from firsttouch.runtime import Runtime
 from firsttouch.store.db import Database
 from firsttouch.store.models import Contact, Inbound, Job
 from firsttouch.worker import PRIORITIES
-from tests.capture.test_accept import chat_event, count
+from tests.capture.test_accept import chat_event, count, one_event_requests
 from tests.conftest import settle_accepted
 
 
@@ -111,16 +110,7 @@ def test_a_writer_that_is_behind_only_stores(
     writer: AcceptWriter, runtime: Runtime
 ) -> None:
     """Requests waiting when it finished a group: it stores and catches up."""
-    answers: list[Future[list[Accepted]]] = [Future() for _ in range(2)]
-    now = runtime.clock.now()
-    group = [
-        _Request(
-            rows=[writer._row(chat_event(n), now)],
-            events=[chat_event(n)],
-            deliver=deliver_to(answers[n]),
-        )
-        for n in range(2)
-    ]
+    answers, group = one_event_requests(writer, runtime, 2)
     writer._commit(group, ingest=False)
 
     assert all(answer.result(timeout=1) for answer in answers)
