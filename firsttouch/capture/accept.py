@@ -44,7 +44,6 @@ from firsttouch.capture.accept_pg import FIND_KEYS, GroupInsert
 from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.ingest import (
     ACCEPTED,
-    IngestResult,
     inbound_values,
     ingest_accepted,
     ingest_in_group,
@@ -267,8 +266,13 @@ class AcceptWriter:
     def _commit(self, group: list[_Request], *, ingest: bool = True) -> None:
         try:
             answers = self._write(group, ingest=ingest)
-        except Exception:  # noqa: BLE001 - each request is retried on its own below
-            log.warning("capture.accept_group_failed", requests=len(group))
+        except Exception as exc:  # noqa: BLE001 - each request is retried alone below
+            log.warning(
+                "capture.accept_group_failed",
+                requests=len(group),
+                error=f"{type(exc).__name__}: {exc}",
+                action="storing each request on its own, for capture.ingest jobs",
+            )
             self._commit_one_by_one(group)
             return
         for request, answer in zip(group, answers, strict=True):
@@ -326,49 +330,23 @@ class AcceptWriter:
         events came, it ingests them itself, and the buyer's first touch is
         queued by the commit that answers the provider. Under a flood
         (requests waiting when it finishes a group, or a large group) it only
-        stores, which answers faster, and jobs ingest when they can. An event
-        whose ingest fails is stored as accepted for its job instead.
+        stores, which answers faster, and jobs ingest when they can. An
+        ingest that fails fails the group, whose requests are then stored
+        one by one for their jobs (``_commit``): no savepoint per event to
+        pay for on the common path.
         """
         runtime = self._runtime
         now = runtime.clock.now()
-        results: list[IngestResult | None] = []
         with runtime.db.transaction() as session:
             _adopt_earlier_keys(session, earlier)
-            for row, event in zip(rows, events, strict=True):
-                results.append(self._ingest_one(session, row, event, now))
+            results = [
+                ingest_in_group(runtime, session, row, event, now)
+                for row, event in zip(rows, events, strict=True)
+            ]
 
-            failed = [i for i, result in enumerate(results) if result is None]
-            if failed:
-                stored = self._store_inbounds(session, [rows[i] for i in failed])
-                self._queue_ingests(session, stored, [events[i] for i in failed])
-                deferred = dict(zip(failed, stored, strict=True))
-
-        answers = []
-        for index, (result, event) in enumerate(zip(results, events, strict=True)):
-            if result is None:
-                answers.append(deferred[index])
-                continue
+        for result, event in zip(results, events, strict=True):
             log_captured(result, event)
-            answers.append(Accepted(result.inbound_id, duplicate=result.duplicate))
-        return answers
-
-    def _ingest_one(
-        self,
-        session: Session,
-        row: dict[str, Any],
-        event: InboundEvent,
-        now: datetime,
-    ) -> IngestResult | None:
-        try:
-            return ingest_in_group(self._runtime, session, row, event, now)
-        except Exception as exc:  # noqa: BLE001 - the job retries it with backoff
-            log.warning(
-                "capture.ingest_deferred",
-                dedupe_key=row["dedupe_key"],
-                error=f"{type(exc).__name__}: {exc}",
-                action="stored as accepted; its capture.ingest job will retry",
-            )
-            return None
+        return [Accepted(r.inbound_id, duplicate=r.duplicate) for r in results]
 
     def _store_inbounds(
         self, session: Session, rows: list[dict[str, Any]]

@@ -141,19 +141,18 @@ def ingest_in_group(
     """Ingest ``event`` inside the accept writer's group transaction.
 
     ``values`` is the row the writer built for it (its key may be an earlier
-    one the event was already stored under). A savepoint keeps the group
-    usable when this event fails: the writer then stores it as accepted for
-    the ``capture.ingest`` job, as it does every event of a large group.
-    The caller commits, then calls ``log_captured``.
+    one the event was already stored under). A failure fails the group: the
+    writer then stores each of its events as accepted, for their
+    ``capture.ingest`` jobs, as it does every event of a large group. The
+    caller commits, then calls ``log_captured``.
     """
     existing = _existing(session, values["dedupe_key"])
     if existing is not None:
         return _duplicate(existing)
 
     row = {**values, "status": "new" if event.creates_lead else "recorded"}
-    with session.begin_nested():
-        arrival = _Arrival(None, values["received_at"], row)
-        return _store(runtime, session, arrival, event, now)
+    arrival = _Arrival(None, values["received_at"], row)
+    return _store(runtime, session, arrival, event, now)
 
 
 def log_captured(result: IngestResult, event: InboundEvent) -> None:
