@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -72,6 +72,15 @@ MAX_GROUP = 512
 PG_WRITERS = 2
 
 _INBOUNDS = cast(Table, Inbound.__table__)
+# When the earlier keys of a group were stored. Built once: a form post asks
+# for one key, and a statement made per call cost as much as the ingest's
+# contact lookup.
+_STORED_AT = select(_INBOUNDS.c.dedupe_key, _INBOUNDS.c.received_at).where(
+    _INBOUNDS.c.dedupe_key.in_(bindparam("keys", expanding=True))
+)
+_STORED_AT_ONE = select(_INBOUNDS.c.dedupe_key, _INBOUNDS.c.received_at).where(
+    _INBOUNDS.c.dedupe_key == bindparam("key")
+)
 # Built once: a provider's retry of a stored key inserts nothing and the
 # RETURNING rows say which keys were new. (PostgreSQL takes a group, jobs
 # included, as one statement instead; see accept_pg.)
@@ -457,12 +466,12 @@ def _adopt_earlier_keys(
     """Look up the earlier keys, then ``_adopt`` those stored recently enough."""
     if not earlier:
         return
-    keys = {before.key for _, before in earlier}
-    rows = session.connection().execute(
-        select(_INBOUNDS.c.dedupe_key, _INBOUNDS.c.received_at).where(
-            _INBOUNDS.c.dedupe_key.in_(keys)
-        )
-    )
+    keys = list({before.key for _, before in earlier})
+    conn = session.connection()
+    if len(keys) == 1:
+        rows = conn.execute(_STORED_AT_ONE, {"key": keys[0]})
+    else:
+        rows = conn.execute(_STORED_AT, {"keys": keys})
     _adopt(earlier, {key: stored_at for key, stored_at in rows})
 
 
