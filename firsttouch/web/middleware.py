@@ -59,6 +59,9 @@ class RequestContextMiddleware:
         self.max_body_bytes = max_body_bytes
         # Path prefixes whose bodies may be larger (inbound mail).
         self.wider_caps = dict(wider_caps or {})
+        # The labelled series of each (method, route, status): looking a
+        # child up by its labels on every request cost more than counting.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def _cap(self, path: str) -> int:
         for prefix, cap in self.wider_caps.items():
@@ -135,12 +138,23 @@ class RequestContextMiddleware:
         )
         await send({"type": "http.response.body", "body": body})
 
+    def _series_of(self, method: str, template: str, status: int) -> tuple[Any, Any]:
+        key = (method, template, status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = (
+                self.metrics.requests.labels(method, template, str(status)),
+                self.metrics.latency.labels(template),
+            )
+        return series
+
     def _finish(self, scope: Scope, status: int, started: float) -> None:
         elapsed = time.perf_counter() - started
         route: Any = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
-        self.metrics.requests.labels(scope["method"], template, str(status)).inc()
-        self.metrics.latency.labels(template).observe(elapsed)
+        requests, latency = self._series_of(scope["method"], template, status)
+        requests.inc()
+        latency.observe(elapsed)
         level = "warning" if status >= 500 else "info"
         if template in ("/healthz", "/metrics") and status < 400:
             level = "debug"
