@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from firsttouch.config import Settings, load_settings
+from firsttouch.config import Settings, load_settings, local_url, public_url_of
 from firsttouch.errors import FirsttouchError, WorkspaceError
 from firsttouch.logs import configure_logging
 
@@ -235,10 +235,9 @@ def served_at(settings: Settings, host: str | None, port: int | None) -> Setting
     form snippet name the address actually served.
     """
     host, port = host or settings.host, port or settings.port
-    overrides: dict[str, object] = {"host": host, "port": port}
-    if "FIRSTTOUCH_PUBLIC_URL" not in settings.env:
-        overrides["public_url"] = f"http://{host}:{port}"
-    return settings.with_overrides(**overrides)
+    return settings.with_overrides(
+        host=host, port=port, public_url=public_url_of(settings.env, host, port)
+    )
 
 
 def _start_imap_polling(runtime) -> None:  # type: ignore[no-untyped-def]
@@ -280,6 +279,17 @@ def _require_free_port(host: str, port: int) -> None:
                 f"cannot serve on {host}:{port}: {exc.strerror or exc}; is firsttouch "
                 "already running? Choose another port with --port or FIRSTTOUCH_PORT"
             ) from None
+
+
+def serving_banner(settings: Settings) -> str:
+    """The line ``serve`` starts with: where to open the dashboard."""
+    banner = f"firsttouch is serving: dashboard at {settings.link('/')}"
+    listening = local_url(settings.host, settings.port)
+    if listening != settings.public_url:
+        # Behind a proxy the public address is the one to open; the
+        # listener's own is what the proxy must reach.
+        banner += f" (listening on {listening}/)"
+    return banner + "  (API docs at /docs)"
 
 
 def _serve(  # type: ignore[no-untyped-def]
@@ -328,11 +338,7 @@ def _serve(  # type: ignore[no-untyped-def]
 
         smtp_server = start_smtp_listener(runtime, smtp)
 
-    typer.secho(
-        f"firsttouch is serving: dashboard at http://{settings.host}:"
-        f"{settings.port}/  (API docs at /docs)",
-        fg=typer.colors.GREEN,
-    )
+    typer.secho(serving_banner(settings), fg=typer.colors.GREEN)
     typer.echo(ensure_first_admin(runtime.db, settings.env, runtime.clock))
 
     stopped: list[bool] = []
@@ -989,7 +995,7 @@ def user_create(
         )
     except FirsttouchError as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"created {role} {email}; log in at {settings.public_url}/login")
+    typer.echo(f"created {role} {email}; log in at {settings.link('/login')}")
 
 
 @contacts_app.command("review")

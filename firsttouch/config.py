@@ -76,6 +76,10 @@ class Settings:
         """Return a copy with some fields replaced (tests and the CLI use it)."""
         return replace(self, **changes)  # type: ignore[arg-type]
 
+    def link(self, path: str) -> str:
+        """The public address of ``path`` on this installation."""
+        return f"{self.public_url.rstrip('/')}/{path.lstrip('/')}"
+
     def secret(self, name: str) -> Secret:
         """Return the secret named by a workspace ``${NAME}`` reference."""
         value = self.env.get(name)
@@ -85,6 +89,27 @@ class Settings:
                 f"export {name}=... before starting firsttouch"
             )
         return Secret(value)
+
+
+# A wildcard bind is no address to open; the loopback of the same family
+# reaches the same listener.
+_LOOPBACK_OF = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104
+
+
+def local_url(host: str, port: int) -> str:
+    """The address of a listener on ``host``:``port``, as a browser opens it."""
+    host = _LOOPBACK_OF.get(host, host)
+    # An IPv6 literal needs its brackets (RFC 3986, section 3.2.2), or its
+    # colons read as the port's.
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def public_url_of(env: Mapping[str, str], host: str, port: int) -> str:
+    """FIRSTTOUCH_PUBLIC_URL when set, else the address served on."""
+    given = env.get("FIRSTTOUCH_PUBLIC_URL", "").strip().rstrip("/")
+    return given or local_url(host, port)
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -160,7 +185,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         workspace_path=Path(env.get("FIRSTTOUCH_WORKSPACE", defaults.workspace_path)),
         host=host,
         port=port,
-        public_url=env.get("FIRSTTOUCH_PUBLIC_URL", f"http://{host}:{port}"),
+        public_url=public_url_of(env, host, port),
         log_format=log_format,
         log_level=env.get("FIRSTTOUCH_LOG_LEVEL", defaults.log_level).upper(),
         secret_key=Secret(env.get("FIRSTTOUCH_SECRET_KEY") or _local_secret(env)),

@@ -1,9 +1,10 @@
-"""The command line: init, check, db upgrade, jobs and API keys."""
+"""The command line: init, check, db upgrade, jobs, API keys and users."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from firsttouch.cli import EXIT_INVALID_WORKSPACE, app
@@ -85,3 +86,44 @@ def test_logging_still_works_after_a_command_ran_in_a_cli_runner(
 
     get_logger("tests.cli").warning("cli.after_runner", detail="still logging")
     assert "cli.after_runner" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("env", "login"),
+    [
+        ({"FIRSTTOUCH_PORT": "9123"}, "http://127.0.0.1:9123/login"),
+        (
+            {"FIRSTTOUCH_HOST": "::1", "FIRSTTOUCH_PORT": "9123"},
+            "http://[::1]:9123/login",
+        ),
+        ({"FIRSTTOUCH_HOST": "0.0.0.0"}, "http://127.0.0.1:8000/login"),  # noqa: S104
+        (
+            {"FIRSTTOUCH_PUBLIC_URL": "https://leads.example.test/"},
+            "https://leads.example.test/login",
+        ),
+        (
+            {"FIRSTTOUCH_PUBLIC_URL": "", "FIRSTTOUCH_PORT": "9123"},
+            "http://127.0.0.1:9123/login",
+        ),
+    ],
+)
+def test_user_create_names_the_login_page_where_the_server_is_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], login: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("FIRSTTOUCH_DATABASE_URL", url)
+    monkeypatch.setenv("FIRSTTOUCH_SECRET_KEY", "k" * 32)
+    for name in ("FIRSTTOUCH_HOST", "FIRSTTOUCH_PORT", "FIRSTTOUCH_PUBLIC_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+
+    made = runner.invoke(
+        app,
+        ["user", "create", "dana@example.test", "--role", "admin"],
+        input="a long enough password\n" * 2,
+    )
+
+    assert made.exit_code == 0, made.output
+    assert made.stdout.strip().endswith(f"log in at {login}")

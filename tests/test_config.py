@@ -1,4 +1,4 @@
-"""Settings from the environment: the installation's own signing key."""
+"""Settings from the environment: the signing key and the public address."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from firsttouch.config import load_settings
 
@@ -70,3 +72,55 @@ def test_a_port_given_to_serve_is_the_one_links_name() -> None:
     assert served_at(behind_proxy, "0.0.0.0", 9000).public_url == (  # noqa: S104
         "https://leads.example.com"
     )
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "url"),
+    [
+        ("127.0.0.1", 9000, "http://127.0.0.1:9000"),
+        ("0.0.0.0", 9000, "http://127.0.0.1:9000"),  # noqa: S104
+        ("::", 9000, "http://[::1]:9000"),
+        ("::1", 9000, "http://[::1]:9000"),
+        ("fd00::5", 9000, "http://[fd00::5]:9000"),
+        ("leads.internal", 9000, "http://leads.internal:9000"),
+    ],
+)
+def test_links_name_an_address_a_browser_can_open_when_no_public_url_is_set(
+    host: str, port: int, url: str
+) -> None:
+    from firsttouch.cli import served_at
+
+    env = {"FIRSTTOUCH_SECRET_KEY": "k" * 32}
+    configured = load_settings(
+        {**env, "FIRSTTOUCH_HOST": host, "FIRSTTOUCH_PORT": str(port)}
+    )
+    flagged = served_at(load_settings(env), host, port)
+
+    assert configured.public_url == flagged.public_url == url
+
+
+def test_an_empty_or_slashed_public_url_still_makes_one_link_per_page() -> None:
+    from firsttouch.cli import served_at
+
+    env = {"FIRSTTOUCH_SECRET_KEY": "k" * 32, "FIRSTTOUCH_PORT": "9000"}
+    empty = load_settings({**env, "FIRSTTOUCH_PUBLIC_URL": ""})
+    slashed = load_settings({**env, "FIRSTTOUCH_PUBLIC_URL": "https://ft.example/ "})
+
+    assert empty.link("/login") == "http://127.0.0.1:9000/login"
+    assert served_at(empty, None, 9001).link("login") == "http://127.0.0.1:9001/login"
+    assert slashed.link("/login") == "https://ft.example/login"
+
+
+def test_serve_names_the_public_dashboard_and_the_listener_behind_it() -> None:
+    from firsttouch.cli import served_at, serving_banner
+
+    env = {"FIRSTTOUCH_SECRET_KEY": "k" * 32}
+    behind_proxy = load_settings({**env, "FIRSTTOUCH_PUBLIC_URL": "https://ft.example"})
+    moved = served_at(load_settings(env), "::1", 9000)
+
+    assert serving_banner(behind_proxy).startswith(
+        "firsttouch is serving: dashboard at https://ft.example/ "
+        "(listening on http://127.0.0.1:8000/)"
+    )
+    assert "dashboard at http://[::1]:9000/  " in serving_banner(moved)
+    assert "listening" not in serving_banner(moved)

@@ -86,6 +86,35 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
     return data.decode(codec or "cp1252", errors="replace"), (codec or "cp1252") + "?"
 
 
+def decode_word(data: bytes, declared: str) -> str | None:
+    """Decode one RFC 2047 word's bytes; None if they are no text in its charset.
+
+    A header word is too short for a statistical guess, so there is none:
+    UTF-8 still wins over the label, and a label no registry knows falls
+    back to windows-1252, which reads every Western byte (the WHATWG
+    default). Bytes the named charset cannot read are the caller's to keep
+    as typed rather than decode into noise.
+    """
+    codec = codec_for(declared)
+    if codec is not None and data.isascii():
+        # 7-bit charsets (ISO-2022-JP, UTF-7) are valid UTF-8 as bytes but
+        # read as escape sequences; ASCII-compatible ones read the same.
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError:
+            return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if codec is None:
+        return data.decode("cp1252", errors="replace")
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError:
+        return None
+
+
 def _mostly_utf8(data: bytes) -> str | None:
     """UTF-8 with a stray broken byte or two (a cut header), else None."""
     text = data.decode("utf-8", errors="replace")

@@ -16,7 +16,6 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes
-from email.header import Header, decode_header
 from email.message import Message
 from email.policy import compat32
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
@@ -24,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from firsttouch.capture.charsets import decode_bytes, raw_to_text
+from firsttouch.capture.encoded_words import decode_encoded_words
 from firsttouch.capture.events import InboundEvent, PersonFacts
 from firsttouch.capture.html_text import html_to_text
 from firsttouch.capture.identity import normalise_email, split_full_name
@@ -225,16 +225,12 @@ def _filename(part: Message) -> str | None:
 
 def header_text(msg: Message, name: str) -> str:
     """A header as Unicode: encoded words and raw 8-bit both decoded."""
-    try:
-        value = msg.get(name)
-    except Exception:  # noqa: BLE001 - duplicated or garbled header lines
-        return ""
+    # The value as received: compat32 would wrap a raw 8-bit one in a
+    # Header whose chunks no longer show the encoded words inside it.
+    wanted = name.lower()
+    value = next((v for k, v in msg.raw_items() if k.lower() == wanted), None)
     if value is None:
         return ""
-    if isinstance(value, Header):
-        # compat32 wraps raw 8-bit headers as "unknown-8bit" chunks; their
-        # bytes are intact, so decode them rather than str() them to U+FFFD.
-        return _join_chunks(decode_header(value))
     return _decode_words(str(value))
 
 
@@ -244,23 +240,7 @@ def _decode_words(value: str) -> str:
     if any("\udc80" <= ch <= "\udcff" for ch in value):
         raw = value.encode("utf-8", errors="surrogateescape")
         value = decode_bytes(raw)[0]
-    try:
-        chunks = decode_header(value)
-    except Exception:  # noqa: BLE001 - broken encoded words: keep them as typed
-        return " ".join(value.split())
-    return _join_chunks(chunks)
-
-
-def _join_chunks(chunks: list[tuple[bytes | str, str | None]]) -> str:
-    out: list[str] = []
-    for chunk, charset in chunks:
-        if isinstance(chunk, str):
-            out.append(chunk)
-        elif charset:
-            out.append(decode_bytes(chunk, charset)[0])
-        else:
-            out.append(chunk.decode("raw-unicode-escape", errors="replace"))
-    return " ".join("".join(out).split())
+    return " ".join(decode_encoded_words(value).split())
 
 
 def _address(value: str) -> tuple[str | None, str | None]:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from firsttouch.capture.contacts import merge_contacts, undo_merge
 from firsttouch.capture.events import InboundEvent, PersonFacts
 from firsttouch.capture.ingest import ingest
+from firsttouch.capture.providers.payloads import from_epoch, from_iso, read_time
 from firsttouch.errors import InputError
 from firsttouch.store.models import ApiKey
 from firsttouch.web.deps import get_runtime, require_api_key
@@ -40,7 +41,13 @@ class ApiInbound(BaseModel):
     campaign: str | None = None
     utm: dict[str, str] = Field(default_factory=dict)
     fields: dict[str, Any] = Field(default_factory=dict)
-    occurred_at: datetime | None = None
+    # Read here, not by the model: a time that does not read is kept as
+    # typed in fields, never a 422 that loses the lead.
+    occurred_at: str | float | None = Field(
+        default=None,
+        description="ISO 8601, or seconds since the epoch; kept as typed in "
+        "fields.occurred_at_as_typed when it does not read as a time",
+    )
     default_region: str | None = Field(default=None, min_length=2, max_length=2)
 
 
@@ -58,6 +65,7 @@ async def create_inbound(
     body = await request.body()
     idempotency = request.headers.get("idempotency-key") or payload.external_id
     token = idempotency or hashlib.sha256(body).hexdigest()[:40]
+    occurred, as_typed = read_time(payload.occurred_at, _api_time)
     event = InboundEvent(
         dedupe_key=f"api:{key.prefix}:{token}"[:255],
         channel=payload.channel,
@@ -65,11 +73,11 @@ async def create_inbound(
         source=payload.source,
         provider=f"api:{key.name}"[:64],
         provider_event_id=payload.external_id,
-        occurred_at=payload.occurred_at,
+        occurred_at=occurred,
         person=payload.person,
         subject=payload.subject,
         body_text=payload.message,
-        fields=payload.fields,
+        fields={**payload.fields, **as_typed},
         campaign=payload.campaign,
         utm=payload.utm,
         raw=body.decode("utf-8", errors="replace"),
@@ -85,6 +93,11 @@ async def create_inbound(
         },
         status_code=202,
     )
+
+
+def _api_time(value: str | float | None) -> datetime | None:
+    """An API time: ISO 8601, or seconds since the epoch (a number or its text)."""
+    return from_iso(value) or from_epoch(value)
 
 
 class MergeRequest(BaseModel):

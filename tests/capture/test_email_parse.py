@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import select
+
 from firsttouch.capture.email_parse import email_to_event, parse_email
 from firsttouch.capture.ingest import ingest
+from firsttouch.store.models import Inbound
 
 
 def mail(headers: str, body: bytes) -> bytes:
@@ -59,6 +63,83 @@ Subject: =?ISO-8859-1?Q?Devis_pour_la_comptabilit=E9?=
     assert parsed.from_name == "Élodie Bérard"
     assert parsed.subject == "Devis pour la comptabilité"
     assert parsed.text == "Réponse rapide"
+
+
+BROKEN_WORDS = [
+    pytest.param("=?utf-8?B?RGV2aXMg!!cG91cg==?=", id="base64-with-stray-characters"),
+    pytest.param("=?utf-8?B?RGV2aXMgc?=", id="base64-cut-short"),
+    pytest.param("=?utf-8?Q?Devis=G0pour?=", id="q-escape-not-hex"),
+    pytest.param("=?utf-8?B?/+7t7A==?=", id="bytes-no-utf-8"),
+    pytest.param("=?utf-8?B?RGV2aXMgcG91cg", id="cut-before-its-end"),
+]
+
+
+@pytest.mark.parametrize("word", BROKEN_WORDS)
+def test_a_broken_encoded_word_in_subject_or_from_name_is_kept_as_typed(
+    word: str,
+) -> None:
+    raw = mail(
+        f"""
+From: =?utf-8?Q?=C3=89lodie?= {word} <elodie@atelier.example>
+Subject: Re: =?iso-8859-1?Q?comptabilit=E9?= {word}
+Message-ID: <broken-word@atelier.example>
+""",
+        b"Bonjour",
+    )
+
+    parsed = parse_email(raw)
+
+    assert parsed.subject == f"Re: comptabilité {word}"
+    assert parsed.from_name == f"Élodie {word}"
+    assert parsed.from_address == "elodie@atelier.example"
+
+
+def test_an_unknown_charset_in_a_header_reads_as_utf_8_or_windows_1252() -> None:
+    raw = mail(
+        """
+From: =?x-mac-klingon?Q?Jos=C3=A9?= <jose@taller.example>
+Subject: =?x-unheard-of?Q?Presupuesto_ma=F1ana?=
+""",
+        b"Hola",
+    )
+
+    parsed = parse_email(raw)
+
+    assert (parsed.from_name, parsed.subject) == ("José", "Presupuesto mañana")
+
+
+def test_a_raw_8bit_header_still_decodes_its_encoded_words() -> None:
+    raw = mail(
+        """
+From: Ana <ana@quinta.example>
+Subject: PLACEHOLDER
+""",
+        b"Ola",
+    ).replace(
+        b"PLACEHOLDER",
+        "Orçamento =?utf-8?Q?r=C3=A1pido?=".encode(),
+    )
+
+    assert parse_email(raw).subject == "Orçamento rápido"
+
+
+def test_a_mail_with_a_broken_subject_is_stored_with_it_as_typed(runtime) -> None:  # type: ignore[no-untyped-def]
+    raw = mail(
+        """
+From: =?utf-8?B?!!S2Fp?= <kai@werft.example>
+Subject: Angebot =?utf-8?B?ZsO8cg==?= =?utf-8?B?!!?= 40 Nutzer
+Message-ID: <stored-broken-word@werft.example>
+""",
+        b"Bitte um ein Angebot.",
+    )
+
+    result = ingest(runtime, email_to_event(raw, provider="smtp", source="email"))
+
+    with runtime.db.sessions() as session:
+        inbound = session.scalars(
+            select(Inbound).where(Inbound.id == result.inbound_id)
+        ).one()
+    assert inbound.subject == "Angebot für =?utf-8?B?!!?= 40 Nutzer"
 
 
 def test_html_only_body_becomes_text() -> None:

@@ -10,10 +10,10 @@ from typing import Any
 
 from firsttouch.capture.events import InboundEvent, PersonFacts
 from firsttouch.capture.providers.payloads import (
-    from_iso,
     iana_zone,
     raw_text,
     read_json_object,
+    read_time,
     text_or_none,
 )
 from firsttouch.capture.providers.signing import check_prefixed_hex
@@ -88,7 +88,9 @@ def parse_calcom(body: bytes) -> InboundEvent:
     if not uid:
         raise InputError("Cal.com payload without uid", field="payload.uid")
 
+    occurred, as_typed = read_time(envelope.get("createdAt"))
     fields = {
+        **as_typed,
         "trigger": trigger,
         "booking_uid": str(uid),
         "booking_id": payload.get("bookingId"),
@@ -113,7 +115,7 @@ def parse_calcom(body: bytes) -> InboundEvent:
         source=SOURCE,
         provider=PROVIDER,
         provider_event_id=str(uid),
-        occurred_at=from_iso(envelope.get("createdAt")),
+        occurred_at=occurred,
         person=person,
         body_text=text_or_none(
             payload.get("additionalNotes") or payload.get("description")

@@ -13,10 +13,11 @@ from typing import Any
 
 from firsttouch.capture.events import InboundEvent, PersonFacts
 from firsttouch.capture.providers.payloads import (
-    from_iso,
+    first_time,
     iana_zone,
     raw_text,
     read_json_object,
+    read_time,
     text_or_none,
 )
 from firsttouch.capture.providers.signing import check_equal, hmac_hex, require_header
@@ -77,7 +78,11 @@ def parse_calendly(body: bytes) -> InboundEvent:
     utm = {k: str(v) for k, v in tracking.items() if k.startswith("utm_") and v}
     scheduled = payload.get("scheduled_event")
     scheduled = scheduled if isinstance(scheduled, dict) else {}
+    occurred, as_typed = first_time(
+        read_time(payload.get("created_at")), read_time(envelope.get("created_at"))
+    )
     fields = {
+        **as_typed,
         "calendly_event": event_name,
         "invitee_uri": uri,
         "scheduled_event_uri": payload.get("event") or scheduled.get("uri"),
@@ -96,7 +101,7 @@ def parse_calendly(body: bytes) -> InboundEvent:
         source=SOURCE,
         provider=PROVIDER,
         provider_event_id=str(uri),
-        occurred_at=from_iso(payload.get("created_at") or envelope.get("created_at")),
+        occurred_at=occurred,
         person=PersonFacts(
             email=text_or_none(payload.get("email")),
             full_name=text_or_none(payload.get("name")),

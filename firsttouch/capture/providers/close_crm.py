@@ -22,9 +22,9 @@ from typing import Any
 
 from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.providers.payloads import (
-    from_iso,
     raw_text,
     read_json_object,
+    read_time,
     text_or_none,
 )
 from firsttouch.capture.providers.signing import check_equal, require_header
@@ -83,7 +83,9 @@ def parse_close(body: bytes) -> InboundEvent:
             "Close event needs id, object_type and action", field="event.id"
         )
 
+    occurred, as_typed = read_time(event.get("date_created"))
     fields: dict[str, Any] = {
+        **as_typed,
         "close_event": f"{object_type}.{action}",
         "object_id": event.get("object_id"),
         "close_lead_id": event.get("lead_id"),
@@ -101,7 +103,7 @@ def parse_close(body: bytes) -> InboundEvent:
         source=SOURCE,
         provider=PROVIDER,
         provider_event_id=event_id,
-        occurred_at=from_iso(event.get("date_created")),
+        occurred_at=occurred,
         fields={k: v for k, v in fields.items() if v is not None},
         raw=raw_text(body),
         creates_lead=False,

@@ -20,11 +20,10 @@ from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.forms import UTM_FIELDS
 from firsttouch.capture.providers.answer_facts import facts_from_answers, reachable
 from firsttouch.capture.providers.payloads import (
-    from_iso,
     raw_text,
     read_json_object,
+    read_time,
     text_or_none,
-    time_as_typed,
 )
 from firsttouch.errors import InputError
 
@@ -66,8 +65,8 @@ def parse_formsort(body: bytes) -> InboundEvent:
         "finalized": finalized,
         "answers": answers,
     }
-    created = from_iso(payload.get("created_at"))
-    fields.update(time_as_typed(payload.get("created_at"), created))
+    created, as_typed = read_time(payload.get("created_at"))
+    fields.update(as_typed)
     is_lead = finalized and reachable(person)
     if not finalized:
         fields["not_a_lead"] = NOT_FINAL

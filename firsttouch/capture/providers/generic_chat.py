@@ -27,11 +27,10 @@ from typing import Any
 
 from firsttouch.capture.events import InboundEvent, PersonFacts
 from firsttouch.capture.providers.payloads import (
-    from_iso,
     raw_text,
     read_json_object,
+    read_time,
     text_or_none,
-    time_as_typed,
 )
 from firsttouch.capture.providers.signing import check_prefixed_hex
 from firsttouch.config import Secret
@@ -85,11 +84,11 @@ def parse_generic_chat(body: bytes) -> InboundEvent:
         full_name=text_or_none(visitor.get("name")),
         company=text_or_none(visitor.get("company")),
     )
-    sent_at = from_iso(payload.get("sent_at"))
+    sent_at, as_typed = read_time(payload.get("sent_at"))
     fields = {
         "conversation_id": payload.get("conversation_id"),
         "page_url": payload.get("page_url"),
-        **time_as_typed(payload.get("sent_at"), sent_at),
+        **as_typed,
     }
     # Given, but not an address (kept as typed by PersonFacts): recorded
     # like every other channel's unreachable visitor, never a contact.

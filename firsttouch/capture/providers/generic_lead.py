@@ -37,9 +37,10 @@ from firsttouch.capture.events import InboundEvent
 from firsttouch.capture.forms import REFERRER_FIELDS, UTM_FIELDS
 from firsttouch.capture.providers.answer_facts import facts_from_answers, reachable
 from firsttouch.capture.providers.payloads import (
-    from_iso,
+    first_time,
     raw_text,
     read_json_object,
+    read_time,
     text_or_none,
 )
 from firsttouch.errors import InputError
@@ -103,10 +104,8 @@ def parse_generic_lead(body: bytes, *, user_agent: str | None = None) -> Inbound
     key = given_id or "sha256:" + hashlib.sha256(body).hexdigest()[:40]
     utm = {k: str(flat[k]) for k in UTM_FIELDS if text_or_none(flat.get(k))}
     page = next((t for k in REFERRER_FIELDS if (t := text_or_none(flat.get(k)))), None)
-    occurred = next(
-        (when for k in TIME_FIELDS if (when := from_iso(flat.get(k)))), None
-    )
-    fields = {"payload": payload, "page_url": page}
+    occurred, as_typed = first_time(*(read_time(flat.get(k)) for k in TIME_FIELDS))
+    fields = {"payload": payload, "page_url": page, **as_typed}
     if not_a_person:
         fields["not_a_lead"] = (
             f"the post describes a {entity!r} record, not a person asking to be "

@@ -25,7 +25,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from firsttouch.capture.events import Channel, InboundEvent, Kind, PersonFacts
-from firsttouch.capture.providers.payloads import from_epoch, read_json, text_or_none
+from firsttouch.capture.providers.payloads import (
+    from_epoch,
+    read_json,
+    read_time,
+    text_or_none,
+)
 from firsttouch.capture.providers.shared_secret import check_base64_digest
 from firsttouch.capture.providers.signing import hmac_base64, require_header
 from firsttouch.config import Secret
@@ -154,6 +159,8 @@ def hubspot_event(item: dict[str, Any], index: int = 0) -> InboundEvent:
         fields["needs_fetch"] = True
     else:
         fields["not_a_lead"] = f"a HubSpot {kind} event is CRM bookkeeping, not a lead"
+    occurred, as_typed = read_time(item.get("occurredAt"), from_epoch)
+    fields.update(as_typed)
     return InboundEvent(
         # A retry repeats the event id with a higher attemptNumber.
         dedupe_key=f"hubspot:{portal}:{event_id}:{kind}:{object_id}"[:255],
@@ -162,7 +169,7 @@ def hubspot_event(item: dict[str, Any], index: int = 0) -> InboundEvent:
         source=SOURCE,
         provider=PROVIDER,
         provider_event_id=event_id,
-        occurred_at=from_epoch(item.get("occurredAt")),
+        occurred_at=occurred,
         fields={k: v for k, v in fields.items() if v is not None},
         raw=json.dumps(item),
         creates_lead=is_lead,

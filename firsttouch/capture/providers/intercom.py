@@ -19,6 +19,7 @@ from firsttouch.capture.providers.payloads import (
     iana_zone,
     raw_text,
     read_json_object,
+    read_time,
     text_or_none,
 )
 from firsttouch.capture.providers.signing import check_prefixed_hex
@@ -121,7 +122,9 @@ def parse_intercom(body: bytes) -> InboundEvent:
     else:
         person = PersonFacts()
 
+    occurred, as_typed = read_time(payload.get("created_at"), from_epoch)
     fields = {
+        **as_typed,
         "topic": topic,
         "item_type": item.get("type"),
         "item_id": item.get("id"),
@@ -141,7 +144,7 @@ def parse_intercom(body: bytes) -> InboundEvent:
         source=SOURCE,
         provider=PROVIDER,
         provider_event_id=str(notification_id),
-        occurred_at=from_epoch(payload.get("created_at")),
+        occurred_at=occurred,
         person=person,
         subject=subject,
         body_text=text,

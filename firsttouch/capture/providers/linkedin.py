@@ -20,6 +20,7 @@ from firsttouch.capture.providers.payloads import (
     from_epoch,
     raw_text,
     read_json_object,
+    read_time,
     text_or_none,
 )
 from firsttouch.capture.providers.signing import check_equal, hmac_hex, require_header
@@ -92,6 +93,8 @@ def notification_event(payload: dict[str, Any], raw: str) -> InboundEvent:
         # The notification carries no answers: they are fetched by URN.
         fields["needs_fetch"] = True
 
+    occurred, as_typed = read_time(payload.get("occurredAt"), from_epoch)
+    fields.update(as_typed)
     deleted = action == "DELETED"
     return InboundEvent(
         dedupe_key=f"linkedin:{response_urn}:{action.lower()}",
@@ -100,7 +103,7 @@ def notification_event(payload: dict[str, Any], raw: str) -> InboundEvent:
         source=SOURCE,
         provider=PROVIDER,
         provider_event_id=str(response_urn),
-        occurred_at=from_epoch(payload.get("occurredAt")),
+        occurred_at=occurred,
         fields={k: v for k, v in fields.items() if v is not None},
         raw=raw,
         # A withdrawn response must never become (or revive) a lead.

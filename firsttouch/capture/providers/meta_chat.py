@@ -32,6 +32,7 @@ from firsttouch.capture.events import InboundEvent, PersonFacts
 from firsttouch.capture.providers.payloads import (
     from_epoch,
     read_json_object,
+    read_time,
     text_or_none,
 )
 from firsttouch.errors import InputError
@@ -141,7 +142,9 @@ def messenger_event(
     if not sender:
         raise InputError(f"{platform} {what} without sender.id", field="sender.id")
     key = mid or f"{what}:{page}:{sender}:{stamp}"
+    occurred, as_typed = read_time(stamp, from_epoch)
     fields: dict[str, Any] = {
+        **as_typed,
         "platform": platform,
         "page_id": page or None,
         "sender_id": sender,
@@ -159,7 +162,7 @@ def messenger_event(
         source=platform,
         provider=PROVIDER,
         provider_event_id=mid,
-        occurred_at=from_epoch(stamp),
+        occurred_at=occurred,
         body_text=text,
         fields={k: v for k, v in fields.items() if v is not None},
         campaign=text_or_none(fields.get("ad_id")),
@@ -233,7 +236,9 @@ def whatsapp_message(
     referral = referral if isinstance(referral, dict) else {}
     interactive = message.get("interactive") or {}
     reply = interactive.get("button_reply") or interactive.get("list_reply") or {}
+    occurred, as_typed = read_time(message.get("timestamp"), from_epoch)
     fields = {
+        **as_typed,
         "platform": "whatsapp",
         "phone_number_id": number_id or None,
         "wa_id": sender,
@@ -253,7 +258,7 @@ def whatsapp_message(
         source="whatsapp",
         provider=PROVIDER,
         provider_event_id=wamid,
-        occurred_at=from_epoch(message.get("timestamp")),
+        occurred_at=occurred,
         # wa_id is the sender's number in international form without "+".
         person=PersonFacts(phone=f"+{sender.lstrip('+')}", full_name=names.get(sender)),
         body_text=_whatsapp_text(message),
@@ -280,7 +285,9 @@ def whatsapp_status(status: dict[str, Any], number_id: str) -> InboundEvent:
     if errors:
         reason += f" (error {errors[0]['code']}: {errors[0]['title']})"
     recipient = text_or_none(status.get("recipient_id"))
+    occurred, as_typed = read_time(status.get("timestamp"), from_epoch)
     fields = {
+        **as_typed,
         "platform": "whatsapp",
         "phone_number_id": number_id or None,
         "status": state,
@@ -295,7 +302,7 @@ def whatsapp_status(status: dict[str, Any], number_id: str) -> InboundEvent:
         source="whatsapp",
         provider=PROVIDER,
         provider_event_id=wamid,
-        occurred_at=from_epoch(status.get("timestamp")),
+        occurred_at=occurred,
         person=PersonFacts(phone=f"+{recipient.lstrip('+')}" if recipient else None),
         fields={k: v for k, v in fields.items() if v is not None},
         raw=json.dumps(status),

@@ -12,14 +12,15 @@ from __future__ import annotations
 import hmac
 import json
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from firsttouch.capture.events import InboundEvent, PersonFacts
 from firsttouch.capture.providers.payloads import (
+    ProviderTime,
+    first_time,
     from_epoch,
-    from_iso,
     read_json_object,
+    read_time,
     text_or_none,
 )
 from firsttouch.capture.providers.signing import check_prefixed_hex
@@ -66,7 +67,7 @@ class LeadgenNotice:
     form_id: str | None
     ad_id: str | None
     adgroup_id: str | None
-    created_time: datetime | None
+    created: ProviderTime
 
     def as_fields(self) -> dict[str, str]:
         ids = {
@@ -136,7 +137,7 @@ def parse_leadgen_notification(body: bytes) -> list[LeadgenNotice]:
                     form_id=_id(value.get("form_id")),
                     ad_id=_id(value.get("ad_id")),
                     adgroup_id=_id(value.get("adgroup_id")),
-                    created_time=from_epoch(value.get("created_time")),
+                    created=read_time(value.get("created_time"), from_epoch),
                 )
             )
     return notices
@@ -166,7 +167,10 @@ def person_from_answers(flat: dict[str, str]) -> PersonFacts:
 def lead_event(notice: LeadgenNotice, lead: dict[str, Any], raw: str) -> InboundEvent:
     """Build the event of one lead from its notice and its Graph record."""
     flat = answers(lead)
+    # Graph's record says when in ISO 8601, the webhook's notice in seconds.
+    occurred, as_typed = first_time(read_time(lead.get("created_time")), notice.created)
     fields: dict[str, Any] = {
+        **as_typed,
         "leadgen_id": notice.leadgen_id,
         **notice.as_fields(),
         "answers": flat,
@@ -195,7 +199,7 @@ def lead_event(notice: LeadgenNotice, lead: dict[str, Any], raw: str) -> Inbound
         source=SOURCE,
         provider=PROVIDER,
         provider_event_id=notice.leadgen_id,
-        occurred_at=from_iso(lead.get("created_time")) or notice.created_time,
+        occurred_at=occurred,
         person=person_from_answers(flat),
         fields=fields,
         campaign=text_or_none(lead.get("campaign_name") or lead.get("campaign_id")),
@@ -214,7 +218,7 @@ def notice_from_lead(lead: dict[str, Any]) -> LeadgenNotice:
         form_id=_id(lead.get("form_id")),
         ad_id=_id(lead.get("ad_id")),
         adgroup_id=None,
-        created_time=from_iso(lead.get("created_time")),
+        created=read_time(lead.get("created_time")),
     )
 
 

@@ -27,6 +27,7 @@ from firsttouch.capture.providers.payloads import (
     raw_text,
     read_form,
     read_json_object,
+    read_time,
     text_or_none,
 )
 from firsttouch.errors import InputError
@@ -126,8 +127,12 @@ def olark_event(conversation: dict[str, Any], raw: str) -> InboundEvent:
 
     stamps = [str(i["timestamp"]) for i in items if _is_number(i.get("timestamp"))]
     last = max(stamps, key=float, default="")
+    # The latest item that says when; else the last one's time as typed.
+    given = [i.get("timestamp") for i in items if i.get("timestamp") is not None]
+    occurred, as_typed = read_time(last or (given[-1] if given else None), from_epoch)
     offline = any(i.get("kind") == "OfflineMessage" for i in items)
     fields: dict[str, Any] = {
+        **as_typed,
         "conversation_id": conversation_id,
         "visitor_id": visitor.get("id"),
         "offline_message": offline,
@@ -154,7 +159,7 @@ def olark_event(conversation: dict[str, Any], raw: str) -> InboundEvent:
         source=SOURCE,
         provider=PROVIDER,
         provider_event_id=conversation_id,
-        occurred_at=from_epoch(last) if last else None,
+        occurred_at=occurred,
         person=person,
         body_text="\n".join(lines) or None,
         fields={k: v for k, v in fields.items() if v is not None},

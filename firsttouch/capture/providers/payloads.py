@@ -11,10 +11,10 @@ provider is never answered 500 and left retrying a body that cannot change.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -216,15 +216,49 @@ def from_iso(value: Any) -> datetime | None:
         return None
 
 
-def time_as_typed(value: Any, parsed: datetime | None) -> dict[str, Any]:
+# The field of an event's ``fields`` that keeps a provider's time as typed.
+TIME_AS_TYPED = "occurred_at_as_typed"
+
+TimeReader = Callable[[Any], datetime | None]
+
+
+class ProviderTime(NamedTuple):
+    """A provider's time: in UTC when it reads, else kept as typed."""
+
+    at: datetime | None
+    # Merged into the event's ``fields``: ``{TIME_AS_TYPED: text}`` or empty.
+    as_typed: dict[str, str]
+
+
+def read_time(value: Any, read: TimeReader = from_iso) -> ProviderTime:
+    """Read a provider's time with ``read``; keep it as typed if it does not read.
+
+    The event's ``occurred_at`` is then None, never a guess, and never a
+    reason to refuse the lead: a person can still read the time in fields.
+    """
+    moment = read(value)
+    return ProviderTime(moment, time_as_typed(value, moment))
+
+
+def first_time(*times: ProviderTime) -> ProviderTime:
+    """The first time that read; else the first kept as typed; else none."""
+    readable = next((t for t in times if t.at is not None), None)
+    typed = next((t for t in times if t.as_typed), ProviderTime(None, {}))
+    return readable or typed
+
+
+def time_as_typed(value: Any, parsed: datetime | None) -> dict[str, str]:
     """``{"occurred_at_as_typed": value}`` when a time was given but not read.
 
     Merged into an event's ``fields`` so a person can still read the
-    provider's time when ``occurred_at`` had to be left empty.
+    provider's time when ``occurred_at`` had to be left empty. A number or
+    an object is kept in its JSON form (``1e+30``, ``{"at": ...}``).
     """
-    if parsed is None and isinstance(value, str) and value.strip():
-        return {"occurred_at_as_typed": value}
-    return {}
+    if parsed is not None or value is None:
+        return {}
+    if isinstance(value, str):
+        return {TIME_AS_TYPED: value} if value.strip() else {}
+    return {TIME_AS_TYPED: json.dumps(value, default=str, sort_keys=True)}
 
 
 def text_or_none(value: Any) -> str | None:

@@ -30,11 +30,10 @@ from firsttouch.capture.providers.answer_facts import (
     reachable,
 )
 from firsttouch.capture.providers.payloads import (
-    from_iso,
     raw_text,
     read_json_object,
+    read_time,
     text_or_none,
-    time_as_typed,
 )
 from firsttouch.capture.providers.shared_secret import check_base64_digest
 from firsttouch.capture.providers.signing import hmac_base64, require_header
@@ -151,8 +150,8 @@ def response_event(
         "landed_at": response.get("landed_at"),
         "referer": metadata.get("referer") if isinstance(metadata, dict) else None,
     }
-    submitted = from_iso(response.get("submitted_at"))
-    fields.update(time_as_typed(response.get("submitted_at"), submitted))
+    submitted, as_typed = read_time(response.get("submitted_at"))
+    fields.update(as_typed)
     is_lead = reachable(person)
     if not is_lead:
         fields["not_a_lead"] = NO_CONTACT
