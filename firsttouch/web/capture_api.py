@@ -8,6 +8,7 @@ duplicate, not a second lead.
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -18,10 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from firsttouch.capture.contacts import merge_contacts, undo_merge
 from firsttouch.capture.events import InboundEvent, PersonFacts
-from firsttouch.capture.ingest import ingest
+from firsttouch.capture.ingest import IngestResult, ingest
 from firsttouch.capture.providers.payloads import from_epoch, from_iso, read_time
 from firsttouch.errors import InputError
-from firsttouch.store.models import ApiKey
+from firsttouch.runtime import Runtime
+from firsttouch.store.models import ApiKey, Inbound
 from firsttouch.web.deps import get_runtime, require_api_key
 
 router = APIRouter(tags=["capture"])
@@ -84,6 +86,8 @@ async def create_inbound(
         default_region=payload.default_region,
     )
     result = await run_in_threadpool(ingest, runtime, event)
+    if result.duplicate and idempotency:
+        await run_in_threadpool(_same_request_or_refuse, runtime, result, body)
     return JSONResponse(
         {
             "inbound_id": result.inbound_id,
@@ -93,6 +97,38 @@ async def create_inbound(
         },
         status_code=202,
     )
+
+
+class IdempotencyKeyReusedError(InputError):
+    """An idempotency key sent again with a different request."""
+
+    code = "idempotency_key_reused"
+    status = 422
+
+
+def _same_request_or_refuse(
+    runtime: Runtime, result: IngestResult, body: bytes
+) -> None:
+    """A key sent again must carry the same lead: a caller that reused one
+    for a new lead would otherwise be told "duplicate" and lose that lead."""
+    with runtime.db.sessions() as session:
+        stored = session.get(Inbound, result.inbound_id)
+        first = stored.raw if stored is not None and not stored.raw_truncated else None
+    if first is None or _as_json(first) == _as_json(body):
+        return
+    raise IdempotencyKeyReusedError(
+        f"this Idempotency-Key (or external_id) was first used for a different "
+        f"lead (inbound {result.inbound_id}); send a new key for a new lead",
+        field="Idempotency-Key",
+    )
+
+
+def _as_json(text: str | bytes) -> Any:
+    # Compared as values: a retry may order keys or space them differently.
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _api_time(value: str | float | None) -> datetime | None:

@@ -226,6 +226,31 @@ def test_api_inbound_needs_a_key_and_dedupes_on_external_id(client, runtime) -> 
     assert first.json()["owner_id"]
 
 
+def test_an_idempotency_key_reused_for_another_lead_is_refused(client, runtime) -> None:  # type: ignore[no-untyped-def]
+    from firsttouch.web.apikeys import create_api_key
+
+    headers = {
+        "X-Api-Key": create_api_key(runtime.db, "partner", runtime.clock),
+        "Idempotency-Key": "batch-7-row-1",
+    }
+    first = {"person": {"email": "una@first.example"}, "source": "partner"}
+    retry = '{"source": "partner",  "person": {"email": "una@first.example"}}'
+    other = {"person": {"email": "otto@second.example"}, "source": "partner"}
+
+    made = client.post("/api/inbounds", json=first, headers=headers)
+    again = client.post(
+        "/api/inbounds",
+        content=retry,
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    reused = client.post("/api/inbounds", json=other, headers=headers)
+
+    assert made.status_code == 202 and again.json()["duplicate"] is True
+    assert reused.status_code == 422, reused.text
+    assert "Idempotency-Key" in reused.text and "new key" in reused.text
+    assert inbound_count(runtime) == 1
+
+
 def test_snippet_is_a_pasteable_form_that_posts_back(client) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/capture/forms/demo-request/snippet")
 
