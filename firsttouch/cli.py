@@ -97,6 +97,7 @@ def init(directory: Path) -> None:
 @app.command()
 def check(path: Path) -> None:
     """Validate the workspace at PATH and say what is wrong, line by line."""
+    from firsttouch.respond.template_check import check_templates
     from firsttouch.workspace import load_workspace
 
     try:
@@ -107,6 +108,13 @@ def check(path: Path) -> None:
         if not exc.problems:
             typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(EXIT_INVALID_WORKSPACE) from None
+
+    # Loading parses each template; only a render shows a value no lead has.
+    problems = check_templates(workspace)
+    for problem in problems:
+        typer.secho(str(problem), fg=typer.colors.RED, err=True)
+    if problems:
+        raise typer.Exit(EXIT_INVALID_WORKSPACE)
     typer.echo(
         f"ok: {workspace.company.name}, {len(workspace.team.reps)} reps, "
         f"{len(workspace.icp.criteria)} ICP criteria, {len(workspace.sequences)} "

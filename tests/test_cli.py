@@ -36,6 +36,23 @@ def test_check_reports_line_and_field(tmp_path: Path) -> None:
     assert "firsttouch.yaml:" in result.output
 
 
+def test_check_fails_on_a_template_every_first_touch_would_fail(
+    tmp_path: Path,
+) -> None:
+    runner.invoke(app, ["init", str(tmp_path)])
+    template = tmp_path / "templates" / "first_touch_email.j2"
+    source = template.read_text()
+    assert "{{ owner.name }}" in source
+    template.write_text(source.replace("{{ owner.name }}", "{{ owner.nmae }}", 1))
+
+    result = runner.invoke(app, ["check", str(tmp_path)])
+
+    assert result.exit_code == EXIT_INVALID_WORKSPACE
+    assert "ok:" not in result.output
+    assert "templates/first_touch_email.j2:" in result.output
+    assert "has no attribute 'nmae'" in result.output
+
+
 def test_db_upgrade_then_apikey_lifecycle(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("FIRSTTOUCH_DATABASE_URL", url)
