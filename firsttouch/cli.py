@@ -983,14 +983,20 @@ def user_create(
             help="Asked for when not given.",
         ),
     ] = "",
+    workspace: WorkspaceOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
     """Add a person who can log in to the dashboard."""
     from firsttouch import clock
     from firsttouch.store.db import Database
     from firsttouch.web.accounts import create_user
+    from firsttouch.workspace import load_workspace
 
-    settings = _settings(database_url=database_url)
+    settings = _settings(workspace, database_url)
+    try:
+        team = load_workspace(settings.workspace_path).team
+    except WorkspaceError as exc:
+        raise _fail(str(exc), EXIT_INVALID_WORKSPACE) from None
     try:
         create_user(
             Database(settings.database_url),
@@ -999,6 +1005,7 @@ def user_create(
             name=name,
             role=role,
             rep_id=rep_id,
+            reps=[r.id for r in team.reps],
             clock=clock.current(),
         )
     except FirsttouchError as exc:

@@ -144,3 +144,29 @@ def test_user_create_names_the_login_page_where_the_server_is_configured(
 
     assert made.exit_code == 0, made.output
     assert made.stdout.strip().endswith(f"log in at {login}")
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--role", "rep", "--rep-id", "nobody"], "no rep 'nobody'"),
+        (["--role", "rep"], "a rep login needs the workspace rep it is"),
+    ],
+)
+def test_user_create_refuses_a_rep_the_workspace_does_not_have(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], says: str
+) -> None:
+    monkeypatch.setenv("FIRSTTOUCH_DATABASE_URL", f"sqlite:///{tmp_path / 'u.db'}")
+    monkeypatch.setenv("FIRSTTOUCH_SECRET_KEY", "k" * 32)
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+
+    made = runner.invoke(
+        app,
+        ["user", "create", "x@example.test", *flags],
+        input="a long enough password\n" * 2,
+    )
+
+    assert made.exit_code == 1
+    assert says in made.output
+    assert "dana, hannah, luis, maya" in made.output
+    assert "created" not in made.output
