@@ -563,7 +563,10 @@ def jobs_list(
 
     settings = _settings(database_url=database_url)
     queue = JobQueue(Database(settings.database_url))
-    rows = queue.list("dead" if dead else state, limit)
+    try:
+        rows = queue.list("dead" if dead else state, limit)
+    except FirsttouchError as exc:
+        raise _fail(str(exc)) from None
     counts = queue.counts()
     typer.echo("  ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "no jobs")
     for job in rows:

@@ -93,6 +93,21 @@ def test_jobs_list_and_retry_a_dead_job(tmp_path: Path, monkeypatch) -> None:  #
     assert runner.invoke(app, ["jobs", "retry", "1"]).exit_code == 1
 
 
+def test_jobs_list_of_a_state_no_job_can_be_in_names_the_states(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIRSTTOUCH_DATABASE_URL", f"sqlite:///{tmp_path / 'j.db'}")
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+
+    listed = runner.invoke(app, ["jobs", "list", "--state", "bogus"])
+
+    assert listed.exit_code == 1
+    assert "no job state 'bogus'; use one of queued, running, done, dead" in (
+        listed.output
+    )
+    assert runner.invoke(app, ["jobs", "list", "--state", "dead"]).exit_code == 0
+
+
 def test_logging_still_works_after_a_command_ran_in_a_cli_runner(
     tmp_path: Path, capsys
 ) -> None:  # type: ignore[no-untyped-def]
