@@ -169,13 +169,21 @@ def check_rendered(name: str, text: str, context: dict[str, Any]) -> None:
         )
 
 
+def unknown_template(templates: dict[str, str], name: str) -> TemplateError:
+    """Return the error for a template name the workspace does not have."""
+    known = ", ".join(sorted(templates)) or "none"
+    return TemplateError(
+        f"the workspace has no template named {name!r}; its templates are: {known}"
+    )
+
+
 def render_template(
     templates: dict[str, str], name: str, context: dict[str, Any]
 ) -> Rendered:
     """Render workspace template ``name``: subject line, text and HTML parts."""
     source = templates.get(name)
     if source is None:
-        raise TemplateError(f"the workspace has no template named {name!r}")
+        raise unknown_template(templates, name)
 
     subject = None
     first_line = 1
