@@ -122,7 +122,15 @@ def seed(db: Database, clock: VirtualClock) -> None:
         ("admin@bench.example", "admin", None),
         ("maya@bench.example", "rep", "maya"),
     ):
-        accounts.create_user(db, email, PASSWORD, role=role, rep_id=rep_id, clock=clock)
+        accounts.create_user(
+            db,
+            email,
+            PASSWORD,
+            role=role,
+            rep_id=rep_id,
+            reps=("maya",),
+            clock=clock,
+        )
 
 
 def measure(db: Database, email: str) -> float:

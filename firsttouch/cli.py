@@ -97,6 +97,7 @@ def init(directory: Path) -> None:
 @app.command()
 def check(path: Path) -> None:
     """Validate the workspace at PATH and say what is wrong, line by line."""
+    from firsttouch.respond.template_check import check_templates
     from firsttouch.workspace import load_workspace
 
     try:
@@ -107,6 +108,13 @@ def check(path: Path) -> None:
         if not exc.problems:
             typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(EXIT_INVALID_WORKSPACE) from None
+
+    # Loading parses each template; only a render shows a value no lead has.
+    problems = check_templates(workspace)
+    for problem in problems:
+        typer.secho(str(problem), fg=typer.colors.RED, err=True)
+    if problems:
+        raise typer.Exit(EXIT_INVALID_WORKSPACE)
     typer.echo(
         f"ok: {workspace.company.name}, {len(workspace.team.reps)} reps, "
         f"{len(workspace.icp.criteria)} ICP criteria, {len(workspace.sequences)} "
@@ -555,7 +563,10 @@ def jobs_list(
 
     settings = _settings(database_url=database_url)
     queue = JobQueue(Database(settings.database_url))
-    rows = queue.list("dead" if dead else state, limit)
+    try:
+        rows = queue.list("dead" if dead else state, limit)
+    except FirsttouchError as exc:
+        raise _fail(str(exc)) from None
     counts = queue.counts()
     typer.echo("  ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "no jobs")
     for job in rows:
@@ -975,14 +986,20 @@ def user_create(
             help="Asked for when not given.",
         ),
     ] = "",
+    workspace: WorkspaceOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
     """Add a person who can log in to the dashboard."""
     from firsttouch import clock
     from firsttouch.store.db import Database
     from firsttouch.web.accounts import create_user
+    from firsttouch.workspace import load_workspace
 
-    settings = _settings(database_url=database_url)
+    settings = _settings(workspace, database_url)
+    try:
+        team = load_workspace(settings.workspace_path).team
+    except WorkspaceError as exc:
+        raise _fail(str(exc), EXIT_INVALID_WORKSPACE) from None
     try:
         create_user(
             Database(settings.database_url),
@@ -991,6 +1008,7 @@ def user_create(
             name=name,
             role=role,
             rep_id=rep_id,
+            reps=[r.id for r in team.reps],
             clock=clock.current(),
         )
     except FirsttouchError as exc:

@@ -36,6 +36,23 @@ def test_check_reports_line_and_field(tmp_path: Path) -> None:
     assert "firsttouch.yaml:" in result.output
 
 
+def test_check_fails_on_a_template_every_first_touch_would_fail(
+    tmp_path: Path,
+) -> None:
+    runner.invoke(app, ["init", str(tmp_path)])
+    template = tmp_path / "templates" / "first_touch_email.j2"
+    source = template.read_text()
+    assert "{{ owner.name }}" in source
+    template.write_text(source.replace("{{ owner.name }}", "{{ owner.nmae }}", 1))
+
+    result = runner.invoke(app, ["check", str(tmp_path)])
+
+    assert result.exit_code == EXIT_INVALID_WORKSPACE
+    assert "ok:" not in result.output
+    assert "templates/first_touch_email.j2:" in result.output
+    assert "has no attribute 'nmae'" in result.output
+
+
 def test_db_upgrade_then_apikey_lifecycle(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("FIRSTTOUCH_DATABASE_URL", url)
@@ -74,6 +91,21 @@ def test_jobs_list_and_retry_a_dead_job(tmp_path: Path, monkeypatch) -> None:  #
     assert "550 no such user" in listed.stdout
     assert runner.invoke(app, ["jobs", "retry", "1"]).exit_code == 0
     assert runner.invoke(app, ["jobs", "retry", "1"]).exit_code == 1
+
+
+def test_jobs_list_of_a_state_no_job_can_be_in_names_the_states(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIRSTTOUCH_DATABASE_URL", f"sqlite:///{tmp_path / 'j.db'}")
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+
+    listed = runner.invoke(app, ["jobs", "list", "--state", "bogus"])
+
+    assert listed.exit_code == 1
+    assert "no job state 'bogus'; use one of queued, running, done, dead" in (
+        listed.output
+    )
+    assert runner.invoke(app, ["jobs", "list", "--state", "dead"]).exit_code == 0
 
 
 def test_logging_still_works_after_a_command_ran_in_a_cli_runner(
@@ -127,3 +159,29 @@ def test_user_create_names_the_login_page_where_the_server_is_configured(
 
     assert made.exit_code == 0, made.output
     assert made.stdout.strip().endswith(f"log in at {login}")
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--role", "rep", "--rep-id", "nobody"], "no rep 'nobody'"),
+        (["--role", "rep"], "a rep login needs the workspace rep it is"),
+    ],
+)
+def test_user_create_refuses_a_rep_the_workspace_does_not_have(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], says: str
+) -> None:
+    monkeypatch.setenv("FIRSTTOUCH_DATABASE_URL", f"sqlite:///{tmp_path / 'u.db'}")
+    monkeypatch.setenv("FIRSTTOUCH_SECRET_KEY", "k" * 32)
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+
+    made = runner.invoke(
+        app,
+        ["user", "create", "x@example.test", *flags],
+        input="a long enough password\n" * 2,
+    )
+
+    assert made.exit_code == 1
+    assert says in made.output
+    assert "dana, hannah, luis, maya" in made.output
+    assert "created" not in made.output

@@ -36,6 +36,7 @@ from pydantic import (
 )
 
 from firsttouch.capture.identity import could_be_phone, normalise_email
+from firsttouch.capture.inbound_channels import Channel
 from firsttouch.store.models import Company, Contact
 
 # Column widths of ``inbounds`` (store/models/inbound.py): a longer id would
@@ -88,19 +89,6 @@ _FACT_LIMITS = {
     name: (_width(column), _largest(column)) for name, column in _PERSON_COLUMNS.items()
 }
 
-
-Channel = Literal[
-    "web_form",
-    "email",
-    "sms",
-    "call",
-    "chat",
-    "lead_ad",
-    "meeting",
-    "referral",
-    "api",
-    "import",
-]
 
 Kind = Literal[
     "form",

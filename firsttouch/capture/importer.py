@@ -99,9 +99,50 @@ def _dialect(sample: str) -> Any:
     return Found
 
 
-def read_rows(data: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """Decode and split a CSV; return the header and (line, row) pairs."""
+# What a CSV is, said in every refusal of a file that is not one.
+CSV_SHAPE = (
+    "expected a CSV: a first line naming the columns, then one lead per line "
+    "(from a spreadsheet, save as 'CSV UTF-8')"
+)
+# The opening bytes of files people pick instead of the CSV export.
+BINARY_KINDS = {
+    b"PK\x03\x04": "a zip file, such as an .xlsx or .numbers workbook",
+    b"\xd0\xcf\x11\xe0": "an .xls workbook",
+    b"%PDF": "a PDF",
+    b"\x1f\x8b": "a gzip file",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+}
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+BINARY_SAMPLE = 8192
+
+
+def _text_of(data: bytes) -> str:
+    """Decode a CSV file; raise ``InputError`` when it is not text at all."""
+    # Excel's "Unicode text" export is UTF-16 with a byte order mark.
+    if data.startswith(UTF16_BOMS):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    for magic, kind in BINARY_KINDS.items():
+        if data.startswith(magic):
+            raise InputError(f"the file is {kind}, not CSV text; {CSV_SHAPE}")
     text, _ = decode_bytes(data.removeprefix(b"\xef\xbb\xbf"))
+    # Text holds no NUL and few other control characters; binary data does.
+    sample = text[:BINARY_SAMPLE]
+    controls = sum(1 for c in sample if c < " " and c not in "\t\r\n")
+    if "\x00" in sample or controls > len(sample) // 100:
+        raise InputError(f"the file holds binary data, not CSV text; {CSV_SHAPE}")
+    return text
+
+
+def read_rows(data: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Decode and split a CSV; return the header and (line, row) pairs.
+
+    Raises ``InputError`` for a file that is not CSV text or has no rows.
+    """
+    text = _text_of(data)
     reader = csv.reader(io.StringIO(text, newline=""), _dialect(text[:20_000]))
     try:
         header = [h.strip() for h in next(reader)]
@@ -119,6 +160,8 @@ def read_rows(data: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
         rows.append((reader.line_num, dict(zip(header, values, strict=False))))
         if len(rows) > MAX_ROWS:
             raise InputError(f"more than {MAX_ROWS} rows; split the file")
+    if not rows:
+        raise InputError(f"the file has no rows under its first line; {CSV_SHAPE}")
     return header, rows
 
 
@@ -142,7 +185,10 @@ def import_csv(
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from exc
-    header, rows = read_rows(data)
+    try:
+        header, rows = read_rows(data)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
     missing = sorted(set(mapping or {}) - set(header))
     if missing:
         raise InputError(

@@ -152,6 +152,7 @@ def demo_login(runtime: Runtime) -> tuple[str, str]:
         name=manager.name,
         role="manager",
         rep_id=manager.id,
+        reps=[r.id for r in runtime.workspace.team.reps],
         clock=runtime.clock,
     )
     return manager.email, password

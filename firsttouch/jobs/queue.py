@@ -39,13 +39,15 @@ from sqlalchemy.orm import Session
 
 from firsttouch import clock as clock_module
 from firsttouch.clock import Clock
-from firsttouch.errors import JobError, NotFoundError
+from firsttouch.errors import InputError, JobError, NotFoundError
 from firsttouch.jobs.backoff import retry_delay
 from firsttouch.jobs.waker import CHANNEL, mark_enqueued
 from firsttouch.store.db import Database
 from firsttouch.store.models import Job
 from firsttouch.store.recordset import RecordsetInsert
 
+# Every state a job row can be in, in the order a job passes through them.
+STATES = ("queued", "running", "done", "dead")
 DEFAULT_MAX_ATTEMPTS = 8
 NORMAL_PRIORITY = 0
 ERROR_TEXT_CAP = 4000
@@ -474,7 +476,15 @@ class JobQueue:
             mark_enqueued(session)
 
     def list(self, state: str | None = None, limit: int = 100) -> list[Job]:
-        """Return jobs, newest first, optionally only those in ``state``."""
+        """Return jobs, newest first, optionally only those in ``state``.
+
+        Raises ``InputError`` for a state no job can be in.
+        """
+        if state is not None and state not in STATES:
+            raise InputError(
+                f"no job state {state!r}; use one of {', '.join(STATES)}",
+                field="state",
+            )
         with self.db.sessions() as session:
             query = select(Job).order_by(Job.id.desc()).limit(limit)
             if state:

@@ -36,8 +36,6 @@ from firsttouch.workspace.icp import (
     ValueRules,
 )
 
-ROUTES = ("rep_now", "fast_track", "nurture", "disqualified")
-
 DEFAULT_URGENCY_WORDS = (
     "asap",
     "urgent",

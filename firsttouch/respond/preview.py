@@ -9,7 +9,7 @@ from firsttouch.channels.sms_segments import SmsSize, measure_sms
 from firsttouch.errors import NotFoundError
 from firsttouch.respond.context import load_lead, owner_of, template_context
 from firsttouch.respond.first_touch import booking_url
-from firsttouch.respond.templates import Rendered, render_template
+from firsttouch.respond.templates import Rendered, render_template, unknown_template
 
 if TYPE_CHECKING:
     from firsttouch.runtime import Runtime
@@ -28,8 +28,11 @@ def preview_template(runtime: Runtime, name: str, inbound_id: int) -> Preview:
     """Render template ``name`` with inbound ``inbound_id``'s values.
 
     Raises ``NotFoundError`` for an unknown inbound and ``TemplateError``
-    when the template cannot be rendered into a message fit to send.
+    for an unknown template name (listing the known ones) or a template that
+    cannot be rendered into a message fit to send.
     """
+    if name not in runtime.workspace.templates:
+        raise unknown_template(runtime.workspace.templates, name)
     with runtime.db.sessions() as session:
         lead = load_lead(session, inbound_id)
     if lead is None:

@@ -44,10 +44,17 @@ FALLBACKS = {
 
 
 class TemplateError(FirsttouchError):
-    """A template cannot be rendered into a message fit to send."""
+    """A template cannot be rendered into a message fit to send.
+
+    ``line`` is the template file's line that failed, when Jinja knows it.
+    """
 
     code = "template_invalid"
     status = 400
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
 
 
 class FallbackUndefined(ChainableUndefined):
@@ -94,12 +101,34 @@ def _clean(values: Any) -> Any:
     return values
 
 
-def render_text(source: str, context: dict[str, Any]) -> str:
-    """Render one template string with ``context``; raise ``TemplateError``."""
+def render_text(source: str, context: dict[str, Any], first_line: int = 1) -> str:
+    """Render one template string with ``context``; raise ``TemplateError``.
+
+    ``first_line`` is the file line ``source`` starts on, so the error's
+    line is the file's.
+    """
     try:
         return _compile(source).render(_clean(context)).strip()
     except (UndefinedError, SecurityError, TemplateSyntaxError) as exc:
-        raise TemplateError(f"template cannot be rendered: {exc}") from exc
+        line = _failed_line(exc)
+        raise TemplateError(
+            f"template cannot be rendered: {exc}",
+            line + first_line - 1 if line is not None else None,
+        ) from exc
+
+
+def _failed_line(exc: Exception) -> int | None:
+    # Jinja rewrites a render's traceback so the template's own frames carry
+    # the template line; a syntax error carries it itself.
+    if isinstance(exc, TemplateSyntaxError):
+        return exc.lineno
+    line = None
+    trace = exc.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename == "<template>":
+            line = trace.tb_lineno
+        trace = trace.tb_next
+    return line
 
 
 def html_from_text(text: str) -> str:
@@ -140,21 +169,31 @@ def check_rendered(name: str, text: str, context: dict[str, Any]) -> None:
         )
 
 
+def unknown_template(templates: dict[str, str], name: str) -> TemplateError:
+    """Return the error for a template name the workspace does not have."""
+    known = ", ".join(sorted(templates)) or "none"
+    return TemplateError(
+        f"the workspace has no template named {name!r}; its templates are: {known}"
+    )
+
+
 def render_template(
     templates: dict[str, str], name: str, context: dict[str, Any]
 ) -> Rendered:
     """Render workspace template ``name``: subject line, text and HTML parts."""
     source = templates.get(name)
     if source is None:
-        raise TemplateError(f"the workspace has no template named {name!r}")
+        raise unknown_template(templates, name)
 
     subject = None
+    first_line = 1
     match = SUBJECT_LINE.match(source)
     if match:
         subject = render_text(match.group("subject"), context)
+        first_line += source[: match.end()].count("\n")
         source = source[match.end() :]
 
-    text = render_text(source, context)
+    text = render_text(source, context, first_line)
     check_rendered(name, text, context)
     if subject is not None:
         check_rendered(name, subject, context)

@@ -8,6 +8,7 @@ as a known one, so timing does not tell which addresses have accounts.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,8 @@ from firsttouch.store.models import User
 log = structlog.get_logger(__name__)
 
 ROLES = ("admin", "manager", "rep")
+# The roles that see leads through a workspace rep they are.
+REP_ROLES = ("manager", "rep")
 MAX_FAILED_LOGINS = 5
 LOCK_MINUTES = 15
 MIN_PASSWORD_LENGTH = 10
@@ -72,9 +75,14 @@ def create_user(
     name: str | None = None,
     role: str = "rep",
     rep_id: str | None = None,
+    reps: Collection[str],
     clock: Clock,
 ) -> User:
-    """Add a user; raise ``InputError`` naming the field that is wrong."""
+    """Add a user; raise ``InputError`` naming the field that is wrong.
+
+    ``reps`` are the workspace's rep ids: a rep or manager login must be one
+    of them, or it would see no lead at all.
+    """
     email = normalise_email(email)
     if "@" not in email:
         raise InputError(f"{email!r} is not an email address", field="email")
@@ -82,6 +90,7 @@ def create_user(
         raise InputError(
             f"role must be one of {', '.join(ROLES)}; got {role!r}", field="role"
         )
+    _check_rep(role, rep_id, reps)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InputError(
             f"the password needs at least {MIN_PASSWORD_LENGTH} characters",
@@ -103,6 +112,21 @@ def create_user(
         session.add(user)
     log.info("user.created", email=mask_email(email), role=role)
     return user
+
+
+def _check_rep(role: str, rep_id: str | None, reps: Collection[str]) -> None:
+    known = ", ".join(sorted(reps)) or "none"
+    if rep_id is None and role in REP_ROLES:
+        raise InputError(
+            f"a {role} login needs the workspace rep it is (rep id); "
+            f"the workspace's reps are: {known}",
+            field="rep_id",
+        )
+    if rep_id is not None and rep_id not in reps:
+        raise InputError(
+            f"the workspace has no rep {rep_id!r}; its reps are: {known}",
+            field="rep_id",
+        )
 
 
 def count_users(db: Database) -> int:
@@ -184,5 +208,5 @@ def ensure_first_admin(db: Database, env: dict[str, str] | Any, clock: Clock) ->
             "admin@localhost"
         )
     email = env.get("FIRSTTOUCH_ADMIN_EMAIL") or "admin@localhost"
-    create_user(db, email, password, name="Admin", role="admin", clock=clock)
+    create_user(db, email, password, name="Admin", role="admin", reps=(), clock=clock)
     return f"created the first admin {email} from FIRSTTOUCH_ADMIN_PASSWORD"

@@ -265,7 +265,7 @@ async def meta_chat_webhook(request: Request, runtime: RuntimeDep) -> Response:
 _shared_secret_route(
     "/leads/generic",
     "GENERIC_LEAD_SECRET",
-    "Lead webhook",
+    "Generic lead",
     lambda request, body: [
         generic_lead.parse_generic_lead(
             body, user_agent=request.headers.get("user-agent")

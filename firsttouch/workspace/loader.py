@@ -161,7 +161,8 @@ def _plain_message(err: Any) -> str:
     return str(err["msg"]).removeprefix("Value error, ")
 
 
-def _template_file(main: Path, name: str) -> Path:
+def template_file(main: Path, name: str) -> Path:
+    """Return the file template ``name`` was read from, or the workspace file."""
     folder = main.parent / "templates"
     for suffix in TEMPLATE_SUFFIXES:
         candidate = folder / f"{name}{suffix}"
@@ -186,7 +187,7 @@ def _template_problems(
         except TemplateSyntaxError as exc:
             problems.append(
                 WorkspaceProblem(
-                    str(_template_file(main, name)),
+                    str(template_file(main, name)),
                     exc.lineno,
                     f"templates.{name}",
                     f"template syntax: {exc.message}",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from firsttouch.capture.inbound_channels import CHANNELS
+from firsttouch.qualify.routes import ROUTES
 from firsttouch.workspace.team import Strict
 
 ACTIONS = (
@@ -41,15 +43,33 @@ class Policy(Strict):
     delay_seconds: int = Field(default=0, ge=0)
     templates: dict[str, str] = Field(default_factory=dict)
 
+    # A misspelt name would not fail: the policy would just never match.
+    _channels = field_validator("channels")(
+        lambda v: known_names(v, CHANNELS, "channels")
+    )
+    _routes = field_validator("routes")(lambda v: known_names(v, ROUTES, "routes"))
+
     @field_validator("actions")
     @classmethod
     def _known_actions(cls, value: list[str]) -> list[str]:
-        unknown = [a for a in value if a not in ACTIONS]
-        if unknown:
-            raise ValueError(f"unknown actions {unknown}; use any of {list(ACTIONS)}")
+        known_names(value, ACTIONS, "actions")
         if not value:
             raise ValueError("a policy needs at least one action")
         return value
+
+    @field_validator("templates")
+    @classmethod
+    def _known_template_actions(cls, value: dict[str, str]) -> dict[str, str]:
+        known_names(list(value), ACTIONS, "actions in templates")
+        return value
+
+
+def known_names(values: list[str], known: tuple[str, ...], what: str) -> list[str]:
+    """Return ``values`` if each is in ``known``; else say which are allowed."""
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}; use any of {list(known)}")
+    return values
 
 
 class Sla(Strict):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from firsttouch.qualify.routes import ROUTES
+from firsttouch.workspace.respond import known_names
 from firsttouch.workspace.team import Strict
 
 
@@ -18,3 +20,5 @@ class Sequence(Strict):
     name: str
     routes: list[str] = Field(default_factory=list)
     steps: list[Step]
+
+    _routes = field_validator("routes")(lambda v: known_names(v, ROUTES, "routes"))

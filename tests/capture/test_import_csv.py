@@ -154,3 +154,42 @@ def test_a_phone_that_is_not_one_is_kept_aside_or_refused(runtime, tmp_path) -> 
     report = import_csv(runtime, path)
     assert [e.line for e in report.errors] == [3]
     assert "not a phone number" in report.errors[0].message
+
+
+# A few bytes from the start of each kind of file picked instead of a CSV.
+NOT_CSV = {
+    "book.xlsx": b"PK\x03\x04\x14\x00\x06\x00\x08\x00[Content_Types].xml",
+    "book.xls": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00\x00\x00",
+    "leads.csv.gz": b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03+I-.\x01\x00",
+    "leads.pdf": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj",
+    "program": b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+    "header-only.csv": b"Email,Name\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_CSV))
+def test_a_file_that_is_not_a_csv_of_leads_is_refused_saying_what_is_expected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    migrate.upgrade(url)
+    monkeypatch.setenv("FIRSTTOUCH_DATABASE_URL", url)
+    monkeypatch.setattr("firsttouch.cli.configure_logging", lambda *a, **k: None)
+    path = tmp_path / name
+    path.write_bytes(NOT_CSV[name])
+
+    result = CliRunner().invoke(app, ["import", str(path)])
+
+    assert result.exit_code == 1
+    assert "imported" not in result.output
+    assert str(path) in result.output
+    assert "expected a CSV: a first line naming the columns" in result.output
+
+
+def test_a_utf16_export_with_a_byte_order_mark_is_read(runtime, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Excel's "Unicode text" export; its NUL bytes are not binary data.
+    path = write(tmp_path, GOOD, encoding="utf-16")
+
+    report = import_csv(runtime, path, mapping={"E-mail Address": "email"})
+
+    assert report.ok and report.imported == 3

@@ -110,7 +110,25 @@ def test_wrong_or_missing_secret_is_401_and_nothing_is_stored(
     missing = client.post(URL, content=body)
     assert (wrong.status_code, missing.status_code) == (401, 401)
     assert "X-Firsttouch-Secret" in missing.json()["error"]["message"]
+    assert wrong.json()["error"]["message"].startswith(
+        "Generic lead webhook secret does not match GENERIC_LEAD_SECRET"
+    )
     assert inbounds(runtime) == []
+
+
+def test_no_webhook_route_is_named_with_webhook_twice() -> None:
+    # Each provider's label is followed by "webhook" in its route name and in
+    # its errors ("Lead webhook webhook secret ..." read badly).
+    from firsttouch.web import capture_app_webhooks, capture_webhooks
+
+    names = [
+        getattr(route, "name", "")
+        for module in (capture_app_webhooks, capture_webhooks)
+        for route in module.router.routes
+    ]
+    webhooks = [n for n in names if n.endswith(" webhook")]
+    assert "Generic lead webhook" in webhooks
+    assert [n for n in webhooks if n.lower().endswith("webhook webhook")] == []
 
 
 def test_malformed_json_is_400_with_the_reason(

@@ -66,3 +66,26 @@ def test_preview_names_a_missing_inbound(runtime: Runtime, tmp_path: Path) -> No
     )
     assert result.exit_code == 1
     assert "no inbound with id 999" in result.output
+
+
+def test_preview_of_a_wrong_template_name_lists_the_workspace_s_templates(
+    runtime: Runtime,
+) -> None:
+    inbound_id = add_lead(runtime, first_name="Ann")
+    result = CliRunner().invoke(
+        app,
+        [
+            "preview",
+            "first_touch_mail",
+            "--inbound",
+            str(inbound_id),
+            "--workspace",
+            str(EXAMPLE_WORKSPACE),
+            "--database-url",
+            runtime.db.url,
+        ],
+    )
+
+    assert result.exit_code == 1
+    assert "no template named 'first_touch_mail'" in result.output
+    assert "first_touch_email, first_touch_sms, followup_1" in result.output

@@ -50,6 +50,7 @@ def make_users(db: Database, clock: Clock) -> None:
             name=name.title(),
             role=role,
             rep_id=rep_id,
+            reps=("maya", "luis", "hannah", "dana"),
             clock=clock,
         )
 

@@ -20,9 +20,13 @@ from tests.web.dashboard_data import (
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
+REPS = ("maya", "luis", "dana")
+
 
 def test_password_is_stored_only_as_an_argon2_hash(db, clock) -> None:  # type: ignore[no-untyped-def]
-    accounts.create_user(db, "Rep@Example.test", PASSWORD, clock=clock)
+    accounts.create_user(
+        db, "Rep@Example.test", PASSWORD, rep_id="maya", reps=REPS, clock=clock
+    )
     with db.sessions() as session:
         user = session.scalars(select(User)).one()
     assert user.email == "rep@example.test"
@@ -48,20 +52,62 @@ def test_bad_user_input_names_the_field(
     field,
 ) -> None:
     with pytest.raises(InputError) as caught:
-        accounts.create_user(db, email, password, role=role, clock=clock)
+        accounts.create_user(
+            db, email, password, role=role, rep_id="maya", reps=REPS, clock=clock
+        )
     assert caught.value.field == field
 
 
+@pytest.mark.parametrize(
+    ("role", "rep_id", "says"),
+    [
+        ("rep", None, "a rep login needs the workspace rep it is"),
+        ("manager", None, "a manager login needs the workspace rep it is"),
+        ("rep", "nobody", "the workspace has no rep 'nobody'"),
+        ("admin", "nobody", "the workspace has no rep 'nobody'"),
+    ],
+)
+def test_a_login_for_no_rep_of_the_workspace_is_refused_with_its_reps(
+    db,  # type: ignore[no-untyped-def]
+    clock,
+    role: str,
+    rep_id: str | None,
+    says: str,
+) -> None:
+    # Such a login would see no lead at all: refused, listing the rep ids.
+    with pytest.raises(InputError) as caught:
+        accounts.create_user(
+            db,
+            "a@example.test",
+            PASSWORD,
+            role=role,
+            rep_id=rep_id,
+            reps=REPS,
+            clock=clock,
+        )
+
+    assert caught.value.field == "rep_id"
+    assert says in str(caught.value)
+    assert "dana, luis, maya" in str(caught.value)
+    assert accounts.count_users(db) == 0
+
+
 def test_a_second_user_with_the_same_email_is_refused(db, clock) -> None:  # type: ignore[no-untyped-def]
-    accounts.create_user(db, "a@example.test", PASSWORD, clock=clock)
+    accounts.create_user(
+        db, "a@example.test", PASSWORD, role="admin", reps=REPS, clock=clock
+    )
     with pytest.raises(InputError, match="already exists"):
-        accounts.create_user(db, "A@example.test", PASSWORD, clock=clock)
+        accounts.create_user(
+            db, "A@example.test", PASSWORD, role="admin", reps=REPS, clock=clock
+        )
 
 
 def test_repeated_failures_lock_the_account_even_for_the_right_password(
     db, clock
 ) -> None:  # type: ignore[no-untyped-def]
-    accounts.create_user(db, "a@example.test", PASSWORD, clock=clock)
+    accounts.create_user(
+        db, "a@example.test", PASSWORD, role="admin", reps=REPS, clock=clock
+    )
     for _ in range(accounts.MAX_FAILED_LOGINS - 1):
         with pytest.raises(accounts.LoginRefusedError):
             accounts.authenticate(db, "a@example.test", "wrong password", clock)
@@ -190,7 +236,15 @@ def test_user_create_command_makes_a_user_who_can_log_in(tmp_path, clock) -> Non
     assert "created manager Dana@Example.test" in made.output
     again = runner.invoke(
         app,
-        ["user", "create", "dana@example.test", "--database-url", url],
+        [
+            "user",
+            "create",
+            "dana@example.test",
+            "--role",
+            "admin",
+            "--database-url",
+            url,
+        ],
         input=f"{PASSWORD}\n{PASSWORD}\n",
     )
     assert again.exit_code == 1 and "already exists" in again.output

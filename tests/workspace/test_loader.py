@@ -212,3 +212,33 @@ def test_a_misspelt_key_is_named_in_plain_words(tmp_path: Path) -> None:
     assert problem.field == "team.reps[0].capacty"
     assert problem.message == "unknown key 'capacty'; check its spelling, or remove it"
     assert "capacty" in main.read_text().splitlines()[problem.line - 1]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "allowed"),
+    [
+        ("routes: [rep_now]", "routes: [fast_trak]", "routes", "fast_track"),
+        ("channels: [sms]", "channels: [cal]", "channels", "web_form"),
+        ("routes: [nurture]", "routes: [nurtur]", "routes", "nurture"),
+        (
+            "actions: [sms_reply]",
+            "actions: [sms_reply]\n      templates: {sms_replies: x}",
+            "templates",
+            "sms_reply",
+        ),
+    ],
+)
+def test_a_name_no_lead_can_have_is_refused_with_the_allowed_names(
+    tmp_path: Path, old: str, new: str, field: str, allowed: str
+) -> None:
+    # A misspelt route or channel loads fine and then never matches a lead.
+    path = _broken(tmp_path, old, new)
+
+    with pytest.raises(WorkspaceError) as caught:
+        load_workspace(path)
+
+    problem = caught.value.problems[0]
+    assert problem.field.endswith(f".{field}")
+    assert "unknown" in problem.message
+    assert allowed in problem.message
+    assert problem.line == _line_of(path, new.split("\n")[-1].strip())

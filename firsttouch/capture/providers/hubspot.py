@@ -24,7 +24,8 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from firsttouch.capture.events import Channel, InboundEvent, Kind, PersonFacts
+from firsttouch.capture.events import InboundEvent, Kind, PersonFacts
+from firsttouch.capture.inbound_channels import Channel
 from firsttouch.capture.providers.payloads import (
     from_epoch,
     read_json,

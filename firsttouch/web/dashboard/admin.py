@@ -128,6 +128,7 @@ async def add_user(request: Request, user: CurrentUser) -> Response:
             name=form.get("name") or None,
             role=form.get("role", "rep"),
             rep_id=form.get("rep_id") or None,
+            reps=[r.id for r in runtime.workspace.team.reps],
             clock=runtime.clock,
         )
     except InputError as exc:
