@@ -154,6 +154,28 @@ def _runtime(workspace: Path | None, database_url: str | None):  # type: ignore[
         raise typer.Exit(EXIT_INVALID_WORKSPACE) from None
 
 
+def _require_renderable_templates(runtime) -> None:  # type: ignore[no-untyped-def]
+    """Refuse to start on templates that cannot be rendered (as ``check``).
+
+    Such a workspace loads, and then blocks every first touch it is used
+    for while the server looks healthy: the buyer is never answered.
+    """
+    from firsttouch.respond.template_check import check_templates
+
+    problems = check_templates(runtime.workspace)
+    for problem in problems:
+        typer.secho(str(problem), fg=typer.colors.RED, err=True)
+    if problems:
+        typer.secho(
+            "not starting: these templates cannot be rendered, so the leads "
+            "they answer would never be answered; fix them (`firsttouch check` "
+            "lists them again)",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(EXIT_INVALID_WORKSPACE)
+
+
 def _require_current_schema(runtime) -> None:  # type: ignore[no-untyped-def]
     from firsttouch.store import migrate
 
@@ -315,6 +337,7 @@ def _serve(  # type: ignore[no-untyped-def]
     from firsttouch.worker import build_worker
 
     _require_current_schema(runtime)
+    _require_renderable_templates(runtime)
     settings = runtime.settings
     _require_free_port(settings.host, settings.port)
     try:
@@ -455,6 +478,7 @@ def worker(
 
     runtime = _runtime(workspace, database_url)
     _require_current_schema(runtime)
+    _require_renderable_templates(runtime)
     job_worker = build_worker(runtime, batch=batch)
     _start_imap_polling(runtime)
     _start_lead_polling(runtime)

@@ -53,6 +53,26 @@ def test_check_fails_on_a_template_every_first_touch_would_fail(
     assert "has no attribute 'nmae'" in result.output
 
 
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["worker"]])
+def test_serve_and_worker_refuse_a_template_no_lead_can_be_answered_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    runner.invoke(app, ["init", str(tmp_path / "ws")])
+    template = tmp_path / "ws" / "templates" / "first_touch_email.j2"
+    source = template.read_text()
+    template.write_text(source.replace("{{ owner.name }}", "{{ owner.nmae }}", 1))
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("FIRSTTOUCH_DATABASE_URL", url)
+    monkeypatch.setenv("FIRSTTOUCH_WORKSPACE", str(tmp_path / "ws"))
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+
+    result = runner.invoke(app, command)
+
+    assert result.exit_code == EXIT_INVALID_WORKSPACE
+    assert "has no attribute 'nmae'" in result.output
+    assert "not starting" in result.output
+
+
 def test_db_upgrade_then_apikey_lifecycle(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("FIRSTTOUCH_DATABASE_URL", url)
