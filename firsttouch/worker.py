@@ -10,7 +10,7 @@ from firsttouch import capture, crm, nurture, qualify, respond  # noqa: F401
 from firsttouch.capture import handlers as capture_handlers
 from firsttouch.capture.accept import INGEST_KIND
 from firsttouch.crm import handlers as crm_handlers
-from firsttouch.jobs.runner import Handler, JobContext, Worker
+from firsttouch.jobs.runner import GiveUp, Handler, JobContext, Worker
 from firsttouch.nurture import handlers as nurture_handlers
 from firsttouch.qualify import handlers as qualify_handlers
 from firsttouch.respond import handlers as respond_handlers
@@ -62,6 +62,11 @@ def build_handlers(runtime: Runtime) -> dict[str, Handler]:
     return handlers
 
 
+def build_give_ups(runtime: Runtime) -> dict[str, GiveUp]:
+    """Collect what each layer records when one of its jobs goes dead."""
+    return respond_handlers.give_ups(runtime)
+
+
 def build_worker(
     runtime: Runtime, *, worker_id: str | None = None, batch: int = 20
 ) -> Worker:
@@ -77,4 +82,5 @@ def build_worker(
         poll_seconds=settings.job_poll_seconds,
         services={"runtime": runtime},
         priorities=PRIORITIES,
+        give_ups=build_give_ups(runtime),
     )

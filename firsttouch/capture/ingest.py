@@ -476,6 +476,11 @@ def inbound_values(
 ) -> dict[str, Any]:
     """The ``inbounds`` row for ``event`` as first stored, received ``now``."""
     raw, truncated = cap_raw(event.raw, runtime.settings.raw_payload_cap)
+    fields = dict(event.fields)
+    if event.references:
+        # The thread so far: a reply's References is this chain followed by
+        # the message's own Message-ID (RFC 5322 section 3.6.4).
+        fields["references"] = event.references[-MAX_REFERENCES:]
     return dict(
         dedupe_key=event.dedupe_key,
         received_at=now,
@@ -489,7 +494,7 @@ def inbound_values(
         utm=dict(event.utm),
         subject=event.subject,
         body_text=event.body_text,
-        fields=dict(event.fields),
+        fields=fields,
         raw=raw,
         raw_truncated=truncated,
         message_id=_bare_id(event.message_id) if event.message_id else None,

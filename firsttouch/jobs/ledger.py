@@ -29,7 +29,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Connection, Table, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from firsttouch.clock import Clock
+from firsttouch.clock import Clock, ensure_utc
 from firsttouch.errors import DeliveryError, JobError
 from firsttouch.logs import get_logger
 from firsttouch.store.db import Database
@@ -66,7 +66,11 @@ _TAKE_LEASE = (
     )
 )
 _READ = select(
-    _LEDGER.c.state, _LEDGER.c.attempts, _LEDGER.c.result, _LEDGER.c.error
+    _LEDGER.c.state,
+    _LEDGER.c.attempts,
+    _LEDGER.c.result,
+    _LEDGER.c.error,
+    _LEDGER.c.lease_expires_at,
 ).where(_LEDGER.c.key == bindparam("key_"))
 _FINISH = (
     update(_LEDGER)
@@ -89,6 +93,7 @@ class Entry:
     attempts: int
     result: Result
     error: str | None
+    lease_expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -100,9 +105,17 @@ class Outcome:
 
 
 class EffectInFlightError(JobError):
-    """Another worker holds this effect's lease; the job retries later."""
+    """Another worker holds this effect's lease until ``until``.
+
+    The job is not at fault: the worker puts it back for when the lease
+    expires, without counting the attempt (the holder may have died).
+    """
 
     code = "effect_in_flight"
+
+    def __init__(self, message: str, until: datetime | None = None):
+        super().__init__(message)
+        self.until = until
 
 
 class Ledger:
@@ -165,7 +178,13 @@ class Ledger:
             _TAKE_LEASE, {"key_": key, "now_": now, "until_": now + self.lease}
         ).rowcount
         row = conn.execute(_READ, {"key_": key}).one()
-        entry = Entry(row.state, row.attempts, dict(row.result or {}), row.error)
+        entry = Entry(
+            row.state,
+            row.attempts,
+            dict(row.result or {}),
+            row.error,
+            ensure_utc(row.lease_expires_at) if row.lease_expires_at else None,
+        )
         return entry, bool(taken)
 
     def _finish(self, key: str, state: str, result: Result, error: str | None) -> None:
@@ -235,7 +254,8 @@ class Ledger:
             )
         if not leased:
             raise EffectInFlightError(
-                f"{effect} {key} is being performed by another worker"
+                f"{effect} {key} is being performed by another worker",
+                until=entry.lease_expires_at,
             )
 
         # An earlier attempt may have made the call and died before recording it.

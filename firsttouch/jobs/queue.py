@@ -40,7 +40,11 @@ from sqlalchemy.orm import Session
 from firsttouch import clock as clock_module
 from firsttouch.clock import Clock
 from firsttouch.errors import InputError, JobError, NotFoundError
-from firsttouch.jobs.backoff import retry_delay
+from firsttouch.jobs.backoff import (
+    DELIVERY_HORIZON,
+    delivery_retry_delay,
+    retry_delay,
+)
 from firsttouch.jobs.waker import CHANNEL, mark_enqueued
 from firsttouch.store.db import Database
 from firsttouch.store.models import Job
@@ -63,14 +67,20 @@ class ClaimedJob:
     attempts: int
     max_attempts: int
     due_at: datetime
+    failing_since: datetime | None = None
 
 
 @dataclass(frozen=True)
 class Batch:
-    """Claimed jobs; when there are none, when the next queued one falls due."""
+    """Claimed jobs; when there are none, when the next queued one falls due.
+
+    ``buried`` are jobs the claim found past their attempts (their workers
+    kept dying) and marked dead instead of running them.
+    """
 
     jobs: list[ClaimedJob]
     next_due: datetime | None
+    buried: list[ClaimedJob] = field(default_factory=list)
 
 
 # Built once against the table (Core, not the ORM): enqueue sits on every
@@ -263,11 +273,15 @@ def _claim_statement(priorities: Mapping[str, int]) -> Update:
             _JOBS.c.attempts,
             _JOBS.c.max_attempts,
             _JOBS.c.due_at,
+            _JOBS.c.failing_since,
         )
     )
 
 
 # A job whose workers keep dying never finishes: the claim stops it at the cap.
+BURIED_REASON = (
+    "lease expired on every attempt: the worker died or hung while running this job"
+)
 _BURY = (
     update(_JOBS)
     .where(_JOBS.c.id.in_(bindparam("ids_", expanding=True)))
@@ -276,8 +290,7 @@ _BURY = (
         lease_owner=None,
         lease_expires_at=None,
         finished_at=bindparam("now_", type_=_JOBS.c.due_at.type),
-        last_error="lease expired on every attempt: the worker "
-        "died or hung while running this job",
+        last_error=BURIED_REASON,
     )
 )
 
@@ -369,22 +382,23 @@ class JobQueue:
             ).all()
             jobs, over = self._sort_out(rows)
             if over:
-                conn.execute(_BURY, {"ids_": over, "now_": now})
+                conn.execute(_BURY, {"ids_": [j.id for j in over], "now_": now})
             # An idle worker needs this to know how long to sleep; asking
             # here spares it a transaction of its own.
             due = None if jobs else conn.scalar(_NEXT_DUE)
-        return Batch(jobs, clock_module.ensure_utc(due) if due else None)
+        return Batch(jobs, clock_module.ensure_utc(due) if due else None, over)
 
-    def _sort_out(self, rows: Sequence[Any]) -> tuple[list[ClaimedJob], list[int]]:
+    def _sort_out(
+        self, rows: Sequence[Any]
+    ) -> tuple[list[ClaimedJob], list[ClaimedJob]]:
         """Split claimed rows into jobs to run, in claim order, and jobs to bury."""
         jobs: list[ClaimedJob] = []
-        over: list[int] = []
-        for job_id, kind, payload, attempts, cap, due_at in rows:
-            if attempts > cap:
-                over.append(job_id)
-            else:
-                payload = dict(payload or {})
-                jobs.append(ClaimedJob(job_id, kind, payload, attempts, cap, due_at))
+        over: list[ClaimedJob] = []
+        for job_id, kind, payload, attempts, cap, due_at, failing_since in rows:
+            job = ClaimedJob(
+                job_id, kind, dict(payload or {}), attempts, cap, due_at, failing_since
+            )
+            (over if attempts > cap else jobs).append(job)
         # RETURNING comes back in no promised order: run in the claim's order.
         jobs.sort(key=self._order)
         return jobs, over
@@ -436,20 +450,44 @@ class JobQueue:
         return int(result.rowcount or 0)
 
     def fail(
-        self, job: ClaimedJob, worker_id: str, error: str, *, permanent: bool = False
+        self,
+        job: ClaimedJob,
+        worker_id: str,
+        error: str,
+        *,
+        permanent: bool = False,
+        transient: bool = False,
     ) -> str:
-        """Record a failure: retry later with backoff, or mark dead. Return state."""
+        """Record a failure: retry later with backoff, or mark dead. Return state.
+
+        A ``transient`` failure (a delivery that may work later) is retried
+        on the delivery schedule until ``DELIVERY_HORIZON`` has passed since
+        the job's first such failure, and its attempt is not charged to
+        ``max_attempts``, which is kept for crashes and errors no wait cures.
+        """
         now = self.clock.now()
-        dead = permanent or job.attempts >= job.max_attempts
         values: dict[str, Any] = {
             "last_error": error[:ERROR_TEXT_CAP],
             "lease_owner": None,
             "lease_expires_at": None,
         }
+        if transient and not permanent:
+            since = job.failing_since or now
+            dead = now - since >= DELIVERY_HORIZON
+            if not dead:
+                values.update(
+                    due_at=now + delivery_retry_delay(now - since),
+                    failing_since=since,
+                    attempts=_JOBS.c.attempts - 1,
+                )
+        else:
+            dead = permanent or job.attempts >= job.max_attempts
+            if not dead:
+                values.update(due_at=now + retry_delay(job.attempts))
         if dead:
             values.update(state="dead", finished_at=now)
         else:
-            values.update(state="queued", due_at=now + retry_delay(job.attempts))
+            values.update(state="queued")
 
         with self.db.write_connection(durable=False) as conn:
             conn.execute(
@@ -458,6 +496,29 @@ class JobQueue:
                 .values(**values)
             )
         return "dead" if dead else "queued"
+
+    def postpone(
+        self, job: ClaimedJob, worker_id: str, until: datetime, reason: str
+    ) -> str:
+        """Queue a job again at ``until``, its attempt not counted; return 'queued'.
+
+        For a job that could not start through no fault of its own (an
+        effect another worker's lease still holds): waiting is not failing.
+        """
+        with self.db.write_connection(durable=False) as conn:
+            conn.execute(
+                update(_JOBS)
+                .where(_JOBS.c.id == job.id, _JOBS.c.lease_owner == worker_id)
+                .values(
+                    state="queued",
+                    due_at=until,
+                    attempts=_JOBS.c.attempts - 1,
+                    last_error=reason[:ERROR_TEXT_CAP],
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            )
+        return "queued"
 
     def retry(self, job_id: int) -> None:
         """Send a dead job back to the queue, due now, with a fresh attempt count."""
@@ -473,6 +534,7 @@ class JobQueue:
             job.attempts = 0
             job.due_at = self.clock.now()
             job.finished_at = None
+            job.failing_since = None
             mark_enqueued(session)
 
     def list(self, state: str | None = None, limit: int = 100) -> list[Job]:

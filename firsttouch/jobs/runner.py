@@ -6,6 +6,19 @@ idempotent and every outbound effect goes through the ``Ledger``.
 
 Due jobs are taken by the priority the worker is given per kind, then in
 due order; a finished batch is marked done with the next claim.
+
+How a failure is met:
+
+- ``DeliveryError``, permanent: dead at once. Not permanent: retried on the
+  delivery schedule for a long horizon (``backoff.DELIVERY_HORIZON``),
+  those attempts not charged to the job's ``max_attempts``.
+- ``EffectInFlightError``: another worker's ledger lease holds the effect;
+  the job waits for that lease, its attempt not counted.
+- anything else: retried with backoff until ``max_attempts``.
+
+A job that goes dead, whether it failed or its workers kept dying, is
+handed to its kind's ``GiveUp`` hook, if any, so the layer can record what
+will now never happen (a touch left ``sending``).
 """
 
 from __future__ import annotations
@@ -17,14 +30,15 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
 
 from firsttouch.clock import Clock
 from firsttouch.errors import DeliveryError, FirsttouchError, UnknownJobKindError
-from firsttouch.jobs.queue import ClaimedJob, JobQueue
+from firsttouch.jobs.ledger import EffectInFlightError
+from firsttouch.jobs.queue import BURIED_REASON, ClaimedJob, JobQueue
 from firsttouch.jobs.waker import Waker, libpq_dsn, listen_forever, local_waker
 from firsttouch.store.db import Database
 
@@ -49,6 +63,17 @@ class Handler(Protocol):
     def __call__(self, ctx: JobContext) -> None: ...
 
 
+class GiveUp(Protocol):
+    """Told that a job went dead, and why; records what will not happen now."""
+
+    def __call__(self, ctx: JobContext, reason: str) -> None: ...
+
+
+# How long after another worker's ledger lease expires a waiting job runs:
+# its holder, if alive, has had time to record the outcome.
+IN_FLIGHT_GRACE = timedelta(seconds=1)
+
+
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -70,6 +95,7 @@ class Worker:
         waker: Waker | None = None,
         on_job: Callable[[ClaimedJob, str, float], None] | None = None,
         priorities: Mapping[str, int] | None = None,
+        give_ups: Mapping[str, GiveUp] | None = None,
     ):
         self.db = db
         self.queue = JobQueue(db, clock, priorities)
@@ -82,6 +108,7 @@ class Worker:
         self.services = services or {}
         self.waker = waker or local_waker
         self.on_job = on_job
+        self.give_ups = dict(give_ups or {})
         self.stop_event = threading.Event()
 
     def run_job(self, job: ClaimedJob) -> str:
@@ -105,16 +132,19 @@ class Worker:
                 self.worker_id,
                 f"{type(exc).__name__}: {exc}",
                 permanent=exc.permanent,
+                transient=not exc.permanent,
             )
-            self._log_failure(job, exc, outcome)
+            self._after_failure(job, exc, outcome)
+        except EffectInFlightError as exc:
+            outcome = self._wait_for_lease(job, exc)
         except UnknownJobKindError as exc:
             outcome = self.queue.fail(job, self.worker_id, str(exc), permanent=True)
-            self._log_failure(job, exc, outcome)
+            self._after_failure(job, exc, outcome)
         except Exception as exc:  # noqa: BLE001 - the edge of one job: record, go on
             outcome = self.queue.fail(
                 job, self.worker_id, f"{type(exc).__name__}: {exc}"
             )
-            self._log_failure(job, exc, outcome)
+            self._after_failure(job, exc, outcome)
         finally:
             structlog.contextvars.reset_contextvars(**bound)
 
@@ -122,6 +152,41 @@ class Worker:
         if self.on_job:
             self.on_job(job, outcome, elapsed)
         return outcome
+
+    def _wait_for_lease(self, job: ClaimedJob, exc: EffectInFlightError) -> str:
+        """Put ``job`` back for when the other worker's lease runs out."""
+        now = self.clock.now()
+        until = max(exc.until or now, now) + IN_FLIGHT_GRACE
+        log.info(
+            "job.postponed",
+            job_id=job.id,
+            kind=job.kind,
+            until=until.isoformat(),
+            reason=str(exc),
+        )
+        return self.queue.postpone(job, self.worker_id, until, f"waiting: {exc}")
+
+    def _give_up(self, job: ClaimedJob, reason: str) -> None:
+        """Hand a dead job to its kind's hook; a failing hook is logged, not raised."""
+        hook = self.give_ups.get(job.kind)
+        if hook is None:
+            return
+        try:
+            hook(JobContext(job, self.db, self.clock, self.services), reason)
+        except Exception as exc:  # noqa: BLE001 - the job is dead already: record, go on
+            log.error(
+                "job.give_up_failed",
+                job_id=job.id,
+                kind=job.kind,
+                error=f"{type(exc).__name__}: {exc}",
+                exc_info=True,
+            )
+
+    def _after_failure(self, job: ClaimedJob, exc: BaseException, outcome: str) -> None:
+        """Log a failed run; a job that is now dead goes to its give-up hook."""
+        self._log_failure(job, exc, outcome)
+        if outcome == "dead":
+            self._give_up(job, f"{type(exc).__name__}: {exc}")
 
     def _log_failure(self, job: ClaimedJob, exc: BaseException, outcome: str) -> None:
         level = "error" if outcome == "dead" else "warning"
@@ -138,9 +203,11 @@ class Worker:
 
     def run_once(self) -> int:
         """Claim one batch and run it; return how many jobs were claimed."""
-        jobs = self.queue.claim(self.worker_id, self.batch, self.lease_seconds)
-        self.queue.complete(self._run_batch(jobs), self.worker_id)
-        return len(jobs)
+        batch = self.queue.claim_batch(self.worker_id, self.batch, self.lease_seconds)
+        for job in batch.buried:
+            self._give_up(job, BURIED_REASON)
+        self.queue.complete(self._run_batch(batch.jobs), self.worker_id)
+        return len(batch.jobs)
 
     def _run_batch(self, jobs: list[ClaimedJob]) -> list[int]:
         """Run claimed jobs in order; return the ids of those that finished."""
@@ -171,6 +238,8 @@ class Worker:
             batch = self.queue.claim_batch(
                 self.worker_id, more, self.lease_seconds, completed=done
             )
+            for job in batch.buried:
+                self._give_up(job, BURIED_REASON)
             if not batch.jobs:
                 return seen, batch.next_due
             done = self._run_batch(batch.jobs)

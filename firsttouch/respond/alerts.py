@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from email.utils import parseaddr
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -242,6 +243,35 @@ def _build_email(runtime: Runtime) -> EmailChannel:
     )
 
 
+def destination_key(kind: str, where: str) -> tuple[str, str]:
+    """Return what makes two alert destinations the same one.
+
+    An email address compares by its address alone, trimmed and lower-cased
+    (a name around it, or its case, makes no second mailbox); a webhook by
+    its kind and URL as configured.
+    """
+    if kind == "email":
+        return kind, parseaddr(where)[1].strip().lower() or where.strip().lower()
+    return kind, where.strip()
+
+
+def _first_mention(
+    seen: set[tuple[str, str]], kind: str, where: str, name: str, alert: Alert
+) -> bool:
+    """True the first time a destination comes up; then remember it."""
+    key = destination_key(kind, where)
+    if key in seen:
+        log.info(
+            "alert.duplicate_skipped",
+            destination=name,
+            kind=kind,
+            inbound_id=alert.inbound_id,
+        )
+        return False
+    seen.add(key)
+    return True
+
+
 @dataclass
 class AlertSender:
     """Sends one alert to every destination, each exactly once."""
@@ -255,7 +285,11 @@ class AlertSender:
     apprise: AppriseNotifier = field(default_factory=AppriseNotifier)
 
     def send(self, alert: Alert, key_base: str) -> list[Delivery]:
-        """Send ``alert``; raise the first retryable failure after trying all."""
+        """Send ``alert``; raise the first retryable failure after trying all.
+
+        Each destination hears once: an address (or a webhook) that is also
+        the rep's, or listed twice, is skipped after its first mention.
+        """
         deliveries = [
             self._one(
                 alert,
@@ -265,11 +299,14 @@ class AlertSender:
                 partial(self._email, alert, alert.rep.email),
             )
         ]
+        seen = {destination_key("email", alert.rep.email)}
         for notification in self.workspace.channels.notifications:
             if notification.kind == "email":
                 # One effect per address, so a retry never re-sends to the others.
                 for to in notification.to:
                     name = f"{notification.name}:{mask_email(to)}"
+                    if not _first_mention(seen, "email", to, name, alert):
+                        continue
                     deliveries.append(
                         self._one(
                             alert,
@@ -280,6 +317,11 @@ class AlertSender:
                         )
                     )
             else:
+                where = notification.url or notification.name
+                if not _first_mention(
+                    seen, notification.kind, where, notification.name, alert
+                ):
+                    continue
                 deliveries.append(
                     self._one(
                         alert,

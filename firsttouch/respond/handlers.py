@@ -28,11 +28,16 @@ from firsttouch.respond.sla import (
     check_human_follow_up,
     escalate_to_manager,
 )
-from firsttouch.respond.touches import Draft, deliver_touch, stage_touch
+from firsttouch.respond.touches import (
+    Draft,
+    deliver_touch,
+    give_up_touches,
+    stage_touch,
+)
 from firsttouch.store.models import Contact, Inbound
 
 if TYPE_CHECKING:
-    from firsttouch.jobs.runner import Handler, JobContext
+    from firsttouch.jobs.runner import GiveUp, Handler, JobContext
     from firsttouch.runtime import Runtime
 
 
@@ -70,6 +75,31 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         "respond.alert_owner": alert_owner_handler(runtime),
         "respond.call_bridge": call_bridge_handler(runtime),
         "respond.send_invite": send_invite_handler(runtime),
+    }
+
+
+def give_ups(runtime: Runtime) -> dict[str, GiveUp]:
+    """Return what to record when a job of this layer goes dead, by kind.
+
+    A touch its job will now never send is marked failed with the reason,
+    so the dashboard and the SLA check see a failure, not a send in progress.
+    """
+
+    def first_touch(ctx: JobContext, reason: str) -> None:
+        inbound_id = int(ctx.payload["inbound_id"])
+        give_up_touches(runtime, reason, first_touch_of=inbound_id)
+
+    def send_touch(ctx: JobContext, reason: str) -> None:
+        give_up_touches(runtime, reason, key=str(ctx.payload["key"]))
+
+    def consent(ctx: JobContext, reason: str) -> None:
+        key = f"help:{int(ctx.payload['inbound_id'])}"
+        give_up_touches(runtime, reason, key=key)
+
+    return {
+        "respond.first_touch": first_touch,
+        "respond.send_touch": send_touch,
+        "respond.consent": consent,
     }
 
 

@@ -19,7 +19,11 @@ that tells the retry where it stopped:
 
 A deferred touch (quiet hours, caps, mailbox limits) gets a
 ``respond.send_touch`` job at the moment the gate named; a blocked one
-keeps its reason. Nothing is dropped silently.
+keeps its reason. Nothing is dropped silently: when the job sending a
+touch gives up (a delivery failing past the retry horizon, workers dying
+on it), ``give_up_touches`` records the touch ``failed`` with the reason
+and the code ``GAVE_UP``; an operator's retry of that job gates and sends
+such a touch again.
 """
 
 from __future__ import annotations
@@ -66,6 +70,10 @@ Opened = tuple[Entry, bool]
 SETTLED = frozenset(
     {"queued", "sent", "delivered", "failed", "undelivered", "blocked", "read"}
 )
+# The error code of a touch whose job gave up before it could leave.
+GAVE_UP = "retries_exhausted"
+# States of a touch its job still means to send.
+_UNSENT = ("draft", "sending")
 
 # The statements of every touch are built once: a statement object keeps its
 # own cache key, so running one again costs no construction and no key.
@@ -302,6 +310,10 @@ def admit_staged(
 ) -> str:
     """``admit_touch`` for a touch this transaction staged or locked already."""
     key = touch.idempotency_key
+    if touch.status == "failed" and touch.error_code == GAVE_UP:
+        # Its job gave up and an operator sent the job again: try anew.
+        touch.status = "draft"
+        touch.error = touch.error_code = None
     if touch.status in SETTLED or touch.status == "sending":
         return touch.status
     if touch.scheduled_for is not None and touch.scheduled_for > now:
@@ -551,3 +563,40 @@ def _record_failure(runtime: Runtime, key: str, exc: DeliveryError) -> None:
         touch.error = str(exc)[:2000]
         touch.error_code = exc.provider_code or None
     log.warning("touch.failed", key=key, error=str(exc), code=exc.provider_code)
+
+
+def give_up_touches(
+    runtime: Runtime,
+    reason: str,
+    *,
+    key: str | None = None,
+    first_touch_of: int | None = None,
+) -> int:
+    """Record as failed the touches a dead job will never send; return how many.
+
+    ``key`` names one touch; ``first_touch_of`` an inbound whose first-touch
+    touches are meant. Only touches still unsent (``draft``, ``sending``)
+    change: one that left, or failed for its own reason, keeps its record.
+    """
+    if key is not None:
+        which = _TOUCHES.c.idempotency_key == key
+    elif first_touch_of is not None:
+        which = (_TOUCHES.c.inbound_id == first_touch_of) & (
+            _TOUCHES.c.purpose == "first_touch"
+        )
+    else:
+        raise ValueError("give_up_touches needs a key or an inbound")
+    with runtime.db.write_connection() as conn:
+        failed = conn.execute(
+            update(_TOUCHES)
+            .where(which, _TOUCHES.c.status.in_(_UNSENT))
+            .values(
+                status="failed",
+                error=f"gave up: {reason}"[:2000],
+                error_code=GAVE_UP,
+            )
+            .returning(_TOUCHES.c.idempotency_key)
+        ).all()
+    for row in failed:
+        log.error("touch.gave_up", key=row.idempotency_key, reason=reason)
+    return len(failed)

@@ -14,7 +14,7 @@ from firsttouch.clock import VirtualClock
 from firsttouch.config import Secret, Settings
 from firsttouch.jobs.runner import Worker
 from firsttouch.respond.consent import MailboxLimits
-from firsttouch.respond.handlers import handlers
+from firsttouch.respond.handlers import give_ups, handlers
 from firsttouch.respond.senders import SERVICE, Senders
 from firsttouch.runtime import Runtime
 from firsttouch.store.db import Database
@@ -139,4 +139,5 @@ def worker_for(runtime: Runtime) -> Worker:
         worker_id="test",
         lease_seconds=30,
         poll_seconds=0.01,
+        give_ups=give_ups(runtime),
     )

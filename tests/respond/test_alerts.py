@@ -450,3 +450,45 @@ def test_alert_email_to_internationalised_addresses_on_a_server_without_smtputf8
     assert "j***@northwindledger.example cannot be reached by email" in (
         failed.error or ""
     )
+
+
+def test_an_owner_also_on_the_notification_list_hears_of_a_breach_once(
+    alert_runtime: Runtime,
+    api: FakeApi,
+    sink: tuple[MailSink, int],
+    db: Database,
+    clock: VirtualClock,
+) -> None:
+    channels = alert_runtime.workspace.channels
+    team = Notification(
+        name="sales-team",
+        kind="email",
+        to=[
+            "Maya@NorthwindLedger.example",
+            "dana@northwindledger.example",
+            "DANA@northwindledger.example",
+        ],
+    )
+    again = Notification(name="slack-again", kind="slack", url="${SLACK_WEBHOOK}")
+    listed = [*channels.notifications, team, again]
+    channels = channels.model_copy(update={"notifications": listed})
+    alert_runtime.workspace = alert_runtime.workspace.model_copy(
+        update={"channels": channels}
+    )
+    inbound_id = seed_lead(db, clock.now())
+    payload = {"inbound_id": inbound_id, "reason": "sla_breach"}
+
+    deliveries = alert_owner(alert_runtime, payload, sender_for(alert_runtime, sink[1]))
+
+    recipients = sorted(rcpt[0].lower() for rcpt, _ in sink[0].messages)
+    assert recipients == [
+        "dana@northwindledger.example",
+        "maya@northwindledger.example",
+    ]
+    assert len(api.requests_to(SLACK)) == 1
+    assert [d.destination for d in deliveries] == [
+        "owner",
+        "sales-slack",
+        "sales-teams",
+        "managers:d***@northwindledger.example",
+    ]

@@ -35,3 +35,6 @@ class Job(IdMixin, CreatedMixin, Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Since when its deliveries have failed for reasons that may pass: such
+    # failures are retried until a horizon, not charged to ``max_attempts``.
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
