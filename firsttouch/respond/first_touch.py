@@ -27,6 +27,7 @@ from firsttouch.respond.context import (
     Lead,
     load_lead,
     owner_of,
+    plain_text,
     template_context,
 )
 from firsttouch.respond.one_intro import earlier_intro, mark_answered_by
@@ -286,8 +287,8 @@ def _email_draft(
         "from_name": f"{owner.name} ({wires.from_name})"
         if wires.from_name
         else owner.name,
-        "to_name": header_text(
-            " ".join(p for p in (lead.first_name, lead.last_name) if p)
+        "to_name": " ".join(
+            p for p in map(plain_text, (lead.first_name, lead.last_name)) if p
         )
         or None,
         "reply_to": owner.email,
