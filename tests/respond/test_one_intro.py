@@ -7,14 +7,18 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from firsttouch.clock import VirtualClock
+from firsttouch.jobs.runner import run_until_idle
 from firsttouch.respond.first_touch import ANSWERED_EARLIER, run_first_touch
 from firsttouch.runtime import Runtime
 from firsttouch.store.models import Inbound, Touch
+from firsttouch.web import create_app
 from tests.channels.fakes import SmtpSink
-from tests.respond.conftest import add_lead
+from tests.conftest import settle_accepted
+from tests.respond.conftest import add_lead, worker_for
 
 # Two threads, one barrier: each waits at most this long for the other.
 BARRIER_SECONDS = 30
@@ -143,3 +147,28 @@ def test_a_reply_in_the_thread_is_left_to_the_owner_as_before(
     assert run_first_touch(live, reply) == {}
     assert "first_touch_by" not in _inbound(live, reply).fields
     assert len(sink.received) == 1
+
+
+def test_three_form_posts_of_one_buyer_send_one_intro_end_to_end(
+    live_any: Runtime, sink: SmtpSink
+) -> None:
+    posts = [
+        ("demo-request", "twice@two.example"),
+        ("pricing", "twice@two.example"),
+        ("demo-request", "TWICE@Two.Example"),
+    ]
+    with TestClient(create_app(live_any)) as client:
+        for form, email in posts:
+            posted = client.post(
+                f"/capture/forms/{form}", json={"email": email, "first_name": "Tess"}
+            )
+            assert posted.status_code == 202, posted.text
+    settle_accepted(live_any)
+    run_until_idle(worker_for(live_any))
+
+    assert len(sink.received) == 1
+    with live_any.db.sessions() as session:
+        stored = list(session.scalars(select(Inbound).order_by(Inbound.id)))
+    assert len({i.contact_id for i in stored}) == 1
+    assert [i.sla_state for i in stored] == ["met", "met", "met"]
+    assert sum("first_touch_by" in i.fields for i in stored) == 2
