@@ -174,7 +174,6 @@ def topic_of(workspace: Workspace, lead: Lead) -> str | None:
     ]
     for value in candidates:
         text = " ".join((plain_text(value) or "").split()).rstrip(CLOSING_MARKS)
-        text = text.rstrip()
         if text and len(text) <= TOPIC_MAX:
             return text
     return None
