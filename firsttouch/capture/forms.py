@@ -108,7 +108,8 @@ def map_fields(
 def _text(value: Any) -> str | None:
     if isinstance(value, list):
         value = next((v for v in value if v not in (None, "")), None)
-    if value is None:
+    # An object is no name or company: it stays in the fields as sent.
+    if value is None or isinstance(value, (dict, list)):
         return None
     text = str(value).strip()
     return text or None

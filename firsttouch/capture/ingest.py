@@ -32,6 +32,7 @@ from firsttouch.capture.contacts import (
     resolve_contact,
 )
 from firsttouch.capture.events import InboundEvent
+from firsttouch.capture.own_mail import mark_own_mail
 from firsttouch.capture.owners import (
     INSERT_DECISION,
     choose_owner,
@@ -150,6 +151,7 @@ def ingest_in_group(
     if existing is not None:
         return _duplicate(existing)
 
+    event = mark_own_mail(runtime.workspace, event)
     row = {**values, "status": "new" if event.creates_lead else "recorded"}
     arrival = _Arrival(None, values["received_at"], row)
     return _store(runtime, session, arrival, event, now)
@@ -227,6 +229,7 @@ def _store(
     now: datetime,
 ) -> IngestResult:
     """Write the inbound and what follows from it; the unique key guards it."""
+    event = mark_own_mail(runtime.workspace, event)
     parent = find_parent(session, event)
     if parent is not None:
         return _attach_reply(session, arrival.load(session), parent)
@@ -475,6 +478,7 @@ def inbound_values(
     runtime: Runtime, event: InboundEvent, now: datetime
 ) -> dict[str, Any]:
     """The ``inbounds`` row for ``event`` as first stored, received ``now``."""
+    event = mark_own_mail(runtime.workspace, event)
     raw, truncated = cap_raw(event.raw, runtime.settings.raw_payload_cap)
     fields = dict(event.fields)
     if event.references:

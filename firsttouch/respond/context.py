@@ -6,6 +6,8 @@ object, so a sandboxed template cannot reach the session or the database.
 
 from __future__ import annotations
 
+import ast
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +23,8 @@ from firsttouch.workspace.team import Rep
 
 REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg)\s*:\s*)+", re.IGNORECASE)
 TOPIC_MAX = 80
+# Marks that end a sentence or a clause, in the scripts our buyers write.
+CLOSING_MARKS = ".,;:!?\u2026\u3002\uff01\uff1f\u061f\u0964 "
 
 
 @dataclass(frozen=True)
@@ -158,14 +162,18 @@ def owner_of(workspace: Workspace, lead: Lead) -> Rep:
 
 
 def topic_of(workspace: Workspace, lead: Lead) -> str | None:
-    """Return what the buyer asked about, in a few words, if we can tell."""
+    """Return what the buyer asked about, in a few words, if we can tell.
+
+    Its closing marks are dropped: templates put it mid-sentence ("about
+    {{ topic }}."), where "Pricing for 40 users?" would print "?.".
+    """
     candidates = [
         lead.fields.get("topic"),
         REPLY_PREFIX.sub("", lead.subject or ""),
         _form_name(workspace, lead),
     ]
     for value in candidates:
-        text = " ".join(str(value or "").split())
+        text = " ".join((plain_text(value) or "").split()).rstrip(CLOSING_MARKS)
         if text and len(text) <= TOPIC_MAX:
             return text
     return None
@@ -184,12 +192,13 @@ def template_context(
     company = workspace.company
     return {
         # What a buyer typed goes on one line: a line break, tab or NUL in a
-        # name would otherwise land in a subject or split a text message.
+        # name would otherwise land in a subject or split a text message. A
+        # value that is not plain text falls back as a missing one does.
         "contact": {
-            "first_name": _one_line(lead.first_name),
-            "last_name": _one_line(lead.last_name),
-            "company": _one_line(lead.company),
-            "title": _one_line(lead.title),
+            "first_name": plain_text(lead.first_name),
+            "last_name": plain_text(lead.last_name),
+            "company": plain_text(lead.company),
+            "title": plain_text(lead.title),
         },
         "owner": {
             "name": owner.name,
@@ -205,9 +214,35 @@ def template_context(
         "topic": topic_of(workspace, lead),
         "route": lead.route,
         "channel": lead.channel,
+        # A subject says "Re:" only when it answers the buyer's own email.
+        "answering_email": lead.channel == "email",
         "booking_url": booking_url,
     }
 
 
-def _one_line(value: str | None) -> str | None:
-    return header_text(value) if value else value
+def plain_text(value: Any) -> str | None:
+    """Return a buyer's value fit for a template or a header, or None.
+
+    None makes the template print its fallback, as for a missing value: a
+    value that is not text (an object or a list a form or CRM sent, or the
+    Python or JSON spelling of one stored as text), or text that is empty
+    once control and invisible format characters are taken out.
+    """
+    if not isinstance(value, str) or _structured(value):
+        return None
+    return header_text(value) or None
+
+
+def _structured(text: str) -> bool:
+    """True when ``text`` is the written form of a dict or a list."""
+    text = text.strip()
+    if len(text) < 2 or (text[0], text[-1]) not in (("{", "}"), ("[", "]")):
+        return False
+    try:
+        # Bounded by the column the value came from; literals only, no code.
+        return isinstance(ast.literal_eval(text), (dict, list))
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        try:
+            return isinstance(json.loads(text), (dict, list))
+        except ValueError:
+            return False

@@ -3,10 +3,11 @@
 ``run_first_touch`` reads the inbound and its contact, picks the policy
 (channel, source and, when already known, route), renders each action's
 template with the lead's values, stages every touch in one transaction and
-then delivers those that are due now. A template that cannot be rendered
-into a message fit to send (no fallback for a field) stages nothing for
-that action; the failure is recorded as a blocked touch with its reason and
-the SLA check escalates.
+then delivers those that are due now. A buyer introduced to us by another
+inbound's first touch a short while ago gets nothing more (``one_intro``).
+A template that cannot be rendered into a message fit to send (no fallback
+for a field) stages nothing for that action; the failure is recorded as a
+blocked touch with its reason and the SLA check escalates.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from firsttouch.respond.context import (
     Lead,
     load_lead,
     owner_of,
+    plain_text,
     template_context,
 )
+from firsttouch.respond.one_intro import earlier_intro, mark_answered_by
 from firsttouch.respond.policies import PlannedTouch, plan_first_touch
 from firsttouch.respond.senders import senders
 from firsttouch.respond.templates import TemplateError, render_template
@@ -55,6 +58,8 @@ log = get_logger(__name__)
 
 EMAIL_ACTIONS = ("email", "email_reply", "booking_link")
 SMS_ACTIONS = ("sms", "sms_reply", "sms_textback")
+# The status of each action of a lead the buyer's earlier first touch answered.
+ANSWERED_EARLIER = "answered_earlier"
 # Delegated to the call bridge module, which owns its own job kind.
 CALL_BRIDGE_KIND = "respond.call_bridge"
 
@@ -81,6 +86,18 @@ def run_first_touch(runtime: Runtime, inbound_id: int) -> dict[str, str]:
             return {}
         if lead != seen:
             plan = _plan(runtime, lead, now)
+        # Before anything is staged: it locks the contact against a second
+        # worker introducing us to the same buyer at the same moment.
+        hours = runtime.workspace.respond.limits.one_intro_hours
+        intro = earlier_intro(session, lead, hours, now)
+        if intro is not None:
+            mark_answered_by(session, lead, intro, hours)
+            log.info(
+                "first_touch.answered_earlier",
+                inbound_id=inbound_id,
+                touch_id=intro.touch_id,
+            )
+            return {step.planned.action: ANSWERED_EARLIER for step in plan}
         # The gate decides in the staging transaction: one commit, not two.
         staged = _stage_all(runtime, session, lead, plan, now)
         statuses = {
@@ -270,8 +287,8 @@ def _email_draft(
         "from_name": f"{owner.name} ({wires.from_name})"
         if wires.from_name
         else owner.name,
-        "to_name": header_text(
-            " ".join(p for p in (lead.first_name, lead.last_name) if p)
+        "to_name": " ".join(
+            p for p in map(plain_text, (lead.first_name, lead.last_name)) if p
         )
         or None,
         "reply_to": owner.email,

@@ -23,6 +23,7 @@ from starlette.datastructures import UploadFile
 
 from firsttouch.capture.accept import Accepted
 from firsttouch.capture.events import InboundEvent
+from firsttouch.capture.own_mail import mark_own_mail
 from firsttouch.capture.providers import (
     calcom,
     calendly,
@@ -63,7 +64,7 @@ from firsttouch.config import Secret
 from firsttouch.errors import InputError, SignatureError
 from firsttouch.logs import get_logger
 from firsttouch.runtime import Runtime
-from firsttouch.web.deps import RuntimeDep, get_accept_writer
+from firsttouch.web.deps import RuntimeDep, get_accept_writer, get_runtime
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/capture", tags=["capture webhooks"])
@@ -93,6 +94,9 @@ async def answer_events(
     lead in ``not_leads`` with its reason, so an operator reading the
     provider's delivery log sees why no one was answered.
     """
+    # Our own mail is stored as not a lead by ingest; the answer says so too.
+    workspace = get_runtime(request).workspace
+    events = [mark_own_mail(workspace, e) for e in events]
     unique = list({e.dedupe_key: e for e in events}.values())
     results = await _store(request, unique) if unique else []
     if not unique:

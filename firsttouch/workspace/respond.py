@@ -84,6 +84,10 @@ class Limits(Strict):
 
     touches_per_contact: int = Field(default=4, ge=1)
     window_hours: int = Field(default=24, ge=1)
+    # A buyer who writes again (another form, another address of theirs)
+    # within this many hours of a first touch gets no second introduction;
+    # the later inbound counts as answered by the earlier touch. 0 turns it off.
+    one_intro_hours: int = Field(default=24, ge=0)
 
 
 class Booking(Strict):

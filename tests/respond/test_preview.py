@@ -43,7 +43,7 @@ def test_preview_renders_the_inbound_s_values(runtime: Runtime) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "Subject: Re: your note to Northwind Ledger" in result.output
+    assert "Subject: Thanks for contacting Northwind Ledger" in result.output
     assert "Hi Ann," in result.output
     assert "segment(s)" in result.output
     with runtime.db.sessions() as session:

@@ -27,7 +27,8 @@ def test_missing_first_name_says_there_not_a_blank(workspace: Workspace) -> None
     )
     assert rendered.text.startswith("Hi there,")
     assert "teams like yours" in rendered.text
-    assert rendered.subject == "Re: your note to Northwind Ledger"
+    # Not an answer to an email: no "Re:".
+    assert rendered.subject == "Thanks for contacting Northwind Ledger"
     assert '<a href="https://ft.example/book/t1">' in rendered.html
 
 

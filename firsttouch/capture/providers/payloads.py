@@ -262,8 +262,8 @@ def time_as_typed(value: Any, parsed: datetime | None) -> dict[str, str]:
 
 
 def text_or_none(value: Any) -> str | None:
-    """Return a stripped non-empty string, or None."""
-    if value is None:
+    """Return a stripped non-empty string, or None; an object or a list is None."""
+    if value is None or isinstance(value, (dict, list)):
         return None
     text = str(value).strip()
     return text or None
