@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from firsttouch.jobs.queue import enqueue
 from firsttouch.respond.context import Lead
 from firsttouch.store.models import Contact, Inbound, Touch
 from firsttouch.store.types import UTCDateTime
@@ -107,3 +108,45 @@ def mark_answered_by(
             ),
         },
     }
+
+
+def reopen_answered_by(session: Session, touch: Touch, now: datetime) -> list[int]:
+    """Answer after all the inbounds that counted ``touch`` as their intro.
+
+    It was staged when they came, and has now failed for good: the buyer got
+    no introduction, so each such inbound is waiting again and its first
+    touch is queued anew (``earlier_intro`` no longer counts a failed one).
+    Returns their ids.
+    """
+    if touch.contact_id is None or touch.purpose != "first_touch":
+        return []
+    candidates = session.scalars(
+        select(Inbound).where(
+            Inbound.contact_id == touch.contact_id,
+            Inbound.id != touch.inbound_id,
+            Inbound.sla_state == "met",
+        )
+    )
+    reopened = []
+    for inbound in candidates:
+        fields = dict(inbound.fields or {})
+        answered_by = fields.get("first_touch_by") or {}
+        if answered_by.get("touch_id") != touch.id:
+            continue
+        fields.pop("first_touch_by")
+        fields["first_touch_by_failed"] = {
+            "touch_id": touch.id,
+            "reason": "the earlier first touch failed; this inbound is answered itself",
+        }
+        inbound.fields = fields
+        inbound.first_touch_at = None
+        inbound.sla_state = "waiting"
+        enqueue(
+            session,
+            "respond.first_touch",
+            {"inbound_id": inbound.id},
+            key=f"first_touch:{inbound.id}:after:{touch.id}",
+            now=now,
+        )
+        reopened.append(inbound.id)
+    return reopened

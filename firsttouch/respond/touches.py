@@ -52,6 +52,7 @@ from firsttouch.jobs.ledger import Entry, Ledger
 from firsttouch.jobs.queue import enqueue
 from firsttouch.logs import get_logger, mask_email, mask_phone
 from firsttouch.respond.consent import Allowed, Blocked, Deferred, check_send
+from firsttouch.respond.one_intro import reopen_answered_by
 from firsttouch.respond.quiet_hours import Recipient, place_recipient
 from firsttouch.respond.senders import senders
 from firsttouch.respond.templates import html_from_text
@@ -562,7 +563,14 @@ def _record_failure(runtime: Runtime, key: str, exc: DeliveryError) -> None:
         touch.status = "failed"
         touch.error = str(exc)[:2000]
         touch.error_code = exc.provider_code or None
-    log.warning("touch.failed", key=key, error=str(exc), code=exc.provider_code)
+        reopened = reopen_answered_by(session, touch, runtime.clock.now())
+    log.warning(
+        "touch.failed",
+        key=key,
+        error=str(exc),
+        code=exc.provider_code,
+        reopened_inbounds=reopened or None,
+    )
 
 
 def give_up_touches(
@@ -597,6 +605,16 @@ def give_up_touches(
             )
             .returning(_TOUCHES.c.idempotency_key)
         ).all()
-    for row in failed:
-        log.error("touch.gave_up", key=row.idempotency_key, reason=reason)
+    keys = [row.idempotency_key for row in failed]
+    reopened: list[int] = []
+    if keys:
+        with runtime.db.transaction() as session:
+            for touch in session.scalars(
+                select(Touch).where(Touch.idempotency_key.in_(keys))
+            ):
+                reopened += reopen_answered_by(session, touch, runtime.clock.now())
+    for key_ in keys:
+        log.error("touch.gave_up", key=key_, reason=reason)
+    if reopened:
+        log.warning("touch.gave_up_reopened", inbounds=reopened)
     return len(failed)

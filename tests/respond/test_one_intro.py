@@ -7,12 +7,16 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from firsttouch.clock import VirtualClock
+from firsttouch.errors import DeliveryError
 from firsttouch.jobs.runner import run_until_idle
 from firsttouch.respond.first_touch import ANSWERED_EARLIER, run_first_touch
+from firsttouch.respond.senders import SERVICE
+from firsttouch.respond.touches import give_up_touches
 from firsttouch.runtime import Runtime
 from firsttouch.store.models import Inbound, Touch
 from firsttouch.web import create_app
@@ -172,3 +176,33 @@ def test_three_form_posts_of_one_buyer_send_one_intro_end_to_end(
     assert len({i.contact_id for i in stored}) == 1
     assert [i.sla_state for i in stored] == ["met", "met", "met"]
     assert sum("first_touch_by" in i.fields for i in stored) == 2
+
+
+def test_an_intro_that_fails_for_good_leaves_no_inbound_answered_by_it(
+    live_any: Runtime, sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = add_lead(live_any)
+    second = _again(live_any, first)
+    email = live_any.services[SERVICE].email
+    working = email.send
+
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise DeliveryError("cannot reach the mail server", permanent=False)
+
+    # The intro is staged and on its way when the second inbound comes.
+    monkeypatch.setattr(email, "send", unreachable)
+    with pytest.raises(DeliveryError):
+        run_first_touch(live_any, first)
+    assert run_first_touch(live_any, second) == {"email": ANSWERED_EARLIER}
+    monkeypatch.setattr(email, "send", working)
+
+    # Then it is given up: the second inbound must not stay answered by it.
+    assert give_up_touches(live_any, "mail server down", first_touch_of=first) == 1
+    reopened = _inbound(live_any, second)
+    assert reopened.sla_state == "waiting" and reopened.first_touch_at is None
+    run_until_idle(worker_for(live_any))
+
+    assert [m.recipients for m in sink.received] == [["ann@buyer.example"]]
+    answered = _inbound(live_any, second)
+    assert answered.sla_state == "met" and answered.first_touch_at is not None
+    assert "first_touch_by_failed" in (answered.fields or {})
