@@ -115,6 +115,14 @@ def render_text(source: str, context: dict[str, Any], first_line: int = 1) -> st
             f"template cannot be rendered: {exc}",
             line + first_line - 1 if line is not None else None,
         ) from exc
+    except Exception as exc:  # noqa: BLE001 - any fault of the template's own code
+        # A filter given the wrong arguments, a division by zero: the
+        # template's fault too, to be named with its line, not a crash.
+        line = _failed_line(exc)
+        raise TemplateError(
+            f"template cannot be rendered: {type(exc).__name__}: {exc}",
+            line + first_line - 1 if line is not None else None,
+        ) from exc
 
 
 def _failed_line(exc: Exception) -> int | None:

@@ -109,3 +109,23 @@ def test_an_error_after_the_subject_line_counts_the_subject_line(
     problems = check_templates(load_workspace(folder))
 
     assert [(p.field, p.line) for p in problems] == [("templates.subjected", 3)]
+
+
+def test_a_filter_misused_or_a_division_by_zero_is_named_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    source = (EXAMPLE / "templates" / "first_touch_email.j2").read_text()
+    folder = _example_with(
+        tmp_path,
+        "first_touch_email",
+        source + '\n{{ "x" | upper(1) }}\n{{ 1 // 0 }}\n',
+    )
+
+    problems = check_templates(load_workspace(folder))
+
+    assert len(problems) == 1
+    problem = problems[0]
+    assert problem.file.endswith("templates/first_touch_email.j2")
+    assert "TypeError" in problem.message
+    lines = (folder / "templates" / "first_touch_email.j2").read_text().splitlines()
+    assert problem.line is not None and "upper(1)" in lines[problem.line - 1]
