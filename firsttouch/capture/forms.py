@@ -24,6 +24,9 @@ from firsttouch.workspace.routing import Form
 # Canonical targets a field may map to: the person's facts plus the message.
 PERSON_FIELDS = frozenset(PersonFacts.model_fields)
 TARGETS = PERSON_FIELDS | {"message", "subject"}
+# Facts a person writes in words: a number or true/false sent for one is a
+# wiring mistake on the form ("Hi 123,"), kept in the fields as sent.
+WORDED = frozenset({"first_name", "last_name", "full_name", "company", "title"})
 
 # Spellings every site uses, so a form works before anyone maps it.
 BUILT_IN = {
@@ -97,6 +100,8 @@ def map_fields(
             target = configured.get(slug) or (slug if slug in TARGETS else None)
             target = target or BUILT_IN.get(slug)
         text = _text(value)
+        if target in WORDED and isinstance(value, (bool, int, float)):
+            text = None
         if target in TARGETS and text:
             if target not in mapped:
                 mapped[target] = text

@@ -47,6 +47,25 @@ def test_a_form_post_with_an_object_name_and_an_invisible_company_falls_back(
     assert got.message["To"] == "odd@example.com"
 
 
+def test_a_number_or_true_sent_as_a_name_or_company_falls_back(
+    live: Runtime, sink: SmtpSink
+) -> None:
+    with TestClient(create_app(live)) as client:
+        posted = client.post(
+            FORM,
+            json={"work_email": "num@example.com", "First Name": 123, "Company": True},
+        )
+    assert posted.status_code == 202, posted.text
+    settle_accepted(live)
+    run_until_idle(worker_for(live))
+
+    [got] = sink.received
+    text = got.text()
+    assert text.startswith("Hi there,")
+    assert "123" not in text and "True" not in text
+    assert got.message["To"] == "num@example.com"
+
+
 @pytest.mark.parametrize(
     "stored",
     ["{'x': 1}", '{"x": 1}', "['Ann']", ZWSP, f" {ZWSP}\u2060 ", "\ufeff"],
