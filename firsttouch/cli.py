@@ -623,7 +623,10 @@ def apikey_create(name: str, database_url: DatabaseOpt = None) -> None:
     from firsttouch.web.apikeys import create_api_key
 
     settings = _settings(database_url=database_url)
-    key = create_api_key(Database(settings.database_url), name, clock.current())
+    try:
+        key = create_api_key(Database(settings.database_url), name, clock.current())
+    except FirsttouchError as exc:
+        raise _fail(str(exc)) from None
     typer.echo(key)
     typer.echo("keep it now: firsttouch stores only its hash", err=True)
 

@@ -91,6 +91,13 @@ def test_db_upgrade_then_apikey_lifecycle(tmp_path: Path, monkeypatch) -> None: 
     assert runner.invoke(app, ["apikey", "revoke", prefix]).exit_code == 0
     assert "revoked" in runner.invoke(app, ["apikey", "list"]).stdout
 
+    nameless = runner.invoke(app, ["apikey", "create", "  "])
+    assert nameless.exit_code != 0
+    assert "needs a name" in nameless.output
+    assert runner.invoke(app, ["apikey", "list"]).stdout.count("\n") == (
+        listed.stdout.count("\n")
+    )
+
 
 def test_jobs_list_and_retry_a_dead_job(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from firsttouch.jobs.queue import enqueue

@@ -14,7 +14,7 @@ import secrets
 from sqlalchemy import select
 
 from firsttouch.clock import Clock
-from firsttouch.errors import NotFoundError
+from firsttouch.errors import InputError, NotFoundError
 from firsttouch.store.db import Database
 from firsttouch.store.models import ApiKey
 
@@ -25,6 +25,14 @@ def _hash(secret: str) -> str:
 
 def create_api_key(db: Database, name: str, clock: Clock) -> str:
     """Make a key for integration ``name``; return it (the only time it is seen)."""
+    name = name.strip()
+    if not name:
+        # The name is all that says, in the key list and on every lead it
+        # brings (provider "api:NAME"), which system holds the key.
+        raise InputError(
+            "an API key needs a name: the integration that will use it",
+            field="name",
+        )
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
     with db.transaction() as session:
