@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from firsttouch.channels.control_chars import header_text, sms_text
 from firsttouch.channels.smtp import make_message_id
+from firsttouch.errors import DeliveryError
 from firsttouch.jobs.queue import enqueue
 from firsttouch.logs import get_logger
 from firsttouch.respond.context import (
@@ -111,12 +112,21 @@ def run_first_touch(runtime: Runtime, inbound_id: int) -> dict[str, str]:
         first = next((t for t in staged.values() if _sends_now(t)), None)
         opened = open_send(runtime, session, first) if first is not None else None
 
+    # One channel down must not hold the others back: a text still goes
+    # while the mail server is unreachable. The job then fails with the
+    # first such error and its retry sends only what has not left.
+    unreachable: DeliveryError | None = None
     for action, status in list(statuses.items()):
         touch = staged[action]
         if status == "sending" and touch is not None:
             key = str(touch.idempotency_key)
             opening = opened if touch is first else None
-            statuses[action] = send_admitted(runtime, key, touch, opened=opening)
+            try:
+                statuses[action] = send_admitted(runtime, key, touch, opened=opening)
+            except DeliveryError as exc:
+                unreachable = unreachable or exc
+    if unreachable is not None:
+        raise unreachable
     return statuses
 
 

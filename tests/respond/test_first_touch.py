@@ -157,6 +157,33 @@ def test_a_hot_lead_gets_email_text_and_a_call_bridge_job(
     assert "respond.call_bridge" in kinds
 
 
+def test_a_mail_server_down_does_not_hold_back_the_text(
+    live: Runtime,
+    sink: SmtpSink,
+    twilio: FakeTwilio,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from firsttouch.errors import DeliveryError
+    from firsttouch.respond.senders import SERVICE
+
+    inbound_id = add_lead(live, phone="+12125550100", fields={"route": "rep_now"})
+    email = live.services[SERVICE].email
+    working = email.send
+
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise DeliveryError("cannot reach the mail server", permanent=False)
+
+    monkeypatch.setattr(email, "send", unreachable)
+    with pytest.raises(DeliveryError, match="cannot reach"):
+        run_first_touch(live, inbound_id)
+    assert len(twilio.messages) == 1 and sink.received == []
+
+    # The retry sends the email only; the text left already.
+    monkeypatch.setattr(email, "send", working)
+    assert run_first_touch(live, inbound_id) == {"email": "sent", "sms": "queued"}
+    assert len(twilio.messages) == 1 and len(sink.received) == 1
+
+
 def test_a_template_without_fallback_sends_nothing_and_says_why(
     live: Runtime, sink: SmtpSink
 ) -> None:
