@@ -41,3 +41,18 @@ class Form(Strict):
     rate_limit_per_minute: int = Field(default=30, ge=1)
 
     _secret = field_validator("hmac_secret")(secret_ref)
+
+    @field_validator("field_map")
+    @classmethod
+    def _known_targets(cls, value: dict[str, str]) -> dict[str, str]:
+        # A field mapped to anything else (``fname: frist_name``) would land
+        # in the lead's fields and leave the fact empty: "Hi there".
+        from firsttouch.capture.forms import TARGETS
+
+        unknown = sorted({t for t in value.values() if t not in TARGETS})
+        if unknown:
+            raise ValueError(
+                f"unknown field_map targets {unknown}; map a form field to one "
+                f"of {sorted(TARGETS)} (other fields are kept as sent)"
+            )
+        return value

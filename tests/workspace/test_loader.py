@@ -242,3 +242,17 @@ def test_a_name_no_lead_can_have_is_refused_with_the_allowed_names(
     assert "unknown" in problem.message
     assert allowed in problem.message
     assert problem.line == _line_of(path, new.split("\n")[-1].strip())
+
+
+def test_a_form_field_mapped_to_no_known_fact_is_refused(tmp_path: Path) -> None:
+    # It would be kept under its own name and leave the fact empty.
+    path = _broken(tmp_path, "fname: first_name", "fname: frist_name")
+
+    with pytest.raises(WorkspaceError) as caught:
+        load_workspace(path)
+
+    problem = caught.value.problems[0]
+    assert problem.field.endswith(".field_map")
+    assert "frist_name" in problem.message and "first_name" in problem.message
+    assert problem.line is not None
+    assert "field_map" in path.read_text().splitlines()[problem.line - 1]
