@@ -578,7 +578,9 @@ def _serve_demo(settings: Settings, report) -> None:  # type: ignore[no-untyped-
 def jobs_list(
     dead: Annotated[bool, typer.Option("--dead", help="Only dead jobs.")] = False,
     state: Annotated[str | None, typer.Option(help="Only jobs in this state.")] = None,
-    limit: int = 50,
+    limit: Annotated[
+        int, typer.Option(min=1, max=10_000, help="How many jobs, newest first.")
+    ] = 50,
     database_url: DatabaseOpt = None,
 ) -> None:
     """List jobs, newest first, with their last error."""

@@ -133,6 +133,8 @@ def test_jobs_list_of_a_state_no_job_can_be_in_names_the_states(
         listed.output
     )
     assert runner.invoke(app, ["jobs", "list", "--state", "dead"]).exit_code == 0
+    negative = runner.invoke(app, ["jobs", "list", "--limit", "-5"])
+    assert negative.exit_code == 2 and "--limit" in negative.output
 
 
 def test_logging_still_works_after_a_command_ran_in_a_cli_runner(
