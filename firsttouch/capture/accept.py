@@ -49,6 +49,7 @@ from firsttouch.capture.ingest import (
     ingest_in_group,
     log_captured,
 )
+from firsttouch.capture.own_mail import mark_own_mail
 from firsttouch.jobs.queue import KeyedJob, enqueue_keyed
 from firsttouch.jobs.waker import local_waker
 from firsttouch.logs import get_logger
@@ -209,9 +210,12 @@ class AcceptWriter:
         earlier: Sequence[Earlier | None] | None = None,
     ) -> None:
         now = self._runtime.clock.now()
+        # An entry point of capture, as ``ingest`` is: our own mail is no lead.
+        workspace = self._runtime.workspace
+        events = [mark_own_mail(workspace, event) for event in events]
         request = _Request(
             rows=[self._row(event, now) for event in events],
-            events=list(events),
+            events=events,
             deliver=deliver,
             earlier=list(earlier or [None] * len(events)),
         )
@@ -235,9 +239,8 @@ class AcceptWriter:
                 conn.close()
 
     def _row(self, event: InboundEvent, now: datetime) -> dict[str, Any]:
-        row = inbound_values(self._runtime, event, now)
-        row["status"] = ACCEPTED
-        return row
+        # As ingested; the paths that only store mark it ACCEPTED (_accepted).
+        return inbound_values(self._runtime, event, now)
 
     def _start(self) -> None:
         with self._lock:
@@ -345,11 +348,10 @@ class AcceptWriter:
         pay for on the common path.
         """
         runtime = self._runtime
-        now = runtime.clock.now()
         with runtime.db.transaction() as session:
             _adopt_earlier_keys(session, earlier)
             results = [
-                ingest_in_group(runtime, session, row, event, now)
+                ingest_in_group(runtime, session, row, event)
                 for row, event in zip(rows, events, strict=True)
             ]
 
@@ -362,7 +364,7 @@ class AcceptWriter:
     ) -> list[Accepted]:
         """Insert the rows; a key already stored answers with its first row."""
         conn = session.connection()
-        inserted = list(conn.execute(_INSERT_INBOUNDS, rows))
+        inserted = list(conn.execute(_INSERT_INBOUNDS, _accepted(rows)))
         fresh = {key: int(inbound_id) for inbound_id, key in inserted}
         older = {row["dedupe_key"] for row in rows} - fresh.keys()
         known: dict[str, int] = {}
@@ -397,7 +399,8 @@ class AcceptWriter:
                 )
             group = self._pg_group
             now = self._runtime.clock.now()
-            inserted = conn.execute(group.sql, group.params(rows, events, now))
+            params = group.params(_accepted(rows), events, now)
+            inserted = conn.execute(group.sql, params)
             fresh = {key: int(inbound_id) for inbound_id, key, _ in inserted}
 
             # A retry of a key stored before: its first row's id. Read after
@@ -452,6 +455,11 @@ class AcceptWriter:
             if not accepted.duplicate
         ]
         enqueue_keyed(session, jobs, self._runtime.clock.now())
+
+
+def _accepted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows as stored for a ``capture.ingest`` job to finish."""
+    return [{**row, "status": ACCEPTED} for row in rows]
 
 
 def job_payload(event: InboundEvent) -> dict[str, Any]:

@@ -88,6 +88,7 @@ def ingest(
     With ``session`` the work joins the caller's transaction (the caller
     commits; an import uses this to keep a file all-or-nothing).
     """
+    event = mark_own_mail(runtime.workspace, event)
     if session is not None:
         return _ingest_in(runtime, session, event, guarded=True)
 
@@ -118,6 +119,7 @@ def ingest_accepted(
     ``ingest`` would have. Running it again for a finished inbound changes
     nothing and returns None.
     """
+    event = mark_own_mail(runtime.workspace, event)
     # No fsync of its own: the accepted row and this job were synced before
     # the provider's 2xx, so a power cut that loses this commit only runs
     # the job again.
@@ -137,7 +139,6 @@ def ingest_in_group(
     session: Session,
     values: dict[str, Any],
     event: InboundEvent,
-    now: datetime,
 ) -> IngestResult:
     """Ingest ``event`` inside the accept writer's group transaction.
 
@@ -147,14 +148,7 @@ def ingest_in_group(
     ``capture.ingest`` jobs, as it does every event of a large group. The
     caller commits, then calls ``log_captured``.
     """
-    existing = _existing(session, values["dedupe_key"])
-    if existing is not None:
-        return _duplicate(existing)
-
-    event = mark_own_mail(runtime.workspace, event)
-    row = {**values, "status": "new" if event.creates_lead else "recorded"}
-    arrival = _Arrival(None, values["received_at"], row)
-    return _store(runtime, session, arrival, event, now)
+    return _ingest_in(runtime, session, event, guarded=False, values=values)
 
 
 def log_captured(result: IngestResult, event: InboundEvent) -> None:
@@ -179,14 +173,20 @@ def _log_captured(result: IngestResult, event: InboundEvent) -> None:
 
 
 def _ingest_in(
-    runtime: Runtime, session: Session, event: InboundEvent, *, guarded: bool
+    runtime: Runtime,
+    session: Session,
+    event: InboundEvent,
+    *,
+    guarded: bool,
+    values: dict[str, Any] | None = None,
 ) -> IngestResult:
-    existing = _existing(session, event.dedupe_key)
+    existing = _existing(session, values["dedupe_key"] if values else event.dedupe_key)
     if existing is not None:
         return _duplicate(existing)
 
     now = runtime.clock.now()
-    arrival = _Arrival(None, now, inbound_values(runtime, event, now))
+    values = values or inbound_values(runtime, event, now)
+    arrival = _Arrival(None, values["received_at"], values)
     if not guarded:
         # Our own transaction: a lost race rolls all of it back, and
         # ``ingest`` answers with the winner's row.
@@ -229,7 +229,6 @@ def _store(
     now: datetime,
 ) -> IngestResult:
     """Write the inbound and what follows from it; the unique key guards it."""
-    event = mark_own_mail(runtime.workspace, event)
     parent = find_parent(session, event)
     if parent is not None:
         return _attach_reply(session, arrival.load(session), parent)
@@ -477,8 +476,10 @@ def _attach_reply(session: Session, inbound: Inbound, parent: Inbound) -> Ingest
 def inbound_values(
     runtime: Runtime, event: InboundEvent, now: datetime
 ) -> dict[str, Any]:
-    """The ``inbounds`` row for ``event`` as first stored, received ``now``."""
-    event = mark_own_mail(runtime.workspace, event)
+    """The ``inbounds`` row for ``event`` as first stored, received ``now``.
+
+    ``event`` is as its entry point left it (``mark_own_mail`` applied).
+    """
     raw, truncated = cap_raw(event.raw, runtime.settings.raw_payload_cap)
     fields = dict(event.fields)
     if event.references:
