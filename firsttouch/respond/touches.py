@@ -594,8 +594,11 @@ def give_up_touches(
         )
     else:
         raise ValueError("give_up_touches needs a key or an inbound")
-    with runtime.db.write_connection() as conn:
-        failed = conn.execute(
+    # One transaction: the touches failed and the inbounds counted on them
+    # reopened, or neither.
+    reopened: list[int] = []
+    with runtime.db.transaction() as session:
+        failed = session.execute(
             update(_TOUCHES)
             .where(which, _TOUCHES.c.status.in_(_UNSENT))
             .values(
@@ -605,13 +608,12 @@ def give_up_touches(
             )
             .returning(_TOUCHES.c.idempotency_key)
         ).all()
-    keys = [row.idempotency_key for row in failed]
-    reopened: list[int] = []
-    if keys:
-        with runtime.db.transaction() as session:
-            for touch in session.scalars(
+        keys = [row.idempotency_key for row in failed]
+        if keys:
+            touches = session.scalars(
                 select(Touch).where(Touch.idempotency_key.in_(keys))
-            ):
+            )
+            for touch in touches:
                 reopened += reopen_answered_by(session, touch, runtime.clock.now())
     for key_ in keys:
         log.error("touch.gave_up", key=key_, reason=reason)
