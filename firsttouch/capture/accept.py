@@ -30,6 +30,8 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -71,6 +73,17 @@ MAX_GROUP = 512
 # is sent on the other connection (the server syncs both in one flush when
 # they meet). SQLite takes one writer at a time, so it has one thread.
 PG_WRITERS = 2
+# A request that waited longer than this for the writer means it is behind:
+# it then only stores. A steady stream that the writer keeps up with waits
+# a turn or two of the lock, a few milliseconds.
+BEHIND_SECONDS = 0.010
+# Past this many requests a second the writer only stores, though each one
+# finds it free: capturing one costs 1-2 ms of the lock, so a flood captured
+# on acceptance would take the lock from everything else and answer the
+# provider several times slower. Jobs capture it in arrival order instead.
+FLOOD_PER_S = 400.0
+# Requests the pace is measured over.
+PACE_WINDOW = 64
 
 _INBOUNDS = cast(Table, Inbound.__table__)
 # When the earlier keys of a group were stored. Built once: a form post asks
@@ -120,6 +133,23 @@ class _Request:
     # Per row: a key the same event may already be stored under, and since
     # when that counts (a form sent twice across a 30-second bucket edge).
     earlier: list[Earlier | None] = field(default_factory=list)
+    queued: float = field(default_factory=time.monotonic)
+
+
+class _Pace:
+    """Requests a second over the last ``PACE_WINDOW`` the writer took."""
+
+    def __init__(self) -> None:
+        self._times: deque[float] = deque(maxlen=PACE_WINDOW)
+
+    def note(self, group: list[_Request]) -> None:
+        self._times.extend(request.queued for request in group)
+
+    def per_second(self) -> float:
+        if len(self._times) < 2:
+            return 0.0
+        span = self._times[-1] - self._times[0]
+        return (len(self._times) - 1) / span if span > 0 else float("inf")
 
 
 def deliver_to(future: Future[list[Accepted]]) -> Callable[[Outcome], None]:
@@ -160,6 +190,7 @@ class AcceptWriter:
         limit = runtime.settings.accept_ingest_up_to
         self._ingest_up_to = limit if ingest_up_to is None else ingest_up_to
         self._waiting: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._pace = _Pace()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._postgres = runtime.db.engine.dialect.name == "postgresql"
@@ -254,9 +285,6 @@ class AcceptWriter:
 
     def _run(self) -> None:
         while True:
-            # Ingest only what arrives at an idle writer: requests already
-            # waiting mean it is behind, and storing alone catches up faster.
-            idle = self._waiting.empty()
             first = self._waiting.get()
             if first is None:
                 return
@@ -271,9 +299,19 @@ class AcceptWriter:
                     stopping = True
                     break
                 group.append(more)
-            self._commit(group, ingest=idle)
+            self._commit(group, ingest=self._keeps_up(group))
             if stopping:
                 return
+
+    def _keeps_up(self, group: list[_Request]) -> bool:
+        """Whether to capture ``group`` in its commit: the writer keeps up.
+
+        A request that waited long, or a flood, means storing alone: it
+        answers faster and catches up, and jobs capture what it stored.
+        """
+        self._pace.note(group)
+        waited = time.monotonic() - group[0].queued
+        return waited <= BEHIND_SECONDS and self._pace.per_second() <= FLOOD_PER_S
 
     def _commit(self, group: list[_Request], *, ingest: bool = True) -> None:
         try:
@@ -338,10 +376,10 @@ class AcceptWriter:
         On SQLite every write of the process takes turns on one lock, and
         each turn costs more than the work in it: storing an event as
         accepted and then ingesting it in a job takes two turns, a job
-        insert, a claim and a completion. When the writer was idle and few
+        insert, a claim and a completion. While the writer keeps up and few
         events came, it ingests them itself, and the buyer's first touch is
         queued by the commit that answers the provider. Under a flood
-        (requests waiting when it finishes a group, or a large group) it only
+        (``_keeps_up``, or a large group) it only
         stores, which answers faster, and jobs ingest when they can. An
         ingest that fails fails the group, whose requests are then stored
         one by one for their jobs (``_commit``): no savepoint per event to

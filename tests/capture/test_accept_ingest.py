@@ -13,9 +13,11 @@ from sqlalchemy import select
 from firsttouch.capture import ingest as ingest_module
 from firsttouch.capture.accept import (
     INGEST_KIND,
+    PACE_WINDOW,
     Accepted,
     AcceptWriter,
     Earlier,
+    _Request,
     deliver_to,
 )
 from firsttouch.clock import VirtualClock
@@ -99,16 +101,51 @@ def test_a_group_larger_than_the_limit_is_stored_for_jobs(runtime: Runtime) -> N
     assert len(jobs_of(runtime, INGEST_KIND)) == 3
 
 
+def statuses_after(
+    writer: AcceptWriter, runtime: Runtime, requests: list[_Request], answers: list
+) -> list[str]:
+    """Hand ``requests`` to the writer thread one at a time; each one's status."""
+    writer._start()
+    for request, answer in zip(requests, answers, strict=True):
+        writer._waiting.put(request)
+        answer.result(timeout=30)
+    with runtime.db.sessions() as session:
+        return [
+            session.get(Inbound, answer.result()[0].inbound_id).status
+            for answer in answers
+        ]
+
+
 def test_a_writer_that_is_behind_only_stores(
     writer: AcceptWriter, runtime: Runtime
 ) -> None:
-    """Requests waiting when it finished a group: it stores and catches up."""
-    answers, group = one_event_requests(writer, runtime, 2)
-    writer._commit(group, ingest=False)
+    """A request that waited long for the writer: it stores and catches up."""
+    answers, (late, fresh) = one_event_requests(writer, runtime, 2)
+    late.queued -= 1.0
 
-    assert all(answer.result(timeout=1) for answer in answers)
-    assert count(runtime.db, Inbound, Inbound.status == "accepted") == 2
-    assert len(jobs_of(runtime, INGEST_KIND)) == 2
+    assert statuses_after(writer, runtime, [late, fresh], answers) == [
+        "accepted",
+        "new",
+    ]
+    assert len(jobs_of(runtime, INGEST_KIND)) == 1
+
+
+@pytest.mark.parametrize(
+    ("apart_s", "status"),
+    [(0.0001, "accepted"), (0.005, "new")],
+    ids=["flood", "200/s"],
+)
+def test_a_flood_is_only_stored_though_each_request_finds_the_writer_free(
+    writer: AcceptWriter, runtime: Runtime, apart_s: float, status: str
+) -> None:
+    """10,000 requests a second just before: stored for jobs; 200 a second: captured."""
+    answers, (request,) = one_event_requests(writer, runtime, 1)
+    seen, _ = one_event_requests(writer, runtime, PACE_WINDOW)
+    for n, earlier in enumerate(seen):
+        earlier.queued = request.queued - (PACE_WINDOW - n) * apart_s
+    writer._pace.note(seen)
+
+    assert statuses_after(writer, runtime, [request], answers) == [status]
 
 
 def test_an_earlier_key_stored_recently_enough_is_a_duplicate(
