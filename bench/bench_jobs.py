@@ -239,10 +239,47 @@ def pgqueuer_rate(url: str, worker_count: int) -> float:
     return rate
 
 
+def claim_ms(url: str, backlog: int, claims: int = 200) -> float:
+    """Milliseconds a claim of 10 first touches takes behind ``backlog``."""
+    from datetime import UTC, datetime, timedelta
+
+    from firsttouch.clock import VirtualClock
+    from firsttouch.jobs.queue import JobQueue, KeyedJob, enqueue_keyed
+    from firsttouch.store import migrate
+    from firsttouch.store.db import Database
+    from firsttouch.worker import PRIORITIES
+
+    migrate.upgrade(url)
+    db = Database(url)
+    clock = VirtualClock(datetime(2026, 3, 10, 14, 0, tzinfo=UTC))
+    now = clock.now()
+    jobs = [KeyedJob("qualify.inbound", f"q{n}", {}) for n in range(backlog)]
+    jobs += [
+        KeyedJob("respond.sla_check", f"s{n}", {}, due_at=now + timedelta(minutes=5))
+        for n in range(backlog)
+    ]
+    touches = (claims + 1) * 10
+    jobs += [KeyedJob("respond.first_touch", f"f{n}", {}) for n in range(touches)]
+    with db.transaction() as session:
+        enqueue_keyed(session, jobs, now - timedelta(seconds=1))
+    queue = JobQueue(db, clock, priorities=PRIORITIES)
+    queue.claim("bench", 10, lease_seconds=60)  # compiles the statement
+    started = time.perf_counter()
+    for _ in range(claims):
+        queue.claim("bench", 10, lease_seconds=60)
+    elapsed = time.perf_counter() - started
+    db.dispose()
+    return elapsed / claims * 1000
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         sqlite_rate = firsttouch_rate(f"sqlite:///{folder}/bench.db", 1)
     line("jobs_per_s_sqlite_1w", sqlite_rate, "jobs/s", ">=500")
+    for backlog in (0, 5000):
+        with tempfile.TemporaryDirectory() as folder:
+            cost = claim_ms(f"sqlite:///{folder}/claim.db", backlog)
+        line(f"jobs_claim_ms_backlog_{backlog}", cost, "ms", "info")
 
     with pg_database() as url:
         pg_1w = firsttouch_rate(url, 1)

@@ -1,7 +1,9 @@
 """Enqueue, claim, complete, fail and retry jobs, on SQLite or PostgreSQL.
 
 Claiming is one statement: pick due jobs (or running jobs whose lease has
-expired, which means their worker died) and take a lease on them. On
+expired, which means their worker died) and take a lease on them. Each rank
+of kinds is read by kind and due time from an index, so a claim costs about
+the same behind a backlog of thousands of lower-ranked jobs as behind none. On
 PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim side
 by side; on SQLite the ``BEGIN IMMEDIATE`` write lock serialises claims.
 
@@ -15,6 +17,7 @@ every handler allows, and the next durable commit makes them durable too.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,18 +27,20 @@ from sqlalchemy import (
     Connection,
     Table,
     Update,
-    and_,
     bindparam,
     case,
     func,
     insert,
-    or_,
+    literal,
+    literal_column,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from firsttouch import clock as clock_module
 from firsttouch.clock import Clock
@@ -54,6 +59,8 @@ from firsttouch.store.recordset import RecordsetInsert
 STATES = ("queued", "running", "done", "dead")
 DEFAULT_MAX_ATTEMPTS = 8
 NORMAL_PRIORITY = 0
+# What a job kind may be called ("respond.first_touch"): safe to write into SQL.
+_KIND_NAME = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 ERROR_TEXT_CAP = 4000
 
 
@@ -239,26 +246,54 @@ def enqueue_many(session: Session, jobs: Sequence[dict[str, Any]]) -> None:
 
 
 def _claim_statement(priorities: Mapping[str, int]) -> Update:
-    """Lease the best due jobs: highest priority first, then oldest due."""
+    """Lease the best due jobs: highest rank first, then oldest due.
+
+    Each rank of kinds picks its oldest due jobs by kind and due time from
+    an index (a rank's kinds are named; the normal rank is every kind not
+    named at another), jobs whose lease expired are picked by the lease
+    index, and the best of those picks are leased. One ordering of every
+    due job by a rank worked out per row read the whole backlog on each
+    claim instead: 4 ms a claim behind 5,000 queued qualifications.
+    """
     now = bindparam("now_", type_=_JOBS.c.due_at.type)
-    claimable = or_(
-        and_(_JOBS.c.state == "queued", _JOBS.c.due_at <= now),
-        and_(_JOBS.c.state == "running", _JOBS.c.lease_expires_at < now),
+    limit: Any = bindparam("limit_")
+    ranks: dict[int, list[str]] = {}
+    for kind, rank in sorted(priorities.items()):
+        if rank != NORMAL_PRIORITY:
+            ranks.setdefault(rank, []).append(kind)
+    ranked = sorted(kind for kinds in ranks.values() for kind in kinds)
+
+    picks = []
+    for rank, kinds in sorted(ranks.items(), reverse=True):
+        # A kind at a time: equal state and kind, the index is in due order.
+        for kind in _kinds(kinds):
+            picks.append(_pick(rank, _JOBS.c.kind == kind, due=now, limit=limit))
+    others = [_JOBS.c.kind.not_in(_kinds(ranked))] if ranked else []
+    picks.append(_pick(NORMAL_PRIORITY, *others, due=now, limit=limit))
+    # A worker died holding these: rare, so ranked row by row.
+    rank_of = (
+        case(dict(priorities), value=_JOBS.c.kind, else_=NORMAL_PRIORITY)
+        if priorities
+        else literal(NORMAL_PRIORITY)
     )
-    order: list[Any] = [_JOBS.c.due_at, _JOBS.c.id]
-    if priorities:
-        rank = case(dict(priorities), value=_JOBS.c.kind, else_=NORMAL_PRIORITY)
-        order.insert(0, rank.desc())
-    candidates = (
-        select(_JOBS.c.id)
-        .where(claimable)
-        .order_by(*order)
-        .limit(bindparam("limit_"))
+    picks.append(
+        select(_JOBS.c.id, rank_of.label("rank"), _JOBS.c.due_at)
+        .where(_JOBS.c.state == "running", _JOBS.c.lease_expires_at < now)
+        .order_by(_JOBS.c.lease_expires_at)
+        .limit(limit)
         .with_for_update(skip_locked=True)
+    )
+    picked = union_all(*(select(*pick.subquery().c) for pick in picks)).subquery(
+        "picked"
+    )
+    best = (
+        select(picked.c.id)
+        .order_by(picked.c.rank.desc(), picked.c.due_at, picked.c.id)
+        .limit(limit)
     )
     return (
         update(_JOBS)
-        .where(_JOBS.c.id.in_(candidates.scalar_subquery()))
+        .where(_JOBS.c.id.in_(best.scalar_subquery()))
         .values(
             state="running",
             lease_owner=bindparam("worker_"),
@@ -276,6 +311,27 @@ def _claim_statement(priorities: Mapping[str, int]) -> Update:
             _JOBS.c.failing_since,
         )
     )
+
+
+def _pick(rank: int, *where: Any, due: Any, limit: Any) -> Select[Any]:
+    """The oldest queued jobs due by ``due`` that ``where`` picks, with their
+    ``rank``, locked if free (PostgreSQL)."""
+    return (
+        select(_JOBS.c.id, literal(rank).label("rank"), _JOBS.c.due_at)
+        .where(_JOBS.c.state == "queued", _JOBS.c.due_at <= due, *where)
+        .order_by(_JOBS.c.due_at, _JOBS.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def _kinds(kinds: Sequence[str]) -> list[Any]:
+    """Kinds written into the SQL: the planner then picks the index by them,
+    and no list is spliced into the statement on every claim."""
+    for kind in kinds:
+        if not _KIND_NAME.fullmatch(kind):
+            raise ValueError(f"job kind {kind!r} is not a plain dotted name")
+    return [literal_column(f"'{kind}'") for kind in kinds]
 
 
 # A job whose workers keep dying never finishes: the claim stops it at the cap.
@@ -371,15 +427,12 @@ class JobQueue:
                 self._complete(conn, completed, worker_id, now)
             if limit <= 0:
                 return Batch([], None)
-            rows = conn.execute(
-                self._claim,
-                {
-                    "now_": now,
-                    "limit_": limit,
-                    "worker_": worker_id,
-                    "until_": now + timedelta(seconds=lease_seconds),
-                },
-            ).all()
+            lease = {
+                "now_": now,
+                "worker_": worker_id,
+                "until_": now + timedelta(seconds=lease_seconds),
+            }
+            rows = conn.execute(self._claim, {**lease, "limit_": limit}).all()
             jobs, over = self._sort_out(rows)
             if over:
                 conn.execute(_BURY, {"ids_": [j.id for j in over], "now_": now})

@@ -15,6 +15,7 @@ from firsttouch.errors import DeliveryError, JobError
 from firsttouch.jobs.backoff import retry_delay
 from firsttouch.jobs.queue import JobQueue, enqueue
 from firsttouch.jobs.runner import JobContext, Worker
+from firsttouch.store import migrate
 from firsttouch.store.db import Database
 
 
@@ -216,6 +217,63 @@ def test_a_higher_priority_kind_is_claimed_before_older_due_work(
     rest = queue.claim("w1", 10, lease_seconds=30)
     # Among equals the job due first goes first; a job not yet due waits.
     assert [j.payload["n"] for j in rest] == [1, 2]
+
+
+def test_a_claim_fills_its_batch_rank_by_rank_oldest_first(
+    any_db: Database, clock: VirtualClock
+) -> None:
+    """Two kinds share the top rank, a named kind is normal, a crashed
+    worker's job keeps its rank; a lower rank fills what is left."""
+    now = clock.now()
+    with any_db.transaction() as session:
+        enqueue(session, "later", {"n": 1}, due_at=now - timedelta(hours=1))
+        enqueue(session, "enrich", {"n": 2}, due_at=now - timedelta(minutes=3))
+        enqueue(session, "plain", {"n": 3}, due_at=now - timedelta(minutes=2))
+        enqueue(session, "touch", {"n": 4}, due_at=now - timedelta(seconds=5))
+        enqueue(session, "capture", {"n": 5}, due_at=now - timedelta(seconds=9))
+        enqueue(session, "capture", {"n": 6}, due_at=now + timedelta(seconds=1))
+    ranks = {"touch": 5, "capture": 5, "plain": 0, "later": -5}
+    queue = JobQueue(any_db, clock, priorities=ranks)
+    (crashed,) = queue.claim("dead-worker", 1, lease_seconds=30)
+    assert crashed.payload["n"] == 5
+    clock.advance(timedelta(seconds=31))
+
+    claimed = queue.claim("w1", 5, lease_seconds=30)
+
+    # The top rank oldest first (the crashed worker's capture, the touch,
+    # the capture that fell due meanwhile), then the normal rank oldest
+    # first; "later" does not fit.
+    assert [j.payload["n"] for j in claimed] == [5, 4, 6, 2, 3]
+    assert [j.payload["n"] for j in queue.claim("w1", 5, lease_seconds=30)] == [1]
+
+
+def test_a_claim_reads_each_rank_from_the_kind_index(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A claim behind thousands of lower-ranked jobs reads only what it
+    takes: each ranked kind is a search of the kind index in due order, not
+    a pass over every due job (SQLite's plan, which the statement is built
+    for)."""
+    url = f"sqlite:///{tmp_path / 'plan.db'}"
+    migrate.upgrade(url)
+    db = Database(url)
+    queue = JobQueue(db, priorities={"respond.first_touch": 30, "alerts.send": 10})
+    compiled = queue._claim.compile(db.engine)
+    params = compiled.construct_params(
+        {"now_": "2026-03-10", "limit_": 10, "worker_": "w1", "until_": "2026-03-10"}
+    )
+    with db.engine.connect() as conn:
+        plan = [
+            row[3]
+            for row in conn.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {compiled}",
+                tuple(params[name] for name in compiled.positiontup or ()),
+            )
+        ]
+    db.dispose()
+
+    by_kind = [step for step in plan if "ix_jobs_state_kind_due" in step]
+    assert len(by_kind) == 2, plan
+    assert all("(state=? AND kind=? AND due_at<?)" in step for step in by_kind)
+    assert not any(step.startswith("SCAN jobs") for step in plan), plan
 
 
 def test_a_worker_runs_its_batch_in_priority_order(

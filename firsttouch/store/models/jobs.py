@@ -20,6 +20,8 @@ class Job(IdMixin, CreatedMixin, Base):
         UniqueConstraint("idempotency_key", name="uq_jobs_idempotency_key"),
         # The claim query's path: due queued jobs in time order.
         Index("ix_jobs_state_due", "state", "due_at"),
+        # A claim's path for one rank of kinds (``jobs.queue``).
+        Index("ix_jobs_state_kind_due", "state", "kind", "due_at"),
         Index("ix_jobs_lease", "state", "lease_expires_at"),
     )
 
