@@ -3,7 +3,8 @@
 Each ``bench_*.py`` is a script that prints lines of the form
 ``bench: NAME value=V unit=U target=T [peer=P peer_value=V ratio=R]``.
 A figure that misses its target is reported, never turned into a failure;
-a script that crashes is reported as such and the others still run.
+a script that crashes is reported as such and the others still run. Each
+script starts with this machine's speed at that moment (``machine.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bench.machine import loop_ms
 
 HERE = Path(__file__).parent
 
@@ -25,7 +28,7 @@ def main(argv: list[str]) -> int:
         if only and name not in only:
             continue
         started = time.monotonic()
-        print(f"# {script.name}", flush=True)
+        print(f"# {script.name} (machine_loop_ms={loop_ms():.0f})", flush=True)
         # Our own scripts, run with our own interpreter.
         result = subprocess.run([sys.executable, str(script)], check=False)  # noqa: S603
         if result.returncode != 0:

@@ -36,6 +36,7 @@ from typing import Any
 
 import httpx
 import yaml
+from machine import loop_ms
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -285,6 +286,7 @@ def main() -> int:
     deployments = [int(chosen)] if chosen else [0, 1]
     for workers in deployments:
         print(f"# deployment: {DEPLOYMENTS.get(workers, f'{workers} workers')}")
+        print(f"# machine_loop_ms={loop_ms():.0f}", flush=True)
         figures, rss = run_deployment(workers)
         report(figures, rss, "_split" if workers else "")
     return 0
