@@ -17,7 +17,6 @@ every handler allows, and the next durable commit makes them durable too.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,7 +31,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    literal_column,
     select,
     text,
     union_all,
@@ -52,6 +50,7 @@ from firsttouch.jobs.backoff import (
 )
 from firsttouch.jobs.waker import CHANNEL, mark_enqueued
 from firsttouch.store.db import Database
+from firsttouch.store.fixed_lists import fixed_values, none_of
 from firsttouch.store.models import Job
 from firsttouch.store.recordset import RecordsetInsert
 
@@ -59,8 +58,6 @@ from firsttouch.store.recordset import RecordsetInsert
 STATES = ("queued", "running", "done", "dead")
 DEFAULT_MAX_ATTEMPTS = 8
 NORMAL_PRIORITY = 0
-# What a job kind may be called ("respond.first_touch"): safe to write into SQL.
-_KIND_NAME = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 ERROR_TEXT_CAP = 4000
 
 
@@ -266,9 +263,9 @@ def _claim_statement(priorities: Mapping[str, int]) -> Update:
     picks = []
     for rank, kinds in sorted(ranks.items(), reverse=True):
         # A kind at a time: equal state and kind, the index is in due order.
-        for kind in _kinds(kinds):
-            picks.append(_pick(rank, _JOBS.c.kind == kind, due=now, limit=limit))
-    others = [_JOBS.c.kind.not_in(_kinds(ranked))] if ranked else []
+        for written in fixed_values(kinds):
+            picks.append(_pick(rank, _JOBS.c.kind == written, due=now, limit=limit))
+    others = [none_of(_JOBS.c.kind, ranked)] if ranked else []
     picks.append(_pick(NORMAL_PRIORITY, *others, due=now, limit=limit))
     # A worker died holding these: rare, so ranked row by row.
     rank_of = (
@@ -323,15 +320,6 @@ def _pick(rank: int, *where: Any, due: Any, limit: Any) -> Select[Any]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-
-
-def _kinds(kinds: Sequence[str]) -> list[Any]:
-    """Kinds written into the SQL: the planner then picks the index by them,
-    and no list is spliced into the statement on every claim."""
-    for kind in kinds:
-        if not _KIND_NAME.fullmatch(kind):
-            raise ValueError(f"job kind {kind!r} is not a plain dotted name")
-    return [literal_column(f"'{kind}'") for kind in kinds]
 
 
 # A job whose workers keep dying never finishes: the claim stops it at the cap.

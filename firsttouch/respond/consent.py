@@ -29,6 +29,7 @@ from firsttouch.respond.quiet_hours import (
     describe,
     next_allowed,
 )
+from firsttouch.store.fixed_lists import one_of
 from firsttouch.store.models import ConsentEvent, OptOut, SendCounter, Touch
 from firsttouch.workspace.respond import Limits
 
@@ -55,7 +56,7 @@ _COUNTERS = cast(Table, SendCounter.__table__)
 @functools.cache
 def _opted_out_statement(channels: tuple[str, ...]) -> Select[int]:
     return select(_OPT_OUTS.c.id).where(
-        _OPT_OUTS.c.channel.in_(channels),
+        one_of(_OPT_OUTS.c.channel, channels),
         _OPT_OUTS.c.address == bindparam("address"),
         _OPT_OUTS.c.active.is_(True),
     )
@@ -67,8 +68,8 @@ def _recent_statement(channels: tuple[str, ...]) -> Select[datetime]:
         select(_TOUCHES.c.created_at)
         .where(
             _TOUCHES.c.contact_id == bindparam("contact_id"),
-            _TOUCHES.c.channel.in_(channels),
-            _TOUCHES.c.status.in_(COUNTED_STATES),
+            one_of(_TOUCHES.c.channel, channels),
+            one_of(_TOUCHES.c.status, COUNTED_STATES),
             _TOUCHES.c.created_at >= bindparam("since"),
         )
         .order_by(_TOUCHES.c.created_at)

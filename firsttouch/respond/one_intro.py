@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from firsttouch.jobs.queue import enqueue
 from firsttouch.respond.context import Lead
+from firsttouch.store.fixed_lists import none_of
 from firsttouch.store.models import Contact, Inbound, Touch
 from firsttouch.store.types import UTCDateTime
 
@@ -43,7 +44,7 @@ _EARLIER_INTRO = (
         Touch.contact_id == bindparam("contact_id"),
         Touch.purpose == "first_touch",
         Touch.inbound_id != bindparam("inbound_id"),
-        Touch.status.not_in(NOT_DELIVERED),
+        none_of(Touch.__table__.c.status, NOT_DELIVERED),
         Touch.created_at >= bindparam("since", type_=UTCDateTime()),
     )
     .order_by(Touch.id)

@@ -56,6 +56,7 @@ from firsttouch.respond.one_intro import reopen_answered_by
 from firsttouch.respond.quiet_hours import Recipient, place_recipient
 from firsttouch.respond.senders import senders
 from firsttouch.respond.templates import html_from_text
+from firsttouch.store.fixed_lists import none_of
 from firsttouch.store.models import Contact, Inbound, Touch
 from firsttouch.store.types import UTCDateTime
 
@@ -95,7 +96,7 @@ _MARK_SENT = (
     update(_TOUCHES)
     .where(
         _TOUCHES.c.idempotency_key == bindparam("key"),
-        _TOUCHES.c.status.not_in(sorted(SETTLED)),
+        none_of(_TOUCHES.c.status, SETTLED),
     )
     .values(
         status=bindparam("sent_status"),
