@@ -42,6 +42,7 @@ from typing import Any
 
 import http_load
 import httpx
+from pg import fresh_database
 from sqlalchemy import create_engine, text
 
 HERE = Path(__file__).resolve().parent
@@ -216,23 +217,6 @@ def stored(database_url: str) -> int:
     return count
 
 
-@contextmanager
-def pg_database() -> Iterator[str]:
-    name = f"ft_bench_accept_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(
-        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def main() -> None:
     with ceiling(WEB_PROCESSES) as url:
         top, _, _ = closed_loop(url, REQUESTS)
@@ -251,7 +235,10 @@ def main() -> None:
             steady = paced(url, 200, 10)
         results["sqlite"] = (rate, ok, errors, stored(database), WEB_PROCESSES)
     try:
-        with pg_database() as database, firsttouch(database, WEB_PROCESSES) as url:
+        with (
+            fresh_database("ft_bench_accept") as database,
+            firsttouch(database, WEB_PROCESSES) as url,
+        ):
             rate, ok, errors = closed_loop(url, REQUESTS)
             results["pg"] = (rate, ok, errors, stored(database), WEB_PROCESSES)
     except Exception as exc:  # noqa: BLE001 - a missing PostgreSQL must not hide SQLite

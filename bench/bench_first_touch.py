@@ -12,7 +12,9 @@ serve_cpu_ms_per_lead (CPU time our processes spent, user and system, over
 every lead of the scenarios run: at 200 leads/s one core has 5 ms a lead),
 for the embedded default; then the same with the suffix ``_split`` for
 ``serve --no-worker`` plus one ``firsttouch worker`` process on the same
-SQLite file. ``FIRSTTOUCH_BENCH_WORKERS=N`` runs only ``serve --no-worker``
+SQLite file, and with ``_pg`` for ``serve --no-worker`` plus two workers on
+a fresh database of the local PostgreSQL (the scale-out deployment).
+``FIRSTTOUCH_BENCH_WORKERS=N`` runs only SQLite's ``serve --no-worker``
 with N workers (N=0: only the embedded default).
 Peer figures are n8n's from the harness's RESULTS.md on this machine.
 """
@@ -37,6 +39,7 @@ from typing import Any
 import httpx
 import yaml
 from machine import loop_ms
+from pg import fresh_database
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -142,7 +145,9 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> 
     raise SystemExit(f"firsttouch serve did not answer {url} in {seconds}s")
 
 
-def run_deployment(workers_wanted: int) -> tuple[dict[str, dict[str, Any]], float]:
+def run_deployment(
+    workers_wanted: int, database: str | None = None
+) -> tuple[dict[str, dict[str, Any]], float]:
     """Serve, drive every scenario, stop; return (figures by label, peak RSS).
 
     ``workers_wanted`` 0 is the embedded default, one process serving and
@@ -151,7 +156,7 @@ def run_deployment(workers_wanted: int) -> tuple[dict[str, dict[str, Any]], floa
     work = Path(tempfile.mkdtemp(prefix="ft-bench-first-touch-"))
     smtp_port, web_port = free_port(), free_port()
     sink_log, results = work / "sink.jsonl", work / "results.jsonl"
-    db_url = f"sqlite:///{work / 'firsttouch.db'}"
+    db_url = database or f"sqlite:///{work / 'firsttouch.db'}"
     env = {
         **os.environ,
         "FIRSTTOUCH_LOG_LEVEL": "WARNING",
@@ -180,6 +185,7 @@ def run_deployment(workers_wanted: int) -> tuple[dict[str, dict[str, Any]], floa
     serve_args = ["serve", "--port", str(web_port)]
     if workers_wanted:
         serve_args.append("--no-worker")
+    if workers_wanted and database is None:
         # SQLite has no LISTEN/NOTIFY: a worker in another process polls.
         env["FIRSTTOUCH_JOB_POLL_SECONDS"] = "0.02"
     serve = subprocess.Popen(
@@ -282,20 +288,30 @@ def main() -> int:
     chosen = os.environ.get("FIRSTTOUCH_BENCH_WORKERS")
     # The embedded default under the issue's names; then the same machine
     # with the worker in its own process (the web tier and the worker stop
-    # sharing one interpreter lock), suffixed _split.
-    deployments = [int(chosen)] if chosen else [0, 1]
-    for workers in deployments:
-        print(f"# deployment: {DEPLOYMENTS.get(workers, f'{workers} workers')}")
+    # sharing one interpreter lock), suffixed _split; then the scale-out
+    # deployment on PostgreSQL, suffixed _pg.
+    deployments = DEPLOYMENTS
+    if chosen:
+        workers = int(chosen)
+        what = f"SQLite, `serve --no-worker` + {workers} `worker`" if workers else ""
+        deployments = (("_split" if workers else "", workers, False, what),)
+    for suffix, workers, on_postgres, what in deployments:
+        print(f"# deployment: {what or DEPLOYMENTS[0][3]}")
         print(f"# machine_loop_ms={loop_ms():.0f}", flush=True)
-        figures, rss = run_deployment(workers)
-        report(figures, rss, "_split" if workers else "")
+        if on_postgres:
+            with fresh_database("ft_bench_first_touch") as database:
+                figures, rss = run_deployment(workers, database)
+        else:
+            figures, rss = run_deployment(workers)
+        report(figures, rss, suffix)
     return 0
 
 
-DEPLOYMENTS = {
-    0: "embedded: one `firsttouch serve` process",
-    1: "split: `firsttouch serve --no-worker` + one `firsttouch worker`",
-}
+DEPLOYMENTS = (
+    ("", 0, False, "embedded: one `firsttouch serve` process (SQLite)"),
+    ("_split", 1, False, "split: `serve --no-worker` + one `worker` (SQLite)"),
+    ("_pg", 2, True, "PostgreSQL: `serve --no-worker` + two `worker` processes"),
+)
 
 
 if __name__ == "__main__":

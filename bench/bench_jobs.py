@@ -18,18 +18,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pg import fresh_database
 from sqlalchemy import create_engine, text
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-PG_ADMIN = os.environ.get(
-    "FIRSTTOUCH_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 JOBS = int(os.environ.get("FIRSTTOUCH_BENCH_JOBS", "20000"))
 DRAIN_LIMIT_S = 180
 
@@ -40,20 +37,6 @@ def line(name: str, value: float, unit: str, target: str, **peer: object) -> Non
         f"bench: {name} value={value:.1f} unit={unit} target={target}{extra}",
         flush=True,
     )
-
-
-@contextmanager
-def pg_database() -> Iterator[str]:
-    name = f"ft_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def libpq(url: str) -> str:
@@ -281,11 +264,11 @@ def main() -> None:
             cost = claim_ms(f"sqlite:///{folder}/claim.db", backlog)
         line(f"jobs_claim_ms_backlog_{backlog}", cost, "ms", "info")
 
-    with pg_database() as url:
+    with fresh_database() as url:
         pg_1w = firsttouch_rate(url, 1)
     line("jobs_per_s_pg_1w", pg_1w, "jobs/s", ">=500")
 
-    with pg_database() as url:
+    with fresh_database() as url:
         pg_4w = firsttouch_rate(url, 4)
     peers: dict[str, float] = {}
     for name, measure in (
@@ -293,7 +276,7 @@ def main() -> None:
         ("pgqueuer", pgqueuer_rate),
     ):
         try:
-            with pg_database() as peer_url:
+            with fresh_database() as peer_url:
                 peers[name] = measure(peer_url, 4)
         except Exception as exc:  # noqa: BLE001 - a broken peer must not hide our figure
             print(f"# peer {name} failed: {type(exc).__name__}: {exc}", flush=True)
@@ -310,7 +293,7 @@ def main() -> None:
     if not peers:
         line("jobs_per_s_pg_4w", pg_4w, "jobs/s", ">=2000")
 
-    with pg_database() as url:
+    with fresh_database() as url:
         p50, p99 = start_latency(url)
     line("job_start_p50_ms", p50, "ms", "<100")
     line("job_start_p99_ms", p99, "ms", "<300")
