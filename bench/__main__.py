@@ -22,6 +22,14 @@ HERE = Path(__file__).parent
 def main(argv: list[str]) -> int:
     only = set(argv)
     scripts = sorted(HERE.glob("bench_*.py"))
+    names = [script.stem.removeprefix("bench_") for script in scripts]
+    unknown = sorted(only - set(names))
+    if unknown:
+        print(
+            f"no benchmark named {', '.join(unknown)}; choose from: {' '.join(names)}",
+            file=sys.stderr,
+        )
+        return 2
     crashed = []
     for script in scripts:
         name = script.stem.removeprefix("bench_")

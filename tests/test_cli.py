@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 from firsttouch.cli import EXIT_INVALID_WORKSPACE, app
 
 runner = CliRunner()
+EXAMPLE_WORKSPACE = Path(__file__).parents[1] / "examples" / "workspace"
 
 
 def test_init_writes_a_workspace_that_check_accepts(tmp_path: Path) -> None:
@@ -71,6 +73,27 @@ def test_serve_and_worker_refuse_a_template_no_lead_can_be_answered_with(
     assert result.exit_code == EXIT_INVALID_WORKSPACE
     assert "has no attribute 'nmae'" in result.output
     assert "not starting" in result.output
+
+
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["worker"]])
+def test_a_database_a_newer_version_upgraded_is_refused_with_what_to_do(
+    tmp_path: Path, monkeypatch, command: list[str]
+) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    monkeypatch.setenv("FIRSTTOUCH_DATABASE_URL", url)
+    monkeypatch.setenv("FIRSTTOUCH_WORKSPACE", str(EXAMPLE_WORKSPACE))
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    with sqlite3.connect(tmp_path / "newer.db") as conn:
+        conn.execute(
+            "UPDATE alembic_version SET version_num = 'core_0999' "
+            "WHERE version_num LIKE 'core_%'"
+        )
+
+    result = runner.invoke(app, command)
+
+    assert result.exit_code == 1
+    assert "revision core_0999, which this firsttouch does not know" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_db_upgrade_then_apikey_lifecycle(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

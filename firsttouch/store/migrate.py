@@ -48,6 +48,26 @@ def current_heads(engine: Engine) -> set[str]:
         return set(MigrationContext.configure(conn).get_current_heads())
 
 
+def unknown_revisions(engine: Engine, url: str) -> set[str]:
+    """Revisions the database is at that this code does not ship: a newer
+    firsttouch upgraded it, and this one can neither use nor migrate it."""
+    known = {
+        script.revision
+        for script in ScriptDirectory.from_config(alembic_config(url)).walk_revisions()
+    }
+    return current_heads(engine) - known
+
+
+def newer_schema_message(unknown: set[str]) -> str:
+    """What to tell someone running older code on a newer database."""
+    return (
+        f"the database is at revision {', '.join(sorted(unknown))}, which this "
+        "firsttouch does not know: a newer version upgraded it. Run that "
+        "version, or restore the backup taken before the upgrade; this one "
+        "cannot migrate it back"
+    )
+
+
 def is_current(engine: Engine, url: str) -> bool:
     """True when the database is at every head the code ships."""
     return current_heads(engine) == expected_heads(url)
