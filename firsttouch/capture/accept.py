@@ -73,9 +73,11 @@ MAX_GROUP = 512
 # is sent on the other connection (the server syncs both in one flush when
 # they meet). SQLite takes one writer at a time, so it has one thread.
 PG_WRITERS = 2
-# A request that waited longer than this for the writer means it is behind:
-# it then only stores. A steady stream that the writer keeps up with waits
-# a turn or two of the lock, a few milliseconds.
+# A request that waited longer than this behind the writer's earlier groups
+# means it is behind: it then only stores. A steady stream that the writer
+# keeps up with waits a turn or two of the lock, a few milliseconds. (A
+# request that finds the writer idle is never behind, however long the
+# thread takes to wake.)
 BEHIND_SECONDS = 0.010
 # Past this many requests a second the writer only stores, though each one
 # finds it free: capturing one costs 1-2 ms of the lock, so a flood captured
@@ -146,7 +148,8 @@ class _Pace:
         self._times.extend(request.queued for request in group)
 
     def per_second(self) -> float:
-        if len(self._times) < 2:
+        """0 until the window is full: two requests at once are no flood."""
+        if len(self._times) < PACE_WINDOW:
             return 0.0
         span = self._times[-1] - self._times[0]
         return (len(self._times) - 1) / span if span > 0 else float("inf")
@@ -191,6 +194,9 @@ class AcceptWriter:
         self._ingest_up_to = limit if ingest_up_to is None else ingest_up_to
         self._waiting: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._pace = _Pace()
+        # When the writer last finished a group: a request queued before
+        # that waited behind it.
+        self._free_since = float("-inf")
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._postgres = runtime.db.engine.dialect.name == "postgresql"
@@ -310,8 +316,11 @@ class AcceptWriter:
         answers faster and catches up, and jobs capture what it stored.
         """
         self._pace.note(group)
-        waited = time.monotonic() - group[0].queued
-        return waited <= BEHIND_SECONDS and self._pace.per_second() <= FLOOD_PER_S
+        oldest = group[0].queued
+        behind = (
+            oldest < self._free_since and time.monotonic() - oldest > BEHIND_SECONDS
+        )
+        return not behind and self._pace.per_second() <= FLOOD_PER_S
 
     def _commit(self, group: list[_Request], *, ingest: bool = True) -> None:
         try:
@@ -325,10 +334,13 @@ class AcceptWriter:
             )
             self._commit_one_by_one(group)
             return
+        # Before the answers: a request sent after one of them finds it free.
+        self._free_since = time.monotonic()
         for request, answer in zip(group, answers, strict=True):
             _hand_over(request, answer)
 
     def _commit_one_by_one(self, group: list[_Request]) -> None:
+        self._free_since = time.monotonic()
         for request in group:
             try:
                 # Stored only: the ingest that sank the group must not sink
