@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,15 @@ def _prepare_sqlite(engine: Engine) -> None:
         )
 
 
+@dataclass(frozen=True)
+class WriterStats:
+    """Turns on a SQLite writer lock, and the seconds held and waited for."""
+
+    turns: int
+    held_seconds: float
+    waited_seconds: float
+
+
 class WriterLock:
     """Who may write to one SQLite file now: a thread here, a process there.
 
@@ -92,6 +102,13 @@ class WriterLock:
     def __init__(self, path: Path | None, wal: Path | None = None):
         self._threads = FairRLock()
         self._depth = 0
+        # Turns taken by this process, and the seconds they held the lock
+        # and waited for it (``stats``): a lock busy nearly all the time is
+        # what limits a SQLite deployment.
+        self._turns = 0
+        self._held = 0.0
+        self._waited = 0.0
+        self._taken_at = 0.0
         self._path = path
         self._wal = wal
         # Commits made without their own fsync, and how many are synced.
@@ -106,6 +123,7 @@ class WriterLock:
         """Take the lock as ``threading.RLock.acquire`` would; False if not."""
         if not blocking:
             timeout = 0
+        asked_at = time.monotonic()
         forever = timeout < 0
         deadline = float("inf") if forever else time.monotonic() + timeout
         taken = (
@@ -118,16 +136,26 @@ class WriterLock:
         if self._depth == 0 and not self._lock_file(deadline):
             self._threads.release()
             return False
+        if self._depth == 0:
+            self._taken_at = time.monotonic()
+            self._waited += self._taken_at - asked_at
         self._depth += 1
         return True
 
     def release(self) -> None:
         self._depth -= 1
+        if self._depth == 0:
+            self._turns += 1
+            self._held += time.monotonic() - self._taken_at
         if self._depth == 0 and self._fd is not None:
             fd, self._fd = self._fd, None
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
         self._threads.release()
+
+    def stats(self) -> WriterStats:
+        """This process's turns so far, and the seconds held and waited."""
+        return WriterStats(self._turns, self._held, self._waited)
 
     @property
     def syncs_after(self) -> bool:
@@ -246,6 +274,10 @@ class Database:
         # for every transaction cost more than a short transaction itself.
         self._pinned: Connection | None = None
         self._pinned_in_use = False
+
+    def writer_stats(self) -> WriterStats | None:
+        """The SQLite writer lock's figures in this process; None on PostgreSQL."""
+        return self._write_lock.stats() if self._write_lock is not None else None
 
     @property
     def is_sqlite(self) -> bool:

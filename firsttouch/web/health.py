@@ -42,7 +42,8 @@ def readyz(request: Request) -> JSONResponse:
 
 @router.get("/metrics")
 def metrics(request: Request) -> Response:
-    """Prometheus exposition: requests, jobs by state, job lag."""
+    """Prometheus exposition: requests, jobs by state, job lag, and on
+    SQLite how busy the writer lock is."""
     runtime = request.app.state.runtime
     app_metrics = request.app.state.metrics
     queue = JobQueue(runtime.db, runtime.clock)
@@ -50,6 +51,11 @@ def metrics(request: Request) -> Response:
     for state in ("queued", "running", "done", "dead"):
         app_metrics.jobs.labels(state).set(counts.get(state, 0))
     app_metrics.job_lag.set(queue.lag_seconds())
+    writer = runtime.db.writer_stats()
+    if writer is not None:
+        app_metrics.writer_turns.set(writer.turns)
+        app_metrics.writer_busy.set(writer.held_seconds)
+        app_metrics.writer_wait.set(writer.waited_seconds)
     return Response(
         generate_latest(app_metrics.exposition_registry()),
         media_type=CONTENT_TYPE_LATEST,

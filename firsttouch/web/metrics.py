@@ -48,6 +48,28 @@ class Metrics:
             multiprocess_mode="mostrecent",
         )
 
+        # SQLite only: the one writer lock every write takes turns on. Its
+        # busy seconds rising by nearly one a second means the lock is what
+        # limits this deployment (PostgreSQL is the way past it).
+        self.writer_turns = Gauge(
+            "firsttouch_sqlite_writer_turns_total",
+            "Write transactions on the SQLite writer lock, this process's.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.writer_busy = Gauge(
+            "firsttouch_sqlite_writer_busy_seconds_total",
+            "Seconds the SQLite writer lock was held, this process's.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.writer_wait = Gauge(
+            "firsttouch_sqlite_writer_wait_seconds_total",
+            "Seconds writers waited for the SQLite writer lock, this process's.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+
     def exposition_registry(self) -> CollectorRegistry:
         """The registry to expose: every web process's, when there are several."""
         if not os.environ.get(MULTIPROCESS_ENV):

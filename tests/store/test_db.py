@@ -5,6 +5,7 @@ error texts that keep statement parameters out of the log."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,37 @@ def test_a_second_writer_thread_waits_for_the_first_to_commit(db: Database) -> N
     # The second began after the first committed: it saw the first's row.
     assert seen == [1]
     assert _count_opt_outs(db) == 2
+
+
+def test_the_lock_counts_its_turns_and_the_time_held_and_waited(
+    tmp_path: Path,
+) -> None:
+    """What /metrics shows: a holder keeps it 50 ms while another waits."""
+    lock = WriterLock(tmp_path / "x.db-writer.lock")
+    holding, waiting = threading.Event(), threading.Event()
+
+    def second() -> None:
+        holding.wait()
+        waiting.set()
+        lock.acquire()
+        lock.release()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    lock.acquire()
+    lock.acquire()  # re-entered: still one turn
+    holding.set()
+    waiting.wait()
+    time.sleep(0.05)
+    lock.release()
+    lock.release()
+    thread.join()
+
+    stats = lock.stats()
+    assert stats.turns == 2
+    assert stats.held_seconds >= 0.05
+    # The second asked before the 50 ms sleep began and got it after.
+    assert stats.waited_seconds >= 0.04
 
 
 def test_a_transaction_opened_inside_another_in_one_thread_still_works(

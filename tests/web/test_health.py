@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from firsttouch.store.db import Database
 
 
@@ -34,6 +36,20 @@ def test_metrics_expose_requests_and_jobs(client) -> None:
     assert "firsttouch_http_requests_total" in body
     assert 'firsttouch_jobs{state="queued"}' in body
     assert "firsttouch_job_lag_seconds" in body
+
+
+def test_metrics_say_how_busy_the_sqlite_writer_lock_is(client, runtime) -> None:
+    with runtime.db.transaction() as session:
+        session.execute(text("SELECT 1"))
+    lines = client.get("/metrics").text.splitlines()
+
+    def value(name: str) -> float:
+        (found,) = [line for line in lines if line.startswith(name + " ")]
+        return float(found.split()[1])
+
+    assert value("firsttouch_sqlite_writer_turns_total") >= 1
+    assert value("firsttouch_sqlite_writer_busy_seconds_total") > 0
+    assert value("firsttouch_sqlite_writer_wait_seconds_total") >= 0
 
 
 def test_every_response_carries_a_request_id(client) -> None:
