@@ -11,6 +11,7 @@ it: basic auth with the account SID and token, form-encoded requests,
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import socket
@@ -91,6 +92,8 @@ class _Handler:
     received: list[Received] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Seconds the server takes over each recipient and each message.
+    delay: float = 0.0
 
     async def handle_RCPT(
         self,
@@ -100,6 +103,7 @@ class _Handler:
         address: str,
         options: list[str],
     ) -> str:
+        await asyncio.sleep(self.delay)
         if address in self.refuse:
             return self.refuse[address]
         envelope.rcpt_tos.append(address)
@@ -108,6 +112,7 @@ class _Handler:
     async def handle_DATA(
         self, server: Any, session: Session, envelope: Envelope
     ) -> str:
+        await asyncio.sleep(self.delay)
         with self.lock:
             self.received.append(
                 Received(
@@ -130,8 +135,9 @@ class SmtpSink:
         implicit_tls: bool = False,
         credentials: tuple[str, str] | None = None,
         smtputf8: bool = False,
+        delay: float = 0.0,
     ):
-        self.handler = _Handler()
+        self.handler = _Handler(delay=delay)
         self.port = free_port()
         # Without it aiosmtpd, like many servers, does not offer SMTPUTF8.
         kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}

@@ -4,6 +4,7 @@ DKIM, threading headers and the error mapping."""
 from __future__ import annotations
 
 import ssl
+import time
 from pathlib import Path
 
 import dkim
@@ -43,6 +44,35 @@ def tls(
     server.load_cert_chain(cert, key)
     client = ssl.create_default_context(cafile=str(cert))
     return server, client
+
+
+def test_a_server_slow_on_every_step_is_given_up_on_within_the_exchange() -> None:
+    """Each reply in time, the whole too long: a retry must not find this
+    call still talking to the server once the send's lease is over."""
+    with SmtpSink(delay=0.4) as sink:
+        sender = SmtpEmail(
+            "127.0.0.1", sink.port, security="none", timeout=5.0, exchange_seconds=0.6
+        )
+        started = time.monotonic()
+        with pytest.raises(DeliveryError) as failed:
+            sender.send(_message())
+        elapsed = time.monotonic() - started
+        sender.close()
+
+    assert not failed.value.permanent
+    assert "longer than the exchange allows" in str(failed.value) or (
+        "timed out" in str(failed.value)
+    )
+    assert elapsed < 2.0  # the exchange's 0.6 s, not the replies' 5 s each
+
+
+def test_a_server_slow_on_every_step_is_waited_for_within_the_exchange() -> None:
+    with SmtpSink(delay=0.2) as sink:
+        sender = SmtpEmail("127.0.0.1", sink.port, security="none", timeout=5.0)
+        sender.send(_message())
+        sender.close()
+
+    assert len(sink.received) == 1
 
 
 def test_a_plain_send_carries_both_parts_and_the_threading_headers() -> None:

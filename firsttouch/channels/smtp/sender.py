@@ -28,6 +28,7 @@ import threading
 import time
 from email import policy
 from email.message import EmailMessage as MimeMessage
+from typing import Any
 
 import structlog
 
@@ -47,6 +48,42 @@ log = structlog.get_logger(__name__)
 
 
 WIRE_POLICY = policy.SMTP.clone(max_line_length=998)
+# How long one whole exchange may take: connecting, TLS, login, envelope and
+# data. Each reply also has its own timeout, but a server slow on every step
+# could otherwise outlast the send's lease in the ledger (120 s), and a retry
+# would then send while this call still talks to the server.
+EXCHANGE_SECONDS = 90.0
+
+
+def _bound(conn: smtplib.SMTP, deadline: float | None) -> None:
+    """Wait on the socket no later than ``deadline`` (time.monotonic())."""
+    if deadline is None or conn.sock is None:
+        return
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the mail server took longer than the exchange allows")
+    conn.sock.settimeout(min(left, conn.timeout))
+
+
+class _BoundedSMTP(smtplib.SMTP):
+    """``smtplib.SMTP`` that gives up on a reply or a write at ``deadline``."""
+
+    def __init__(self, *args: Any, deadline: float | None = None, **kwargs: Any):
+        # Before connecting: the greeting is the first reply bounded.
+        self.deadline = deadline
+        super().__init__(*args, **kwargs)
+
+    def getreply(self) -> tuple[int, bytes]:
+        _bound(self, self.deadline)
+        return super().getreply()
+
+    def send(self, s: Any) -> None:
+        _bound(self, self.deadline)
+        super().send(s)
+
+
+class _BoundedSMTPSSL(_BoundedSMTP, smtplib.SMTP_SSL):
+    """``_BoundedSMTP`` over implicit TLS."""
 
 
 def make_message_id(key: str, from_address: str, salt: str = "") -> str:
@@ -105,6 +142,7 @@ class SmtpEmail:
         dkim_private_key: Secret | None = None,
         ssl_context: ssl.SSLContext | None = None,
         pause_after_send: float = 0.0,
+        exchange_seconds: float = EXCHANGE_SECONDS,
     ):
         self.host = host
         self.port = port
@@ -112,6 +150,7 @@ class SmtpEmail:
         self.username = username
         self.password = password
         self.timeout = timeout
+        self.exchange_seconds = exchange_seconds
         self.dkim_selector = dkim_selector
         self.dkim_private_key = dkim_private_key
         # Loading the system's CA certificates is costly: only when TLS is used.
@@ -127,13 +166,20 @@ class SmtpEmail:
             self._ssl_context = ssl.create_default_context()
         return self._ssl_context
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self, deadline: float) -> _BoundedSMTP | _BoundedSMTPSSL:
+        conn: _BoundedSMTP | _BoundedSMTPSSL
         if self.security == "tls":
-            conn: smtplib.SMTP = smtplib.SMTP_SSL(
-                self.host, self.port, timeout=self.timeout, context=self.ssl_context
+            conn = _BoundedSMTPSSL(
+                self.host,
+                self.port,
+                timeout=self.timeout,
+                context=self.ssl_context,
+                deadline=deadline,
             )
         else:
-            conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            conn = _BoundedSMTP(
+                self.host, self.port, timeout=self.timeout, deadline=deadline
+            )
             conn.ehlo()
             if self.security == "starttls":
                 conn.starttls(context=self.ssl_context)
@@ -143,11 +189,12 @@ class SmtpEmail:
             conn.login(self.username, password)
         return conn
 
-    def _connection(self) -> smtplib.SMTP:
-        conn: smtplib.SMTP | None = getattr(self._local, "conn", None)
+    def _connection(self, deadline: float) -> _BoundedSMTP | _BoundedSMTPSSL:
+        conn: _BoundedSMTP | _BoundedSMTPSSL | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._connect()
+            conn = self._connect(deadline)
             self._local.conn = conn
+        conn.deadline = deadline
         return conn
 
     def _drop(self) -> None:
@@ -176,11 +223,13 @@ class SmtpEmail:
     def _transmit(
         self, sender: str, recipient: str, raw: bytes, smtputf8_for: str | None
     ) -> None:
+        deadline = time.monotonic() + self.exchange_seconds
         for attempt in (1, 2):
             try:
-                conn = self._connection()
+                conn = self._connection(deadline)
                 options = self._mail_options(conn, smtputf8_for)
                 conn.sendmail(sender, [recipient], raw, mail_options=options)
+                conn.deadline = None
                 return
             except smtplib.SMTPServerDisconnected:
                 # A pooled connection the server closed while idle: reopen once.
