@@ -8,13 +8,30 @@ from pathlib import Path
 
 import pytest
 import structlog
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from firsttouch.cli import app
 from firsttouch.runtime import Runtime
 from firsttouch.store.models import Touch
 from tests.conftest import EXAMPLE_WORKSPACE
 from tests.respond.conftest import add_lead
+
+
+def preview(runtime: Runtime, template: str, inbound_id: int) -> Result:
+    """`firsttouch preview TEMPLATE --inbound ID` on the example workspace."""
+    return CliRunner().invoke(
+        app,
+        [
+            "preview",
+            template,
+            "--inbound",
+            str(inbound_id),
+            "--workspace",
+            str(EXAMPLE_WORKSPACE),
+            "--database-url",
+            runtime.db.url,
+        ],
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -29,19 +46,7 @@ def _restore_logging() -> Iterator[None]:
 
 def test_preview_renders_the_inbound_s_values(runtime: Runtime) -> None:
     inbound_id = add_lead(runtime, first_name="Ann")
-    result = CliRunner().invoke(
-        app,
-        [
-            "preview",
-            "first_touch_email",
-            "--inbound",
-            str(inbound_id),
-            "--workspace",
-            str(EXAMPLE_WORKSPACE),
-            "--database-url",
-            runtime.db.url,
-        ],
-    )
+    result = preview(runtime, "first_touch_email", inbound_id)
     assert result.exit_code == 0, result.output
     assert "Subject: Thanks for contacting Northwind Ledger" in result.output
     assert "Hi Ann," in result.output
@@ -51,19 +56,7 @@ def test_preview_renders_the_inbound_s_values(runtime: Runtime) -> None:
 
 
 def test_preview_names_a_missing_inbound(runtime: Runtime, tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        app,
-        [
-            "preview",
-            "first_touch_sms",
-            "--inbound",
-            "999",
-            "--workspace",
-            str(EXAMPLE_WORKSPACE),
-            "--database-url",
-            runtime.db.url,
-        ],
-    )
+    result = preview(runtime, "first_touch_sms", 999)
     assert result.exit_code == 1
     assert "no inbound with id 999" in result.output
 
@@ -72,19 +65,7 @@ def test_preview_of_a_wrong_template_name_lists_the_workspace_s_templates(
     runtime: Runtime,
 ) -> None:
     inbound_id = add_lead(runtime, first_name="Ann")
-    result = CliRunner().invoke(
-        app,
-        [
-            "preview",
-            "first_touch_mail",
-            "--inbound",
-            str(inbound_id),
-            "--workspace",
-            str(EXAMPLE_WORKSPACE),
-            "--database-url",
-            runtime.db.url,
-        ],
-    )
+    result = preview(runtime, "first_touch_mail", inbound_id)
 
     assert result.exit_code == 1
     assert "no template named 'first_touch_mail'" in result.output
