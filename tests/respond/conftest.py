@@ -12,6 +12,7 @@ from firsttouch.channels.smtp import SmtpEmail
 from firsttouch.channels.twilio import TwilioClient, TwilioSms
 from firsttouch.clock import VirtualClock
 from firsttouch.config import Secret, Settings
+from firsttouch.jobs.queue import enqueue
 from firsttouch.jobs.runner import Worker
 from firsttouch.respond.consent import MailboxLimits
 from firsttouch.respond.handlers import give_ups, handlers
@@ -128,6 +129,17 @@ def add_lead(
         session.add(inbound)
         session.flush()
         return inbound.id
+
+
+def queue_first_touch(runtime: Runtime, inbound_id: int) -> None:
+    """Queue the inbound's first touch as capture does (same key)."""
+    with runtime.db.transaction() as session:
+        enqueue(
+            session,
+            "respond.first_touch",
+            {"inbound_id": inbound_id},
+            key=f"first_touch:{inbound_id}",
+        )
 
 
 def worker_for(runtime: Runtime) -> Worker:

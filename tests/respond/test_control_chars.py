@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from firsttouch.jobs.queue import enqueue
 from firsttouch.jobs.runner import run_until_idle
 from firsttouch.respond.invites import (
     SmtpInviteMailer,
@@ -23,7 +22,7 @@ from firsttouch.store.models import Contact, Job, Meeting, Touch
 from firsttouch.web import create_app
 from tests.channels.fakes import FakeTwilio, SmtpSink
 from tests.conftest import settle_accepted
-from tests.respond.conftest import add_lead, worker_for
+from tests.respond.conftest import add_lead, queue_first_touch, worker_for
 
 FORM = "/capture/forms/demo-request"
 INJECTED = "Bob\r\nBcc: evil@example.com"
@@ -41,13 +40,7 @@ def _first_touch_jobs(runtime: Runtime) -> list[Job]:
 
 
 def _answer(runtime: Runtime, inbound_id: int) -> None:
-    with runtime.db.transaction() as session:
-        enqueue(
-            session,
-            "respond.first_touch",
-            {"inbound_id": inbound_id},
-            key=f"first_touch:{inbound_id}",
-        )
+    queue_first_touch(runtime, inbound_id)
     run_until_idle(worker_for(runtime))
 
 

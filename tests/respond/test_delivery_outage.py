@@ -11,14 +11,14 @@ from sqlalchemy import select
 from firsttouch.channels.smtp import SmtpEmail
 from firsttouch.clock import VirtualClock
 from firsttouch.jobs.backoff import DELIVERY_CAP_SECONDS, DELIVERY_HORIZON
-from firsttouch.jobs.queue import JobQueue, enqueue
+from firsttouch.jobs.queue import JobQueue
 from firsttouch.jobs.runner import Worker, run_until_idle
 from firsttouch.respond.senders import SERVICE, Senders
 from firsttouch.respond.touches import GAVE_UP
 from firsttouch.runtime import Runtime
 from firsttouch.store.models import Job, Touch
 from tests.channels.fakes import SmtpSink, free_port
-from tests.respond.conftest import add_lead, worker_for
+from tests.respond.conftest import add_lead, queue_first_touch, worker_for
 
 CAP = timedelta(seconds=DELIVERY_CAP_SECONDS)
 
@@ -32,13 +32,7 @@ def _mail_server_down(runtime: Runtime) -> Senders:
 
 
 def _first_touch_job(runtime: Runtime, inbound_id: int) -> Job:
-    with runtime.db.transaction() as session:
-        enqueue(
-            session,
-            "respond.first_touch",
-            {"inbound_id": inbound_id},
-            key=f"first_touch:{inbound_id}",
-        )
+    queue_first_touch(runtime, inbound_id)
     [job] = JobQueue(runtime.db, runtime.clock).list()
     return job
 

@@ -9,13 +9,12 @@ import pytest
 from sqlalchemy import event, select
 
 from firsttouch.channels.sms_segments import measure_sms
-from firsttouch.jobs.queue import enqueue
 from firsttouch.jobs.runner import run_until_idle
 from firsttouch.respond.first_touch import run_first_touch
 from firsttouch.runtime import Runtime
 from firsttouch.store.models import Inbound, Job, Touch
 from tests.channels.fakes import FakeTwilio, SmtpSink
-from tests.respond.conftest import add_lead, worker_for
+from tests.respond.conftest import add_lead, queue_first_touch, worker_for
 
 
 def _touches(runtime: Runtime, inbound_id: int) -> list[Touch]:
@@ -31,13 +30,7 @@ def test_a_web_lead_gets_a_personal_email_from_its_owner(
     live_any: Runtime, sink: SmtpSink
 ) -> None:
     inbound_id = add_lead(live_any)
-    with live_any.db.transaction() as session:
-        enqueue(
-            session,
-            "respond.first_touch",
-            {"inbound_id": inbound_id},
-            key=f"first_touch:{inbound_id}",
-        )
+    queue_first_touch(live_any, inbound_id)
     run_until_idle(worker_for(live_any))
 
     [mail] = [r.message for r in sink.received]

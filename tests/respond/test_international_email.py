@@ -11,13 +11,12 @@ from sqlalchemy import select
 from firsttouch.channels.messages import EmailMessage
 from firsttouch.channels.outbox.store import OutboxEmail
 from firsttouch.channels.smtp import make_message_id
-from firsttouch.jobs.queue import enqueue
 from firsttouch.jobs.runner import run_until_idle
 from firsttouch.respond.invites import OutboxInviteMailer, invite_mime
 from firsttouch.runtime import Runtime
 from firsttouch.store.models import Job, OutboxMessage, Touch
 from tests.channels.fakes import FakeTwilio, SmtpSink
-from tests.respond.conftest import add_lead, wire, worker_for
+from tests.respond.conftest import add_lead, queue_first_touch, wire, worker_for
 
 JURGEN = "müller@exämple.de"
 
@@ -30,13 +29,7 @@ def utf8_sink() -> Iterator[SmtpSink]:
 
 def _first_touch(runtime: Runtime, email: str) -> tuple[list[Touch], Job]:
     inbound_id = add_lead(runtime, email=email, first_name="Jürgen")
-    with runtime.db.transaction() as session:
-        enqueue(
-            session,
-            "respond.first_touch",
-            {"inbound_id": inbound_id},
-            key=f"first_touch:{inbound_id}",
-        )
+    queue_first_touch(runtime, inbound_id)
     run_until_idle(worker_for(runtime))
     with runtime.db.sessions() as session:
         touches = session.scalars(
