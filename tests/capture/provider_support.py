@@ -8,11 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from firsttouch.config import Settings
 from firsttouch.runtime import Runtime
 from firsttouch.store.models import Inbound
+from firsttouch.web.apikeys import create_api_key
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PUBLIC_URL = "https://leads.northwindledger.example"
@@ -63,3 +65,15 @@ def inbounds(runtime: Runtime) -> list[Inbound]:
 def inbound_by_key(runtime: Runtime, key: str) -> Inbound | None:
     with runtime.db.sessions() as session:
         return session.scalar(select(Inbound).where(Inbound.dedupe_key == key))
+
+
+def post_api_inbound(client: TestClient, runtime: Runtime, occurred_at: Any) -> Inbound:
+    """POST /api/inbounds with ``occurred_at`` as given; the one inbound stored."""
+    key = {"X-Api-Key": create_api_key(runtime.db, "partner", runtime.clock)}
+    body = {"person": {"email": "ref@partner.example"}, "occurred_at": occurred_at}
+
+    response = client.post("/api/inbounds", json=body, headers=key)
+
+    assert response.status_code == 202, response.text
+    (inbound,) = inbounds(runtime)
+    return inbound

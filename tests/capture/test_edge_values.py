@@ -48,6 +48,7 @@ from tests.capture.provider_support import (
     fixture_bytes,
     fixture_json,
     inbounds,
+    post_api_inbound,
 )
 from tests.capture.test_provider_bookings import calcom_headers
 from tests.capture.test_provider_chat import generic_headers
@@ -246,13 +247,8 @@ def test_mail_over_smtp_dated_on_the_last_day_is_taken(
 def test_api_inbound_occurred_at_the_edge_is_taken(
     client: TestClient, runtime: Runtime, text: str
 ) -> None:
-    key = {"X-Api-Key": create_api_key(runtime.db, "partner", runtime.clock)}
-    body = {"person": {"email": "ref@partner.example"}, "occurred_at": text}
+    inbound = post_api_inbound(client, runtime, text)
 
-    response = client.post("/api/inbounds", json=body, headers=key)
-
-    assert response.status_code == 202, response.text
-    (inbound,) = inbounds(runtime)
     assert inbound.occurred_at is None
     assert (
         inbound.fields["occurred_at_as_typed"]

@@ -35,8 +35,7 @@ from firsttouch.capture.providers.olark import parse_olark
 from firsttouch.capture.providers.payloads import TIME_AS_TYPED
 from firsttouch.capture.providers.typeform import parse_typeform
 from firsttouch.runtime import Runtime
-from firsttouch.web.apikeys import create_api_key
-from tests.capture.provider_support import fixture_json, inbounds
+from tests.capture.provider_support import fixture_json, post_api_inbound
 
 Path = tuple[str | int, ...]
 
@@ -201,13 +200,8 @@ def test_a_readable_time_beside_an_unreadable_one_is_the_time() -> None:
 def test_an_api_inbound_with_a_time_that_does_not_read_is_taken(
     client: TestClient, runtime: Runtime, given: Any, typed: str
 ) -> None:
-    key = {"X-Api-Key": create_api_key(runtime.db, "partner", runtime.clock)}
-    body = {"person": {"email": "ref@partner.example"}, "occurred_at": given}
+    inbound = post_api_inbound(client, runtime, given)
 
-    response = client.post("/api/inbounds", json=body, headers=key)
-
-    assert response.status_code == 202, response.text
-    (inbound,) = inbounds(runtime)
     assert inbound.occurred_at is None
     assert inbound.fields[TIME_AS_TYPED] == typed
 
@@ -216,13 +210,8 @@ def test_an_api_inbound_with_a_time_that_does_not_read_is_taken(
 def test_an_api_inbound_time_in_iso_or_epoch_seconds_is_read(
     client: TestClient, runtime: Runtime, given: Any
 ) -> None:
-    key = {"X-Api-Key": create_api_key(runtime.db, "partner", runtime.clock)}
-    body = {"person": {"email": "ref@partner.example"}, "occurred_at": given}
+    inbound = post_api_inbound(client, runtime, given)
 
-    response = client.post("/api/inbounds", json=body, headers=key)
-
-    assert response.status_code == 202, response.text
-    (inbound,) = inbounds(runtime)
     assert inbound.occurred_at is not None
     assert inbound.occurred_at.isoformat().startswith("2026-03-10T13:00:00")
     assert TIME_AS_TYPED not in inbound.fields
