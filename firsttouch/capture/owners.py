@@ -30,6 +30,7 @@ from sqlalchemy import Select, Table, bindparam, func, literal, select, union_al
 from sqlalchemy.orm import Session
 
 from firsttouch.capture.rows import autoflushed
+from firsttouch.store.fixed_lists import one_of
 from firsttouch.store.models import Company, Contact, Inbound, RoutingDecision
 from firsttouch.workspace import Workspace
 from firsttouch.workspace.routing import Territory
@@ -258,7 +259,7 @@ _OPEN = (
     select(literal("open").label("side"), _INBOUNDS.c.owner_id, func.count())
     .where(
         _INBOUNDS.c.owner_id.in_(bindparam("reps", expanding=True)),
-        _INBOUNDS.c.status.in_(OPEN_STATES),
+        one_of(_INBOUNDS.c.status, OPEN_STATES),
         _INBOUNDS.c.parent_id.is_(None),
         _INBOUNDS.c.contact_id.is_not(None),
     )
@@ -271,7 +272,7 @@ def _assigned_since(side: str) -> Select[Any]:
         select(literal(side).label("side"), _DECISIONS.c.owner_id, func.count())
         .where(
             _DECISIONS.c.created_at >= bindparam("since"),
-            _DECISIONS.c.rule.in_(BALANCED_RULES),
+            one_of(_DECISIONS.c.rule, BALANCED_RULES),
             _DECISIONS.c.owner_id.in_(bindparam("reps", expanding=True)),
         )
         .group_by(_DECISIONS.c.owner_id)
