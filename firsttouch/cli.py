@@ -132,10 +132,10 @@ def db_upgrade(database_url: DatabaseOpt = None) -> None:
 
     engine = make_engine(settings.database_url)
     before = migrate.current_heads(engine)
-    unknown = migrate.unknown_revisions(engine, settings.database_url)
+    newer = migrate.newer_schema(engine, settings.database_url)
     engine.dispose()
-    if unknown:
-        raise _fail(migrate.newer_schema_message(unknown))
+    if newer is not None:
+        raise _fail(newer)
     migrate.upgrade(settings.database_url)
     if before == migrate.expected_heads(settings.database_url):
         typer.echo("database is current; nothing to do")
@@ -182,11 +182,9 @@ def _require_renderable_templates(runtime) -> None:  # type: ignore[no-untyped-d
 def _require_current_schema(runtime) -> None:  # type: ignore[no-untyped-def]
     from firsttouch.store import migrate
 
-    unknown = migrate.unknown_revisions(runtime.db.engine, runtime.db.url)
-    if unknown:
-        raise _fail(migrate.newer_schema_message(unknown))
-    if not migrate.is_current(runtime.db.engine, runtime.db.url):
-        raise _fail("the database schema is not current; run `firsttouch db upgrade`")
+    problem = migrate.schema_problem(runtime.db.engine, runtime.db.url)
+    if problem is not None:
+        raise _fail(problem)
 
 
 # Worker threads of `serve`; together they claim about WORKER_BATCH jobs

@@ -48,24 +48,32 @@ def current_heads(engine: Engine) -> set[str]:
         return set(MigrationContext.configure(conn).get_current_heads())
 
 
-def unknown_revisions(engine: Engine, url: str) -> set[str]:
-    """Revisions the database is at that this code does not ship: a newer
-    firsttouch upgraded it, and this one can neither use nor migrate it."""
-    known = {
-        script.revision
-        for script in ScriptDirectory.from_config(alembic_config(url)).walk_revisions()
-    }
-    return current_heads(engine) - known
-
-
-def newer_schema_message(unknown: set[str]) -> str:
-    """What to tell someone running older code on a newer database."""
+def newer_schema(engine: Engine, url: str) -> str | None:
+    """What to tell someone whose database a newer firsttouch upgraded (it
+    is at revisions this code does not ship, so this code can neither use
+    nor migrate it); None when it is not."""
+    scripts = ScriptDirectory.from_config(alembic_config(url))
+    known = {script.revision for script in scripts.walk_revisions()}
+    unknown = current_heads(engine) - known
+    if not unknown:
+        return None
     return (
         f"the database is at revision {', '.join(sorted(unknown))}, which this "
         "firsttouch does not know: a newer version upgraded it. Run that "
         "version, or restore the backup taken before the upgrade; this one "
         "cannot migrate it back"
     )
+
+
+def schema_problem(engine: Engine, url: str) -> str | None:
+    """Why the database cannot be served as it is, with what to do; None
+    when its schema is the one this code ships."""
+    newer = newer_schema(engine, url)
+    if newer is not None:
+        return newer
+    if not is_current(engine, url):
+        return "the database schema is not current; run `firsttouch db upgrade`"
+    return None
 
 
 def is_current(engine: Engine, url: str) -> bool:

@@ -28,8 +28,9 @@ def readyz(request: Request) -> JSONResponse:
         with runtime.db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         checks["database"] = "ok"
+        newer = migrate.newer_schema(runtime.db.engine, runtime.db.url)
         current = migrate.is_current(runtime.db.engine, runtime.db.url)
-        checks["migrations"] = (
+        checks["migrations"] = newer or (
             "ok" if current else "behind: run `firsttouch db upgrade`"
         )
     except Exception as exc:  # noqa: BLE001 - readiness reports, never raises

@@ -30,6 +30,27 @@ def test_readyz_says_run_upgrade_when_schema_is_missing(runtime, tmp_path) -> No
     assert "firsttouch db upgrade" in response.json()["checks"]["migrations"]
 
 
+def test_readyz_says_a_newer_version_upgraded_the_database(runtime, tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from firsttouch.store import migrate
+    from firsttouch.web import create_app
+
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    migrate.upgrade(url)
+    runtime.db = Database(url)
+    with runtime.db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE alembic_version SET version_num = 'core_0999' "
+                "WHERE version_num LIKE 'core_%'"
+            )
+        )
+    response = TestClient(create_app(runtime)).get("/readyz")
+    assert response.status_code == 503
+    assert "a newer version upgraded it" in response.json()["checks"]["migrations"]
+
+
 def test_metrics_expose_requests_and_jobs(client) -> None:
     client.get("/healthz")
     body = client.get("/metrics").text
