@@ -56,6 +56,7 @@ from firsttouch.jobs.queue import KeyedJob, enqueue_keyed
 from firsttouch.jobs.waker import local_waker
 from firsttouch.logs import get_logger
 from firsttouch.store.models import Inbound
+from firsttouch.store.prepared import Prepared
 
 if TYPE_CHECKING:
     from firsttouch.jobs.runner import JobContext
@@ -94,8 +95,10 @@ _INBOUNDS = cast(Table, Inbound.__table__)
 _STORED_AT = select(_INBOUNDS.c.dedupe_key, _INBOUNDS.c.received_at).where(
     _INBOUNDS.c.dedupe_key.in_(bindparam("keys", expanding=True))
 )
-_STORED_AT_ONE = select(_INBOUNDS.c.dedupe_key, _INBOUNDS.c.received_at).where(
-    _INBOUNDS.c.dedupe_key == bindparam("key")
+_STORED_AT_ONE = Prepared(
+    select(_INBOUNDS.c.dedupe_key, _INBOUNDS.c.received_at).where(
+        _INBOUNDS.c.dedupe_key == bindparam("key")
+    )
 )
 # Built once: a provider's retry of a stored key inserts nothing and the
 # RETURNING rows say which keys were new. (PostgreSQL takes a group, jobs
@@ -527,7 +530,7 @@ def _adopt_earlier_keys(
     keys = list({before.key for _, before in earlier})
     conn = session.connection()
     if len(keys) == 1:
-        rows = conn.execute(_STORED_AT_ONE, {"key": keys[0]})
+        rows = _STORED_AT_ONE.run(conn, {"key": keys[0]})
     else:
         rows = conn.execute(_STORED_AT, {"keys": keys})
     _adopt(earlier, {key: stored_at for key, stored_at in rows})

@@ -46,9 +46,10 @@ from firsttouch.capture.identity import (
     phone_variants,
     split_full_name,
 )
-from firsttouch.capture.rows import attach_row, autoflushed, insert_new
+from firsttouch.capture.rows import attach_row, insert_new
 from firsttouch.errors import InputError, NotFoundError
 from firsttouch.store.models import Base, Company, Contact, ContactMerge
+from firsttouch.store.prepared import Prepared
 
 # token_sort_ratio at or above this is the same company name, misspelt.
 FUZZY_NAME_CUTOFF = 90
@@ -323,7 +324,7 @@ def _find_matches(
         assert facts.first_name and facts.last_name  # by_name_asked says so
         params["first"] = facts.first_name.strip().lower()
         params["last"] = facts.last_name.strip().lower()
-    probe = autoflushed(session).execute(_PROBES[asked], params)
+    probe = _PROBES[asked].run(session, params)
     # Merged contacts are dropped here, not in SQL: with that condition in
     # the WHERE, SQLite walks the merged_into_id index (every live contact)
     # instead of the three key indexes.
@@ -388,7 +389,9 @@ def _probe(email: bool, phone: bool, name: bool) -> Select[Any]:
 # One probe per combination of keys an inbound can carry (email, phone,
 # name at company), built once: this runs for every lead.
 _PROBES = {
-    asked: _probe(*asked) for asked in product((True, False), repeat=3) if any(asked)
+    asked: Prepared(_probe(*asked))
+    for asked in product((True, False), repeat=3)
+    if any(asked)
 }
 
 
@@ -475,7 +478,7 @@ _BY_IDS = (
     .where(Contact.id.in_(bindparam("ids", expanding=True)))
     .order_by(Contact.id)
 )
-_INSERT_CONTACT = _CONTACTS.insert().returning(_CONTACTS.c.id)
+_INSERT_CONTACT = Prepared(_CONTACTS.insert().returning(_CONTACTS.c.id))
 _COMPANY_BY = {
     (True, True): or_(
         Company.domain == bindparam("domain"), Company.name_key == bindparam("key")
@@ -485,7 +488,9 @@ _COMPANY_BY = {
 }
 # Whole rows on Core: only the one chosen becomes an ORM object.
 _COMPANIES = {
-    known: select(*_COMPANIES_TABLE.c).where(condition).order_by(Company.id).limit(20)
+    known: Prepared(
+        select(*_COMPANIES_TABLE.c).where(condition).order_by(Company.id).limit(20)
+    )
     for known, condition in _COMPANY_BY.items()
 }
 
@@ -502,7 +507,7 @@ def _find_company(
         return None
     statement = _COMPANIES[(bool(domain), bool(key))]
     params = {"domain": domain, "key": key}
-    rows = [r._mapping for r in autoflushed(session).execute(statement, params)]
+    rows = [r._mapping for r in statement.run(session, params)]
     for row in rows:
         if domain and row["domain"] == domain:
             return attach_row(session, Company, row)
@@ -555,12 +560,14 @@ def _insert_company(
 
 
 _INSERT_COMPANY = {
-    name: dialect.insert(_COMPANIES_TABLE)
-    .on_conflict_do_nothing(index_elements=["domain"])
-    .returning(_COMPANIES_TABLE.c.id)
+    name: Prepared(
+        dialect.insert(_COMPANIES_TABLE)
+        .on_conflict_do_nothing(index_elements=["domain"])
+        .returning(_COMPANIES_TABLE.c.id)
+    )
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
-_CLAIM_COMPANY = (
+_CLAIM_COMPANY = Prepared(
     update(_COMPANIES_TABLE)
     .where(_COMPANIES_TABLE.c.id == bindparam("id_"))
     .values(owner_id=bindparam("owner"))
@@ -575,7 +582,7 @@ def claim_company(session: Session, company: Company, owner_id: str) -> None:
     """
     if company.owner_id is not None:
         return
-    session.connection().execute(_CLAIM_COMPANY, {"id_": company.id, "owner": owner_id})
+    _CLAIM_COMPANY.run(session.connection(), {"id_": company.id, "owner": owner_id})
     # Written already: the session must not write it again at commit.
     set_committed_value(company, "owner_id", owner_id)
 

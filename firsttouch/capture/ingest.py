@@ -42,6 +42,7 @@ from firsttouch.capture.owners import (
 from firsttouch.jobs.queue import KeyedJob, enqueue, enqueue_keyed
 from firsttouch.logs import get_logger, mask_email, mask_phone
 from firsttouch.store.models import Inbound, Touch
+from firsttouch.store.prepared import Prepared
 
 if TYPE_CHECKING:
     from firsttouch.runtime import Runtime
@@ -58,15 +59,17 @@ ACCEPTED = "accepted"
 
 # Built once against the table: every new lead runs these.
 _INBOUNDS = cast(Table, Inbound.__table__)
-_BY_DEDUPE_KEY = select(
-    _INBOUNDS.c.id, _INBOUNDS.c.contact_id, _INBOUNDS.c.owner_id
-).where(_INBOUNDS.c.dedupe_key == bindparam("key"))
+_BY_DEDUPE_KEY = Prepared(
+    select(_INBOUNDS.c.id, _INBOUNDS.c.contact_id, _INBOUNDS.c.owner_id).where(
+        _INBOUNDS.c.dedupe_key == bindparam("key")
+    )
+)
 _ACCEPTED_ROW = select(_INBOUNDS.c.status, _INBOUNDS.c.received_at).where(
     _INBOUNDS.c.id == bindparam("id_")
 )
-_INSERT_INBOUND = _INBOUNDS.insert().returning(_INBOUNDS.c.id)
+_INSERT_INBOUND = Prepared(_INBOUNDS.insert().returning(_INBOUNDS.c.id))
 # The SET columns are the parameters' keys (the lead's contact, owner, clocks).
-_FINISH_ACCEPTED = update(_INBOUNDS).where(_INBOUNDS.c.id == bindparam("id_"))
+_FINISH_ACCEPTED = Prepared(update(_INBOUNDS).where(_INBOUNDS.c.id == bindparam("id_")))
 
 
 @dataclass(frozen=True)
@@ -301,8 +304,8 @@ def _create_lead(
     }
     inbound_id = _write_inbound(session, arrival, lead)
 
-    session.connection().execute(
-        INSERT_DECISION,
+    INSERT_DECISION.run(
+        session.connection(),
         decision_values(choice, inbound_id=inbound_id, contact_id=contact.id, now=now),
     )
     enqueue_followups(
@@ -322,10 +325,10 @@ def _write_inbound(session: Session, arrival: _Arrival, lead: dict[str, Any]) ->
     conn = session.connection()
     if arrival.values is not None:
         return cast(
-            int, conn.execute(_INSERT_INBOUND, {**arrival.values, **lead}).scalar_one()
+            int, _INSERT_INBOUND.run(conn, {**arrival.values, **lead}).scalar_one()
         )
     assert arrival.id is not None  # an accepted row has its id
-    conn.execute(_FINISH_ACCEPTED, {"id_": arrival.id, **lead})
+    _FINISH_ACCEPTED.run(conn, {"id_": arrival.id, **lead})
     return arrival.id
 
 
@@ -525,7 +528,10 @@ def cap_raw(raw: str | None, cap: int) -> tuple[str | None, bool]:
 
 def _existing(session: Session, dedupe_key: str) -> Row[int, int, str] | None:
     """The stored inbound's id, contact and owner, if ``dedupe_key`` is taken."""
-    return session.connection().execute(_BY_DEDUPE_KEY, {"key": dedupe_key}).first()
+    found: Row[int, int, str] | None = _BY_DEDUPE_KEY.run(
+        session.connection(), {"key": dedupe_key}
+    ).first()
+    return found
 
 
 def _duplicate(stored: Row[int, int, str]) -> IngestResult:

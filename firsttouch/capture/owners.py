@@ -29,9 +29,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, Table, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from firsttouch.capture.rows import autoflushed
 from firsttouch.store.fixed_lists import one_of
 from firsttouch.store.models import Company, Contact, Inbound, RoutingDecision
+from firsttouch.store.prepared import Prepared, connection_of
 from firsttouch.workspace import Workspace
 from firsttouch.workspace.routing import Territory
 from firsttouch.workspace.team import Rep
@@ -290,7 +290,7 @@ def _owner_state(
     """Open leads per rep, and balanced assignments per rep since ``since``."""
     counts: dict[str, dict[str, int]] = {"open": {}, "recent": {}}
     params = {"reps": rep_ids, "since": since}
-    rows = autoflushed(session).execute(_OWNER_STATE, params)
+    rows = connection_of(session).execute(_OWNER_STATE, params)
     for side, owner, count in rows:
         if owner:
             counts[side][owner] = count
@@ -325,7 +325,7 @@ def _counts_since(
     session: Session, rep_ids: list[str], since: datetime
 ) -> dict[str, int]:
     params = {"reps": rep_ids, "since": since}
-    rows = autoflushed(session).execute(_COUNTS_SINCE, params)
+    rows = connection_of(session).execute(_COUNTS_SINCE, params)
     return {owner: count for _, owner, count in rows}
 
 
@@ -414,4 +414,4 @@ def decision_values(
 
 
 # Core, built once: a new lead's audit row needs no unit of work.
-INSERT_DECISION = _DECISIONS.insert()
+INSERT_DECISION = Prepared(_DECISIONS.insert())

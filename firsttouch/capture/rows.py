@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Insert, Table
+from sqlalchemy import Table
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from firsttouch.store.models import Base
+from firsttouch.store.prepared import Prepared
 
 Model = TypeVar("Model", bound=Base)
 
@@ -48,14 +49,14 @@ def row_values(obj: Base) -> dict[str, Any]:
     return values
 
 
-def insert_new(session: Session, obj: Base, statement: Insert) -> int | None:
+def insert_new(session: Session, obj: Base, statement: Prepared) -> int | None:
     """Write ``obj`` with ``statement`` (an INSERT ... RETURNING its id).
 
     Returns the new id and leaves ``obj`` persistent in ``session``; returns
     None, leaving ``obj`` out of the session, when the statement inserted
     nothing (an ``ON CONFLICT DO NOTHING`` that met an existing row).
     """
-    new_id = session.connection().execute(statement, row_values(obj)).scalar()
+    new_id = statement.run(session.connection(), row_values(obj)).scalar()
     if new_id is None:
         return None
     obj.id = new_id  # type: ignore[attr-defined]
@@ -79,15 +80,3 @@ def attach_row(session: Session, cls: type[Model], row: Mapping[Any, Any]) -> Mo
     make_transient_to_detached(obj)
     session.add(obj)
     return obj
-
-
-def autoflushed(session: Session) -> Connection:
-    """The session's connection, with pending changes written first.
-
-    Core statements skip the ORM's autoflush; this does what an ORM query
-    in their place would (nothing inside ``session.no_autoflush``), so they
-    see the same rows it would have seen.
-    """
-    if session.autoflush:
-        session.flush()
-    return session.connection()

@@ -34,6 +34,7 @@ from firsttouch.errors import DeliveryError, JobError
 from firsttouch.logs import get_logger
 from firsttouch.store.db import Database
 from firsttouch.store.models import LedgerEntry
+from firsttouch.store.prepared import Prepared
 
 log = get_logger(__name__)
 
@@ -45,12 +46,14 @@ _WHEN = _LEDGER.c.lease_expires_at.type
 # RETURNING says whether the row went in: rowcount cannot (psycopg reports -1
 # for an insert that returns rows, which PostgreSQL inserts do implicitly).
 _INSERT = {
-    name: dialect.insert(_LEDGER)
-    .on_conflict_do_nothing(index_elements=["key"])
-    .returning(_LEDGER.c.id)
+    name: Prepared(
+        dialect.insert(_LEDGER)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(_LEDGER.c.id)
+    )
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
-_TAKE_LEASE = (
+_TAKE_LEASE = Prepared(
     update(_LEDGER)
     .where(
         _LEDGER.c.key == bindparam("key_"),
@@ -65,14 +68,16 @@ _TAKE_LEASE = (
         lease_expires_at=bindparam("until_", type_=_WHEN),
     )
 )
-_READ = select(
-    _LEDGER.c.state,
-    _LEDGER.c.attempts,
-    _LEDGER.c.result,
-    _LEDGER.c.error,
-    _LEDGER.c.lease_expires_at,
-).where(_LEDGER.c.key == bindparam("key_"))
-_FINISH = (
+_READ = Prepared(
+    select(
+        _LEDGER.c.state,
+        _LEDGER.c.attempts,
+        _LEDGER.c.result,
+        _LEDGER.c.error,
+        _LEDGER.c.lease_expires_at,
+    ).where(_LEDGER.c.key == bindparam("key_"))
+)
+_FINISH = Prepared(
     update(_LEDGER)
     .where(_LEDGER.c.key == bindparam("key_"))
     .values(
@@ -171,13 +176,13 @@ class Ledger:
             "lease_expires_at": now + self.lease if leased else None,
             "created_at": now,
         }
-        return conn.execute(statement, values).first() is not None
+        return statement.run(conn, values).first() is not None
 
     def _lease(self, conn: Connection, key: str, now: datetime) -> tuple[Entry, bool]:
-        taken = conn.execute(
-            _TAKE_LEASE, {"key_": key, "now_": now, "until_": now + self.lease}
+        taken = _TAKE_LEASE.run(
+            conn, {"key_": key, "now_": now, "until_": now + self.lease}
         ).rowcount
-        row = conn.execute(_READ, {"key_": key}).one()
+        row = _READ.run(conn, {"key_": key}).one()
         entry = Entry(
             row.state,
             row.attempts,
@@ -202,7 +207,7 @@ class Ledger:
             "error_": error,
             "done_": done_at,
         }
-        conn.execute(_FINISH, values)
+        _FINISH.run(conn, values)
 
     def settle(self, key: str, result: Result, record: Callable[[Connection], T]) -> T:
         """Mark ``key`` done from inside its call; ``record`` in the same commit.

@@ -52,6 +52,7 @@ from firsttouch.jobs.waker import CHANNEL, mark_enqueued
 from firsttouch.store.db import Database
 from firsttouch.store.fixed_lists import fixed_values, none_of
 from firsttouch.store.models import Job
+from firsttouch.store.prepared import Prepared
 from firsttouch.store.recordset import RecordsetInsert
 
 # Every state a job row can be in, in the order a job passes through them.
@@ -90,13 +91,15 @@ class Batch:
 # Built once against the table (Core, not the ORM): enqueue sits on every
 # hot path, and per-call statement building cost six times the insert.
 _JOBS = cast(Table, Job.__table__)
-_INSERT = insert(_JOBS)
+_INSERT = Prepared(insert(_JOBS))
 _INSERT_ONCE = {
-    "postgresql": postgresql.insert(_JOBS).on_conflict_do_nothing(
-        index_elements=["idempotency_key"]
+    "postgresql": Prepared(
+        postgresql.insert(_JOBS).on_conflict_do_nothing(
+            index_elements=["idempotency_key"]
+        )
     ),
-    "sqlite": sqlite.insert(_JOBS).on_conflict_do_nothing(
-        index_elements=["idempotency_key"]
+    "sqlite": Prepared(
+        sqlite.insert(_JOBS).on_conflict_do_nothing(index_elements=["idempotency_key"])
     ),
 }
 
@@ -175,7 +178,7 @@ def enqueue_keyed(session: Session, jobs: Sequence[KeyedJob], now: datetime) -> 
         # Delivered at commit only, once however many jobs there are.
         conn.execute(_NOTIFY, {"channel": CHANNEL})
     else:
-        conn.execute(_INSERT_ONCE["sqlite"], rows)
+        _INSERT_ONCE["sqlite"].run_many(conn, rows)
     mark_enqueued(session)
 
 
@@ -208,9 +211,9 @@ def enqueue(
 
     dialect = session.get_bind().dialect.name
     if key is None:
-        session.execute(_INSERT, values)
+        _INSERT.run(session, values)
     else:
-        session.execute(_INSERT_ONCE.get(dialect, _INSERT_ONCE["sqlite"]), values)
+        _INSERT_ONCE.get(dialect, _INSERT_ONCE["sqlite"]).run(session, values)
 
     if dialect == "postgresql":
         # Delivered at commit only; PostgreSQL folds repeats within one transaction.
@@ -360,9 +363,9 @@ def _complete_statement(which: Any) -> Update:
 
 # One job (the usual batch when leads trickle in) skips rewriting an
 # expanding IN list into the SQL on every call.
-_COMPLETE_ONE = _complete_statement(_JOBS.c.id == bindparam("id_"))
+_COMPLETE_ONE = Prepared(_complete_statement(_JOBS.c.id == bindparam("id_")))
 _COMPLETE = _complete_statement(_JOBS.c.id.in_(bindparam("ids_", expanding=True)))
-_NEXT_DUE = select(func.min(_JOBS.c.due_at)).where(_JOBS.c.state == "queued")
+_NEXT_DUE = Prepared(select(func.min(_JOBS.c.due_at)).where(_JOBS.c.state == "queued"))
 
 
 class JobQueue:
@@ -381,7 +384,7 @@ class JobQueue:
         self.db = db
         self.clock = clock or clock_module.current()
         self.priorities = dict(priorities or {})
-        self._claim = _claim_statement(self.priorities)
+        self._claim = Prepared(_claim_statement(self.priorities))
 
     def claim(
         self,
@@ -420,13 +423,13 @@ class JobQueue:
                 "worker_": worker_id,
                 "until_": now + timedelta(seconds=lease_seconds),
             }
-            rows = conn.execute(self._claim, {**lease, "limit_": limit}).all()
+            rows = self._claim.run(conn, {**lease, "limit_": limit}).all()
             jobs, over = self._sort_out(rows)
             if over:
                 conn.execute(_BURY, {"ids_": [j.id for j in over], "now_": now})
             # An idle worker needs this to know how long to sleep; asking
             # here spares it a transaction of its own.
-            due = None if jobs else conn.scalar(_NEXT_DUE)
+            due = None if jobs else _NEXT_DUE.run(conn).scalar()
         return Batch(jobs, clock_module.ensure_utc(due) if due else None, over)
 
     def _sort_out(
@@ -460,7 +463,7 @@ class JobQueue:
     ) -> int:
         params: dict[str, Any] = {"worker_": worker_id, "now_": now}
         if len(job_ids) == 1:
-            result = conn.execute(_COMPLETE_ONE, {**params, "id_": job_ids[0]})
+            result = _COMPLETE_ONE.run(conn, {**params, "id_": job_ids[0]})
         else:
             result = conn.execute(_COMPLETE, {**params, "ids_": list(job_ids)})
         return int(result.rowcount or 0)
@@ -616,5 +619,5 @@ class JobQueue:
     def next_due(self) -> datetime | None:
         """When the next queued job falls due, if any."""
         with self.db.engine.connect() as conn:
-            due = conn.scalar(_NEXT_DUE)
+            due = _NEXT_DUE.run(conn).scalar()
         return clock_module.ensure_utc(due) if due else None

@@ -37,6 +37,7 @@ from firsttouch.store.models import (
     Inbound,
     Qualification,
 )
+from firsttouch.store.prepared import Prepared
 from firsttouch.workspace import Workspace
 
 log = structlog.get_logger(__name__)
@@ -58,7 +59,7 @@ _DONE_ID = (
 )
 # Only the columns the facts come from: a whole Inbound carries its raw
 # payload, and building three ORM objects cost more than the query.
-_LEAD = (
+_LEAD = Prepared(
     select(
         Inbound.body_text,
         Inbound.subject,
@@ -90,7 +91,9 @@ _LEAD = (
     .where(Inbound.id == bindparam("inbound_id"))
 )
 _QUALIFICATIONS = cast(Table, Qualification.__table__)
-_INSERT_QUALIFICATION = insert(_QUALIFICATIONS).returning(_QUALIFICATIONS.c.id)
+_INSERT_QUALIFICATION = Prepared(
+    insert(_QUALIFICATIONS).returning(_QUALIFICATIONS.c.id)
+)
 
 
 @dataclass(frozen=True)
@@ -228,7 +231,7 @@ def qualify_inbound(
     icp = workspace.icp
     with db.engine.connect() as conn:
         params = {"inbound_id": inbound_id, "icp_version": icp.version}
-        lead = conn.execute(_LEAD, params).first()
+        lead = _LEAD.run(conn, params).first()
     if lead is None:
         log.warning("qualify.inbound_missing", inbound_id=inbound_id)
         return None
@@ -311,7 +314,7 @@ def _store(
         "created_at": now,
     }
     # On the connection: the session adds nothing to a Core insert but cost.
-    inserted = session.connection().execute(_INSERT_QUALIFICATION, values)
+    inserted = _INSERT_QUALIFICATION.run(session.connection(), values)
     return int(inserted.scalar_one())
 
 

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 import phonenumbers
-from sqlalchemy import Select, Table, bindparam, func, select, text
+from sqlalchemy import Table, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from firsttouch.respond.quiet_hours import (
@@ -31,6 +31,7 @@ from firsttouch.respond.quiet_hours import (
 )
 from firsttouch.store.fixed_lists import one_of
 from firsttouch.store.models import ConsentEvent, OptOut, SendCounter, Touch
+from firsttouch.store.prepared import Prepared
 from firsttouch.workspace.respond import Limits
 
 # CTIA and carrier guidance: these words end all texts from a sender.
@@ -54,17 +55,19 @@ _COUNTERS = cast(Table, SendCounter.__table__)
 
 
 @functools.cache
-def _opted_out_statement(channels: tuple[str, ...]) -> Select[int]:
-    return select(_OPT_OUTS.c.id).where(
-        one_of(_OPT_OUTS.c.channel, channels),
-        _OPT_OUTS.c.address == bindparam("address"),
-        _OPT_OUTS.c.active.is_(True),
+def _opted_out_statement(channels: tuple[str, ...]) -> Prepared:
+    return Prepared(
+        select(_OPT_OUTS.c.id).where(
+            one_of(_OPT_OUTS.c.channel, channels),
+            _OPT_OUTS.c.address == bindparam("address"),
+            _OPT_OUTS.c.active.is_(True),
+        )
     )
 
 
 @functools.cache
-def _recent_statement(channels: tuple[str, ...]) -> Select[datetime]:
-    return (
+def _recent_statement(channels: tuple[str, ...]) -> Prepared:
+    return Prepared(
         select(_TOUCHES.c.created_at)
         .where(
             _TOUCHES.c.contact_id == bindparam("contact_id"),
@@ -83,19 +86,23 @@ def _recent_statement(channels: tuple[str, ...]) -> Select[datetime]:
 # minute. Plain SQL that SQLite and PostgreSQL both speak: SQLAlchemy cannot
 # cache the compiled form of its dialect upserts, and compiled them on
 # every send. A new bucket starts at 1, within any limit (limits are >= 1).
-_SPEND = text(
-    f"INSERT INTO {_COUNTERS.name} (sender, bucket, count)"
-    " VALUES (:sender, :minute, 1), (:sender, :day, 1)"
-    " ON CONFLICT (sender, bucket)"
-    f" DO UPDATE SET count = {_COUNTERS.name}.count + 1"
-    f" WHERE {_COUNTERS.name}.count < CASE WHEN {_COUNTERS.name}.bucket = :minute"
-    " THEN :per_minute ELSE :per_day END"
-    " RETURNING bucket"
+_SPEND = Prepared(
+    text(
+        f"INSERT INTO {_COUNTERS.name} (sender, bucket, count)"
+        " VALUES (:sender, :minute, 1), (:sender, :day, 1)"
+        " ON CONFLICT (sender, bucket)"
+        f" DO UPDATE SET count = {_COUNTERS.name}.count + 1"
+        f" WHERE {_COUNTERS.name}.count < CASE WHEN {_COUNTERS.name}.bucket = :minute"
+        " THEN :per_minute ELSE :per_day END"
+        " RETURNING bucket"
+    )
 )
 # A send deferred after all gives back what the statement above spent.
-_GIVE_BACK = text(
-    f"UPDATE {_COUNTERS.name} SET count = count - 1"
-    " WHERE sender = :sender AND bucket = :bucket"
+_GIVE_BACK = Prepared(
+    text(
+        f"UPDATE {_COUNTERS.name} SET count = count - 1"
+        " WHERE sender = :sender AND bucket = :bucket"
+    )
 )
 
 
@@ -145,7 +152,7 @@ def is_opted_out(session: Session, channel: str, address: str) -> bool:
     """True when ``address`` has a standing opt-out for ``channel``."""
     key = normalise_address("email" if channel == "email" else "sms", address)
     statement = _opted_out_statement(_opt_out_channels(channel))
-    found = session.scalar(statement, {"address": key})
+    found = statement.run(session, {"address": key}).scalar()
     return found is not None
 
 
@@ -269,7 +276,7 @@ def _recent_touches(
     session: Session, contact_id: int, channels: tuple[str, ...], since: datetime
 ) -> list[datetime]:
     params = {"contact_id": contact_id, "since": since}
-    return list(session.scalars(_recent_statement(channels), params))
+    return list(_recent_statement(channels).run(session, params).scalars())
 
 
 def _reserve_mailbox(
@@ -279,7 +286,7 @@ def _reserve_mailbox(
     day = f"d:{now:%Y-%m-%d}"
     buckets = {"sender": limits.sender, "minute": minute, "day": day}
     allowances = {"per_minute": limits.per_minute, "per_day": limits.per_day}
-    spent = set(session.execute(_SPEND, {**buckets, **allowances}).scalars())
+    spent = set(_SPEND.run(session, {**buckets, **allowances}).scalars())
 
     deferred = None
     if day not in spent:
@@ -292,7 +299,7 @@ def _reserve_mailbox(
         deferred = Deferred(next_minute, "mailbox_minute_limit")
     if deferred is not None:
         for bucket in spent:
-            session.execute(_GIVE_BACK, {"sender": limits.sender, "bucket": bucket})
+            _GIVE_BACK.run(session, {"sender": limits.sender, "bucket": bucket})
     return deferred
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from firsttouch.channels.control_chars import header_text
 from firsttouch.store.models import Contact, Inbound
+from firsttouch.store.prepared import Prepared
 from firsttouch.workspace import Workspace
 from firsttouch.workspace.team import Rep
 
@@ -92,7 +93,7 @@ _INBOUNDS = cast(Table, Inbound.__table__)
 _CONTACTS = cast(Table, Contact.__table__)
 # The columns a lead needs, inbound and contact in one statement built once;
 # contact columns are labelled contact_<name>.
-_LEAD = (
+_LEAD = Prepared(
     select(
         *(_INBOUNDS.c[name] for name in _INBOUND_FIELDS),
         *(_CONTACTS.c[name].label(f"contact_{name}") for name in _CONTACT_FIELDS),
@@ -106,7 +107,7 @@ _LEAD = (
 
 def load_lead(session: Session | Connection, inbound_id: int) -> Lead | None:
     """Read the lead of ``inbound_id`` in one query; None if there is none."""
-    row = session.execute(_LEAD, {"inbound_id": inbound_id}).first()
+    row = _LEAD.run(session, {"inbound_id": inbound_id}).first()
     return _lead(row._mapping) if row is not None else None
 
 

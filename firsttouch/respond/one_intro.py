@@ -22,6 +22,7 @@ from firsttouch.jobs.queue import enqueue
 from firsttouch.respond.context import Lead
 from firsttouch.store.fixed_lists import none_of
 from firsttouch.store.models import Contact, Inbound, Touch
+from firsttouch.store.prepared import Prepared
 from firsttouch.store.types import UTCDateTime
 
 # A touch in any of these never reached the buyer and never will.
@@ -38,7 +39,7 @@ _LOCK_CONTACT = (
 # A statement of its own, after the lock: under READ COMMITTED a statement
 # that waited for a lock still reads the snapshot it started with, so a
 # join with the lock would miss the touch the other worker just committed.
-_EARLIER_INTRO = (
+_EARLIER_INTRO = Prepared(
     select(Touch.id, Touch.inbound_id, Touch.sent_at, Touch.created_at)
     .where(
         Touch.contact_id == bindparam("contact_id"),
@@ -74,8 +75,8 @@ def earlier_intro(
 
     if session.get_bind().dialect.name != "sqlite":
         session.execute(_LOCK_CONTACT, {"contact_id": lead.contact_id})
-    row = session.execute(
-        _EARLIER_INTRO,
+    row = _EARLIER_INTRO.run(
+        session,
         {
             "contact_id": lead.contact_id,
             "inbound_id": lead.inbound_id,

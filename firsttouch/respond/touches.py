@@ -58,6 +58,7 @@ from firsttouch.respond.senders import senders
 from firsttouch.respond.templates import html_from_text
 from firsttouch.store.fixed_lists import none_of
 from firsttouch.store.models import Contact, Inbound, Touch
+from firsttouch.store.prepared import Prepared
 from firsttouch.store.types import UTCDateTime
 
 if TYPE_CHECKING:
@@ -87,12 +88,12 @@ _RECEIPT = select(Touch.status, Touch.message_id).where(
 
 _TOUCHES = cast(Table, Touch.__table__)
 _INBOUNDS = cast(Table, Inbound.__table__)
-_STATUS = select(_TOUCHES.c.status).where(
-    _TOUCHES.c.idempotency_key == bindparam("key")
+_STATUS = Prepared(
+    select(_TOUCHES.c.status).where(_TOUCHES.c.idempotency_key == bindparam("key"))
 )
 # Sent: one UPDATE that also says whether there was anything left to record
 # (a settled touch is left as it is) and which inbound it answers.
-_MARK_SENT = (
+_MARK_SENT = Prepared(
     update(_TOUCHES)
     .where(
         _TOUCHES.c.idempotency_key == bindparam("key"),
@@ -110,11 +111,11 @@ _MARK_SENT = (
 _TOUCH_COLUMNS = tuple(c.key for c in _TOUCHES.columns if c.key != "id")
 # The table, not the mapped class: written by the unit of work, a touch costs
 # a flush; this is one INSERT, run at once like a flush would.
-_INSERT_TOUCH = insert(_TOUCHES).returning(_TOUCHES.c.id)
+_INSERT_TOUCH = Prepared(insert(_TOUCHES).returning(_TOUCHES.c.id))
 _TOUCHED_AT = bindparam("touched_at", type_=UTCDateTime())
 # The inbound's first touch, once: met or late against its due time, unless
 # consent rules held it back (reported apart from a miss).
-_MARK_FIRST_TOUCH = (
+_MARK_FIRST_TOUCH = Prepared(
     update(_INBOUNDS)
     .where(
         _INBOUNDS.c.id == bindparam("inbound_id"),
@@ -169,7 +170,7 @@ def staged_touch(session: Session, key: str) -> Touch | None:
     """Return the touch staged under ``key``, locked for this transaction."""
     # Most keys have no touch yet (a first run): a Core statement says so
     # for a third of the ORM query's cost, which only a staged row needs.
-    if session.execute(_STATUS, {"key": key}).first() is None:
+    if _STATUS.run(session, {"key": key}).first() is None:
         return None
     return session.scalar(_TOUCH_BY_KEY_LOCKED, {"key": key})
 
@@ -194,7 +195,7 @@ def stage_admitted(
     touch = _new_touch(draft, now)
     admit_staged(runtime, session, touch, now)
     columns = {name: getattr(touch, name) for name in _TOUCH_COLUMNS}
-    touch.id = session.execute(_INSERT_TOUCH, columns).scalar_one()
+    touch.id = _INSERT_TOUCH.run(session, columns).scalar_one()
     return touch
 
 
@@ -531,13 +532,11 @@ def _write_sent(
         "sent_latency_ms": result.get("latency_ms"),
         "sent_segments": int(result["segments"]) if result.get("segments") else None,
     }
-    row = conn.execute(_MARK_SENT, params).first()
+    row = _MARK_SENT.run(conn, params).first()
     if row is None:
         return _Sent(_settled_status(conn, key), new=False)
     if row.purpose == "first_touch" and row.inbound_id is not None:
-        conn.execute(
-            _MARK_FIRST_TOUCH, {"inbound_id": row.inbound_id, "touched_at": now}
-        )
+        _MARK_FIRST_TOUCH.run(conn, {"inbound_id": row.inbound_id, "touched_at": now})
     return _Sent(status, row.to_address)
 
 
@@ -552,7 +551,7 @@ def _log_sent(key: str, channel: str, sent: _Sent) -> str:
 
 def _settled_status(conn: Connection, key: str) -> str:
     # Recorded before (by on_accepted, or a retry): leave it as it is.
-    status = conn.scalar(_STATUS, {"key": key})
+    status = _STATUS.run(conn, {"key": key}).scalar()
     assert status is not None, f"no touch staged with key {key!r}"
     return str(status)
 

@@ -256,7 +256,7 @@ def test_a_claim_reads_each_rank_from_the_kind_index(tmp_path) -> None:  # type:
     migrate.upgrade(url)
     db = Database(url)
     queue = JobQueue(db, priorities={"respond.first_touch": 30, "alerts.send": 10})
-    compiled = queue._claim.compile(db.engine)
+    compiled = queue._claim.statement.compile(db.engine)
     params = compiled.construct_params(
         {"now_": "2026-03-10", "limit_": 10, "worker_": "w1", "until_": "2026-03-10"}
     )
