@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from firsttouch.config import Settings
 from firsttouch.demo.run import DemoOptions, deterministic_view, run_demo
@@ -13,26 +18,91 @@ EXAMPLE_WORKSPACE = Path(__file__).resolve().parents[2] / "examples" / "workspac
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
+def demo_runs(tmp_path_factory):
+    """The same week twice: on the driver path, then all through SQLAlchemy.
+
+    A listener on every engine's statements makes ``store.prepared`` hand
+    each statement to SQLAlchemy, so the two databases must hold the same.
+    """
     base = Settings(
         workspace_path=EXAMPLE_WORKSPACE, env={"TWILIO_AUTH_TOKEN": "test-twilio-token"}
     )
-    reports = []
+    runs = []
     for attempt in ("first", "second"):
         folder = tmp_path_factory.mktemp(attempt)
         settings = base.with_overrides(
             database_url=f"sqlite:///{folder}/demo.db", outbox_dir=folder / "outbox"
         )
-        # No corpus: the stand-in leads keep this test independent of ../shared.
-        reports.append(
-            run_demo(DemoOptions(settings=settings, corpus=None, leads=30, seed=3))
-        )
-    return reports
+        listening = attempt == "second"
+        if listening:
+            event.listen(Engine, "before_cursor_execute", _watch)
+        try:
+            # No corpus: the stand-in leads keep this test independent of ../shared.
+            report = run_demo(
+                DemoOptions(settings=settings, corpus=None, leads=30, seed=3)
+            )
+        finally:
+            if listening:
+                event.remove(Engine, "before_cursor_execute", _watch)
+        runs.append((report, folder / "demo.db"))
+    return runs
+
+
+def _watch(*_: Any) -> None:
+    """Listens only so that SQLAlchemy runs every statement."""
+
+
+@pytest.fixture(scope="module")
+def two_runs(demo_runs):
+    return [report for report, _ in demo_runs]
 
 
 def test_the_same_week_gives_the_same_figures(two_runs):
     first, second = two_runs
     assert deterministic_view(first) == deterministic_view(second)
+
+
+# Text that differs between any two runs: signed links and message ids made
+# with the run's own key, worker names, and enrichment's measured wall time.
+RUN_BOUND = {"body", "meta", "message_id", "provider_id", "lease_owner", "result"}
+RUN_BOUND_IN = {
+    "outbox_messages": {"key", "raw", "html"},
+    "qualifications": {"sources"},
+}
+
+
+def _contents(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    with closing(sqlite3.connect(path)) as conn:
+        tables = [
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT LIKE 'sqlite%'"
+            )
+        ]
+        contents = {}
+        for table in tables:
+            skip = RUN_BOUND | RUN_BOUND_IN.get(table, set())
+            columns = [
+                row[1]
+                for row in conn.execute(f"PRAGMA table_info({table})")
+                if row[1] not in skip
+            ]
+            listed = ", ".join(f'"{c}"' for c in columns)
+            contents[table] = conn.execute(
+                f"SELECT {listed} FROM {table} ORDER BY 1"  # noqa: S608 - our tables
+            ).fetchall()
+    return contents
+
+
+def test_the_driver_path_stores_what_sqlalchemy_stores(demo_runs):
+    (_, on_driver), (_, through_sqlalchemy) = demo_runs
+    driver, reference = _contents(on_driver), _contents(through_sqlalchemy)
+
+    assert driver.keys() == reference.keys()
+    for table, rows in reference.items():
+        assert driver[table] == rows, table
+    assert len(driver["touches"]) >= 30 and len(driver["jobs"]) >= 100
 
 
 def test_every_lead_is_captured_answered_and_qualified(two_runs):
