@@ -7,13 +7,17 @@ import shutil
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from firsttouch.config import Settings, load_settings, local_url, public_url_of
 from firsttouch.errors import FirsttouchError, WorkspaceError
 from firsttouch.logs import configure_logging
+
+if TYPE_CHECKING:
+    from firsttouch.jobs.runner import Worker
+    from firsttouch.runtime import Runtime
 
 app = typer.Typer(
     help="firsttouch: answer every inbound lead inside five minutes.",
@@ -233,8 +237,8 @@ def serve(
             min=1,
             max=64,
             envvar="FIRSTTOUCH_WORKER_THREADS",
-            help="Worker threads in this process (with the worker on); two "
-            "overlap one's waits on mail servers and disk with the other's work.",
+            help="Worker threads in this process (with the worker on); several "
+            "overlap one's waits on mail servers and disk with the others' work.",
         ),
     ] = DEFAULT_WORKER_THREADS,
     shared_port: Annotated[
@@ -338,7 +342,6 @@ def _serve(  # type: ignore[no-untyped-def]
     """Serve ``runtime``: web app, optional worker thread and SMTP listener."""
     from firsttouch.web.accounts import ensure_first_admin
     from firsttouch.web.listeners import bind, helper_processes
-    from firsttouch.worker import build_worker
 
     _require_current_schema(runtime)
     _require_renderable_templates(runtime)
@@ -349,23 +352,10 @@ def _serve(  # type: ignore[no-untyped-def]
     except OSError as exc:
         raise _fail(f"cannot serve on {settings.host}:{settings.port}: {exc}") from None
 
-    workers = []
+    workers: list[Worker] = []
     threads: list[threading.Thread] = []
     if not no_worker:
-        # Several threads, so one waiting on a mail server's reply does not
-        # hold up the next lead's first touch; small claims spread a burst.
-        batch = max(1, WORKER_BATCH // worker_threads)
-        workers = [build_worker(runtime, batch=batch) for _ in range(worker_threads)]
-        _start_imap_polling(runtime)
-        _start_lead_polling(runtime)
-        threads = [
-            threading.Thread(
-                target=worker.run_forever, name=f"worker-{number}", daemon=True
-            )
-            for number, worker in enumerate(workers, 1)
-        ]
-        for thread in threads:
-            thread.start()
+        workers, threads = _start_workers(runtime, worker_threads, WORKER_BATCH)
 
     smtp_server = None
     if smtp:
@@ -382,12 +372,7 @@ def _serve(  # type: ignore[no-untyped-def]
         if stopped:
             return
         stopped.append(True)
-        for worker in workers:
-            worker.stop()
-        # Let each finish the job in hand and record it, so nothing is left
-        # marked running until its lease runs out.
-        for thread in threads:
-            thread.join(timeout=WORKER_STOP_SECONDS)
+        _stop_workers(workers, threads)
         if smtp_server:
             smtp_server.stop()
         if scratch:
@@ -473,22 +458,65 @@ def _run_web(runtime, listener, on_shutdown=None) -> None:  # type: ignore[no-un
 def worker(
     workspace: WorkspaceOpt = None,
     database_url: DatabaseOpt = None,
-    batch: Annotated[int, typer.Option(help="Jobs claimed per round.")] = 20,
+    batch: Annotated[
+        int, typer.Option(min=1, help="Jobs claimed per round, by all threads.")
+    ] = WORKER_BATCH,
+    threads: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            envvar="FIRSTTOUCH_WORKER_THREADS",
+            help="Worker threads in this process; several overlap one's waits "
+            "on mail servers and the database with the others' work.",
+        ),
+    ] = DEFAULT_WORKER_THREADS,
 ) -> None:
     """Run a worker process (scale out: as many as you like, on any machine)."""
     import signal
 
-    from firsttouch.worker import build_worker
-
     runtime = _runtime(workspace, database_url)
     _require_current_schema(runtime)
     _require_renderable_templates(runtime)
-    job_worker = build_worker(runtime, batch=batch)
+    workers, running = _start_workers(runtime, threads, batch)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    # The main thread only waits: signals reach it, and it stops the threads.
+    while not stopping.wait(timeout=1.0) and any(t.is_alive() for t in running):
+        pass
+    _stop_workers(workers, running)
+
+
+def _start_workers(
+    runtime: Runtime, count: int, batch: int
+) -> tuple[list[Worker], list[threading.Thread]]:
+    """Start ``count`` worker threads, and the mailbox and lead-source pollers."""
+    from firsttouch.worker import build_worker
+
+    # Small claims spread a burst over the threads.
+    each = max(1, batch // count)
+    workers = [build_worker(runtime, batch=each) for _ in range(count)]
     _start_imap_polling(runtime)
     _start_lead_polling(runtime)
-    signal.signal(signal.SIGTERM, lambda *_: job_worker.stop())
-    signal.signal(signal.SIGINT, lambda *_: job_worker.stop())
-    job_worker.run_forever()
+    threads = [
+        threading.Thread(
+            target=worker.run_forever, name=f"worker-{number}", daemon=True
+        )
+        for number, worker in enumerate(workers, 1)
+    ]
+    for thread in threads:
+        thread.start()
+    return workers, threads
+
+
+def _stop_workers(workers: list[Worker], threads: list[threading.Thread]) -> None:
+    for job_worker in workers:
+        job_worker.stop()
+    # Let each finish the job in hand and record it, so nothing is left
+    # marked running until its lease runs out.
+    for thread in threads:
+        thread.join(timeout=WORKER_STOP_SECONDS)
 
 
 @app.command()
