@@ -191,17 +191,17 @@ def _require_current_schema(runtime) -> None:  # type: ignore[no-untyped-def]
         raise _fail(problem)
 
 
-# Worker threads of `serve`; together they claim about WORKER_BATCH jobs
-# a round, so several threads share a burst instead of one taking it all.
-# Two by default: a lone thread spends much of each first touch waiting (on
-# the mail server's four replies, on the fsync of its record) while leads
-# queue behind it; a second does its work in those waits. More buy nothing
-# more: the process runs on one core (the interpreter lock), and each extra
-# thread adds switching. Measured with bench/bench_first_touch.py on two
-# busy cores, medians of 3 runs (one thread) and 5 (two): p99 at 200
-# leads/s 18.9 s and 12.6 s, a burst of 1,000 answered in 11.0 s and 9.7 s;
-# with six, CPU per lead rose from about 9.5 ms to 12 ms, no faster.
-DEFAULT_WORKER_THREADS = 2
+# Worker threads of `serve` and of `worker`; together they claim about
+# WORKER_BATCH jobs a round, so several threads share a burst instead of one
+# taking it all. A thread spends most of a first touch waiting (on the mail
+# server's four replies, on the SQLite writer lock, on the fsync of its
+# record) while leads queue behind it; others do their work in those waits.
+# Four by default, measured with bench/bench_first_touch.py on two cores once
+# a lead's turns on the writer lock were short (store.prepared): 200 leads/s
+# held for 30 s, p99 713 ms with two threads, 364 ms with three, 128-256 ms
+# with four, 239 ms with six; CPU per lead the same (4.8-4.9 ms). While the
+# lock was the limit (before), more threads only added switching.
+DEFAULT_WORKER_THREADS = 4
 WORKER_BATCH = 20
 # How long a stopping serve waits for its workers to finish the job in hand.
 WORKER_STOP_SECONDS = 20
