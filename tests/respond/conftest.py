@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -131,14 +131,18 @@ def add_lead(
         return inbound.id
 
 
-def queue_first_touch(runtime: Runtime, inbound_id: int) -> None:
-    """Queue the inbound's first touch as capture does (same key)."""
+def queue_first_touch(
+    runtime: Runtime, inbound_id: int, *, due: datetime | None = None
+) -> None:
+    """Queue the inbound's first touch as capture does (same key), due now
+    unless ``due`` says when."""
     with runtime.db.transaction() as session:
         enqueue(
             session,
             "respond.first_touch",
             {"inbound_id": inbound_id},
             key=f"first_touch:{inbound_id}",
+            now=due,
         )
 
 

@@ -20,7 +20,6 @@ from sqlalchemy import Connection, event, select
 from firsttouch.channels.messages import Accepted, EmailMessage, Result
 from firsttouch.channels.outbox import OutboxEmail
 from firsttouch.clock import VirtualClock
-from firsttouch.jobs.queue import enqueue
 from firsttouch.jobs.runner import run_until_idle
 from firsttouch.respond import touches
 from firsttouch.respond.first_touch import run_first_touch
@@ -30,7 +29,7 @@ from firsttouch.runtime import Runtime
 from firsttouch.store import db as db_module
 from firsttouch.store.models import Inbound, Touch
 from tests.channels.fakes import FakeTwilio, SmtpSink
-from tests.respond.conftest import add_lead, worker_for
+from tests.respond.conftest import add_lead, queue_first_touch, worker_for
 
 PROC = Path(__file__).with_name("first_touch_proc.py")
 
@@ -109,14 +108,7 @@ def test_a_worker_process_killed_between_send_and_commit_sends_one_email(
     start = datetime.now(UTC)
     live_any.clock.set(start)  # type: ignore[attr-defined]
     inbound_id = add_lead(live_any)
-    with live_any.db.transaction() as session:
-        enqueue(
-            session,
-            "respond.first_touch",
-            {"inbound_id": inbound_id},
-            key=f"first_touch:{inbound_id}",
-            now=start - timedelta(seconds=1),
-        )
+    queue_first_touch(live_any, inbound_id, due=start - timedelta(seconds=1))
 
     env = {**os.environ, "PYTHONPATH": str(PROC.parents[2])}
     proc = subprocess.Popen(  # noqa: S603 - our own test worker
